@@ -1,0 +1,115 @@
+//! Typed settings, layered: built-in defaults < config file (TOML) <
+//! `CROWDJUKE_*` environment variables < command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on; all interfaces by default so phones on the same
+    /// network can reach a laptop.
+    pub listen: SocketAddr,
+    /// Where the embedded store and the signing secret live.
+    pub data_dir: PathBuf,
+    /// Base URL of join links; guessed from the LAN address when unset.
+    pub public_url: Option<String>,
+    /// `pretty` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// Party rooms idle for this long are deleted; venue rooms never are.
+    pub room_idle_hours: u64,
+    /// Join and room-lookup attempts allowed per client address per minute.
+    pub join_attempts_per_minute: u32,
+    /// Largest Socket.IO event payload handled (bigger → `payload_too_large`).
+    pub max_event_bytes: usize,
+    /// On `serve`, create (or reuse) a party room and print how to join it.
+    pub default_room: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            data_dir: PathBuf::from("data"),
+            public_url: None,
+            log_format: LogFormat::Pretty,
+            room_idle_hours: 48,
+            join_attempts_per_minute: 30,
+            max_event_bytes: 16 * 1024,
+            default_room: true,
+        }
+    }
+}
+
+/// Flags given on the command line; only those set override the layers below.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_room: Option<bool>,
+}
+
+impl Settings {
+    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = config_file {
+            anyhow::ensure!(file.exists(), "config file {} not found", file.display());
+            figment = figment.merge(Toml::file(file));
+        }
+        let settings = figment
+            .merge(Env::prefixed("CROWDJUKE_"))
+            .merge(Serialized::defaults(overrides))
+            .extract()?;
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail closures return figment::Error
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_environment_which_beats_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "listen = '127.0.0.1:1000'\ndata_dir = 'from-file'\nroom_idle_hours = 5",
+            )?;
+            jail.set_env("CROWDJUKE_DATA_DIR", "from-env");
+            let flags = Overrides {
+                listen: Some("127.0.0.1:3000".parse().expect("addr")),
+                ..Overrides::default()
+            };
+            let s = Settings::load(Some(Path::new("c.toml")), &flags).expect("settings load");
+            assert_eq!(s.listen.port(), 3000);
+            assert_eq!(s.data_dir, PathBuf::from("from-env"));
+            assert_eq!(s.room_idle_hours, 5);
+            assert_eq!(s.max_event_bytes, 16 * 1024);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_settings_are_an_error() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "lisen = '127.0.0.1:1000'")?;
+            assert!(Settings::load(Some(Path::new("c.toml")), &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+}

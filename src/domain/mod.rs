@@ -1,0 +1,23 @@
+//! Pure party rules: rooms, members, the voted queue, fairness, skip
+//! thresholds, the player clock and join codes. Nothing here does I/O or
+//! reads the time: callers pass `now` (milliseconds since the Unix epoch) and
+//! any generated ids, so every rule is a plain function that unit tests can
+//! drive directly.
+
+pub mod code;
+pub mod command;
+pub mod error;
+pub mod queue;
+pub mod room;
+pub mod rules;
+pub mod track;
+pub mod view;
+
+pub use command::{Actor, Change, Command, apply};
+pub use error::DomainError;
+pub use room::{Member, NowPlaying, Play, PlayEnd, Role, Room, RoomKind};
+pub use rules::Rules;
+pub use track::Track;
+
+/// Milliseconds since the Unix epoch, as handed out by the injectable clock.
+pub type Millis = u64;

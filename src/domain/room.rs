@@ -1,0 +1,203 @@
+//! The room aggregate: everything about one party that changes together and
+//! is written back as one document under one `version`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Millis, Rules, Track};
+
+/// Most plays kept inside the aggregate (for "recently played" and the
+/// no-replay rule); the full history lives in the store's history table.
+pub const RECENT_PLAYS: usize = 200;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomKind {
+    /// A party: expires after being idle for the configured time.
+    Party,
+    /// A venue zone: always on, never expires.
+    Venue,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Host,
+    Cohost,
+    Guest,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub joined_at: Millis,
+    pub banned: bool,
+    /// When this member last added a new entry (for the cooldown rule).
+    pub last_add_at: Option<Millis>,
+}
+
+impl Member {
+    pub fn is_staff(&self) -> bool {
+        matches!(self.role, Role::Host | Role::Cohost)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: String,
+    pub track: Track,
+    pub added_by: String,
+    /// The contributor's name when added, shown even after they left.
+    pub added_by_name: String,
+    pub added_at: Millis,
+    /// Room-wide sequence number: breaks score ties by time added.
+    pub seq: u64,
+    /// Member id → +1 or -1. A cleared vote is removed.
+    pub votes: BTreeMap<String, i8>,
+    /// Set when the host pinned the entry to play next.
+    pub pinned_at: Option<Millis>,
+}
+
+impl Entry {
+    pub fn score(&self) -> i64 {
+        self.votes.values().map(|v| i64::from(*v)).sum()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NowPlaying {
+    pub entry_id: String,
+    pub track: Track,
+    pub added_by: Option<String>,
+    /// Server time at which position 0 was (or would have been) playing;
+    /// shifted forward on resume so `now - started_at` is the position.
+    pub started_at: Millis,
+    /// Position at which playback was paused, if paused.
+    pub paused_position: Option<Millis>,
+    /// Members who voted to skip this track.
+    pub skip_votes: BTreeSet<String>,
+}
+
+impl NowPlaying {
+    pub fn position_at(&self, now: Millis) -> Millis {
+        match self.paused_position {
+            Some(p) => p,
+            None => now
+                .saturating_sub(self.started_at)
+                .min(self.track.duration_ms),
+        }
+    }
+
+    /// When the track ends if nobody pauses it; `None` while paused.
+    pub fn ends_at(&self) -> Option<Millis> {
+        match self.paused_position {
+            Some(_) => None,
+            None => Some(self.started_at + self.track.duration_ms),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlayEnd {
+    Finished,
+    Skipped,
+    VotedOff,
+}
+
+/// One played track, as written to the room's history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Play {
+    pub entry_id: String,
+    pub track_id: String,
+    pub title: String,
+    pub artists: Vec<String>,
+    pub added_by: Option<String>,
+    pub started_at: Millis,
+    pub ended_at: Millis,
+    pub end: PlayEnd,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Room {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub kind: RoomKind,
+    pub created_at: Millis,
+    /// Last committed change: idle party rooms expire from here.
+    pub active_at: Millis,
+    /// Increases by one with every committed change.
+    pub version: u64,
+    pub rules: Rules,
+    pub members: BTreeMap<String, Member>,
+    /// Waiting entries in insertion order; `queue::play_order` sorts them.
+    pub queue: Vec<Entry>,
+    pub now_playing: Option<NowPlaying>,
+    /// The latest plays, newest last, at most `RECENT_PLAYS`.
+    pub recent_plays: Vec<Play>,
+    /// Played when the queue runs dry, in a loop.
+    pub fallback: Vec<Track>,
+    pub fallback_cursor: usize,
+    pub next_seq: u64,
+}
+
+impl Room {
+    pub fn new(
+        id: String,
+        code: String,
+        name: String,
+        host: Member,
+        rules: Rules,
+        now: Millis,
+    ) -> Self {
+        let mut members = BTreeMap::new();
+        members.insert(host.id.clone(), host);
+        Self {
+            id,
+            code,
+            name,
+            kind: RoomKind::Party,
+            created_at: now,
+            active_at: now,
+            version: 1,
+            rules,
+            members,
+            queue: Vec::new(),
+            now_playing: None,
+            recent_plays: Vec::new(),
+            fallback: Vec::new(),
+            fallback_cursor: 0,
+            next_seq: 1,
+        }
+    }
+
+    pub fn member(&self, id: &str) -> Option<&Member> {
+        self.members.get(id)
+    }
+
+    pub fn entry(&self, id: &str) -> Option<&Entry> {
+        self.queue.iter().find(|e| e.id == id)
+    }
+
+    pub fn entry_mut(&mut self, id: &str) -> Option<&mut Entry> {
+        self.queue.iter_mut().find(|e| e.id == id)
+    }
+
+    pub fn host(&self) -> Option<&Member> {
+        self.members.values().find(|m| m.role == Role::Host)
+    }
+
+    /// When the player must advance next, if something is playing.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.now_playing.as_ref().and_then(NowPlaying::ends_at)
+    }
+
+    /// True once a party room has been idle for longer than `ttl`.
+    pub fn is_expired(&self, now: Millis, ttl: Millis) -> bool {
+        self.kind == RoomKind::Party && now.saturating_sub(self.active_at) > ttl
+    }
+}

@@ -1,0 +1,315 @@
+//! What clients see: the snapshot of a room and the `room:changed` payloads.
+//! These shapes are the public contract documented in `docs/protocol.md`.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use super::command::{Change, Departure, RemovalReason};
+use super::room::Entry;
+use super::{Member, Millis, NowPlaying, Play, Role, Room, RoomKind, Rules, Track, queue};
+
+/// How many recent plays a snapshot carries.
+const SNAPSHOT_PLAYS: usize = 20;
+
+#[derive(Debug, Serialize)]
+pub struct TrackView<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub artists: &'a [String],
+    pub album: &'a str,
+    pub duration_ms: u64,
+    pub explicit: bool,
+}
+
+impl<'a> From<&'a Track> for TrackView<'a> {
+    fn from(t: &'a Track) -> Self {
+        Self {
+            id: &t.id,
+            title: &t.title,
+            artists: &t.artists,
+            album: &t.album,
+            duration_ms: t.duration_ms,
+            explicit: t.explicit,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct EntryView<'a> {
+    pub id: &'a str,
+    pub track: TrackView<'a>,
+    pub score: i64,
+    pub added_by: &'a str,
+    pub added_by_name: &'a str,
+    pub added_at: Millis,
+    pub pinned: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub my_vote: Option<i8>,
+}
+
+impl<'a> EntryView<'a> {
+    pub fn new(e: &'a Entry, viewer: Option<&str>) -> Self {
+        Self {
+            id: &e.id,
+            track: (&e.track).into(),
+            score: e.score(),
+            added_by: &e.added_by,
+            added_by_name: &e.added_by_name,
+            added_at: e.added_at,
+            pinned: e.pinned_at.is_some(),
+            my_vote: viewer.map(|v| e.votes.get(v).copied().unwrap_or(0)),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemberView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub online: bool,
+}
+
+impl<'a> MemberView<'a> {
+    pub fn new(m: &'a Member, online: bool) -> Self {
+        Self {
+            id: &m.id,
+            name: &m.name,
+            role: m.role,
+            online,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct NowPlayingView<'a> {
+    pub entry_id: &'a str,
+    pub track: TrackView<'a>,
+    pub added_by: Option<&'a str>,
+    pub started_at: Millis,
+    pub position_ms: Millis,
+    pub paused: bool,
+    pub skip_votes: usize,
+}
+
+impl<'a> NowPlayingView<'a> {
+    pub fn new(np: &'a NowPlaying, now: Millis) -> Self {
+        Self {
+            entry_id: &np.entry_id,
+            track: (&np.track).into(),
+            added_by: np.added_by.as_deref(),
+            started_at: np.started_at,
+            position_ms: np.position_at(now),
+            paused: np.paused_position.is_some(),
+            skip_votes: np.skip_votes.len(),
+        }
+    }
+}
+
+/// Public facts about a room, safe to show to anyone holding the code.
+#[derive(Debug, Serialize)]
+pub struct RoomInfo<'a> {
+    pub id: &'a str,
+    pub code: &'a str,
+    pub name: &'a str,
+    pub kind: RoomKind,
+    pub rules: &'a Rules,
+    pub member_count: usize,
+    pub created_at: Millis,
+    pub fallback_count: usize,
+}
+
+impl<'a> RoomInfo<'a> {
+    pub fn new(room: &'a Room) -> Self {
+        Self {
+            id: &room.id,
+            code: &room.code,
+            name: &room.name,
+            kind: room.kind,
+            rules: &room.rules,
+            member_count: room.members.values().filter(|m| !m.banned).count(),
+            created_at: room.created_at,
+            fallback_count: room.fallback.len(),
+        }
+    }
+}
+
+/// Everything a client needs to draw the room from scratch.
+#[derive(Debug, Serialize)]
+pub struct Snapshot<'a> {
+    pub version: u64,
+    pub server_time: Millis,
+    pub room: RoomInfo<'a>,
+    pub me: Option<MemberView<'a>>,
+    pub queue: Vec<EntryView<'a>>,
+    pub now_playing: Option<NowPlayingView<'a>>,
+    pub members: Vec<MemberView<'a>>,
+    pub recent_plays: &'a [Play],
+}
+
+impl<'a> Snapshot<'a> {
+    pub fn new(
+        room: &'a Room,
+        viewer: Option<&str>,
+        online: &HashSet<String>,
+        now: Millis,
+    ) -> Self {
+        let is_online = |m: &Member| online.contains(&m.id);
+        let mut members: Vec<&Member> = room.members.values().filter(|m| !m.banned).collect();
+        members.sort_by_key(|m| (m.joined_at, m.id.as_str()));
+        let plays_from = room.recent_plays.len().saturating_sub(SNAPSHOT_PLAYS);
+        Self {
+            version: room.version,
+            server_time: now,
+            room: RoomInfo::new(room),
+            me: viewer
+                .and_then(|v| room.member(v))
+                .map(|m| MemberView::new(m, true)),
+            queue: queue::play_order(room)
+                .into_iter()
+                .map(|e| EntryView::new(e, viewer))
+                .collect(),
+            now_playing: room
+                .now_playing
+                .as_ref()
+                .map(|np| NowPlayingView::new(np, now)),
+            members: members
+                .into_iter()
+                .map(|m| MemberView::new(m, is_online(m)))
+                .collect(),
+            recent_plays: &room.recent_plays[plays_from..],
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChangeView<'a> {
+    MemberJoined {
+        member: MemberView<'a>,
+    },
+    MemberUpdated {
+        member: MemberView<'a>,
+    },
+    MemberRemoved {
+        member_id: &'a str,
+        reason: Departure,
+    },
+    EntryAdded {
+        entry: EntryView<'a>,
+    },
+    EntryUpdated {
+        entry: EntryView<'a>,
+    },
+    EntryRemoved {
+        entry_id: &'a str,
+        reason: RemovalReason,
+    },
+    NowPlaying {
+        now_playing: Option<NowPlayingView<'a>>,
+    },
+    SkipVotes {
+        count: usize,
+        needed: usize,
+    },
+    RulesUpdated {
+        rules: &'a Rules,
+    },
+    FallbackUpdated {
+        count: usize,
+    },
+}
+
+/// The `room:changed` payload: the new version, what changed, and the queue
+/// order whenever the queue may have moved.
+#[derive(Debug, Serialize)]
+pub struct RoomChanged<'a> {
+    pub version: u64,
+    pub server_time: Millis,
+    pub changes: Vec<ChangeView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<Vec<String>>,
+}
+
+impl<'a> RoomChanged<'a> {
+    pub fn new(
+        room: &'a Room,
+        changes: &'a [Change],
+        online: &HashSet<String>,
+        now: Millis,
+    ) -> Self {
+        let mut seen_now_playing = false;
+        let views = changes
+            .iter()
+            .filter(|c| {
+                !matches!(c, Change::NowPlaying) || !std::mem::replace(&mut seen_now_playing, true)
+            })
+            .filter_map(|c| change_view(room, c, online, now))
+            .collect();
+        let touches_queue = changes.iter().any(|c| {
+            matches!(
+                c,
+                Change::EntryAdded { .. }
+                    | Change::EntryUpdated { .. }
+                    | Change::EntryRemoved { .. }
+                    | Change::RulesUpdated
+            )
+        });
+        Self {
+            version: room.version,
+            server_time: now,
+            changes: views,
+            order: touches_queue.then(|| queue::order_ids(room)),
+        }
+    }
+}
+
+fn change_view<'a>(
+    room: &'a Room,
+    change: &'a Change,
+    online: &HashSet<String>,
+    now: Millis,
+) -> Option<ChangeView<'a>> {
+    let member = |id: &str| {
+        room.member(id)
+            .map(|m| MemberView::new(m, online.contains(id)))
+    };
+    let entry = |id: &str| room.entry(id).map(|e| EntryView::new(e, None));
+    Some(match change {
+        Change::MemberJoined { member_id } => ChangeView::MemberJoined {
+            member: member(member_id)?,
+        },
+        Change::MemberUpdated { member_id } => ChangeView::MemberUpdated {
+            member: member(member_id)?,
+        },
+        Change::MemberRemoved { member_id, reason } => ChangeView::MemberRemoved {
+            member_id,
+            reason: *reason,
+        },
+        Change::EntryAdded { entry_id } => ChangeView::EntryAdded {
+            entry: entry(entry_id)?,
+        },
+        Change::EntryUpdated { entry_id } => ChangeView::EntryUpdated {
+            entry: entry(entry_id)?,
+        },
+        Change::EntryRemoved { entry_id, reason } => ChangeView::EntryRemoved {
+            entry_id,
+            reason: *reason,
+        },
+        Change::NowPlaying => ChangeView::NowPlaying {
+            now_playing: room
+                .now_playing
+                .as_ref()
+                .map(|np| NowPlayingView::new(np, now)),
+        },
+        Change::SkipVotes { count, needed } => ChangeView::SkipVotes {
+            count: *count,
+            needed: *needed,
+        },
+        Change::RulesUpdated => ChangeView::RulesUpdated { rules: &room.rules },
+        Change::FallbackUpdated => ChangeView::FallbackUpdated {
+            count: room.fallback.len(),
+        },
+    })
+}

@@ -1,0 +1,146 @@
+//! One error type for the whole server. Every variant maps to an HTTP status
+//! and a stable snake_case code; Socket.IO acks carry the same codes.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::DomainError;
+use crate::store::StoreError;
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the payload does not have the documented shape.
+    #[error("{0}")]
+    InvalidPayload(String),
+    /// 413: the payload is larger than the documented limit.
+    #[error("payload larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// 404: no such Socket.IO event.
+    #[error("unknown event '{0}'")]
+    UnknownEvent(String),
+    /// 401: missing, forged, expired or foreign token.
+    #[error("a valid token is required")]
+    Unauthorized,
+    /// 403: the device was banned from this room.
+    #[error("you were banned from this room")]
+    Banned,
+    /// 404: no room with that code or id.
+    #[error("no room with this code")]
+    RoomNotFound,
+    /// 404: no track with that id in the library.
+    #[error("no track with this id")]
+    TrackNotFound,
+    /// 404: no such route.
+    #[error("no such route")]
+    NotFound,
+    /// 429: too many attempts from this address; retry later.
+    #[error("too many requests, retry in {0} s")]
+    RateLimited(u64),
+    /// A rule of the room refused the command (status per rule, see `status`).
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// 503: a backing service is down or the room is too contended.
+    #[error("service unavailable, retry shortly")]
+    Unavailable,
+    /// 500: a bug or corrupt data; the detail is logged, never sent.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidPayload(_) => "invalid_payload",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnknownEvent(_) => "unknown_event",
+            Self::Unauthorized => "unauthorized",
+            Self::Banned => "banned",
+            Self::RoomNotFound => "room_not_found",
+            Self::TrackNotFound => "track_not_found",
+            Self::NotFound => "not_found",
+            Self::RateLimited(_) => "rate_limited",
+            Self::Domain(e) => e.code(),
+            Self::Unavailable => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidPayload(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnknownEvent(_) | Self::RoomNotFound | Self::TrackNotFound | Self::NotFound => {
+                StatusCode::NOT_FOUND
+            }
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Banned => StatusCode::FORBIDDEN,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Domain(e) => domain_status(e),
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `{code, message}` body shared by HTTP responses and acks.
+    pub fn body(&self) -> ErrorBody {
+        if let Self::Internal(e) = self {
+            tracing::error!(error = ?e, "internal error");
+        }
+        ErrorBody {
+            code: self.code(),
+            message: self.to_string(),
+        }
+    }
+}
+
+fn domain_status(e: &DomainError) -> StatusCode {
+    match e {
+        DomainError::Forbidden | DomainError::TargetIsHost | DomainError::NotAMember => {
+            StatusCode::FORBIDDEN
+        }
+        DomainError::EntryNotFound | DomainError::MemberNotFound => StatusCode::NOT_FOUND,
+        DomainError::InvalidVote
+        | DomainError::InvalidRules(_)
+        | DomainError::FallbackTooLong(_) => StatusCode::BAD_REQUEST,
+        DomainError::CooldownActive(_) => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::CONFLICT,
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "store unavailable");
+                Self::Unavailable
+            }
+            other => Self::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status(),
+            Json(serde_json::json!({ "error": self.body() })),
+        )
+            .into_response();
+        if let Self::RateLimited(secs) = self
+            && let Ok(value) = secs.to_string().parse()
+        {
+            response.headers_mut().insert("retry-after", value);
+        }
+        response
+    }
+}

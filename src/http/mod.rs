@@ -1,0 +1,27 @@
+//! REST routes, one module per resource, merged here. Every error is a JSON
+//! body `{error: {code, message}}` with the status the code documents.
+
+mod health;
+mod json;
+mod rooms;
+mod tracks;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+pub use json::ApiJson;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Largest request body accepted by the JSON routes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .merge(rooms::router())
+        .merge(tracks::router())
+        .fallback(async || AppError::NotFound)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}

@@ -1,0 +1,248 @@
+//! Rooms over REST: create, join (or rejoin), public info, QR code, history.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ApiJson;
+use crate::domain::view::{MemberView, NowPlayingView, RoomInfo};
+use crate::domain::{Actor, Command, Member, Role, Room, Rules, code};
+use crate::error::{AppError, Result};
+use crate::ids::random_id;
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::token::Claims;
+
+const MAX_ROOM_NAME: usize = 80;
+const MAX_MEMBER_NAME: usize = 40;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/rooms", post(create))
+        .route("/api/rooms/{code}", get(info))
+        .route("/api/rooms/{code}/join", post(join))
+        .route("/api/rooms/{code}/qr.svg", get(qr))
+        .route("/api/rooms/{code}/history", get(history))
+        .route("/join/{code}", get(join_page))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRoom {
+    name: String,
+    host_name: String,
+    #[serde(default)]
+    rules: Rules,
+    #[serde(default)]
+    fallback_track_ids: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JoinRoom {
+    name: String,
+    /// A token from an earlier join on this device: rejoin as the same member.
+    token: Option<String>,
+}
+
+/// Trims a display name and checks its length.
+fn clean_name(field: &str, value: &str, max: usize) -> Result<String> {
+    let name = value.trim();
+    let count = name.chars().count();
+    if count == 0 || count > max || name.chars().any(char::is_control) {
+        return Err(AppError::InvalidPayload(format!(
+            "{field} must be 1 to {max} printable characters"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+fn parse_code(raw: &str) -> Result<String> {
+    code::normalize(raw).ok_or(AppError::RoomNotFound)
+}
+
+fn new_member(name: String, role: Role, now: u64) -> Member {
+    let id = random_id(&mut rand::rng());
+    Member {
+        id,
+        name,
+        role,
+        joined_at: now,
+        banned: false,
+        last_add_at: None,
+    }
+}
+
+fn room_json(app: &AppState, room: &Room) -> Value {
+    let mut info = serde_json::to_value(RoomInfo::new(room)).unwrap_or_default();
+    info["join_url"] = json!(format!("{}/join/{}", app.public_url, room.code));
+    info["online_count"] = json!(app.presence.online_count(&room.id));
+    info
+}
+
+fn session_json(app: &AppState, room: &Room, member: &Member) -> Value {
+    let token = app.tokens.sign(&Claims {
+        r: room.id.clone(),
+        m: member.id.clone(),
+    });
+    let online = app.presence.online(&room.id).contains(&member.id);
+    json!({ "room": room_json(app, room), "token": token, "member": MemberView::new(member, online) })
+}
+
+async fn create(
+    State(app): State<AppState>,
+    ApiJson(body): ApiJson<CreateRoom>,
+) -> Result<impl IntoResponse> {
+    let name = clean_name("name", &body.name, MAX_ROOM_NAME)?;
+    let host_name = clean_name("host_name", &body.host_name, MAX_MEMBER_NAME)?;
+    body.rules.validate()?;
+    let fallback = body
+        .fallback_track_ids
+        .iter()
+        .map(|id| app.library.get(id).cloned().ok_or(AppError::TrackNotFound))
+        .collect::<Result<Vec<_>>>()?;
+    let now = app.clock.now();
+    let host = new_member(host_name, Role::Host, now);
+    for _ in 0..16 {
+        let room_code = code::from_random(|n| rand::random_range(0..n));
+        let room = Room::new(
+            random_id(&mut rand::rng()),
+            room_code,
+            name.clone(),
+            host.clone(),
+            body.rules.clone(),
+            now,
+        );
+        match app.create_room(&room).await {
+            Ok(()) => {
+                let room = if fallback.is_empty() {
+                    room
+                } else {
+                    let command = Command::SetFallback { tracks: fallback };
+                    app.execute(&room.id, Actor::Member(host.id.clone()), command)
+                        .await?
+                        .0
+                };
+                tracing::info!(room_id = %room.id, code = %room.code, "room created");
+                return Ok((StatusCode::CREATED, Json(session_json(&app, &room, &host))));
+            }
+            Err(StoreError::Duplicate) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Unavailable)
+}
+
+async fn join(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(raw_code): Path<String>,
+    ApiJson(body): ApiJson<JoinRoom>,
+) -> Result<Json<Value>> {
+    app.join_limiter.check(peer.ip())?;
+    let name = clean_name("name", &body.name, MAX_MEMBER_NAME)?;
+    let room = app.room_by_code(&parse_code(&raw_code)?).await?;
+    let returning = body
+        .token
+        .as_deref()
+        .and_then(|t| app.tokens.verify(t))
+        .filter(|c| c.r == room.id);
+    if let Some(member) = returning.and_then(|c| room.member(&c.m).cloned()) {
+        if member.banned {
+            return Err(AppError::Banned);
+        }
+        return Ok(Json(session_json(&app, &room, &member)));
+    }
+    let member = new_member(name, Role::Guest, app.clock.now());
+    let (room, _) = app
+        .execute(
+            &room.id,
+            Actor::System,
+            Command::Join {
+                member: member.clone(),
+            },
+        )
+        .await?;
+    Ok(Json(session_json(&app, &room, &member)))
+}
+
+async fn info(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(raw_code): Path<String>,
+) -> Result<Json<Value>> {
+    app.join_limiter.check(peer.ip())?;
+    let room = app.room_by_code(&parse_code(&raw_code)?).await?;
+    let mut body = room_json(&app, &room);
+    let now = app.clock.now();
+    body["now_playing"] = json!(
+        room.now_playing
+            .as_ref()
+            .map(|np| NowPlayingView::new(np, now))
+    );
+    Ok(Json(json!({ "room": body })))
+}
+
+async fn qr(
+    State(app): State<AppState>,
+    Path(raw_code): Path<String>,
+) -> Result<impl IntoResponse> {
+    let room = app.room_by_code(&parse_code(&raw_code)?).await?;
+    let url = format!("{}/join/{}", app.public_url, room.code);
+    let svg = crate::qr::svg(&url).map_err(AppError::Internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        svg,
+    ))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+async fn history(
+    State(app): State<AppState>,
+    Path(raw_code): Path<String>,
+    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>> {
+    let Query(page) = page.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
+    let limit = page.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::InvalidPayload(
+            "limit must be between 1 and 200".into(),
+        ));
+    }
+    let room = app.room_by_code(&parse_code(&raw_code)?).await?;
+    let plays = app.store.history(&room.id, page.offset, limit).await?;
+    Ok(Json(json!({ "plays": plays })))
+}
+
+/// A minimal landing page for the join link until the web app ships.
+async fn join_page(
+    State(app): State<AppState>,
+    Path(raw_code): Path<String>,
+) -> Result<Html<String>> {
+    let room = app.room_by_code(&parse_code(&raw_code)?).await?;
+    let name = room
+        .name
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    Ok(Html(format!(
+        "<!doctype html><meta name=viewport content='width=device-width'><title>{name} · crowdjuke</title>\
+         <h1>{name}</h1><p>Join code: <strong>{code}</strong></p>",
+        code = room.code
+    )))
+}

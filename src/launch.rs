@@ -1,0 +1,137 @@
+//! What `crowdjuke serve` does beyond serving: logging, signals, the join
+//! URL for phones on the same network, and the laptop party room.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::app::Server;
+use crate::clock::SystemClock;
+use crate::config::{LogFormat, Settings};
+use crate::domain::{Member, Role, Room, Rules, code};
+use crate::ids::random_id;
+use crate::state::AppState;
+use crate::token::Claims;
+
+/// Runs the server until SIGTERM or Ctrl-C.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    init_tracing(settings.log_format);
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let local = listener.local_addr()?;
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| guess_public_url(local));
+    let default_room = settings.default_room;
+    let server = Server::build(settings, Arc::new(SystemClock), public_url.clone()).await?;
+    // The first line on stdout is machine-readable: test harnesses read the port from it.
+    println!("crowdjuke listening on http://{local}");
+    if default_room {
+        announce_party(&server.state, &public_url).await?;
+    }
+    server.serve(listener, shutdown_signal()).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "crowdjuke=info,warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+/// `http://<LAN address>:<port>` when listening on all interfaces, so the
+/// printed link works from a phone on the same Wi-Fi.
+fn guess_public_url(local: SocketAddr) -> String {
+    let host = if local.ip().is_unspecified() {
+        local_ip_address::local_ip().map_or_else(|_| "127.0.0.1".to_string(), |ip| ip.to_string())
+    } else {
+        local.ip().to_string()
+    };
+    format!("http://{host}:{}", local.port())
+}
+
+/// Reuses the room recorded in `party-room` in the data directory, or creates
+/// one, and prints its join link, QR code and host token.
+async fn announce_party(state: &AppState, public_url: &str) -> anyhow::Result<()> {
+    let path = state.settings.data_dir.join("party-room");
+    let known = std::fs::read_to_string(&path)
+        .ok()
+        .map(|s| s.trim().to_string());
+    let room = match known {
+        Some(id) if state.store.load_room(&id).await?.is_some() => state.room(&id).await?,
+        _ => {
+            let now = state.clock.now();
+            let host = Member {
+                id: random_id(&mut rand::rng()),
+                name: "Host".into(),
+                role: Role::Host,
+                joined_at: now,
+                banned: false,
+                last_add_at: None,
+            };
+            let room_code = code::from_random(|n| rand::random_range(0..n));
+            let room = Room::new(
+                random_id(&mut rand::rng()),
+                room_code,
+                "Party".into(),
+                host,
+                Rules::default(),
+                now,
+            );
+            state.create_room(&room).await?;
+            std::fs::write(&path, &room.id)?;
+            room
+        }
+    };
+    let url = format!("{public_url}/join/{}", room.code);
+    let host_token = room.host().map(|h| {
+        state.tokens.sign(&Claims {
+            r: room.id.clone(),
+            m: h.id.clone(),
+        })
+    });
+    println!(
+        "\nParty room \"{}\" — join code {}\n  Guests join at: {url}\n",
+        room.name, room.code
+    );
+    if let Ok(qr) = crate::qr::terminal(&url) {
+        println!("{qr}");
+    }
+    if let Some(token) = host_token {
+        println!("  Host token (keep it private): {token}\n");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,37 @@
+//! crowdjuke: a collaborative playlist party server.
+//!
+//! Module map:
+//! - `domain` — pure party rules (rooms, queue, votes, fairness, player clock);
+//!   no I/O, unit tested.
+//! - `rooms` — the write path: lock, apply, compare-and-swap, broadcast.
+//! - `player` — advances rooms when tracks end; expires idle rooms.
+//! - `realtime` — Socket.IO handshake and client events.
+//! - `http` — REST routes, one module per resource.
+//! - `store` — the `Store` trait and the embedded redb store.
+//! - `music`, `search` — the track library and its tantivy index.
+//! - `presence`, `limits`, `token`, `clock`, `qr`, `ids` — small services.
+//! - `config`, `app`, `error`, `state` — settings, wiring, errors, context.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod limits;
+pub mod music;
+pub mod player;
+pub mod presence;
+pub mod qr;
+pub mod realtime;
+pub mod rooms;
+pub mod search;
+pub mod state;
+pub mod store;
+pub mod token;
+
+mod launch;
+
+pub use app::Server;
+pub use launch::run;

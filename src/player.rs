@@ -1,0 +1,131 @@
+//! The player clock: knows when each room's current track ends and advances
+//! the room then, through the same compare-and-swap as every other write
+//! ("advance if entry X is still playing"), so a track ends exactly once
+//! however many nodes or ticks race for it. Also expires idle party rooms.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::{Actor, Command, Millis, Room};
+use crate::state::AppState;
+
+/// How often the background loop looks for ended tracks.
+const TICK: Duration = Duration::from_millis(200);
+/// How often idle rooms are swept.
+const SWEEP_EVERY_TICKS: u32 = 300;
+
+/// Deadlines of the rooms this node knows about.
+#[derive(Default)]
+pub struct Schedule {
+    inner: Mutex<Deadlines>,
+}
+
+#[derive(Default)]
+struct Deadlines {
+    by_time: BTreeSet<(Millis, String, String)>,
+    by_room: HashMap<String, (Millis, String)>,
+}
+
+impl Schedule {
+    /// Records when the room's current track ends (or that nothing will).
+    pub fn plan(&self, room: &Room) {
+        let next = room
+            .now_playing
+            .as_ref()
+            .and_then(|np| Some((np.ends_at()?, np.entry_id.clone())));
+        let mut d = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, entry)) = d.by_room.remove(&room.id) {
+            d.by_time.remove(&(at, room.id.clone(), entry));
+        }
+        if let Some((at, entry)) = next {
+            d.by_time.insert((at, room.id.clone(), entry.clone()));
+            d.by_room.insert(room.id.clone(), (at, entry));
+        }
+    }
+
+    pub fn forget(&self, room_id: &str) {
+        let mut d = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, entry)) = d.by_room.remove(room_id) {
+            d.by_time.remove(&(at, room_id.to_string(), entry));
+        }
+    }
+
+    /// (room id, entry id) of every track that has ended by `now`.
+    fn due(&self, now: Millis) -> Vec<(String, String)> {
+        let d = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        d.by_time
+            .iter()
+            .take_while(|(at, _, _)| *at <= now)
+            .map(|(_, r, e)| (r.clone(), e.clone()))
+            .collect()
+    }
+}
+
+impl AppState {
+    /// Advances every room whose track has ended. Safe to call from many
+    /// tasks at once: each advance is a CAS on "entry X still playing".
+    pub async fn advance_ended_tracks(&self) {
+        for (room_id, entry_id) in self.schedule.due(self.clock.now()) {
+            let result = self
+                .execute(&room_id, Actor::System, Command::TrackEnded { entry_id })
+                .await;
+            match result {
+                Ok((room, _)) => self.schedule.plan(&room),
+                Err(e) => tracing::warn!(room_id, error = %e, "could not advance the player"),
+            }
+        }
+    }
+
+    /// Deletes party rooms idle for longer than the configured time.
+    pub async fn expire_idle_rooms(&self) -> anyhow::Result<usize> {
+        let ttl = self.settings.room_idle_hours * 3_600_000;
+        let now = self.clock.now();
+        let mut expired = 0;
+        for id in self.store.room_ids().await? {
+            let idle = self
+                .store
+                .load_room(&id)
+                .await?
+                .is_some_and(|r| r.is_expired(now, ttl));
+            if idle && self.presence.online_count(&id) == 0 {
+                self.delete_room(&id).await?;
+                expired += 1;
+            }
+        }
+        Ok(expired)
+    }
+
+    /// Loads every room's deadline at start-up.
+    pub async fn plan_all_rooms(&self) -> anyhow::Result<()> {
+        for id in self.store.room_ids().await? {
+            if let Some(room) = self.store.load_room(&id).await? {
+                self.schedule.plan(&room);
+            }
+        }
+        Ok(())
+    }
+
+    /// The background loop; ends when `stop` is cancelled.
+    pub async fn run_player(self, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(TICK);
+        let mut ticks: u32 = 0;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            self.advance_ended_tracks().await;
+            ticks = ticks.wrapping_add(1);
+            if ticks.is_multiple_of(SWEEP_EVERY_TICKS) {
+                match self.expire_idle_rooms().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rooms = n, "expired idle rooms"),
+                    Err(e) => tracing::warn!(error = %e, "idle room sweep failed"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The connect handshake: `auth: {token}` must name a current member of an
+//! existing room, else the client gets `connect_error` with a message of
+//! `unauthorized`, `banned` or `room_not_found`.
+
+use serde_json::{Value, json};
+use socketioxide::extract::{SocketRef, State, TryData};
+use socketioxide::socket::DisconnectReason;
+
+use super::{Session, events};
+use crate::domain::view::Snapshot;
+use crate::error::AppError;
+use crate::rooms::member_room;
+use crate::state::AppState;
+
+#[derive(Debug)]
+pub struct Refused(&'static str);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+pub async fn authenticate(
+    s: SocketRef,
+    State(app): State<AppState>,
+    TryData(auth): TryData<Value>,
+) -> Result<(), Refused> {
+    let token = auth
+        .ok()
+        .and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_string));
+    let claims = token
+        .and_then(|t| app.tokens.verify(&t))
+        .ok_or(Refused("unauthorized"))?;
+    let room = match app.room(&claims.r).await {
+        Ok(room) => room,
+        Err(AppError::RoomNotFound) => return Err(Refused("room_not_found")),
+        Err(_) => return Err(Refused("unavailable")),
+    };
+    match room.member(&claims.m) {
+        None => Err(Refused("unauthorized")),
+        Some(m) if m.banned => Err(Refused("banned")),
+        Some(_) => {
+            s.extensions.insert(Session {
+                room_id: claims.r,
+                member_id: claims.m,
+            });
+            Ok(())
+        }
+    }
+}
+
+pub async fn on_connect(s: SocketRef, State(app): State<AppState>) {
+    let Some(session) = s.extensions.get::<Session>() else {
+        s.disconnect().ok();
+        return;
+    };
+    s.join([session.room_id.clone(), member_room(&session.member_id)]);
+    let came_online = app.presence.connect(&session.room_id, &session.member_id);
+    match snapshot(&app, &session).await {
+        Ok(snapshot) => {
+            s.emit("room:snapshot", &snapshot).ok();
+        }
+        Err(e) => tracing::warn!(error = %e, "snapshot failed on connect"),
+    }
+    if came_online {
+        announce_presence(&app, &session, true).await;
+    }
+    s.on_fallback(events::on_event);
+    s.on_disconnect(on_disconnect);
+}
+
+async fn on_disconnect(s: SocketRef, State(app): State<AppState>, _reason: DisconnectReason) {
+    let Some(session) = s.extensions.get::<Session>() else {
+        return;
+    };
+    if app
+        .presence
+        .disconnect(&session.room_id, &session.member_id)
+    {
+        announce_presence(&app, &session, false).await;
+    }
+}
+
+async fn announce_presence(app: &AppState, session: &Session, online: bool) {
+    let payload = json!({
+        "member_id": session.member_id,
+        "online": online,
+        "online_count": app.presence.online_count(&session.room_id),
+    });
+    if let Err(e) = app
+        .io()
+        .to(session.room_id.clone())
+        .emit("room:presence", &payload)
+        .await
+    {
+        tracing::debug!(error = %e, "room:presence not delivered to every member");
+    }
+}
+
+/// The room as `session`'s member sees it right now.
+pub async fn snapshot(app: &AppState, session: &Session) -> Result<Value, AppError> {
+    let room = app.room(&session.room_id).await?;
+    let online = app.presence.online(&session.room_id);
+    let view = Snapshot::new(&room, Some(&session.member_id), &online, app.clock.now());
+    serde_json::to_value(view).map_err(|e| AppError::Internal(e.into()))
+}

@@ -1,0 +1,205 @@
+//! Client events. Each arrives here as (name, JSON payload), is parsed into a
+//! typed command (bad input → error ack, nothing else), executed through
+//! `AppState::execute`, and answered with an ack.
+//!
+//! Events: `room:sync`, `queue:add`, `queue:vote`, `queue:remove`,
+//! `queue:pin`, `player:skip`, `player:vote_skip`, `player:pause`,
+//! `player:resume`, `member:kick`, `member:ban`, `member:promote`,
+//! `member:demote`, `room:update_rules`, `room:set_fallback`.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
+use tracing::Instrument;
+
+use super::Session;
+use super::connect::snapshot;
+use crate::domain::command::Change;
+use crate::domain::view::EntryView;
+use crate::domain::{Actor, Command, Role, Room, Rules};
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+
+pub async fn on_event(
+    s: SocketRef,
+    State(app): State<AppState>,
+    Event(name): Event,
+    TryData(data): TryData<Value>,
+    ack: AckSender,
+) {
+    let Some(session) = s.extensions.get::<Session>() else {
+        return;
+    };
+    let data = data.unwrap_or(Value::Null);
+    let span = tracing::info_span!("event", %name, room_id = %session.room_id, member_id = %session.member_id);
+    let reply = match handle(&app, &session, &name, data).instrument(span).await {
+        Ok(data) => json!({ "ok": true, "data": data }),
+        Err(e) => {
+            tracing::debug!(%name, code = e.code(), "event refused");
+            json!({ "ok": false, "error": e.body() })
+        }
+    };
+    ack.send(&reply).ok();
+}
+
+#[derive(Deserialize)]
+struct TrackId {
+    track_id: String,
+}
+
+#[derive(Deserialize)]
+struct EntryId {
+    entry_id: String,
+}
+
+#[derive(Deserialize)]
+struct VotePayload {
+    entry_id: String,
+    value: i64,
+}
+
+#[derive(Deserialize)]
+struct MemberId {
+    member_id: String,
+}
+
+#[derive(Deserialize)]
+struct RulesPayload {
+    rules: serde_json::Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct FallbackPayload {
+    track_ids: Vec<String>,
+}
+
+/// Events without a payload accept `{}`, `null` or nothing at all.
+#[derive(Deserialize)]
+struct Empty {}
+
+fn parse<T: DeserializeOwned>(data: Value) -> Result<T> {
+    let data = if data.is_null() { json!({}) } else { data };
+    serde_json::from_value(data).map_err(|e| AppError::InvalidPayload(e.to_string()))
+}
+
+async fn handle(app: &AppState, session: &Session, name: &str, data: Value) -> Result<Value> {
+    let size = serde_json::to_vec(&data).map_or(usize::MAX, |b| b.len());
+    if size > app.settings.max_event_bytes {
+        return Err(AppError::PayloadTooLarge(app.settings.max_event_bytes));
+    }
+    let command = match name {
+        "room:sync" => {
+            parse::<Empty>(data)?;
+            return snapshot(app, session).await;
+        }
+        "queue:add" => add_command(app, parse(data)?)?,
+        "queue:vote" => {
+            let p: VotePayload = parse(data)?;
+            let value = i8::try_from(p.value).ok().filter(|v| (-1..=1).contains(v));
+            let value = value.ok_or(crate::domain::DomainError::InvalidVote)?;
+            Command::Vote {
+                entry_id: p.entry_id,
+                value,
+            }
+        }
+        "queue:remove" => Command::Remove {
+            entry_id: parse::<EntryId>(data)?.entry_id,
+        },
+        "queue:pin" => Command::Pin {
+            entry_id: parse::<EntryId>(data)?.entry_id,
+        },
+        "player:skip" => parse::<Empty>(data).map(|_| Command::Skip)?,
+        "player:vote_skip" => {
+            parse::<Empty>(data)?;
+            Command::VoteSkip {
+                present: app.presence.online_count(&session.room_id),
+            }
+        }
+        "player:pause" => parse::<Empty>(data).map(|_| Command::Pause)?,
+        "player:resume" => parse::<Empty>(data).map(|_| Command::Resume)?,
+        "member:kick" => Command::Kick {
+            member_id: parse::<MemberId>(data)?.member_id,
+        },
+        "member:ban" => Command::Ban {
+            member_id: parse::<MemberId>(data)?.member_id,
+        },
+        "member:promote" => Command::SetRole {
+            member_id: parse::<MemberId>(data)?.member_id,
+            role: Role::Cohost,
+        },
+        "member:demote" => Command::SetRole {
+            member_id: parse::<MemberId>(data)?.member_id,
+            role: Role::Guest,
+        },
+        "room:update_rules" => rules_command(app, session, parse(data)?).await?,
+        "room:set_fallback" => fallback_command(app, parse(data)?)?,
+        other => return Err(AppError::UnknownEvent(other.chars().take(64).collect())),
+    };
+    let actor = Actor::Member(session.member_id.clone());
+    let (room, outcome) = app
+        .execute(&session.room_id, actor, command.clone())
+        .await?;
+    Ok(ack_data(
+        &room,
+        &session.member_id,
+        &command,
+        &outcome.changes,
+    ))
+}
+
+fn add_command(app: &AppState, p: TrackId) -> Result<Command> {
+    let track = app
+        .library
+        .get(&p.track_id)
+        .ok_or(AppError::TrackNotFound)?
+        .clone();
+    let entry_id = crate::ids::random_id(&mut rand::rng());
+    Ok(Command::Add { entry_id, track })
+}
+
+/// Rules are merged: fields the client leaves out keep their current value.
+async fn rules_command(app: &AppState, session: &Session, p: RulesPayload) -> Result<Command> {
+    let room = app.room(&session.room_id).await?;
+    let mut merged = match serde_json::to_value(&room.rules) {
+        Ok(Value::Object(map)) => map,
+        _ => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "rules do not serialize to an object"
+            )));
+        }
+    };
+    merged.extend(p.rules);
+    let rules: Rules = serde_json::from_value(Value::Object(merged))
+        .map_err(|e| AppError::InvalidPayload(e.to_string()))?;
+    Ok(Command::UpdateRules { rules })
+}
+
+fn fallback_command(app: &AppState, p: FallbackPayload) -> Result<Command> {
+    let tracks = p
+        .track_ids
+        .iter()
+        .map(|id| app.library.get(id).cloned().ok_or(AppError::TrackNotFound))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Command::SetFallback { tracks })
+}
+
+/// `version` always; for an add, the entry (`duplicate` when the track was
+/// already queued and the add counted as an up-vote); for a vote, the entry.
+fn ack_data(room: &Room, member_id: &str, command: &Command, changes: &[Change]) -> Value {
+    let entry = match command {
+        Command::Add { track, .. } => room.queue.iter().find(|e| e.track.id == track.id),
+        Command::Vote { entry_id, .. } => room.entry(entry_id),
+        _ => return json!({ "version": room.version }),
+    };
+    let duplicate = !changes
+        .iter()
+        .any(|c| matches!(c, Change::EntryAdded { .. }));
+    let playing = room.now_playing.as_ref().map(|np| np.entry_id.as_str());
+    json!({
+        "version": room.version,
+        "entry": entry.map(|e| EntryView::new(e, Some(member_id))),
+        "duplicate": matches!(command, Command::Add { .. }) && duplicate,
+        "now_playing_entry_id": playing,
+    })
+}

@@ -1,0 +1,60 @@
+//! The one context every handler gets: cheap to clone (one `Arc`), holding
+//! the store, the library, the clock, the token key, presence, the player
+//! schedule and the Socket.IO handle.
+
+use std::sync::{Arc, OnceLock};
+
+use socketioxide::SocketIo;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::limits::JoinLimiter;
+use crate::music::Library;
+use crate::player::Schedule;
+use crate::presence::Presence;
+use crate::rooms::RoomSlots;
+use crate::store::Store;
+use crate::token::TokenKey;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
+    pub settings: Settings,
+    pub store: Arc<dyn Store>,
+    pub library: Library,
+    pub clock: SharedClock,
+    pub tokens: TokenKey,
+    /// Set once at start-up (the Socket.IO layer needs the state first).
+    pub io: OnceLock<SocketIo>,
+    pub rooms: RoomSlots,
+    pub presence: Presence,
+    pub schedule: Schedule,
+    pub join_limiter: JoinLimiter,
+    /// Every room write holds a token of this tracker, so shutdown can wait
+    /// for accepted writes to finish.
+    pub writes: TaskTracker,
+    /// The base of join links, e.g. `http://192.168.1.20:8080`.
+    pub public_url: String,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+
+    pub fn io(&self) -> &SocketIo {
+        self.io
+            .get()
+            .expect("the Socket.IO layer is built before the server serves")
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}

@@ -1,0 +1,247 @@
+//! The embedded store: one redb file in the data directory. Values are JSON
+//! so a record can be read with any tool; every write is one ACID
+//! transaction, which is what makes the room CAS atomic.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Store, StoreError, StoreResult};
+use crate::domain::{Play, Room, Track};
+
+const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("rooms");
+const ROOM_CODES: TableDefinition<&str, &str> = TableDefinition::new("room_codes");
+/// Key: `{room_id}/{ended_at:020}/{entry_id}` so a prefix range is one room's
+/// history in time order.
+const HISTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("history");
+const TRACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tracks");
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) `crowdjuke.redb` in `dir` and its tables.
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        let db = Database::create(dir.join("crowdjuke.redb"))?;
+        let txn = db.begin_write()?;
+        txn.open_table(ROOMS)?;
+        txn.open_table(ROOM_CODES)?;
+        txn.open_table(HISTORY)?;
+        txn.open_table(TRACKS)?;
+        txn.commit()?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs blocking redb work off the async runtime.
+    async fn blocking<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> StoreResult<T> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(unavailable)?
+    }
+}
+
+fn history_key(room_id: &str, play: &Play) -> String {
+    format!("{room_id}/{:020}/{}", play.ended_at, play.entry_id)
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn insert_room(&self, room: &Room) -> StoreResult<()> {
+        let (bytes, room) = (encode(room)?, room.clone());
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut codes = txn.open_table(ROOM_CODES).map_err(unavailable)?;
+                let mut rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+                let taken = codes
+                    .get(room.code.as_str())
+                    .map_err(unavailable)?
+                    .is_some()
+                    || rooms.get(room.id.as_str()).map_err(unavailable)?.is_some();
+                if taken {
+                    return Err(StoreError::Duplicate);
+                }
+                codes
+                    .insert(room.code.as_str(), room.id.as_str())
+                    .map_err(unavailable)?;
+                rooms
+                    .insert(room.id.as_str(), bytes.as_slice())
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn load_room(&self, id: &str) -> StoreResult<Option<Room>> {
+        let id = id.to_string();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+            let found = rooms.get(id.as_str()).map_err(unavailable)?;
+            found.map(|v| decode(v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn room_id_by_code(&self, code: &str) -> StoreResult<Option<String>> {
+        let code = code.to_string();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let codes = txn.open_table(ROOM_CODES).map_err(unavailable)?;
+            let found = codes.get(code.as_str()).map_err(unavailable)?;
+            Ok(found.map(|v| v.value().to_string()))
+        })
+        .await
+    }
+
+    async fn save_room(
+        &self,
+        room: &Room,
+        expected_version: u64,
+        plays: &[Play],
+    ) -> StoreResult<()> {
+        let bytes = encode(room)?;
+        let id = room.id.clone();
+        let plays: Vec<(String, Vec<u8>)> = plays
+            .iter()
+            .map(|p| Ok((history_key(&id, p), encode(p)?)))
+            .collect::<StoreResult<_>>()?;
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+                let stored: Room = match rooms.get(id.as_str()).map_err(unavailable)? {
+                    Some(v) => decode(v.value())?,
+                    None => return Err(StoreError::Conflict),
+                };
+                if stored.version != expected_version {
+                    return Err(StoreError::Conflict);
+                }
+                rooms
+                    .insert(id.as_str(), bytes.as_slice())
+                    .map_err(unavailable)?;
+                let mut history = txn.open_table(HISTORY).map_err(unavailable)?;
+                for (key, play) in &plays {
+                    history
+                        .insert(key.as_str(), play.as_slice())
+                        .map_err(unavailable)?;
+                }
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn delete_room(&self, id: &str) -> StoreResult<()> {
+        let id = id.to_string();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+                let code = match rooms.remove(id.as_str()).map_err(unavailable)? {
+                    Some(v) => decode::<Room>(v.value())?.code,
+                    None => return Ok(()),
+                };
+                txn.open_table(ROOM_CODES)
+                    .map_err(unavailable)?
+                    .remove(code.as_str())
+                    .map_err(unavailable)?;
+                let (from, to) = (format!("{id}/"), format!("{id}0"));
+                let mut history = txn.open_table(HISTORY).map_err(unavailable)?;
+                history
+                    .retain_in(from.as_str()..to.as_str(), |_, _| false)
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn room_ids(&self) -> StoreResult<Vec<String>> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+            let ids = rooms.iter().map_err(unavailable)?;
+            ids.map(|row| row.map(|(k, _)| k.value().to_string()).map_err(unavailable))
+                .collect()
+        })
+        .await
+    }
+
+    async fn history(&self, room_id: &str, offset: usize, limit: usize) -> StoreResult<Vec<Play>> {
+        let (from, to) = (format!("{room_id}/"), format!("{room_id}0"));
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let history = txn.open_table(HISTORY).map_err(unavailable)?;
+            let rows = history
+                .range(from.as_str()..to.as_str())
+                .map_err(unavailable)?;
+            rows.rev()
+                .skip(offset)
+                .take(limit)
+                .map(|row| decode(row.map_err(unavailable)?.1.value()))
+                .collect()
+        })
+        .await
+    }
+
+    async fn put_tracks(&self, tracks: &[Track]) -> StoreResult<()> {
+        let rows: Vec<(String, Vec<u8>)> = tracks
+            .iter()
+            .map(|t| Ok((t.id.clone(), encode(t)?)))
+            .collect::<StoreResult<_>>()?;
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(TRACKS).map_err(unavailable)?;
+                for (id, bytes) in &rows {
+                    table
+                        .insert(id.as_str(), bytes.as_slice())
+                        .map_err(unavailable)?;
+                }
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn all_tracks(&self) -> StoreResult<Vec<Track>> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(TRACKS).map_err(unavailable)?;
+            let rows = table.iter().map_err(unavailable)?;
+            rows.map(|row| decode(row.map_err(unavailable)?.1.value()))
+                .collect()
+        })
+        .await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.blocking(|db| db.begin_read().map(|_| ()).map_err(unavailable))
+            .await
+    }
+}
