@@ -21,3 +21,6 @@ pub use track::Track;
 
 /// Milliseconds since the Unix epoch, as handed out by the injectable clock.
 pub type Millis = u64;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,359 @@
+//! Unit tests of the party rules, driving `apply` on plain rooms.
+
+use super::command::{Outcome, RemovalReason, skip_votes_needed};
+use super::*;
+
+const T0: Millis = 1_700_000_000_000;
+
+fn track(id: &str, secs: u64) -> Track {
+    Track {
+        id: id.into(),
+        title: format!("Title {id}"),
+        artists: vec![format!("Artist {id}")],
+        album: "Album".into(),
+        genres: vec!["pop".into()],
+        year: 2000,
+        duration_ms: secs * 1000,
+        explicit: false,
+        popularity: 50,
+    }
+}
+
+fn member(id: &str, role: Role) -> Member {
+    Member { id: id.into(), name: id.to_uppercase(), role, joined_at: T0, banned: false, last_add_at: None }
+}
+
+/// A room with host `h`, guests `a`, `b`, `c`, and something playing.
+fn room_with(rules: Rules) -> Room {
+    let mut room = Room::new("r1".into(), "ABCDEF".into(), "Party".into(), member("h", Role::Host), rules, T0);
+    for g in ["a", "b", "c"] {
+        room.members.insert(g.into(), member(g, Role::Guest));
+    }
+    room.fallback = vec![track("fb", 200)];
+    do_ok(&mut room, "h", Command::SetFallback { tracks: vec![track("fb", 200)] });
+    room
+}
+
+fn room() -> Room {
+    room_with(Rules::default())
+}
+
+fn run(room: &mut Room, who: &str, cmd: Command) -> Result<Outcome, DomainError> {
+    apply(room, &Actor::Member(who.into()), cmd, T0 + 1_000)
+}
+
+fn do_ok(room: &mut Room, who: &str, cmd: Command) -> Outcome {
+    run(room, who, cmd).expect("command accepted")
+}
+
+fn add(room: &mut Room, who: &str, id: &str) -> Result<Outcome, DomainError> {
+    run(room, who, Command::Add { entry_id: format!("e-{id}"), track: track(id, 180) })
+}
+
+fn vote(room: &mut Room, who: &str, id: &str, value: i8) -> Result<Outcome, DomainError> {
+    run(room, who, Command::Vote { entry_id: format!("e-{id}"), value })
+}
+
+fn order(room: &Room) -> Vec<String> {
+    queue::order_ids(room)
+}
+
+fn score(room: &Room, id: &str) -> i64 {
+    room.entry(&format!("e-{id}")).map(|e| e.score()).unwrap_or(i64::MIN)
+}
+
+/// Asserts a refusal and that the room did not change at all.
+fn refused(room: &mut Room, who: &str, cmd: Command, expected: &str) {
+    let before = room.clone();
+    let err = run(room, who, cmd).expect_err("command refused");
+    assert_eq!(err.code(), expected);
+    assert_eq!(*room, before, "a refused command changed the room");
+}
+
+#[test]
+fn the_fallback_starts_playing_when_the_queue_is_empty() {
+    let room = room();
+    assert_eq!(room.now_playing.as_ref().map(|np| np.track.id.as_str()), Some("fb"));
+}
+
+#[test]
+fn adding_counts_as_the_adders_up_vote_and_bumps_the_version_once() {
+    let mut room = room();
+    let v = room.version;
+    add(&mut room, "a", "t1").expect("added");
+    assert_eq!(score(&room, "t1"), 1);
+    assert_eq!(room.version, v + 1);
+}
+
+#[test]
+fn adding_a_queued_track_again_is_an_up_vote_not_a_duplicate() {
+    let mut room = room();
+    add(&mut room, "a", "t1").expect("added");
+    let out = add(&mut room, "b", "t1").expect("up-voted");
+    assert_eq!(room.queue.len(), 1);
+    assert_eq!(score(&room, "t1"), 2);
+    assert!(matches!(out.changes[0], Change::EntryUpdated { .. }));
+    let v = room.version;
+    add(&mut room, "b", "t1").expect("no-op");
+    assert_eq!((score(&room, "t1"), room.version), (2, v), "a repeated up-vote changes nothing");
+}
+
+#[test]
+fn one_vote_per_member_changeable_and_clearable() {
+    let mut room = room();
+    add(&mut room, "a", "t1").expect("added");
+    vote(&mut room, "b", "t1", 1).expect("vote");
+    vote(&mut room, "b", "t1", 1).expect("same vote again");
+    assert_eq!(score(&room, "t1"), 2);
+    vote(&mut room, "b", "t1", -1).expect("changed");
+    assert_eq!(score(&room, "t1"), 0);
+    vote(&mut room, "b", "t1", 0).expect("cleared");
+    assert_eq!(score(&room, "t1"), 1);
+}
+
+#[test]
+fn votes_outside_minus_one_to_one_are_refused() {
+    let mut room = room();
+    add(&mut room, "a", "t1").expect("added");
+    refused(&mut room, "b", Command::Vote { entry_id: "e-t1".into(), value: 2 }, "invalid_vote");
+    refused(&mut room, "b", Command::Vote { entry_id: "nope".into(), value: 1 }, "entry_not_found");
+}
+
+#[test]
+fn order_is_score_descending_then_time_added() {
+    let mut room = room();
+    for id in ["t1", "t2", "t3"] {
+        add(&mut room, "h", id).expect("added");
+    }
+    vote(&mut room, "a", "t3", 1).expect("vote");
+    vote(&mut room, "a", "t1", -1).expect("vote");
+    assert_eq!(order(&room), ["e-t3", "e-t2", "e-t1"]);
+}
+
+#[test]
+fn pinned_entries_play_next_regardless_of_score() {
+    let mut room = room();
+    add(&mut room, "h", "t1").expect("added");
+    add(&mut room, "h", "t2").expect("added");
+    vote(&mut room, "a", "t1", 1).expect("vote");
+    do_ok(&mut room, "h", Command::Pin { entry_id: "e-t2".into() });
+    assert_eq!(order(&room), ["e-t2", "e-t1"]);
+    refused(&mut room, "a", Command::Pin { entry_id: "e-t1".into() }, "forbidden");
+}
+
+#[test]
+fn fair_mode_round_robins_between_contributors() {
+    let mut room = room_with(Rules { fair_mode: true, ..Rules::default() });
+    for id in ["a1", "a2", "a3"] {
+        add(&mut room, "a", id).expect("added");
+    }
+    add(&mut room, "b", "b1").expect("added");
+    add(&mut room, "c", "c1").expect("added");
+    add(&mut room, "b", "b2").expect("added");
+    vote(&mut room, "c", "a3", 1).expect("vote");
+    // a's best (a3, score 2) then b's best then c's, then a's and b's second, then a's third.
+    assert_eq!(order(&room), ["e-a3", "e-b1", "e-c1", "e-a1", "e-b2", "e-a2"]);
+}
+
+#[test]
+fn up_only_rooms_refuse_down_votes() {
+    let mut room = room_with(Rules { allow_downvotes: false, ..Rules::default() });
+    add(&mut room, "a", "t1").expect("added");
+    refused(&mut room, "b", Command::Vote { entry_id: "e-t1".into(), value: -1 }, "downvotes_disabled");
+}
+
+#[test]
+fn guests_are_held_to_the_per_guest_queue_limit_but_the_host_is_not() {
+    let mut room = room_with(Rules { max_queued_per_guest: Some(2), ..Rules::default() });
+    add(&mut room, "a", "t1").expect("added");
+    add(&mut room, "a", "t2").expect("added");
+    refused(&mut room, "a", Command::Add { entry_id: "x".into(), track: track("t3", 100) }, "queue_limit_reached");
+    add(&mut room, "a", "t1").expect("up-voting an existing entry is not an addition");
+    for id in ["h1", "h2", "h3"] {
+        add(&mut room, "h", id).expect("host adds freely");
+    }
+}
+
+#[test]
+fn the_add_cooldown_holds_guests_back() {
+    let mut room = room_with(Rules { add_cooldown_secs: Some(60), ..Rules::default() });
+    add(&mut room, "a", "t1").expect("added");
+    refused(&mut room, "a", Command::Add { entry_id: "x".into(), track: track("t2", 100) }, "cooldown_active");
+    let later = apply(&mut room, &Actor::Member("a".into()), Command::Add { entry_id: "e-t2".into(), track: track("t2", 100) }, T0 + 62_000);
+    assert!(later.is_ok());
+}
+
+#[test]
+fn track_filters_apply_to_everyone() {
+    let rules = Rules {
+        max_track_secs: Some(300),
+        allow_explicit: false,
+        banned_tracks: vec!["bad".into()],
+        banned_artists: vec!["artist NOPE".into()],
+        ..Rules::default()
+    };
+    let mut room = room_with(rules);
+    refused(&mut room, "h", Command::Add { entry_id: "x".into(), track: track("long", 301) }, "track_too_long");
+    let explicit = Track { explicit: true, ..track("x", 100) };
+    refused(&mut room, "h", Command::Add { entry_id: "x".into(), track: explicit }, "explicit_not_allowed");
+    refused(&mut room, "a", Command::Add { entry_id: "x".into(), track: track("bad", 100) }, "track_banned");
+    refused(&mut room, "a", Command::Add { entry_id: "x".into(), track: track("nope", 100) }, "artist_banned");
+}
+
+#[test]
+fn guests_may_vote_but_not_add_when_the_host_says_so() {
+    let mut room = room_with(Rules { guests_can_add: false, ..Rules::default() });
+    refused(&mut room, "a", Command::Add { entry_id: "x".into(), track: track("t1", 100) }, "guest_adds_disabled");
+    add(&mut room, "h", "t1").expect("host adds");
+    vote(&mut room, "a", "t1", 1).expect("guest votes");
+}
+
+#[test]
+fn a_recently_played_track_cannot_be_queued_again() {
+    let mut room = room_with(Rules { no_replay_hours: Some(2), ..Rules::default() });
+    do_ok(&mut room, "h", Command::Skip); // fallback playing → nothing left but fallback again
+    add(&mut room, "a", "t1").expect("added");
+    do_ok(&mut room, "h", Command::Skip); // t1 starts
+    refused(&mut room, "b", Command::Add { entry_id: "x".into(), track: track("t1", 180) }, "recently_played");
+    do_ok(&mut room, "h", Command::Skip); // t1 ends
+    refused(&mut room, "b", Command::Add { entry_id: "x".into(), track: track("t1", 180) }, "recently_played");
+    let three_hours_later = T0 + 3 * 3_600_000;
+    let result = apply(&mut room, &Actor::Member("b".into()), Command::Add { entry_id: "y".into(), track: track("t1", 180) }, three_hours_later);
+    assert!(result.is_ok());
+}
+
+#[test]
+fn enough_down_votes_remove_an_entry() {
+    let mut room = room_with(Rules { downvote_removal: Some(2), ..Rules::default() });
+    add(&mut room, "a", "t1").expect("added"); // score 1
+    vote(&mut room, "b", "t1", -1).expect("vote"); // 0
+    vote(&mut room, "c", "t1", -1).expect("vote"); // -1
+    assert!(room.entry("e-t1").is_some());
+    let out = vote(&mut room, "h", "t1", -1).expect("vote"); // -2 → removed
+    assert!(room.entry("e-t1").is_none());
+    assert!(out.changes.contains(&Change::EntryRemoved { entry_id: "e-t1".into(), reason: RemovalReason::Downvoted }));
+}
+
+#[test]
+fn vote_to_skip_needs_the_threshold_share_of_present_members() {
+    assert_eq!(skip_votes_needed(0.5, 4), 2);
+    assert_eq!(skip_votes_needed(0.5, 5), 3);
+    assert_eq!(skip_votes_needed(0.3, 0), 1);
+    let mut room = room_with(Rules { skip_threshold: Some(0.5), ..Rules::default() });
+    add(&mut room, "a", "t1").expect("added");
+    let playing = room.now_playing.clone().map(|np| np.entry_id);
+    do_ok(&mut room, "a", Command::VoteSkip { present: 4 });
+    do_ok(&mut room, "a", Command::VoteSkip { present: 4 });
+    assert_eq!(room.now_playing.as_ref().map(|np| np.skip_votes.len()), Some(1), "one vote per member");
+    do_ok(&mut room, "b", Command::VoteSkip { present: 4 });
+    assert_ne!(room.now_playing.map(|np| np.entry_id), playing, "skipped after 2 of 4");
+}
+
+#[test]
+fn vote_to_skip_is_refused_when_disabled() {
+    let mut room = room();
+    refused(&mut room, "a", Command::VoteSkip { present: 3 }, "skip_voting_disabled");
+}
+
+#[test]
+fn guests_attempting_host_actions_are_forbidden_and_nothing_changes() {
+    let mut room = room();
+    add(&mut room, "b", "t1").expect("added");
+    let host_actions = [
+        Command::Skip,
+        Command::Pause,
+        Command::Resume,
+        Command::Pin { entry_id: "e-t1".into() },
+        Command::Kick { member_id: "b".into() },
+        Command::Ban { member_id: "b".into() },
+        Command::SetRole { member_id: "b".into(), role: Role::Cohost },
+        Command::UpdateRules { rules: Rules::default() },
+        Command::SetFallback { tracks: vec![] },
+        Command::Remove { entry_id: "e-t1".into() },
+        Command::TrackEnded { entry_id: "x".into() },
+    ];
+    for cmd in host_actions {
+        refused(&mut room, "a", cmd, "forbidden");
+    }
+}
+
+#[test]
+fn a_contributor_may_remove_their_own_entry() {
+    let mut room = room();
+    add(&mut room, "a", "t1").expect("added");
+    do_ok(&mut room, "a", Command::Remove { entry_id: "e-t1".into() });
+    assert!(room.queue.is_empty());
+}
+
+#[test]
+fn cohosts_get_host_powers_but_cannot_touch_the_host_or_promote() {
+    let mut room = room();
+    do_ok(&mut room, "h", Command::SetRole { member_id: "a".into(), role: Role::Cohost });
+    do_ok(&mut room, "a", Command::Pause);
+    do_ok(&mut room, "a", Command::Kick { member_id: "c".into() });
+    refused(&mut room, "a", Command::Kick { member_id: "h".into() }, "target_is_host");
+    refused(&mut room, "a", Command::SetRole { member_id: "b".into(), role: Role::Cohost }, "forbidden");
+}
+
+#[test]
+fn a_banned_member_loses_their_entries_votes_and_voice() {
+    let mut room = room();
+    add(&mut room, "a", "t1").expect("added");
+    add(&mut room, "b", "t2").expect("added");
+    vote(&mut room, "a", "t2", 1).expect("vote");
+    do_ok(&mut room, "h", Command::Ban { member_id: "a".into() });
+    assert!(room.entry("e-t1").is_none());
+    assert_eq!(score(&room, "t2"), 1);
+    assert!(room.member("a").is_some_and(|m| m.banned));
+    refused(&mut room, "a", Command::Add { entry_id: "x".into(), track: track("t9", 100) }, "not_a_member");
+}
+
+#[test]
+fn a_kicked_member_is_gone_but_their_entries_stay() {
+    let mut room = room();
+    add(&mut room, "a", "t1").expect("added");
+    do_ok(&mut room, "h", Command::Kick { member_id: "a".into() });
+    assert!(room.member("a").is_none());
+    assert!(room.entry("e-t1").is_some());
+    refused(&mut room, "a", Command::Vote { entry_id: "e-t1".into(), value: 1 }, "not_a_member");
+}
+
+#[test]
+fn pause_freezes_the_position_and_resume_continues_from_it() {
+    let mut room = room();
+    let start = room.now_playing.as_ref().map(|np| np.started_at).unwrap_or_default();
+    apply(&mut room, &Actor::Member("h".into()), Command::Pause, start + 30_000).expect("paused");
+    let np = room.now_playing.clone().expect("playing");
+    assert_eq!((np.position_at(start + 99_000), np.ends_at()), (30_000, None));
+    apply(&mut room, &Actor::Member("h".into()), Command::Resume, start + 100_000).expect("resumed");
+    let np = room.now_playing.clone().expect("playing");
+    assert_eq!(np.position_at(start + 110_000), 40_000);
+    refused(&mut room, "h", Command::Resume, "not_paused");
+}
+
+#[test]
+fn a_track_ends_exactly_once() {
+    let mut room = room();
+    add(&mut room, "a", "t1").expect("added");
+    add(&mut room, "a", "t2").expect("added");
+    let np = room.now_playing.clone().expect("fallback playing");
+    let end = np.ends_at().expect("playing");
+    let ended = Command::TrackEnded { entry_id: np.entry_id.clone() };
+    let early = apply(&mut room, &Actor::System, ended.clone(), end - 1).expect("no-op");
+    assert!(early.changes.is_empty(), "not before the end");
+    let first = apply(&mut room, &Actor::System, ended.clone(), end).expect("advanced");
+    assert_eq!(first.plays.len(), 1);
+    let v = room.version;
+    let second = apply(&mut room, &Actor::System, ended, end + 5).expect("no-op");
+    assert!(second.changes.is_empty() && room.version == v, "a second advance for the same entry does nothing");
+    assert_eq!(room.now_playing.map(|np| np.track.id), Some("t1".into()));
+}
+
+#[test]
+fn the_queue_is_capped() {
+    let mut room = room();
+    for i in 0..command::MAX_QUEUE {
+        add(&mut room, "h", &format!("t{i}")).expect("added");
+    }
+    refused(&mut room, "h", Command::Add { entry_id: "x".into(), track: track("over", 100) }, "queue_full");
+}
