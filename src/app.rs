@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -39,22 +39,11 @@ pub struct Server {
 
 impl Server {
     /// Opens the data directory, loads the library and wires the routes.
-    pub async fn build(
-        settings: Settings,
-        clock: SharedClock,
-        public_url: String,
-    ) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-            format!(
-                "cannot create data directory {}",
-                settings.data_dir.display()
-            )
-        })?;
-        let store: Arc<dyn Store> =
-            Arc::new(EmbeddedStore::open(&settings.data_dir).context("cannot open the store")?);
-        let library = Library::load(&store)
-            .await
-            .context("cannot load the library")?;
+    pub async fn build(settings: Settings, clock: SharedClock, public_url: String) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&settings.data_dir).context("cannot open the store")?);
+        let library = Library::load(&store).await.context("cannot load the library")?;
         let tokens = TokenKey::new(load_or_create_secret(&settings.data_dir)?);
         let state = AppState::new(Shared {
             join_limiter: JoinLimiter::per_minute(settings.join_attempts_per_minute),
@@ -63,7 +52,7 @@ impl Server {
             library,
             clock,
             tokens,
-            io: OnceLock::new(),
+            io: RwLock::new(None),
             rooms: Default::default(),
             presence: Default::default(),
             schedule: Default::default(),
@@ -76,7 +65,7 @@ impl Server {
             .ws_max_frame_size(MAX_FRAME_BYTES)
             .with_state(state.clone())
             .build_layer();
-        state.io.set(io.clone()).ok();
+        *state.io.write().unwrap_or_else(|e| e.into_inner()) = Some(io.clone());
         realtime::register(&io);
         let router = http::router()
             .with_state(state.clone())
@@ -96,25 +85,24 @@ impl Server {
     ) -> anyhow::Result<()> {
         let stop_player = CancellationToken::new();
         let player = tokio::spawn(self.state.clone().run_player(stop_player.clone()));
-        let io = self.state.io().clone();
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let io = self.state.io();
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service)
             .with_graceful_shutdown(async move {
                 shutdown.await;
-                io.close().await;
+                if let Some(io) = io {
+                    io.close().await;
+                }
             })
             .await?;
         stop_player.cancel();
         player.await.ok();
         self.state.writes.close();
-        if tokio::time::timeout(DRAIN_TIMEOUT, self.state.writes.wait())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(DRAIN_TIMEOUT, self.state.writes.wait()).await.is_err() {
             tracing::warn!("shutdown timed out waiting for writes");
         }
+        self.state.io.write().unwrap_or_else(|e| e.into_inner()).take();
+        self.state.store.close().await;
         Ok(())
     }
 }
@@ -124,11 +112,7 @@ impl Server {
 fn load_or_create_secret(dir: &Path) -> anyhow::Result<Vec<u8>> {
     let path = dir.join("secret.key");
     if let Ok(secret) = std::fs::read(&path) {
-        anyhow::ensure!(
-            secret.len() >= 32,
-            "{} is too short to be a secret",
-            path.display()
-        );
+        anyhow::ensure!(secret.len() >= 32, "{} is too short to be a secret", path.display());
         return Ok(secret);
     }
     let secret: [u8; 32] = rand::random();

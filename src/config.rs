@@ -70,10 +70,7 @@ impl Settings {
             anyhow::ensure!(file.exists(), "config file {} not found", file.display());
             figment = figment.merge(Toml::file(file));
         }
-        let settings = figment
-            .merge(Env::prefixed("CROWDJUKE_"))
-            .merge(Serialized::defaults(overrides))
-            .extract()?;
+        let settings = figment.merge(Env::prefixed("CROWDJUKE_")).merge(Serialized::defaults(overrides)).extract()?;
         Ok(settings)
     }
 }
@@ -86,15 +83,9 @@ mod tests {
     #[test]
     fn flags_beat_the_environment_which_beats_the_file() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "c.toml",
-                "listen = '127.0.0.1:1000'\ndata_dir = 'from-file'\nroom_idle_hours = 5",
-            )?;
+            jail.create_file("c.toml", "listen = '127.0.0.1:1000'\ndata_dir = 'from-file'\nroom_idle_hours = 5")?;
             jail.set_env("CROWDJUKE_DATA_DIR", "from-env");
-            let flags = Overrides {
-                listen: Some("127.0.0.1:3000".parse().expect("addr")),
-                ..Overrides::default()
-            };
+            let flags = Overrides { listen: Some("127.0.0.1:3000".parse().expect("addr")), ..Overrides::default() };
             let s = Settings::load(Some(Path::new("c.toml")), &flags).expect("settings load");
             assert_eq!(s.listen.port(), 3000);
             assert_eq!(s.data_dir, PathBuf::from("from-env"));

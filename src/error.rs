@@ -73,9 +73,7 @@ impl AppError {
         match self {
             Self::InvalidPayload(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnknownEvent(_) | Self::RoomNotFound | Self::TrackNotFound | Self::NotFound => {
-                StatusCode::NOT_FOUND
-            }
+            Self::UnknownEvent(_) | Self::RoomNotFound | Self::TrackNotFound | Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Banned => StatusCode::FORBIDDEN,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -90,22 +88,17 @@ impl AppError {
         if let Self::Internal(e) = self {
             tracing::error!(error = ?e, "internal error");
         }
-        ErrorBody {
-            code: self.code(),
-            message: self.to_string(),
-        }
+        ErrorBody { code: self.code(), message: self.to_string() }
     }
 }
 
 fn domain_status(e: &DomainError) -> StatusCode {
     match e {
-        DomainError::Forbidden | DomainError::TargetIsHost | DomainError::NotAMember => {
-            StatusCode::FORBIDDEN
-        }
+        DomainError::Forbidden | DomainError::TargetIsHost | DomainError::NotAMember => StatusCode::FORBIDDEN,
         DomainError::EntryNotFound | DomainError::MemberNotFound => StatusCode::NOT_FOUND,
-        DomainError::InvalidVote
-        | DomainError::InvalidRules(_)
-        | DomainError::FallbackTooLong(_) => StatusCode::BAD_REQUEST,
+        DomainError::InvalidVote | DomainError::InvalidRules(_) | DomainError::FallbackTooLong(_) => {
+            StatusCode::BAD_REQUEST
+        }
         DomainError::CooldownActive(_) => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::CONFLICT,
     }
@@ -131,11 +124,7 @@ impl From<StoreError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status(),
-            Json(serde_json::json!({ "error": self.body() })),
-        )
-            .into_response();
+        let mut response = (self.status(), Json(serde_json::json!({ "error": self.body() }))).into_response();
         if let Self::RateLimited(secs) = self
             && let Ok(value) = secs.to_string().parse()
         {

@@ -18,14 +18,10 @@ use crate::token::Claims;
 /// Runs the server until SIGTERM or Ctrl-C.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     init_tracing(settings.log_format);
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let listener =
+        TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;
     let local = listener.local_addr()?;
-    let public_url = settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| guess_public_url(local));
+    let public_url = settings.public_url.clone().unwrap_or_else(|| guess_public_url(local));
     let default_room = settings.default_room;
     let server = Server::build(settings, Arc::new(SystemClock), public_url.clone()).await?;
     // The first line on stdout is machine-readable: test harnesses read the port from it.
@@ -39,11 +35,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 }
 
 fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "crowdjuke=info,warn".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "crowdjuke=info,warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Pretty => builder.try_init(),
@@ -65,9 +58,7 @@ fn guess_public_url(local: SocketAddr) -> String {
 /// one, and prints its join link, QR code and host token.
 async fn announce_party(state: &AppState, public_url: &str) -> anyhow::Result<()> {
     let path = state.settings.data_dir.join("party-room");
-    let known = std::fs::read_to_string(&path)
-        .ok()
-        .map(|s| s.trim().to_string());
+    let known = std::fs::read_to_string(&path).ok().map(|s| s.trim().to_string());
     let room = match known {
         Some(id) if state.store.load_room(&id).await?.is_some() => state.room(&id).await?,
         _ => {
@@ -81,30 +72,15 @@ async fn announce_party(state: &AppState, public_url: &str) -> anyhow::Result<()
                 last_add_at: None,
             };
             let room_code = code::from_random(|n| rand::random_range(0..n));
-            let room = Room::new(
-                random_id(&mut rand::rng()),
-                room_code,
-                "Party".into(),
-                host,
-                Rules::default(),
-                now,
-            );
+            let room = Room::new(random_id(&mut rand::rng()), room_code, "Party".into(), host, Rules::default(), now);
             state.create_room(&room).await?;
             std::fs::write(&path, &room.id)?;
             room
         }
     };
     let url = format!("{public_url}/join/{}", room.code);
-    let host_token = room.host().map(|h| {
-        state.tokens.sign(&Claims {
-            r: room.id.clone(),
-            m: h.id.clone(),
-        })
-    });
-    println!(
-        "\nParty room \"{}\" — join code {}\n  Guests join at: {url}\n",
-        room.name, room.code
-    );
+    let host_token = room.host().map(|h| state.tokens.sign(&Claims { r: room.id.clone(), m: h.id.clone() }));
+    println!("\nParty room \"{}\" — join code {}\n  Guests join at: {url}\n", room.name, room.code);
     if let Ok(qr) = crate::qr::terminal(&url) {
         println!("{qr}");
     }

@@ -16,9 +16,7 @@ pub struct JoinLimiter {
 impl JoinLimiter {
     pub fn per_minute(attempts: u32) -> Self {
         let attempts = NonZeroU32::new(attempts.max(1)).unwrap_or(NonZeroU32::MIN);
-        Self {
-            limiter: RateLimiter::keyed(Quota::per_minute(attempts)),
-        }
+        Self { limiter: RateLimiter::keyed(Quota::per_minute(attempts)) }
     }
 
     /// Counts one attempt from `ip`; `rate_limited` once the quota is spent.

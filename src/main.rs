@@ -7,11 +7,7 @@ use clap::{Parser, Subcommand};
 use crowdjuke::config::{Overrides, Settings};
 
 #[derive(Parser)]
-#[command(
-    name = "crowdjuke",
-    version,
-    about = "Collaborative playlist party server"
-)]
+#[command(name = "crowdjuke", version, about = "Collaborative playlist party server")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -39,22 +35,9 @@ enum Cmd {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let Cmd::Serve {
-        listen,
-        data_dir,
-        config,
-        no_default_room,
-    } = cli.command.unwrap_or(Cmd::Serve {
-        listen: None,
-        data_dir: None,
-        config: None,
-        no_default_room: false,
-    });
-    let overrides = Overrides {
-        listen,
-        data_dir,
-        default_room: no_default_room.then_some(false),
-    };
+    let Cmd::Serve { listen, data_dir, config, no_default_room } =
+        cli.command.unwrap_or(Cmd::Serve { listen: None, data_dir: None, config: None, no_default_room: false });
+    let overrides = Overrides { listen, data_dir, default_room: no_default_room.then_some(false) };
     let settings = Settings::load(config.as_deref(), &overrides)?;
     crowdjuke::run(settings).await
 }

@@ -32,10 +32,7 @@ struct Deadlines {
 impl Schedule {
     /// Records when the room's current track ends (or that nothing will).
     pub fn plan(&self, room: &Room) {
-        let next = room
-            .now_playing
-            .as_ref()
-            .and_then(|np| Some((np.ends_at()?, np.entry_id.clone())));
+        let next = room.now_playing.as_ref().and_then(|np| Some((np.ends_at()?, np.entry_id.clone())));
         let mut d = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, entry)) = d.by_room.remove(&room.id) {
             d.by_time.remove(&(at, room.id.clone(), entry));
@@ -56,11 +53,7 @@ impl Schedule {
     /// (room id, entry id) of every track that has ended by `now`.
     fn due(&self, now: Millis) -> Vec<(String, String)> {
         let d = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        d.by_time
-            .iter()
-            .take_while(|(at, _, _)| *at <= now)
-            .map(|(_, r, e)| (r.clone(), e.clone()))
-            .collect()
+        d.by_time.iter().take_while(|(at, _, _)| *at <= now).map(|(_, r, e)| (r.clone(), e.clone())).collect()
     }
 }
 
@@ -69,9 +62,7 @@ impl AppState {
     /// tasks at once: each advance is a CAS on "entry X still playing".
     pub async fn advance_ended_tracks(&self) {
         for (room_id, entry_id) in self.schedule.due(self.clock.now()) {
-            let result = self
-                .execute(&room_id, Actor::System, Command::TrackEnded { entry_id })
-                .await;
+            let result = self.execute(&room_id, Actor::System, Command::TrackEnded { entry_id }).await;
             match result {
                 Ok((room, _)) => self.schedule.plan(&room),
                 Err(e) => tracing::warn!(room_id, error = %e, "could not advance the player"),
@@ -85,11 +76,7 @@ impl AppState {
         let now = self.clock.now();
         let mut expired = 0;
         for id in self.store.room_ids().await? {
-            let idle = self
-                .store
-                .load_room(&id)
-                .await?
-                .is_some_and(|r| r.is_expired(now, ttl));
+            let idle = self.store.load_room(&id).await?.is_some_and(|r| r.is_expired(now, ttl));
             if idle && self.presence.online_count(&id) == 0 {
                 self.delete_room(&id).await?;
                 expired += 1;

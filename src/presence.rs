@@ -15,11 +15,7 @@ impl Presence {
     /// Records a socket; true if the member just came online.
     pub fn connect(&self, room_id: &str, member_id: &str) -> bool {
         let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
-        let sockets = rooms
-            .entry(room_id.to_string())
-            .or_default()
-            .entry(member_id.to_string())
-            .or_default();
+        let sockets = rooms.entry(room_id.to_string()).or_default().entry(member_id.to_string()).or_default();
         *sockets += 1;
         *sockets == 1
     }
@@ -46,10 +42,7 @@ impl Presence {
 
     pub fn online(&self, room_id: &str) -> HashSet<String> {
         let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
-        rooms
-            .get(room_id)
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default()
+        rooms.get(room_id).map(|m| m.keys().cloned().collect()).unwrap_or_default()
     }
 
     pub fn online_count(&self, room_id: &str) -> usize {

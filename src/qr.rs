@@ -5,11 +5,7 @@ use qrcode::render::{svg, unicode};
 
 pub fn svg(url: &str) -> anyhow::Result<String> {
     let code = QrCode::new(url.as_bytes())?;
-    Ok(code
-        .render::<svg::Color>()
-        .min_dimensions(240, 240)
-        .quiet_zone(true)
-        .build())
+    Ok(code.render::<svg::Color>().min_dimensions(240, 240).quiet_zone(true).build())
 }
 
 pub fn terminal(url: &str) -> anyhow::Result<String> {

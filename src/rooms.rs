@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
+use socketioxide::SocketIo;
 
 use crate::domain::command::{Change, Departure, Outcome};
 use crate::domain::view::RoomChanged;
@@ -32,10 +33,7 @@ impl RoomSlots {
     }
 
     fn forget(&self, room_id: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(room_id);
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(room_id);
     }
 }
 
@@ -47,21 +45,13 @@ impl AppState {
         if let Some(room) = cached.as_ref() {
             return Ok(room.clone());
         }
-        let room = self
-            .store
-            .load_room(room_id)
-            .await?
-            .ok_or(AppError::RoomNotFound)?;
+        let room = self.store.load_room(room_id).await?.ok_or(AppError::RoomNotFound)?;
         *cached = Some(room.clone());
         Ok(room)
     }
 
     pub async fn room_by_code(&self, code: &str) -> Result<Room> {
-        let id = self
-            .store
-            .room_id_by_code(code)
-            .await?
-            .ok_or(AppError::RoomNotFound)?;
+        let id = self.store.room_id_by_code(code).await?.ok_or(AppError::RoomNotFound)?;
         self.room(&id).await
     }
 
@@ -74,23 +64,14 @@ impl AppState {
     /// Applies `command` as `actor`, commits it and broadcasts the change.
     /// Returns the room as committed and what changed (nothing for a no-op).
     #[tracing::instrument(skip(self, command), fields(command = ?std::mem::discriminant(&command)))]
-    pub async fn execute(
-        &self,
-        room_id: &str,
-        actor: Actor,
-        command: Command,
-    ) -> Result<(Room, Outcome)> {
+    pub async fn execute(&self, room_id: &str, actor: Actor, command: Command) -> Result<(Room, Outcome)> {
         let _write = self.writes.token();
         let slot = self.rooms.slot(room_id);
         let mut cached = slot.lock().await;
         for _ in 0..CAS_ATTEMPTS {
             let mut room = match cached.take() {
                 Some(room) => room,
-                None => self
-                    .store
-                    .load_room(room_id)
-                    .await?
-                    .ok_or(AppError::RoomNotFound)?,
+                None => self.store.load_room(room_id).await?.ok_or(AppError::RoomNotFound)?,
             };
             let expected = room.version;
             let outcome = match apply(&mut room, &actor, command.clone(), self.clock.now()) {
@@ -124,32 +105,15 @@ impl AppState {
     async fn publish(&self, room: &Room, outcome: &Outcome) {
         let online = self.presence.online(&room.id);
         let payload = RoomChanged::new(room, &outcome.changes, &online, self.clock.now());
-        if let Err(e) = self
-            .io()
-            .to(room.id.clone())
-            .emit("room:changed", &payload)
-            .await
-        {
+        self.schedule.plan(room);
+        let Some(io) = self.io() else { return };
+        if let Err(e) = io.to(room.id.clone()).emit("room:changed", &payload).await {
             tracing::warn!(room_id = %room.id, error = %e, "room:changed not delivered to every member");
         }
-        self.schedule.plan(room);
         for change in &outcome.changes {
             if let Change::MemberRemoved { member_id, reason } = change {
-                self.remove_sockets(member_id, *reason).await;
+                remove_sockets(&io, member_id, *reason).await;
             }
-        }
-    }
-
-    async fn remove_sockets(&self, member_id: &str, reason: Departure) {
-        let target = self.io().to(member_room(member_id));
-        if let Err(e) = target
-            .emit("room:removed", &json!({ "reason": reason }))
-            .await
-        {
-            tracing::debug!(member_id, error = %e, "room:removed not delivered");
-        }
-        if let Err(e) = self.io().to(member_room(member_id)).disconnect().await {
-            tracing::warn!(member_id, error = %e, "could not disconnect a removed member");
         }
     }
 
@@ -160,6 +124,16 @@ impl AppState {
         self.rooms.forget(room_id);
         self.schedule.forget(room_id);
         Ok(())
+    }
+}
+
+/// Tells a kicked or banned member's sockets why, then closes them.
+async fn remove_sockets(io: &SocketIo, member_id: &str, reason: Departure) {
+    if let Err(e) = io.to(member_room(member_id)).emit("room:removed", &json!({ "reason": reason })).await {
+        tracing::debug!(member_id, error = %e, "room:removed not delivered");
+    }
+    if let Err(e) = io.to(member_room(member_id)).disconnect().await {
+        tracing::warn!(member_id, error = %e, "could not disconnect a removed member");
     }
 }
 

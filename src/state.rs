@@ -2,7 +2,7 @@
 //! the store, the library, the clock, the token key, presence, the player
 //! schedule and the Socket.IO handle.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, RwLock};
 
 use socketioxide::SocketIo;
 use tokio_util::task::TaskTracker;
@@ -26,8 +26,9 @@ pub struct Shared {
     pub library: Library,
     pub clock: SharedClock,
     pub tokens: TokenKey,
-    /// Set once at start-up (the Socket.IO layer needs the state first).
-    pub io: OnceLock<SocketIo>,
+    /// Set at start-up (the Socket.IO layer needs the state first) and
+    /// cleared at shutdown, which breaks the state ↔ layer reference cycle.
+    pub io: RwLock<Option<SocketIo>>,
     pub rooms: RoomSlots,
     pub presence: Presence,
     pub schedule: Schedule,
@@ -44,10 +45,9 @@ impl AppState {
         Self(Arc::new(shared))
     }
 
-    pub fn io(&self) -> &SocketIo {
-        self.io
-            .get()
-            .expect("the Socket.IO layer is built before the server serves")
+    /// The Socket.IO handle; `None` once the server has shut down.
+    pub fn io(&self) -> Option<SocketIo> {
+        self.io.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

@@ -65,10 +65,7 @@ mod tests {
     use super::*;
 
     fn claims() -> Claims {
-        Claims {
-            r: "room1".into(),
-            m: "member1".into(),
-        }
+        Claims { r: "room1".into(), m: "member1".into() }
     }
 
     #[test]

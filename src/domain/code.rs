@@ -7,18 +7,13 @@ pub const LENGTH: usize = 6;
 
 /// Builds a code from random indexes (the caller supplies the randomness).
 pub fn from_random(mut next_index: impl FnMut(usize) -> usize) -> String {
-    (0..LENGTH)
-        .map(|_| ALPHABET[next_index(ALPHABET.len())] as char)
-        .collect()
+    (0..LENGTH).map(|_| ALPHABET[next_index(ALPHABET.len())] as char).collect()
 }
 
 /// Normalises what a guest typed (case, spaces, dashes) and checks its shape.
 pub fn normalize(input: &str) -> Option<String> {
-    let code: String = input
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let code: String =
+        input.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect();
     let valid = code.len() == LENGTH && code.bytes().all(|b| ALPHABET.contains(&b));
     valid.then_some(code)
 }

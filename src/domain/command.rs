@@ -5,9 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::room::{Entry, RECENT_PLAYS};
-use super::{
-    DomainError, Member, Millis, NowPlaying, Play, PlayEnd, Role, Room, Rules, Track, queue,
-};
+use super::{DomainError, Member, Millis, NowPlaying, Play, PlayEnd, Role, Room, Rules, Track, queue};
 
 /// Most entries one queue holds.
 pub const MAX_QUEUE: usize = 500;
@@ -106,31 +104,14 @@ pub enum Departure {
 /// What a committed command changed; rendered for clients by `view`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
-    MemberJoined {
-        member_id: String,
-    },
-    MemberUpdated {
-        member_id: String,
-    },
-    MemberRemoved {
-        member_id: String,
-        reason: Departure,
-    },
-    EntryAdded {
-        entry_id: String,
-    },
-    EntryUpdated {
-        entry_id: String,
-    },
-    EntryRemoved {
-        entry_id: String,
-        reason: RemovalReason,
-    },
+    MemberJoined { member_id: String },
+    MemberUpdated { member_id: String },
+    MemberRemoved { member_id: String, reason: Departure },
+    EntryAdded { entry_id: String },
+    EntryUpdated { entry_id: String },
+    EntryRemoved { entry_id: String, reason: RemovalReason },
     NowPlaying,
-    SkipVotes {
-        count: usize,
-        needed: usize,
-    },
+    SkipVotes { count: usize, needed: usize },
     RulesUpdated,
     FallbackUpdated,
 }
@@ -144,12 +125,7 @@ pub struct Outcome {
 }
 
 /// Applies `command` to `room`. On error the room is unchanged.
-pub fn apply(
-    room: &mut Room,
-    actor: &Actor,
-    command: Command,
-    now: Millis,
-) -> Result<Outcome, DomainError> {
+pub fn apply(room: &mut Room, actor: &Actor, command: Command, now: Millis) -> Result<Outcome, DomainError> {
     let mut draft = room.clone();
     let mut out = Outcome::default();
     decide(&mut draft, actor, command, now, &mut out)?;
@@ -162,23 +138,13 @@ pub fn apply(
     Ok(out)
 }
 
-fn decide(
-    room: &mut Room,
-    actor: &Actor,
-    command: Command,
-    now: Millis,
-    out: &mut Outcome,
-) -> Result<(), DomainError> {
+fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &mut Outcome) -> Result<(), DomainError> {
     if let Command::Join { member } = command {
         return join(room, member, out);
     }
     let me = match actor {
         Actor::System => return system_command(room, command, now, out),
-        Actor::Member(id) => room
-            .member(id)
-            .filter(|m| !m.banned)
-            .cloned()
-            .ok_or(DomainError::NotAMember)?,
+        Actor::Member(id) => room.member(id).filter(|m| !m.banned).cloned().ok_or(DomainError::NotAMember)?,
     };
     if command.needs_staff() && !me.is_staff() {
         return Err(DomainError::Forbidden);
@@ -201,12 +167,7 @@ fn decide(
     }
 }
 
-fn system_command(
-    room: &mut Room,
-    command: Command,
-    now: Millis,
-    out: &mut Outcome,
-) -> Result<(), DomainError> {
+fn system_command(room: &mut Room, command: Command, now: Millis, out: &mut Outcome) -> Result<(), DomainError> {
     let Command::TrackEnded { entry_id } = command else {
         return Err(DomainError::Forbidden);
     };
@@ -223,9 +184,7 @@ fn system_command(
 }
 
 fn join(room: &mut Room, member: Member, out: &mut Outcome) -> Result<(), DomainError> {
-    out.changes.push(Change::MemberJoined {
-        member_id: member.id.clone(),
-    });
+    out.changes.push(Change::MemberJoined { member_id: member.id.clone() });
     room.members.insert(member.id.clone(), member);
     Ok(())
 }
@@ -290,14 +249,8 @@ fn check_track_allowed(room: &Room, track: &Track, now: Millis) -> Result<(), Do
     }
     if let Some(hours) = rules.no_replay_hours {
         let since = now.saturating_sub(u64::from(hours) * 3_600_000);
-        let playing = room
-            .now_playing
-            .as_ref()
-            .is_some_and(|np| np.track.id == track.id);
-        let played = room
-            .recent_plays
-            .iter()
-            .any(|p| p.track_id == track.id && p.started_at >= since);
+        let playing = room.now_playing.as_ref().is_some_and(|np| np.track.id == track.id);
+        let played = room.recent_plays.iter().any(|p| p.track_id == track.id && p.started_at >= since);
         if playing || played {
             return Err(DomainError::RecentlyPlayed(hours));
         }
@@ -322,13 +275,7 @@ fn check_guest_limits(room: &Room, me: &Member, now: Millis) -> Result<(), Domai
     Ok(())
 }
 
-fn vote(
-    room: &mut Room,
-    member_id: &str,
-    entry_id: &str,
-    value: i8,
-    out: &mut Outcome,
-) -> Result<(), DomainError> {
+fn vote(room: &mut Room, member_id: &str, entry_id: &str, value: i8, out: &mut Outcome) -> Result<(), DomainError> {
     if !(-1..=1).contains(&value) {
         return Err(DomainError::InvalidVote);
     }
@@ -348,33 +295,20 @@ fn vote(
     }
     if removal.is_some_and(|n| -entry.score() >= i64::from(n)) {
         room.queue.retain(|e| e.id != entry_id);
-        out.changes.push(Change::EntryRemoved {
-            entry_id: entry_id.to_string(),
-            reason: RemovalReason::Downvoted,
-        });
+        out.changes.push(Change::EntryRemoved { entry_id: entry_id.to_string(), reason: RemovalReason::Downvoted });
     } else {
-        out.changes.push(Change::EntryUpdated {
-            entry_id: entry_id.to_string(),
-        });
+        out.changes.push(Change::EntryUpdated { entry_id: entry_id.to_string() });
     }
     Ok(())
 }
 
-fn remove(
-    room: &mut Room,
-    me: &Member,
-    entry_id: &str,
-    out: &mut Outcome,
-) -> Result<(), DomainError> {
+fn remove(room: &mut Room, me: &Member, entry_id: &str, out: &mut Outcome) -> Result<(), DomainError> {
     let entry = room.entry(entry_id).ok_or(DomainError::EntryNotFound)?;
     if !me.is_staff() && entry.added_by != me.id {
         return Err(DomainError::Forbidden);
     }
     room.queue.retain(|e| e.id != entry_id);
-    out.changes.push(Change::EntryRemoved {
-        entry_id: entry_id.to_string(),
-        reason: RemovalReason::Removed,
-    });
+    out.changes.push(Change::EntryRemoved { entry_id: entry_id.to_string(), reason: RemovalReason::Removed });
     Ok(())
 }
 
@@ -382,9 +316,7 @@ fn pin(room: &mut Room, entry_id: &str, now: Millis, out: &mut Outcome) -> Resul
     let entry = room.entry_mut(entry_id).ok_or(DomainError::EntryNotFound)?;
     if entry.pinned_at.is_none() {
         entry.pinned_at = Some(now);
-        out.changes.push(Change::EntryUpdated {
-            entry_id: entry_id.to_string(),
-        });
+        out.changes.push(Change::EntryUpdated { entry_id: entry_id.to_string() });
     }
     Ok(())
 }
@@ -404,14 +336,8 @@ fn vote_skip(
     now: Millis,
     out: &mut Outcome,
 ) -> Result<(), DomainError> {
-    let threshold = room
-        .rules
-        .skip_threshold
-        .ok_or(DomainError::SkipVotingDisabled)?;
-    let np = room
-        .now_playing
-        .as_mut()
-        .ok_or(DomainError::NothingPlaying)?;
+    let threshold = room.rules.skip_threshold.ok_or(DomainError::SkipVotingDisabled)?;
+    let np = room.now_playing.as_mut().ok_or(DomainError::NothingPlaying)?;
     let fresh = np.skip_votes.insert(member_id.to_string());
     let count = np.skip_votes.len();
     let needed = skip_votes_needed(threshold, present);
@@ -432,10 +358,7 @@ pub fn skip_votes_needed(threshold: f64, present: usize) -> usize {
 }
 
 fn pause(room: &mut Room, now: Millis, out: &mut Outcome) -> Result<(), DomainError> {
-    let np = room
-        .now_playing
-        .as_mut()
-        .ok_or(DomainError::NothingPlaying)?;
+    let np = room.now_playing.as_mut().ok_or(DomainError::NothingPlaying)?;
     if np.paused_position.is_some() {
         return Err(DomainError::AlreadyPaused);
     }
@@ -445,10 +368,7 @@ fn pause(room: &mut Room, now: Millis, out: &mut Outcome) -> Result<(), DomainEr
 }
 
 fn resume(room: &mut Room, now: Millis, out: &mut Outcome) -> Result<(), DomainError> {
-    let np = room
-        .now_playing
-        .as_mut()
-        .ok_or(DomainError::NothingPlaying)?;
+    let np = room.now_playing.as_mut().ok_or(DomainError::NothingPlaying)?;
     let position = np.paused_position.take().ok_or(DomainError::NotPaused)?;
     np.started_at = now.saturating_sub(position);
     out.changes.push(Change::NowPlaying);
@@ -467,44 +387,26 @@ fn target<'a>(room: &'a Room, me: &Member, member_id: &str) -> Result<&'a Member
     Ok(target)
 }
 
-fn kick(
-    room: &mut Room,
-    me: &Member,
-    member_id: &str,
-    out: &mut Outcome,
-) -> Result<(), DomainError> {
+fn kick(room: &mut Room, me: &Member, member_id: &str, out: &mut Outcome) -> Result<(), DomainError> {
     target(room, me, member_id)?;
     room.members.remove(member_id);
-    out.changes.push(Change::MemberRemoved {
-        member_id: member_id.to_string(),
-        reason: Departure::Kicked,
-    });
+    out.changes.push(Change::MemberRemoved { member_id: member_id.to_string(), reason: Departure::Kicked });
     Ok(())
 }
 
 /// A ban keeps the member record (so the device cannot rejoin) and takes back
 /// everything the member put into the queue: entries, votes, skip votes.
-fn ban(
-    room: &mut Room,
-    me: &Member,
-    member_id: &str,
-    out: &mut Outcome,
-) -> Result<(), DomainError> {
+fn ban(room: &mut Room, me: &Member, member_id: &str, out: &mut Outcome) -> Result<(), DomainError> {
     if target(room, me, member_id)?.banned {
         return Ok(());
     }
     for entry in room.queue.iter().filter(|e| e.added_by == member_id) {
-        out.changes.push(Change::EntryRemoved {
-            entry_id: entry.id.clone(),
-            reason: RemovalReason::Banned,
-        });
+        out.changes.push(Change::EntryRemoved { entry_id: entry.id.clone(), reason: RemovalReason::Banned });
     }
     room.queue.retain(|e| e.added_by != member_id);
     for entry in room.queue.iter_mut() {
         if entry.votes.remove(member_id).is_some() {
-            out.changes.push(Change::EntryUpdated {
-                entry_id: entry.id.clone(),
-            });
+            out.changes.push(Change::EntryUpdated { entry_id: entry.id.clone() });
         }
     }
     if let Some(np) = room.now_playing.as_mut() {
@@ -514,20 +416,11 @@ fn ban(
         m.banned = true;
         m.role = Role::Guest;
     }
-    out.changes.push(Change::MemberRemoved {
-        member_id: member_id.to_string(),
-        reason: Departure::Banned,
-    });
+    out.changes.push(Change::MemberRemoved { member_id: member_id.to_string(), reason: Departure::Banned });
     Ok(())
 }
 
-fn set_role(
-    room: &mut Room,
-    me: &Member,
-    member_id: &str,
-    role: Role,
-    out: &mut Outcome,
-) -> Result<(), DomainError> {
+fn set_role(room: &mut Room, me: &Member, member_id: &str, role: Role, out: &mut Outcome) -> Result<(), DomainError> {
     if me.role != Role::Host || role == Role::Host {
         return Err(DomainError::Forbidden);
     }
@@ -538,9 +431,7 @@ fn set_role(
         && m.role != role
     {
         m.role = role;
-        out.changes.push(Change::MemberUpdated {
-            member_id: member_id.to_string(),
-        });
+        out.changes.push(Change::MemberUpdated { member_id: member_id.to_string() });
     }
     Ok(())
 }
@@ -597,16 +488,9 @@ fn start_if_idle(room: &mut Room, now: Millis, out: &mut Outcome) {
 fn start_next(room: &mut Room, now: Millis, out: &mut Outcome) -> bool {
     let next = queue::play_order(room).first().map(|e| e.id.clone());
     let (entry_id, track, added_by) = if let Some(id) = next {
-        let pos = room
-            .queue
-            .iter()
-            .position(|e| e.id == id)
-            .unwrap_or_default();
+        let pos = room.queue.iter().position(|e| e.id == id).unwrap_or_default();
         let entry = room.queue.remove(pos);
-        out.changes.push(Change::EntryRemoved {
-            entry_id: id.clone(),
-            reason: RemovalReason::Played,
-        });
+        out.changes.push(Change::EntryRemoved { entry_id: id.clone(), reason: RemovalReason::Played });
         (id, entry.track, Some(entry.added_by))
     } else if !room.fallback.is_empty() {
         let track = room.fallback[room.fallback_cursor % room.fallback.len()].clone();

@@ -8,14 +8,9 @@ use super::room::Entry;
 
 /// The waiting entries in the order they will play.
 pub fn play_order(room: &Room) -> Vec<&Entry> {
-    let (mut pinned, rest): (Vec<&Entry>, Vec<&Entry>) =
-        room.queue.iter().partition(|e| e.pinned_at.is_some());
+    let (mut pinned, rest): (Vec<&Entry>, Vec<&Entry>) = room.queue.iter().partition(|e| e.pinned_at.is_some());
     pinned.sort_by_key(|e| (e.pinned_at, e.seq));
-    let ordered = if room.rules.fair_mode {
-        round_robin(rest)
-    } else {
-        by_score(rest)
-    };
+    let ordered = if room.rules.fair_mode { round_robin(rest) } else { by_score(rest) };
     pinned.extend(ordered);
     pinned
 }
@@ -32,10 +27,7 @@ fn by_score(mut entries: Vec<&Entry>) -> Vec<&Entry> {
 fn round_robin(entries: Vec<&Entry>) -> Vec<&Entry> {
     let mut by_member: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
     for entry in entries {
-        by_member
-            .entry(entry.added_by.as_str())
-            .or_default()
-            .push(entry);
+        by_member.entry(entry.added_by.as_str()).or_default().push(entry);
     }
     let mut lanes: Vec<(u64, Vec<&Entry>)> = by_member
         .into_values()
@@ -46,13 +38,7 @@ fn round_robin(entries: Vec<&Entry>) -> Vec<&Entry> {
         .collect();
     lanes.sort_by_key(|(oldest, _)| *oldest);
     let rounds = lanes.iter().map(|(_, l)| l.len()).max().unwrap_or(0);
-    (0..rounds)
-        .flat_map(|round| {
-            lanes
-                .iter()
-                .filter_map(move |(_, lane)| lane.get(round).copied())
-        })
-        .collect()
+    (0..rounds).flat_map(|round| lanes.iter().filter_map(move |(_, lane)| lane.get(round).copied())).collect()
 }
 
 /// Entry ids in play order.

@@ -85,9 +85,7 @@ impl NowPlaying {
     pub fn position_at(&self, now: Millis) -> Millis {
         match self.paused_position {
             Some(p) => p,
-            None => now
-                .saturating_sub(self.started_at)
-                .min(self.track.duration_ms),
+            None => now.saturating_sub(self.started_at).min(self.track.duration_ms),
         }
     }
 
@@ -146,14 +144,7 @@ pub struct Room {
 }
 
 impl Room {
-    pub fn new(
-        id: String,
-        code: String,
-        name: String,
-        host: Member,
-        rules: Rules,
-        now: Millis,
-    ) -> Self {
+    pub fn new(id: String, code: String, name: String, host: Member, rules: Rules, now: Millis) -> Self {
         let mut members = BTreeMap::new();
         members.insert(host.id.clone(), host);
         Self {

@@ -75,10 +75,7 @@ impl Rules {
         if self.add_cooldown_secs.is_some_and(|s| s > 86_400) {
             return invalid("add_cooldown_secs must be at most 86400");
         }
-        if self
-            .max_track_secs
-            .is_some_and(|s| !(30..=7200).contains(&s))
-        {
+        if self.max_track_secs.is_some_and(|s| !(30..=7200).contains(&s)) {
             return invalid("max_track_secs must be between 30 and 7200");
         }
         if self.no_replay_hours.is_some_and(|h| !(1..=48).contains(&h)) {
@@ -91,11 +88,7 @@ impl Rules {
         if lists.iter().any(|l| l.len() > MAX_BAN_LIST) {
             return invalid("banned lists hold at most 500 items");
         }
-        if lists
-            .iter()
-            .flat_map(|l| l.iter())
-            .any(|s| s.is_empty() || s.len() > 200)
-        {
+        if lists.iter().flat_map(|l| l.iter()).any(|s| s.is_empty() || s.len() > 200) {
             return invalid("banned items must be 1 to 200 characters");
         }
         Ok(())
@@ -114,34 +107,13 @@ mod tests {
     #[test]
     fn out_of_range_values_are_refused() {
         let cases = [
-            Rules {
-                skip_threshold: Some(0.0),
-                ..Rules::default()
-            },
-            Rules {
-                skip_threshold: Some(1.5),
-                ..Rules::default()
-            },
-            Rules {
-                max_queued_per_guest: Some(0),
-                ..Rules::default()
-            },
-            Rules {
-                max_track_secs: Some(5),
-                ..Rules::default()
-            },
-            Rules {
-                no_replay_hours: Some(100),
-                ..Rules::default()
-            },
-            Rules {
-                downvote_removal: Some(0),
-                ..Rules::default()
-            },
-            Rules {
-                banned_artists: vec![String::new()],
-                ..Rules::default()
-            },
+            Rules { skip_threshold: Some(0.0), ..Rules::default() },
+            Rules { skip_threshold: Some(1.5), ..Rules::default() },
+            Rules { max_queued_per_guest: Some(0), ..Rules::default() },
+            Rules { max_track_secs: Some(5), ..Rules::default() },
+            Rules { no_replay_hours: Some(100), ..Rules::default() },
+            Rules { downvote_removal: Some(0), ..Rules::default() },
+            Rules { banned_artists: vec![String::new()], ..Rules::default() },
         ];
         for rules in cases {
             assert!(rules.validate().is_err(), "{rules:?}");

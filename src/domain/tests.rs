@@ -179,7 +179,12 @@ fn the_add_cooldown_holds_guests_back() {
     let mut room = room_with(Rules { add_cooldown_secs: Some(60), ..Rules::default() });
     add(&mut room, "a", "t1").expect("added");
     refused(&mut room, "a", Command::Add { entry_id: "x".into(), track: track("t2", 100) }, "cooldown_active");
-    let later = apply(&mut room, &Actor::Member("a".into()), Command::Add { entry_id: "e-t2".into(), track: track("t2", 100) }, T0 + 62_000);
+    let later = apply(
+        &mut room,
+        &Actor::Member("a".into()),
+        Command::Add { entry_id: "e-t2".into(), track: track("t2", 100) },
+        T0 + 62_000,
+    );
     assert!(later.is_ok());
 }
 
@@ -218,7 +223,12 @@ fn a_recently_played_track_cannot_be_queued_again() {
     do_ok(&mut room, "h", Command::Skip); // t1 ends
     refused(&mut room, "b", Command::Add { entry_id: "x".into(), track: track("t1", 180) }, "recently_played");
     let three_hours_later = T0 + 3 * 3_600_000;
-    let result = apply(&mut room, &Actor::Member("b".into()), Command::Add { entry_id: "y".into(), track: track("t1", 180) }, three_hours_later);
+    let result = apply(
+        &mut room,
+        &Actor::Member("b".into()),
+        Command::Add { entry_id: "y".into(), track: track("t1", 180) },
+        three_hours_later,
+    );
     assert!(result.is_ok());
 }
 

@@ -18,8 +18,6 @@ pub struct Track {
 impl Track {
     /// True when any of the track's artists is in `banned` (case-insensitive).
     pub fn has_artist_in(&self, banned: &[String]) -> bool {
-        self.artists
-            .iter()
-            .any(|a| banned.iter().any(|b| b.eq_ignore_ascii_case(a)))
+        self.artists.iter().any(|a| banned.iter().any(|b| b.eq_ignore_ascii_case(a)))
     }
 }

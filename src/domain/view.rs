@@ -73,12 +73,7 @@ pub struct MemberView<'a> {
 
 impl<'a> MemberView<'a> {
     pub fn new(m: &'a Member, online: bool) -> Self {
-        Self {
-            id: &m.id,
-            name: &m.name,
-            role: m.role,
-            online,
-        }
+        Self { id: &m.id, name: &m.name, role: m.role, online }
     }
 }
 
@@ -149,35 +144,19 @@ pub struct Snapshot<'a> {
 }
 
 impl<'a> Snapshot<'a> {
-    pub fn new(
-        room: &'a Room,
-        viewer: Option<&str>,
-        online: &HashSet<String>,
-        now: Millis,
-    ) -> Self {
+    pub fn new(room: &'a Room, viewer: Option<&str>, online: &HashSet<String>, now: Millis) -> Self {
         let is_online = |m: &Member| online.contains(&m.id);
         let mut members: Vec<&Member> = room.members.values().filter(|m| !m.banned).collect();
-        members.sort_by_key(|m| (m.joined_at, m.id.as_str()));
+        members.sort_by_key(|m| (m.role != Role::Host, m.joined_at, m.id.as_str()));
         let plays_from = room.recent_plays.len().saturating_sub(SNAPSHOT_PLAYS);
         Self {
             version: room.version,
             server_time: now,
             room: RoomInfo::new(room),
-            me: viewer
-                .and_then(|v| room.member(v))
-                .map(|m| MemberView::new(m, true)),
-            queue: queue::play_order(room)
-                .into_iter()
-                .map(|e| EntryView::new(e, viewer))
-                .collect(),
-            now_playing: room
-                .now_playing
-                .as_ref()
-                .map(|np| NowPlayingView::new(np, now)),
-            members: members
-                .into_iter()
-                .map(|m| MemberView::new(m, is_online(m)))
-                .collect(),
+            me: viewer.and_then(|v| room.member(v)).map(|m| MemberView::new(m, true)),
+            queue: queue::play_order(room).into_iter().map(|e| EntryView::new(e, viewer)).collect(),
+            now_playing: room.now_playing.as_ref().map(|np| NowPlayingView::new(np, now)),
+            members: members.into_iter().map(|m| MemberView::new(m, is_online(m))).collect(),
             recent_plays: &room.recent_plays[plays_from..],
         }
     }
@@ -186,39 +165,16 @@ impl<'a> Snapshot<'a> {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChangeView<'a> {
-    MemberJoined {
-        member: MemberView<'a>,
-    },
-    MemberUpdated {
-        member: MemberView<'a>,
-    },
-    MemberRemoved {
-        member_id: &'a str,
-        reason: Departure,
-    },
-    EntryAdded {
-        entry: EntryView<'a>,
-    },
-    EntryUpdated {
-        entry: EntryView<'a>,
-    },
-    EntryRemoved {
-        entry_id: &'a str,
-        reason: RemovalReason,
-    },
-    NowPlaying {
-        now_playing: Option<NowPlayingView<'a>>,
-    },
-    SkipVotes {
-        count: usize,
-        needed: usize,
-    },
-    RulesUpdated {
-        rules: &'a Rules,
-    },
-    FallbackUpdated {
-        count: usize,
-    },
+    MemberJoined { member: MemberView<'a> },
+    MemberUpdated { member: MemberView<'a> },
+    MemberRemoved { member_id: &'a str, reason: Departure },
+    EntryAdded { entry: EntryView<'a> },
+    EntryUpdated { entry: EntryView<'a> },
+    EntryRemoved { entry_id: &'a str, reason: RemovalReason },
+    NowPlaying { now_playing: Option<NowPlayingView<'a>> },
+    SkipVotes { count: usize, needed: usize },
+    RulesUpdated { rules: &'a Rules },
+    FallbackUpdated { count: usize },
 }
 
 /// The `room:changed` payload: the new version, what changed, and the queue
@@ -233,18 +189,11 @@ pub struct RoomChanged<'a> {
 }
 
 impl<'a> RoomChanged<'a> {
-    pub fn new(
-        room: &'a Room,
-        changes: &'a [Change],
-        online: &HashSet<String>,
-        now: Millis,
-    ) -> Self {
+    pub fn new(room: &'a Room, changes: &'a [Change], online: &HashSet<String>, now: Millis) -> Self {
         let mut seen_now_playing = false;
         let views = changes
             .iter()
-            .filter(|c| {
-                !matches!(c, Change::NowPlaying) || !std::mem::replace(&mut seen_now_playing, true)
-            })
+            .filter(|c| !matches!(c, Change::NowPlaying) || !std::mem::replace(&mut seen_now_playing, true))
             .filter_map(|c| change_view(room, c, online, now))
             .collect();
         let touches_queue = changes.iter().any(|c| {
@@ -271,45 +220,20 @@ fn change_view<'a>(
     online: &HashSet<String>,
     now: Millis,
 ) -> Option<ChangeView<'a>> {
-    let member = |id: &str| {
-        room.member(id)
-            .map(|m| MemberView::new(m, online.contains(id)))
-    };
+    let member = |id: &str| room.member(id).map(|m| MemberView::new(m, online.contains(id)));
     let entry = |id: &str| room.entry(id).map(|e| EntryView::new(e, None));
     Some(match change {
-        Change::MemberJoined { member_id } => ChangeView::MemberJoined {
-            member: member(member_id)?,
-        },
-        Change::MemberUpdated { member_id } => ChangeView::MemberUpdated {
-            member: member(member_id)?,
-        },
-        Change::MemberRemoved { member_id, reason } => ChangeView::MemberRemoved {
-            member_id,
-            reason: *reason,
-        },
-        Change::EntryAdded { entry_id } => ChangeView::EntryAdded {
-            entry: entry(entry_id)?,
-        },
-        Change::EntryUpdated { entry_id } => ChangeView::EntryUpdated {
-            entry: entry(entry_id)?,
-        },
-        Change::EntryRemoved { entry_id, reason } => ChangeView::EntryRemoved {
-            entry_id,
-            reason: *reason,
-        },
-        Change::NowPlaying => ChangeView::NowPlaying {
-            now_playing: room
-                .now_playing
-                .as_ref()
-                .map(|np| NowPlayingView::new(np, now)),
-        },
-        Change::SkipVotes { count, needed } => ChangeView::SkipVotes {
-            count: *count,
-            needed: *needed,
-        },
+        Change::MemberJoined { member_id } => ChangeView::MemberJoined { member: member(member_id)? },
+        Change::MemberUpdated { member_id } => ChangeView::MemberUpdated { member: member(member_id)? },
+        Change::MemberRemoved { member_id, reason } => ChangeView::MemberRemoved { member_id, reason: *reason },
+        Change::EntryAdded { entry_id } => ChangeView::EntryAdded { entry: entry(entry_id)? },
+        Change::EntryUpdated { entry_id } => ChangeView::EntryUpdated { entry: entry(entry_id)? },
+        Change::EntryRemoved { entry_id, reason } => ChangeView::EntryRemoved { entry_id, reason: *reason },
+        Change::NowPlaying => {
+            ChangeView::NowPlaying { now_playing: room.now_playing.as_ref().map(|np| NowPlayingView::new(np, now)) }
+        }
+        Change::SkipVotes { count, needed } => ChangeView::SkipVotes { count: *count, needed: *needed },
         Change::RulesUpdated => ChangeView::RulesUpdated { rules: &room.rules },
-        Change::FallbackUpdated => ChangeView::FallbackUpdated {
-            count: room.fallback.len(),
-        },
+        Change::FallbackUpdated => ChangeView::FallbackUpdated { count: room.fallback.len() },
     })
 }

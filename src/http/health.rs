@@ -9,9 +9,7 @@ use crate::error::Result;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/health", get(health))
-        .route("/api/ready", get(ready))
+    Router::new().route("/api/health", get(health)).route("/api/ready", get(ready))
 }
 
 /// Alive: the process answers.
@@ -22,7 +20,5 @@ async fn health() -> Json<Value> {
 /// Ready: the store answers too (503 `unavailable` otherwise).
 async fn ready(State(app): State<AppState>) -> Result<Json<Value>> {
     app.store.ping().await?;
-    Ok(Json(
-        json!({ "status": "ready", "tracks": app.library.len() }),
-    ))
+    Ok(Json(json!({ "status": "ready", "tracks": app.library.len() })))
 }

@@ -56,9 +56,7 @@ fn clean_name(field: &str, value: &str, max: usize) -> Result<String> {
     let name = value.trim();
     let count = name.chars().count();
     if count == 0 || count > max || name.chars().any(char::is_control) {
-        return Err(AppError::InvalidPayload(format!(
-            "{field} must be 1 to {max} printable characters"
-        )));
+        return Err(AppError::InvalidPayload(format!("{field} must be 1 to {max} printable characters")));
     }
     Ok(name.to_string())
 }
@@ -69,14 +67,7 @@ fn parse_code(raw: &str) -> Result<String> {
 
 fn new_member(name: String, role: Role, now: u64) -> Member {
     let id = random_id(&mut rand::rng());
-    Member {
-        id,
-        name,
-        role,
-        joined_at: now,
-        banned: false,
-        last_add_at: None,
-    }
+    Member { id, name, role, joined_at: now, banned: false, last_add_at: None }
 }
 
 fn room_json(app: &AppState, room: &Room) -> Value {
@@ -87,18 +78,12 @@ fn room_json(app: &AppState, room: &Room) -> Value {
 }
 
 fn session_json(app: &AppState, room: &Room, member: &Member) -> Value {
-    let token = app.tokens.sign(&Claims {
-        r: room.id.clone(),
-        m: member.id.clone(),
-    });
+    let token = app.tokens.sign(&Claims { r: room.id.clone(), m: member.id.clone() });
     let online = app.presence.online(&room.id).contains(&member.id);
     json!({ "room": room_json(app, room), "token": token, "member": MemberView::new(member, online) })
 }
 
-async fn create(
-    State(app): State<AppState>,
-    ApiJson(body): ApiJson<CreateRoom>,
-) -> Result<impl IntoResponse> {
+async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>) -> Result<impl IntoResponse> {
     let name = clean_name("name", &body.name, MAX_ROOM_NAME)?;
     let host_name = clean_name("host_name", &body.host_name, MAX_MEMBER_NAME)?;
     body.rules.validate()?;
@@ -111,23 +96,15 @@ async fn create(
     let host = new_member(host_name, Role::Host, now);
     for _ in 0..16 {
         let room_code = code::from_random(|n| rand::random_range(0..n));
-        let room = Room::new(
-            random_id(&mut rand::rng()),
-            room_code,
-            name.clone(),
-            host.clone(),
-            body.rules.clone(),
-            now,
-        );
+        let room =
+            Room::new(random_id(&mut rand::rng()), room_code, name.clone(), host.clone(), body.rules.clone(), now);
         match app.create_room(&room).await {
             Ok(()) => {
                 let room = if fallback.is_empty() {
                     room
                 } else {
                     let command = Command::SetFallback { tracks: fallback };
-                    app.execute(&room.id, Actor::Member(host.id.clone()), command)
-                        .await?
-                        .0
+                    app.execute(&room.id, Actor::Member(host.id.clone()), command).await?.0
                 };
                 tracing::info!(room_id = %room.id, code = %room.code, "room created");
                 return Ok((StatusCode::CREATED, Json(session_json(&app, &room, &host))));
@@ -148,11 +125,7 @@ async fn join(
     app.join_limiter.check(peer.ip())?;
     let name = clean_name("name", &body.name, MAX_MEMBER_NAME)?;
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
-    let returning = body
-        .token
-        .as_deref()
-        .and_then(|t| app.tokens.verify(t))
-        .filter(|c| c.r == room.id);
+    let returning = body.token.as_deref().and_then(|t| app.tokens.verify(t)).filter(|c| c.r == room.id);
     if let Some(member) = returning.and_then(|c| room.member(&c.m).cloned()) {
         if member.banned {
             return Err(AppError::Banned);
@@ -160,15 +133,7 @@ async fn join(
         return Ok(Json(session_json(&app, &room, &member)));
     }
     let member = new_member(name, Role::Guest, app.clock.now());
-    let (room, _) = app
-        .execute(
-            &room.id,
-            Actor::System,
-            Command::Join {
-                member: member.clone(),
-            },
-        )
-        .await?;
+    let (room, _) = app.execute(&room.id, Actor::System, Command::Join { member: member.clone() }).await?;
     Ok(Json(session_json(&app, &room, &member)))
 }
 
@@ -181,28 +146,15 @@ async fn info(
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
     let mut body = room_json(&app, &room);
     let now = app.clock.now();
-    body["now_playing"] = json!(
-        room.now_playing
-            .as_ref()
-            .map(|np| NowPlayingView::new(np, now))
-    );
+    body["now_playing"] = json!(room.now_playing.as_ref().map(|np| NowPlayingView::new(np, now)));
     Ok(Json(json!({ "room": body })))
 }
 
-async fn qr(
-    State(app): State<AppState>,
-    Path(raw_code): Path<String>,
-) -> Result<impl IntoResponse> {
+async fn qr(State(app): State<AppState>, Path(raw_code): Path<String>) -> Result<impl IntoResponse> {
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
     let url = format!("{}/join/{}", app.public_url, room.code);
     let svg = crate::qr::svg(&url).map_err(AppError::Internal)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        svg,
-    ))
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=3600")], svg))
 }
 
 #[derive(Deserialize)]
@@ -220,9 +172,7 @@ async fn history(
     let Query(page) = page.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
     let limit = page.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(AppError::InvalidPayload(
-            "limit must be between 1 and 200".into(),
-        ));
+        return Err(AppError::InvalidPayload("limit must be between 1 and 200".into()));
     }
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
     let plays = app.store.history(&room.id, page.offset, limit).await?;
@@ -230,16 +180,9 @@ async fn history(
 }
 
 /// A minimal landing page for the join link until the web app ships.
-async fn join_page(
-    State(app): State<AppState>,
-    Path(raw_code): Path<String>,
-) -> Result<Html<String>> {
+async fn join_page(State(app): State<AppState>, Path(raw_code): Path<String>) -> Result<Html<String>> {
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
-    let name = room
-        .name
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let name = room.name.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     Ok(Html(format!(
         "<!doctype html><meta name=viewport content='width=device-width'><title>{name} · crowdjuke</title>\
          <h1>{name}</h1><p>Join code: <strong>{code}</strong></p>",

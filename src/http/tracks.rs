@@ -13,9 +13,7 @@ const MAX_LIMIT: usize = 100;
 const MAX_QUERY_CHARS: usize = 200;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/tracks", get(search))
-        .route("/api/tracks/{id}", get(track))
+    Router::new().route("/api/tracks", get(search)).route("/api/tracks/{id}", get(track))
 }
 
 #[derive(Deserialize)]
@@ -31,20 +29,13 @@ async fn search(
 ) -> Result<Json<Value>> {
     let Query(params) = params.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
     if params.q.chars().count() > MAX_QUERY_CHARS {
-        return Err(AppError::InvalidPayload(format!(
-            "q is longer than {MAX_QUERY_CHARS} characters"
-        )));
+        return Err(AppError::InvalidPayload(format!("q is longer than {MAX_QUERY_CHARS} characters")));
     }
     let limit = params.limit.unwrap_or(20);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::InvalidPayload(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        )));
+        return Err(AppError::InvalidPayload(format!("limit must be between 1 and {MAX_LIMIT}")));
     }
-    let tracks = app
-        .library
-        .search(&params.q, limit)
-        .map_err(AppError::Internal)?;
+    let tracks = app.library.search(&params.q, limit).map_err(AppError::Internal)?;
     Ok(Json(json!({ "tracks": tracks })))
 }
 

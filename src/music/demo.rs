@@ -94,8 +94,8 @@ const PHRASES: &[&str] = &[
     "Move Your Body",
 ];
 const FIRST_NAMES: &[&str] = &[
-    "Mara", "Leon", "Ivy", "Oscar", "Nina", "Theo", "Clara", "Felix", "Jade", "Hugo", "Lena",
-    "Marco", "Sofia", "Ezra", "Ruby", "Dante", "Alma", "Jonas", "Zoe", "Rafael",
+    "Mara", "Leon", "Ivy", "Oscar", "Nina", "Theo", "Clara", "Felix", "Jade", "Hugo", "Lena", "Marco", "Sofia", "Ezra",
+    "Ruby", "Dante", "Alma", "Jonas", "Zoe", "Rafael",
 ];
 const LAST_NAMES: &[&str] = &[
     "Valence",
@@ -241,13 +241,9 @@ mod tests {
         let a = tracks();
         assert_eq!(a.len(), DEMO_TRACKS);
         assert_eq!(a, tracks());
-        let genres: std::collections::HashSet<_> =
-            a.iter().flat_map(|t| t.genres.clone()).collect();
+        let genres: std::collections::HashSet<_> = a.iter().flat_map(|t| t.genres.clone()).collect();
         assert!(genres.len() >= 10);
         assert!(a.iter().any(|t| t.explicit) && a.iter().any(|t| !t.explicit));
-        assert!(
-            a.iter()
-                .all(|t| (120_000..420_000).contains(&t.duration_ms))
-        );
+        assert!(a.iter().all(|t| (120_000..420_000).contains(&t.duration_ms)));
     }
 }

@@ -34,11 +34,7 @@ impl Library {
         popular.sort_by_key(|t| (std::cmp::Reverse(t.popularity), t.id.clone()));
         let popular = popular.into_iter().map(|t| t.id.clone()).collect();
         let tracks = tracks.into_iter().map(|t| (t.id.clone(), t)).collect();
-        Ok(Self {
-            tracks,
-            popular,
-            index,
-        })
+        Ok(Self { tracks, popular, index })
     }
 
     pub fn get(&self, id: &str) -> Option<&Track> {

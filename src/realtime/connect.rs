@@ -26,12 +26,8 @@ pub async fn authenticate(
     State(app): State<AppState>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), Refused> {
-    let token = auth
-        .ok()
-        .and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_string));
-    let claims = token
-        .and_then(|t| app.tokens.verify(&t))
-        .ok_or(Refused("unauthorized"))?;
+    let token = auth.ok().and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_string));
+    let claims = token.and_then(|t| app.tokens.verify(&t)).ok_or(Refused("unauthorized"))?;
     let room = match app.room(&claims.r).await {
         Ok(room) => room,
         Err(AppError::RoomNotFound) => return Err(Refused("room_not_found")),
@@ -41,10 +37,7 @@ pub async fn authenticate(
         None => Err(Refused("unauthorized")),
         Some(m) if m.banned => Err(Refused("banned")),
         Some(_) => {
-            s.extensions.insert(Session {
-                room_id: claims.r,
-                member_id: claims.m,
-            });
+            s.extensions.insert(Session { room_id: claims.r, member_id: claims.m });
             Ok(())
         }
     }
@@ -74,10 +67,7 @@ async fn on_disconnect(s: SocketRef, State(app): State<AppState>, _reason: Disco
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
-    if app
-        .presence
-        .disconnect(&session.room_id, &session.member_id)
-    {
+    if app.presence.disconnect(&session.room_id, &session.member_id) {
         announce_presence(&app, &session, false).await;
     }
 }
@@ -88,12 +78,8 @@ async fn announce_presence(app: &AppState, session: &Session, online: bool) {
         "online": online,
         "online_count": app.presence.online_count(&session.room_id),
     });
-    if let Err(e) = app
-        .io()
-        .to(session.room_id.clone())
-        .emit("room:presence", &payload)
-        .await
-    {
+    let Some(io) = app.io() else { return };
+    if let Err(e) = io.to(session.room_id.clone()).emit("room:presence", &payload).await {
         tracing::debug!(error = %e, "room:presence not delivered to every member");
     }
 }

@@ -98,62 +98,32 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value) -> R
             let p: VotePayload = parse(data)?;
             let value = i8::try_from(p.value).ok().filter(|v| (-1..=1).contains(v));
             let value = value.ok_or(crate::domain::DomainError::InvalidVote)?;
-            Command::Vote {
-                entry_id: p.entry_id,
-                value,
-            }
+            Command::Vote { entry_id: p.entry_id, value }
         }
-        "queue:remove" => Command::Remove {
-            entry_id: parse::<EntryId>(data)?.entry_id,
-        },
-        "queue:pin" => Command::Pin {
-            entry_id: parse::<EntryId>(data)?.entry_id,
-        },
+        "queue:remove" => Command::Remove { entry_id: parse::<EntryId>(data)?.entry_id },
+        "queue:pin" => Command::Pin { entry_id: parse::<EntryId>(data)?.entry_id },
         "player:skip" => parse::<Empty>(data).map(|_| Command::Skip)?,
         "player:vote_skip" => {
             parse::<Empty>(data)?;
-            Command::VoteSkip {
-                present: app.presence.online_count(&session.room_id),
-            }
+            Command::VoteSkip { present: app.presence.online_count(&session.room_id) }
         }
         "player:pause" => parse::<Empty>(data).map(|_| Command::Pause)?,
         "player:resume" => parse::<Empty>(data).map(|_| Command::Resume)?,
-        "member:kick" => Command::Kick {
-            member_id: parse::<MemberId>(data)?.member_id,
-        },
-        "member:ban" => Command::Ban {
-            member_id: parse::<MemberId>(data)?.member_id,
-        },
-        "member:promote" => Command::SetRole {
-            member_id: parse::<MemberId>(data)?.member_id,
-            role: Role::Cohost,
-        },
-        "member:demote" => Command::SetRole {
-            member_id: parse::<MemberId>(data)?.member_id,
-            role: Role::Guest,
-        },
+        "member:kick" => Command::Kick { member_id: parse::<MemberId>(data)?.member_id },
+        "member:ban" => Command::Ban { member_id: parse::<MemberId>(data)?.member_id },
+        "member:promote" => Command::SetRole { member_id: parse::<MemberId>(data)?.member_id, role: Role::Cohost },
+        "member:demote" => Command::SetRole { member_id: parse::<MemberId>(data)?.member_id, role: Role::Guest },
         "room:update_rules" => rules_command(app, session, parse(data)?).await?,
         "room:set_fallback" => fallback_command(app, parse(data)?)?,
         other => return Err(AppError::UnknownEvent(other.chars().take(64).collect())),
     };
     let actor = Actor::Member(session.member_id.clone());
-    let (room, outcome) = app
-        .execute(&session.room_id, actor, command.clone())
-        .await?;
-    Ok(ack_data(
-        &room,
-        &session.member_id,
-        &command,
-        &outcome.changes,
-    ))
+    let (room, outcome) = app.execute(&session.room_id, actor, command.clone()).await?;
+    Ok(ack_data(&room, &session.member_id, &command, &outcome.changes))
 }
 
 fn add_command(app: &AppState, p: TrackId) -> Result<Command> {
-    let track = app
-        .library
-        .get(&p.track_id)
-        .ok_or(AppError::TrackNotFound)?
-        .clone();
+    let track = app.library.get(&p.track_id).ok_or(AppError::TrackNotFound)?.clone();
     let entry_id = crate::ids::random_id(&mut rand::rng());
     Ok(Command::Add { entry_id, track })
 }
@@ -164,14 +134,12 @@ async fn rules_command(app: &AppState, session: &Session, p: RulesPayload) -> Re
     let mut merged = match serde_json::to_value(&room.rules) {
         Ok(Value::Object(map)) => map,
         _ => {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "rules do not serialize to an object"
-            )));
+            return Err(AppError::Internal(anyhow::anyhow!("rules do not serialize to an object")));
         }
     };
     merged.extend(p.rules);
-    let rules: Rules = serde_json::from_value(Value::Object(merged))
-        .map_err(|e| AppError::InvalidPayload(e.to_string()))?;
+    let rules: Rules =
+        serde_json::from_value(Value::Object(merged)).map_err(|e| AppError::InvalidPayload(e.to_string()))?;
     Ok(Command::UpdateRules { rules })
 }
 
@@ -192,9 +160,7 @@ fn ack_data(room: &Room, member_id: &str, command: &Command, changes: &[Change])
         Command::Vote { entry_id, .. } => room.entry(entry_id),
         _ => return json!({ "version": room.version }),
     };
-    let duplicate = !changes
-        .iter()
-        .any(|c| matches!(c, Change::EntryAdded { .. }));
+    let duplicate = !changes.iter().any(|c| matches!(c, Change::EntryAdded { .. }));
     let playing = room.now_playing.as_ref().map(|np| np.entry_id.as_str());
     json!({
         "version": room.version,

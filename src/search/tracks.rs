@@ -55,12 +55,7 @@ impl TrackIndex {
         writer.commit()?;
         let reader = index.reader()?;
         let fields = vec![(title, 3.0), (artists, 2.0), (album, 1.0), (genres, 0.5)];
-        Ok(Self {
-            index,
-            reader,
-            id,
-            fields,
-        })
+        Ok(Self { index, reader, id, fields })
     }
 
     fn words(&self, query: &str) -> Vec<String> {
@@ -100,11 +95,7 @@ impl TrackIndex {
         hits.into_iter()
             .map(|(_, address)| {
                 let doc: TantivyDocument = searcher.doc(address)?;
-                Ok(doc
-                    .get_first(self.id)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string())
+                Ok(doc.get_first(self.id).and_then(|v| v.as_str()).unwrap_or_default().to_string())
             })
             .collect()
     }
@@ -127,20 +118,13 @@ mod tests {
         let word = target.title.split(' ').next().unwrap_or_default();
         let prefix = &word[..word.len().min(4)];
         let hits = index.search(prefix, 100).expect("search");
-        assert!(
-            hits.contains(&target.id),
-            "{prefix} should find {}",
-            target.title
-        );
+        assert!(hits.contains(&target.id), "{prefix} should find {}", target.title);
     }
 
     #[test]
     fn one_typo_in_a_long_word_still_matches() {
         let (index, tracks) = index();
-        let artist = tracks
-            .iter()
-            .find(|t| t.artists[0].contains("Brightwater"))
-            .expect("demo artist");
+        let artist = tracks.iter().find(|t| t.artists[0].contains("Brightwater")).expect("demo artist");
         let hits = index.search("Brightwatr", 200).expect("search");
         assert!(hits.contains(&artist.id));
     }

@@ -3,7 +3,7 @@
 //! transaction, which is what makes the room CAS atomic.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -20,9 +20,11 @@ const ROOM_CODES: TableDefinition<&str, &str> = TableDefinition::new("room_codes
 const HISTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("history");
 const TRACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tracks");
 
+/// `None` after `close`: the file lock is released even if other handles to
+/// the store live on (as in tests that restart a server in one process).
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    db: Arc<Database>,
+    db: Arc<RwLock<Option<Arc<Database>>>>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -47,7 +49,7 @@ impl EmbeddedStore {
         txn.open_table(HISTORY)?;
         txn.open_table(TRACKS)?;
         txn.commit()?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self { db: Arc::new(RwLock::new(Some(Arc::new(db)))) })
     }
 
     /// Runs blocking redb work off the async runtime.
@@ -56,10 +58,9 @@ impl EmbeddedStore {
         T: Send + 'static,
         F: FnOnce(&Database) -> StoreResult<T> + Send + 'static,
     {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || work(&db))
-            .await
-            .map_err(unavailable)?
+        let db = self.db.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let db = db.ok_or_else(|| unavailable("the store is closed"))?;
+        tokio::task::spawn_blocking(move || work(&db)).await.map_err(unavailable)?
     }
 }
 
@@ -76,20 +77,13 @@ impl Store for EmbeddedStore {
             {
                 let mut codes = txn.open_table(ROOM_CODES).map_err(unavailable)?;
                 let mut rooms = txn.open_table(ROOMS).map_err(unavailable)?;
-                let taken = codes
-                    .get(room.code.as_str())
-                    .map_err(unavailable)?
-                    .is_some()
+                let taken = codes.get(room.code.as_str()).map_err(unavailable)?.is_some()
                     || rooms.get(room.id.as_str()).map_err(unavailable)?.is_some();
                 if taken {
                     return Err(StoreError::Duplicate);
                 }
-                codes
-                    .insert(room.code.as_str(), room.id.as_str())
-                    .map_err(unavailable)?;
-                rooms
-                    .insert(room.id.as_str(), bytes.as_slice())
-                    .map_err(unavailable)?;
+                codes.insert(room.code.as_str(), room.id.as_str()).map_err(unavailable)?;
+                rooms.insert(room.id.as_str(), bytes.as_slice()).map_err(unavailable)?;
             }
             txn.commit().map_err(unavailable)
         })
@@ -118,18 +112,11 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn save_room(
-        &self,
-        room: &Room,
-        expected_version: u64,
-        plays: &[Play],
-    ) -> StoreResult<()> {
+    async fn save_room(&self, room: &Room, expected_version: u64, plays: &[Play]) -> StoreResult<()> {
         let bytes = encode(room)?;
         let id = room.id.clone();
-        let plays: Vec<(String, Vec<u8>)> = plays
-            .iter()
-            .map(|p| Ok((history_key(&id, p), encode(p)?)))
-            .collect::<StoreResult<_>>()?;
+        let plays: Vec<(String, Vec<u8>)> =
+            plays.iter().map(|p| Ok((history_key(&id, p), encode(p)?))).collect::<StoreResult<_>>()?;
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
             {
@@ -141,14 +128,10 @@ impl Store for EmbeddedStore {
                 if stored.version != expected_version {
                     return Err(StoreError::Conflict);
                 }
-                rooms
-                    .insert(id.as_str(), bytes.as_slice())
-                    .map_err(unavailable)?;
+                rooms.insert(id.as_str(), bytes.as_slice()).map_err(unavailable)?;
                 let mut history = txn.open_table(HISTORY).map_err(unavailable)?;
                 for (key, play) in &plays {
-                    history
-                        .insert(key.as_str(), play.as_slice())
-                        .map_err(unavailable)?;
+                    history.insert(key.as_str(), play.as_slice()).map_err(unavailable)?;
                 }
             }
             txn.commit().map_err(unavailable)
@@ -166,15 +149,10 @@ impl Store for EmbeddedStore {
                     Some(v) => decode::<Room>(v.value())?.code,
                     None => return Ok(()),
                 };
-                txn.open_table(ROOM_CODES)
-                    .map_err(unavailable)?
-                    .remove(code.as_str())
-                    .map_err(unavailable)?;
+                txn.open_table(ROOM_CODES).map_err(unavailable)?.remove(code.as_str()).map_err(unavailable)?;
                 let (from, to) = (format!("{id}/"), format!("{id}0"));
                 let mut history = txn.open_table(HISTORY).map_err(unavailable)?;
-                history
-                    .retain_in(from.as_str()..to.as_str(), |_, _| false)
-                    .map_err(unavailable)?;
+                history.retain_in(from.as_str()..to.as_str(), |_, _| false).map_err(unavailable)?;
             }
             txn.commit().map_err(unavailable)
         })
@@ -186,8 +164,7 @@ impl Store for EmbeddedStore {
             let txn = db.begin_read().map_err(unavailable)?;
             let rooms = txn.open_table(ROOMS).map_err(unavailable)?;
             let ids = rooms.iter().map_err(unavailable)?;
-            ids.map(|row| row.map(|(k, _)| k.value().to_string()).map_err(unavailable))
-                .collect()
+            ids.map(|row| row.map(|(k, _)| k.value().to_string()).map_err(unavailable)).collect()
         })
         .await
     }
@@ -197,31 +174,21 @@ impl Store for EmbeddedStore {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let history = txn.open_table(HISTORY).map_err(unavailable)?;
-            let rows = history
-                .range(from.as_str()..to.as_str())
-                .map_err(unavailable)?;
-            rows.rev()
-                .skip(offset)
-                .take(limit)
-                .map(|row| decode(row.map_err(unavailable)?.1.value()))
-                .collect()
+            let rows = history.range(from.as_str()..to.as_str()).map_err(unavailable)?;
+            rows.rev().skip(offset).take(limit).map(|row| decode(row.map_err(unavailable)?.1.value())).collect()
         })
         .await
     }
 
     async fn put_tracks(&self, tracks: &[Track]) -> StoreResult<()> {
-        let rows: Vec<(String, Vec<u8>)> = tracks
-            .iter()
-            .map(|t| Ok((t.id.clone(), encode(t)?)))
-            .collect::<StoreResult<_>>()?;
+        let rows: Vec<(String, Vec<u8>)> =
+            tracks.iter().map(|t| Ok((t.id.clone(), encode(t)?))).collect::<StoreResult<_>>()?;
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
             {
                 let mut table = txn.open_table(TRACKS).map_err(unavailable)?;
                 for (id, bytes) in &rows {
-                    table
-                        .insert(id.as_str(), bytes.as_slice())
-                        .map_err(unavailable)?;
+                    table.insert(id.as_str(), bytes.as_slice()).map_err(unavailable)?;
                 }
             }
             txn.commit().map_err(unavailable)
@@ -234,14 +201,16 @@ impl Store for EmbeddedStore {
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(TRACKS).map_err(unavailable)?;
             let rows = table.iter().map_err(unavailable)?;
-            rows.map(|row| decode(row.map_err(unavailable)?.1.value()))
-                .collect()
+            rows.map(|row| decode(row.map_err(unavailable)?.1.value())).collect()
         })
         .await
     }
 
+    async fn close(&self) {
+        self.db.write().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
     async fn ping(&self) -> StoreResult<()> {
-        self.blocking(|db| db.begin_read().map(|_| ()).map_err(unavailable))
-            .await
+        self.blocking(|db| db.begin_read().map(|_| ()).map_err(unavailable)).await
     }
 }

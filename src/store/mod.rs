@@ -38,12 +38,7 @@ pub trait Store: Send + Sync + 'static {
     async fn room_id_by_code(&self, code: &str) -> StoreResult<Option<String>>;
     /// Replaces the room if the stored version is still `expected_version`
     /// (`Conflict` otherwise) and appends `plays` to its history, atomically.
-    async fn save_room(
-        &self,
-        room: &Room,
-        expected_version: u64,
-        plays: &[Play],
-    ) -> StoreResult<()>;
+    async fn save_room(&self, room: &Room, expected_version: u64, plays: &[Play]) -> StoreResult<()>;
     async fn delete_room(&self, id: &str) -> StoreResult<()>;
     async fn room_ids(&self) -> StoreResult<Vec<String>>;
     /// Plays of a room, newest first.
@@ -51,6 +46,8 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts or replaces tracks by id.
     async fn put_tracks(&self, tracks: &[Track]) -> StoreResult<()>;
     async fn all_tracks(&self) -> StoreResult<Vec<Track>>;
+    /// Releases the database; later calls answer `Unavailable`.
+    async fn close(&self);
     /// Cheap round trip for the readiness probe.
     async fn ping(&self) -> StoreResult<()>;
 }

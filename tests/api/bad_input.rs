@@ -1,0 +1,149 @@
+//! Bad input over Socket.IO: each case gets a typed error ack, changes
+//! nothing, and the other members of the room never notice.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{SioClient, TestApp, spawn_app};
+
+fn member_id(snapshot: &Value, role: &str) -> String {
+    let members = snapshot["members"].as_array().expect("members");
+    let member = members.iter().find(|m| m["role"] == role).expect("member with role");
+    member["id"].as_str().expect("id").to_string()
+}
+
+struct Party {
+    app: TestApp,
+    host: SioClient,
+    guest: SioClient,
+    entry_id: Value,
+}
+
+async fn party() -> Party {
+    let app = spawn_app().await;
+    let h = app.create_room(json!({})).await;
+    let host = app.connect(&h.token).await;
+    let g = app.join(&h.code, "Guest").await;
+    let guest = app.connect(&g.token).await;
+    guest.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let entry_id = guest.ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await["entry"]["id"].clone();
+    Party { app, host, guest, entry_id }
+}
+
+impl Party {
+    /// The room is unchanged and the host still gets live changes.
+    async fn assert_unchanged_and_alive(&self, before: &Value) {
+        let now = self.host.snapshot().await;
+        assert_eq!(now["version"], before["version"], "bad input changed the room");
+        assert_eq!(now["queue"], before["queue"]);
+        let v = self.host.ok("queue:add", json!({"track_id": TestApp::track_id(9)})).await["version"]
+            .as_u64()
+            .expect("version");
+        self.host.changed(v).await;
+    }
+}
+
+#[tokio::test]
+async fn wrong_types_missing_fields_and_unknown_ids_get_typed_errors() {
+    let p = party().await;
+    let before = p.host.snapshot().await;
+    let cases = [
+        ("queue:add", json!({}), "invalid_payload"),
+        ("queue:add", json!({"track_id": 7}), "invalid_payload"),
+        ("queue:add", json!("demo-0001"), "invalid_payload"),
+        ("queue:add", json!([1, 2]), "invalid_payload"),
+        ("queue:add", json!({"track_id": "no-such-track"}), "track_not_found"),
+        ("queue:vote", json!({"entry_id": p.entry_id}), "invalid_payload"),
+        ("queue:vote", json!({"entry_id": p.entry_id, "value": "1"}), "invalid_payload"),
+        ("queue:vote", json!({"entry_id": p.entry_id, "value": 1.5}), "invalid_payload"),
+        ("queue:vote", json!({"entry_id": p.entry_id, "value": 2}), "invalid_vote"),
+        ("queue:vote", json!({"entry_id": p.entry_id, "value": -7}), "invalid_vote"),
+        ("queue:vote", json!({"entry_id": p.entry_id, "value": 99_999_999_999u64}), "invalid_vote"),
+        ("queue:vote", json!({"entry_id": "nope", "value": 1}), "entry_not_found"),
+        ("queue:remove", json!({"entry_id": null}), "invalid_payload"),
+        ("queue:remove", json!({"entry_id": "nope"}), "entry_not_found"),
+        ("player:skip", json!("now"), "invalid_payload"),
+        ("room:update_rules", json!({"rules": {"skip_threshold": "half"}}), "invalid_payload"),
+        ("room:update_rules", json!({"rules": {"no_such_rule": 1}}), "invalid_payload"),
+        ("room:update_rules", json!({"rules": {"skip_threshold": 7}}), "invalid_rules"),
+        ("room:set_fallback", json!({"track_ids": ["nope"]}), "track_not_found"),
+        ("member:kick", json!({"member_id": "nobody"}), "member_not_found"),
+        ("member:promote", json!({}), "invalid_payload"),
+        ("no:such_event", json!({}), "unknown_event"),
+    ];
+    for (event, data, code) in cases {
+        let client = if event.starts_with("queue") { &p.guest } else { &p.host };
+        assert_eq!(client.refused(event, data.clone()).await, code, "{event} {data}");
+    }
+    p.assert_unchanged_and_alive(&before).await;
+}
+
+#[tokio::test]
+async fn payloads_over_the_size_limit_are_refused_with_payload_too_large() {
+    let p = party().await;
+    let before = p.host.snapshot().await;
+    let huge = "x".repeat(20 * 1024);
+    assert_eq!(p.guest.refused("queue:add", json!({"track_id": huge})).await, "payload_too_large");
+    assert_eq!(
+        p.guest.refused("queue:vote", json!({"entry_id": p.entry_id, "value": 1, "pad": huge})).await,
+        "payload_too_large"
+    );
+    p.assert_unchanged_and_alive(&before).await;
+}
+
+#[tokio::test]
+async fn a_frame_over_one_megabyte_closes_only_that_connection() {
+    let p = party().await;
+    let before = p.host.snapshot().await;
+    p.guest.emit("queue:add", json!({"track_id": "y".repeat(2 * 1024 * 1024)}));
+    p.guest.wait_closed().await;
+    p.assert_unchanged_and_alive(&before).await;
+}
+
+#[tokio::test]
+async fn unknown_events_without_ack_and_malformed_packets_do_not_hurt_anyone() {
+    let p = party().await;
+    let before = p.host.snapshot().await;
+    p.guest.emit("totally:unknown", json!({"a": 1}));
+    p.guest.emit("queue:vote", json!("garbage"));
+    p.guest.send_raw("42not json at all");
+    p.guest.send_raw("42[]");
+    p.guest.send_raw("42[42]");
+    p.guest.send_raw("4");
+    p.guest.send_raw("");
+    p.guest.send_raw("9999");
+    p.assert_unchanged_and_alive(&before).await;
+    let events_without_payload = p.host.ack_raw(r#"["player:pause"]"#).await;
+    assert_eq!(events_without_payload["ok"], true, "{events_without_payload}");
+}
+
+#[tokio::test]
+async fn actions_on_entries_of_another_room_find_nothing() {
+    let p = party().await;
+    let other = p.app.create_room(json!({})).await;
+    let os = p.app.connect(&other.token).await;
+    let before = p.host.snapshot().await;
+    assert_eq!(os.refused("queue:vote", json!({"entry_id": p.entry_id, "value": 1})).await, "entry_not_found");
+    assert_eq!(os.refused("queue:remove", json!({"entry_id": p.entry_id})).await, "entry_not_found");
+    let guest_id = member_id(&before, "guest");
+    assert_eq!(os.refused("member:kick", json!({"member_id": guest_id})).await, "member_not_found");
+    p.assert_unchanged_and_alive(&before).await;
+}
+
+#[tokio::test]
+async fn a_member_removed_by_another_node_while_still_connected_is_refused() {
+    let p = party().await;
+    let before = p.host.snapshot().await;
+    let guest_id = member_id(&before, "guest");
+    let room_id = before["room"]["id"].as_str().expect("room id");
+    // Another node kicks the guest: the store changes, this node's cache and sockets do not.
+    let store = &p.app.state.store;
+    let mut room = store.load_room(room_id).await.expect("load").expect("room");
+    let expected = room.version;
+    room.members.remove(&guest_id);
+    room.version += 1;
+    store.save_room(&room, expected, &[]).await.expect("saved");
+    assert_eq!(p.guest.refused("queue:vote", json!({"entry_id": p.entry_id, "value": -1})).await, "not_a_member");
+    assert_eq!(p.guest.refused("player:vote_skip", json!({})).await, "not_a_member");
+    let after = store.load_room(room_id).await.expect("load").expect("room");
+    assert_eq!(after.version, expected + 1, "the refused events changed nothing");
+}

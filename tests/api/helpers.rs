@@ -1,0 +1,315 @@
+//! `spawn_app()` and a minimal Socket.IO v5 client over a real websocket.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crowdjuke::Server;
+use crowdjuke::clock::ManualClock;
+use crowdjuke::config::Settings;
+use crowdjuke::state::AppState;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+
+pub const T0: u64 = 1_700_000_000_000;
+/// Upper bound for anything a test waits for; a correct server answers in ms.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub state: AppState,
+    pub dir: Option<TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// A room member as the REST API returned it.
+#[derive(Clone, Debug)]
+pub struct Guest {
+    pub token: String,
+    pub member_id: String,
+    pub room_id: String,
+    pub code: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(TempDir::new().expect("temp dir"), |_| {}).await
+}
+
+pub async fn spawn_with(dir: TempDir, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.path().to_path_buf(),
+        default_room: false,
+        join_attempts_per_minute: 10_000,
+        ..Settings::default()
+    };
+    tweak(&mut settings);
+    let clock = Arc::new(ManualClock::new(T0));
+    let listener = tokio::net::TcpListener::bind(settings.listen).await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let server = Server::build(settings, clock.clone(), format!("http://{addr}")).await.expect("server builds");
+    let state = server.state.clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.serve(listener, async move {
+        stopped.await.ok();
+    }));
+    TestApp { addr, http: reqwest::Client::new(), clock, state, dir: Some(dir), stop: Some(stop), task: Some(task) }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Stops the server gracefully and hands back its data directory.
+    pub async fn stop(mut self) -> TempDir {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(WAIT, task).await.expect("server stops in time").expect("join").expect("clean stop");
+        }
+        self.dir.take().expect("data dir")
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self.http.post(self.url(path)).json(&body).send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.http.get(self.url(path)).send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn create_room(&self, rules: Value) -> Guest {
+        let (status, body) =
+            self.post("/api/rooms", json!({"name": "Test party", "host_name": "Hana", "rules": rules})).await;
+        assert_eq!(status, 201, "{body}");
+        guest_from(&body)
+    }
+
+    pub async fn join(&self, code: &str, name: &str) -> Guest {
+        let (status, body) = self.post(&format!("/api/rooms/{code}/join"), json!({ "name": name })).await;
+        assert_eq!(status, 200, "{body}");
+        guest_from(&body)
+    }
+
+    pub async fn connect(&self, token: &str) -> SioClient {
+        SioClient::connect(self.addr, json!({ "token": token })).await.expect("socket connects")
+    }
+
+    /// A track id from the demo library (the n-th by id).
+    pub fn track_id(n: usize) -> String {
+        format!("demo-{n:04}")
+    }
+}
+
+fn guest_from(body: &Value) -> Guest {
+    Guest {
+        token: body["token"].as_str().expect("token").to_string(),
+        member_id: body["member"]["id"].as_str().expect("member id").to_string(),
+        room_id: body["room"]["id"].as_str().expect("room id").to_string(),
+        code: body["room"]["code"].as_str().expect("code").to_string(),
+    }
+}
+
+/// A Socket.IO v5 client on the websocket transport, enough for tests:
+/// connect with auth, emit with or without ack, record received events.
+pub struct SioClient {
+    out: mpsc::UnboundedSender<Message>,
+    events: Arc<Mutex<Vec<(String, Value)>>>,
+    arrived: Arc<Notify>,
+    acks: Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>,
+    next_ack: AtomicU64,
+    closed: Arc<Mutex<bool>>,
+}
+
+impl SioClient {
+    /// Connects; `Err(message)` when the server answers with `connect_error`.
+    pub async fn connect(addr: SocketAddr, auth: Value) -> Result<Self, String> {
+        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
+        let (mut sink, mut stream) = ws.split();
+        let open = next_text(&mut stream).await.ok_or("no open packet")?;
+        assert!(open.starts_with('0'), "engine.io open, got {open}");
+        sink.send(Message::text(format!("40{auth}"))).await.map_err(|e| e.to_string())?;
+        let mut reply = next_text(&mut stream).await.ok_or("no connect reply")?;
+        while reply == "2" {
+            sink.send(Message::text("3")).await.map_err(|e| e.to_string())?;
+            reply = next_text(&mut stream).await.ok_or("no connect reply")?;
+        }
+        if let Some(err) = reply.strip_prefix("44") {
+            let v: Value = serde_json::from_str(err).unwrap_or(Value::Null);
+            return Err(v["message"].as_str().unwrap_or(err).to_string());
+        }
+        assert!(reply.starts_with("40"), "socket.io connect, got {reply}");
+        let (out, mut outgoing) = mpsc::unbounded_channel::<Message>();
+        tokio::spawn(async move {
+            while let Some(msg) = outgoing.recv().await {
+                let closing = matches!(msg, Message::Close(_));
+                if sink.send(msg).await.is_err() || closing {
+                    break;
+                }
+            }
+        });
+        let client = Self {
+            out,
+            events: Default::default(),
+            arrived: Default::default(),
+            acks: Default::default(),
+            next_ack: AtomicU64::new(1),
+            closed: Default::default(),
+        };
+        let (events, arrived, acks, closed, pong) = (
+            client.events.clone(),
+            client.arrived.clone(),
+            client.acks.clone(),
+            client.closed.clone(),
+            client.out.clone(),
+        );
+        tokio::spawn(async move {
+            while let Some(text) = next_text(&mut stream).await {
+                if text == "2" {
+                    pong.send(Message::text("3")).ok();
+                } else if let Some(body) = text.strip_prefix("42") {
+                    if let Ok(Value::Array(mut args)) = serde_json::from_str::<Value>(body) {
+                        let name = args.first().and_then(Value::as_str).unwrap_or_default().to_string();
+                        let data = if args.len() > 1 { args.remove(1) } else { Value::Null };
+                        events.lock().expect("events").push((name, data));
+                    }
+                } else if let Some(body) = text.strip_prefix("43") {
+                    let digits: String = body.chars().take_while(char::is_ascii_digit).collect();
+                    let args: Value = serde_json::from_str(&body[digits.len()..]).unwrap_or(Value::Null);
+                    if let Some(tx) = digits.parse().ok().and_then(|id: u64| acks.lock().expect("acks").remove(&id)) {
+                        tx.send(args.get(0).cloned().unwrap_or(Value::Null)).ok();
+                    }
+                } else if text.starts_with("41") {
+                    break;
+                }
+                arrived.notify_waiters();
+            }
+            *closed.lock().expect("closed") = true;
+            arrived.notify_waiters();
+        });
+        Ok(client)
+    }
+
+    pub fn send_raw(&self, text: &str) {
+        self.out.send(Message::text(text.to_string())).ok();
+    }
+
+    pub fn emit(&self, event: &str, data: Value) {
+        self.send_raw(&format!("42{}", json!([event, data])));
+    }
+
+    /// Emits and waits for the ack's first argument.
+    pub async fn ack(&self, event: &str, data: Value) -> Value {
+        self.ack_raw(&json!([event, data]).to_string()).await
+    }
+
+    /// Emits a raw JSON argument list with an ack id and waits for the ack.
+    pub async fn ack_raw(&self, args: &str) -> Value {
+        let id = self.next_ack.fetch_add(1, Ordering::SeqCst);
+        let (tx, rx) = oneshot::channel();
+        self.acks.lock().expect("acks").insert(id, tx);
+        self.send_raw(&format!("42{id}{args}"));
+        tokio::time::timeout(WAIT, rx).await.expect("ack in time").expect("ack")
+    }
+
+    /// Emits and expects `{ok: true}`; returns `data`.
+    pub async fn ok(&self, event: &str, data: Value) -> Value {
+        let reply = self.ack(event, data).await;
+        assert_eq!(reply["ok"], true, "{event} refused: {reply}");
+        reply["data"].clone()
+    }
+
+    /// Emits and expects `{ok: false}`; returns the error code.
+    pub async fn refused(&self, event: &str, data: Value) -> String {
+        let reply = self.ack(event, data).await;
+        assert_eq!(reply["ok"], false, "{event} accepted: {reply}");
+        reply["error"]["code"].as_str().expect("error code").to_string()
+    }
+
+    /// Waits for the first received `event` whose payload satisfies `pred`.
+    pub async fn wait_for(&self, event: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let arrived = self.arrived.notified();
+            if let Some(found) = self.events(event).into_iter().find(|v| pred(v)) {
+                return found;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                panic!("no {event} matching the condition; got {:?}", self.events.lock().expect("events"));
+            }
+        }
+    }
+
+    /// Waits for `room:changed` with exactly this version.
+    pub async fn changed(&self, version: u64) -> Value {
+        self.wait_for("room:changed", |v| v["version"] == version).await
+    }
+
+    pub fn events(&self, event: &str) -> Vec<Value> {
+        let events = self.events.lock().expect("events");
+        events.iter().filter(|(n, _)| n == event).map(|(_, v)| v.clone()).collect()
+    }
+
+    pub async fn snapshot(&self) -> Value {
+        self.ok("room:sync", json!({})).await
+    }
+
+    pub fn is_closed(&self) -> bool {
+        *self.closed.lock().expect("closed")
+    }
+
+    pub async fn wait_closed(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !self.is_closed() {
+            let arrived = self.arrived.notified();
+            if self.is_closed() {
+                break;
+            }
+            tokio::time::timeout_at(deadline, arrived).await.expect("socket closed in time");
+        }
+    }
+}
+
+/// Dropping a client closes its websocket, like closing a browser tab.
+impl Drop for SioClient {
+    fn drop(&mut self) {
+        self.out.send(Message::Close(None)).ok();
+    }
+}
+
+async fn next_text<S>(stream: &mut S) -> Option<String>
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        match stream.next().await? {
+            Ok(Message::Text(t)) => return Some(t.to_string()),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+/// Entry ids of a snapshot's queue, in play order.
+pub fn queue_ids(snapshot: &Value) -> Vec<String> {
+    snapshot["queue"]
+        .as_array()
+        .map(|q| q.iter().filter_map(|e| e["id"].as_str().map(String::from)).collect())
+        .unwrap_or_default()
+}

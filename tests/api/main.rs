@@ -1,0 +1,9 @@
+//! Integration tests: real servers on 127.0.0.1:0, driven over HTTP and
+//! Socket.IO (websocket transport) like a phone would.
+
+mod bad_input;
+mod helpers;
+mod player;
+mod realtime;
+mod restart;
+mod rooms;

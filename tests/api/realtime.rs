@@ -1,0 +1,255 @@
+//! Socket.IO: the handshake, snapshots, live changes, moderation, presence.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{SioClient, TestApp, queue_ids, spawn_app};
+
+#[tokio::test]
+async fn a_missing_forged_or_unknown_token_is_refused_with_unauthorized() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let (payload, sig) = host.token.split_once('.').expect("token shape");
+    let forged = format!("{payload}x.{sig}");
+    let other_key = "eyJyIjoieCIsIm0iOiJ5In0.AAAA";
+    for auth in [
+        json!({}),
+        json!(null),
+        json!({"token": 42}),
+        json!({"token": forged}),
+        json!({"token": other_key}),
+        json!("str"),
+    ] {
+        let result = SioClient::connect(app.addr, auth.clone()).await;
+        assert_eq!(result.err().as_deref(), Some("unauthorized"), "{auth}");
+    }
+}
+
+#[tokio::test]
+async fn connecting_sends_a_snapshot_with_version_queue_now_playing_and_members() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let guest = app.join(&host.code, "Gus").await;
+    let socket = app.connect(&guest.token).await;
+    let snapshot = socket.wait_for("room:snapshot", |_| true).await;
+    assert_eq!(snapshot["version"], 2, "created (1) + one join");
+    assert_eq!(snapshot["queue"], json!([]));
+    assert_eq!(snapshot["now_playing"], Value::Null);
+    assert_eq!(snapshot["me"]["id"], guest.member_id.as_str());
+    let members = snapshot["members"].as_array().expect("members");
+    let roles: Vec<_> = members.iter().map(|m| (m["name"].as_str(), m["role"].as_str())).collect();
+    assert_eq!(roles, [(Some("Hana"), Some("host")), (Some("Gus"), Some("guest"))]);
+    assert!(snapshot["server_time"].as_u64().is_some());
+}
+
+#[tokio::test]
+async fn every_member_sees_each_change_once_in_version_order_with_the_same_queue() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let hs = app.connect(&host.token).await;
+    let mut guests = Vec::new();
+    for name in ["Ada", "Bo", "Cy"] {
+        let g = app.join(&host.code, name).await;
+        guests.push((app.connect(&g.token).await, g));
+    }
+    let v0 = hs.snapshot().await["version"].as_u64().expect("version");
+    // The first track starts playing at once; the next two queue up.
+    let first = guests[0].0.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    assert_eq!(first["now_playing_entry_id"].as_str().map(str::len), Some(16));
+    let a = guests[0].0.ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await;
+    let b = guests[1].0.ok("queue:add", json!({"track_id": TestApp::track_id(3)})).await;
+    let (a_id, b_id) = (a["entry"]["id"].clone(), b["entry"]["id"].clone());
+    assert_eq!(a["entry"]["score"], 1);
+    guests[2].0.ok("queue:vote", json!({"entry_id": b_id, "value": 1})).await;
+    let dup = guests[2].0.ok("queue:add", json!({"track_id": TestApp::track_id(3)})).await;
+    assert_eq!(
+        (dup["duplicate"].as_bool(), dup["entry"]["score"].as_i64()),
+        (Some(true), Some(2)),
+        "already up-voted: no change"
+    );
+    let last = guests[1].0.ok("queue:vote", json!({"entry_id": a_id, "value": -1})).await;
+    let v_end = last["version"].as_u64().expect("version");
+    assert_eq!(v_end, v0 + 5, "add, add, add, vote, vote — the duplicate changed nothing");
+    let expected_order = json!([b_id, a_id]);
+    for socket in std::iter::once(&hs).chain(guests.iter().map(|(s, _)| s)) {
+        let last = socket.changed(v_end).await;
+        assert_eq!(last["order"], expected_order);
+        let versions: Vec<u64> =
+            socket.events("room:changed").iter().filter_map(|c| c["version"].as_u64()).filter(|v| *v > v0).collect();
+        let expected: Vec<u64> = ((v0 + 1)..=v_end).collect();
+        assert_eq!(versions, expected, "each version exactly once, in order");
+        let snapshot = socket.snapshot().await;
+        assert_eq!(snapshot["version"].as_u64(), Some(v_end));
+        assert_eq!(json!(queue_ids(&snapshot)), expected_order);
+    }
+}
+
+#[tokio::test]
+async fn a_guest_attempting_host_actions_gets_forbidden_and_nothing_changes() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let guest = app.join(&host.code, "Gil").await;
+    let other = app.join(&host.code, "Oda").await;
+    let gs = app.connect(&guest.token).await;
+    gs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let entry = gs.ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await["entry"]["id"].clone();
+    let before = gs.snapshot().await;
+    let attempts = [
+        ("player:skip", json!({})),
+        ("player:pause", json!({})),
+        ("queue:pin", json!({"entry_id": entry})),
+        ("member:kick", json!({"member_id": other.member_id})),
+        ("member:ban", json!({"member_id": other.member_id})),
+        ("member:promote", json!({"member_id": guest.member_id})),
+        ("room:update_rules", json!({"rules": {"fair_mode": true}})),
+        ("room:set_fallback", json!({"track_ids": []})),
+    ];
+    for (event, data) in attempts {
+        assert_eq!(gs.refused(event, data).await, "forbidden", "{event}");
+    }
+    let after = gs.snapshot().await;
+    assert_eq!(after["version"], before["version"]);
+    assert_eq!(after["queue"], before["queue"]);
+}
+
+#[tokio::test]
+async fn the_host_moderates_the_queue_and_sets_rules() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let hs = app.connect(&host.token).await;
+    let guest = app.join(&host.code, "Gil").await;
+    let gs = app.connect(&guest.token).await;
+    gs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let e2 = gs.ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await["entry"]["id"].clone();
+    let e3 = gs.ok("queue:add", json!({"track_id": TestApp::track_id(3)})).await["entry"]["id"].clone();
+    hs.ok("queue:pin", json!({"entry_id": e3})).await;
+    assert_eq!(json!(queue_ids(&gs.snapshot().await)), json!([e3, e2]));
+    hs.ok("queue:remove", json!({"entry_id": e2})).await;
+    hs.ok("room:update_rules", json!({"rules": {"allow_downvotes": false, "max_queued_per_guest": 1}})).await;
+    let snapshot = gs.snapshot().await;
+    assert_eq!(json!(queue_ids(&snapshot)), json!([e3]));
+    assert_eq!(snapshot["room"]["rules"]["allow_downvotes"], false);
+    assert_eq!(snapshot["room"]["rules"]["fair_mode"], false, "rules not sent keep their value");
+    assert_eq!(gs.refused("queue:vote", json!({"entry_id": e3, "value": -1})).await, "downvotes_disabled");
+    assert_eq!(gs.refused("queue:add", json!({"track_id": TestApp::track_id(4)})).await, "queue_limit_reached");
+    hs.ok("player:pause", json!({})).await;
+    let paused = gs.snapshot().await;
+    assert_eq!(paused["now_playing"]["paused"], true);
+    assert_eq!(hs.refused("player:pause", json!({})).await, "already_paused");
+    hs.ok("player:resume", json!({})).await;
+    let playing = paused["now_playing"]["entry_id"].clone();
+    hs.ok("player:skip", json!({})).await;
+    let skipped = gs.snapshot().await;
+    assert_ne!(skipped["now_playing"]["entry_id"], playing);
+    assert_eq!(skipped["now_playing"]["entry_id"], e3);
+    assert_eq!(skipped["recent_plays"][0]["end"], "skipped");
+}
+
+#[tokio::test]
+async fn a_promoted_cohost_can_moderate() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let hs = app.connect(&host.token).await;
+    let co = app.join(&host.code, "Co").await;
+    let cs = app.connect(&co.token).await;
+    hs.ok("member:promote", json!({"member_id": co.member_id})).await;
+    let promoted = cs.wait_for("room:changed", |c| c["changes"][0]["type"] == "member_updated").await;
+    assert_eq!(promoted["changes"][0]["member"]["role"], "cohost");
+    cs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    cs.ok("player:pause", json!({})).await;
+    assert_eq!(cs.refused("member:kick", json!({"member_id": host.member_id})).await, "target_is_host");
+}
+
+#[tokio::test]
+async fn a_kicked_guest_is_told_and_disconnected_and_can_only_rejoin_as_someone_new() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let hs = app.connect(&host.token).await;
+    let guest = app.join(&host.code, "Kit").await;
+    let gs = app.connect(&guest.token).await;
+    hs.ok("member:kick", json!({"member_id": guest.member_id})).await;
+    let removed = gs.wait_for("room:removed", |_| true).await;
+    assert_eq!(removed["reason"], "kicked");
+    gs.wait_closed().await;
+    let again = SioClient::connect(app.addr, json!({"token": guest.token})).await;
+    assert_eq!(again.err().as_deref(), Some("unauthorized"));
+    let (status, body) =
+        app.post(&format!("/api/rooms/{}/join", host.code), json!({"name": "Kit", "token": guest.token})).await;
+    assert_eq!(status, 200);
+    assert_ne!(body["member"]["id"], guest.member_id.as_str());
+}
+
+#[tokio::test]
+async fn a_banned_guest_cannot_reconnect_or_rejoin_and_loses_their_entries() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let hs = app.connect(&host.token).await;
+    let guest = app.join(&host.code, "Troll").await;
+    let gs = app.connect(&guest.token).await;
+    gs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    gs.ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await;
+    hs.ok("member:ban", json!({"member_id": guest.member_id})).await;
+    assert_eq!(gs.wait_for("room:removed", |_| true).await["reason"], "banned");
+    gs.wait_closed().await;
+    assert_eq!(SioClient::connect(app.addr, json!({"token": guest.token})).await.err().as_deref(), Some("banned"));
+    let (status, body) =
+        app.post(&format!("/api/rooms/{}/join", host.code), json!({"name": "Troll", "token": guest.token})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("banned")));
+    let snapshot = hs.snapshot().await;
+    assert_eq!(snapshot["queue"], json!([]));
+    assert!(snapshot["members"].as_array().expect("members").iter().all(|m| m["id"] != guest.member_id.as_str()));
+}
+
+#[tokio::test]
+async fn presence_counts_a_guest_with_two_tabs_once_and_broadcasts_leaving() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let hs = app.connect(&host.token).await;
+    let guest = app.join(&host.code, "Tab").await;
+    let tab1 = app.connect(&guest.token).await;
+    let online =
+        hs.wait_for("room:presence", |p| p["member_id"] == guest.member_id.as_str() && p["online"] == true).await;
+    assert_eq!(online["online_count"], 2);
+    let tab2 = app.connect(&guest.token).await;
+    let snapshot = tab2.wait_for("room:snapshot", |_| true).await;
+    let me =
+        snapshot["members"].as_array().expect("members").iter().find(|m| m["id"] == guest.member_id.as_str()).cloned();
+    assert_eq!(me.map(|m| m["online"].clone()), Some(json!(true)));
+    drop(tab2);
+    drop(tab1);
+    let offline = hs.wait_for("room:presence", |p| p["online"] == false).await;
+    assert_eq!(
+        (offline["member_id"].as_str(), offline["online_count"].as_u64()),
+        (Some(guest.member_id.as_str()), Some(1))
+    );
+    let online_events = hs
+        .events("room:presence")
+        .iter()
+        .filter(|p| p["online"] == true && p["member_id"] == guest.member_id.as_str())
+        .count();
+    assert_eq!(online_events, 1, "the second tab did not announce the guest again");
+}
+
+#[tokio::test]
+async fn vote_to_skip_skips_once_enough_present_members_agree() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({"skip_threshold": 0.5})).await;
+    let hs = app.connect(&host.token).await;
+    let mut sockets = Vec::new();
+    for name in ["A", "B", "C"] {
+        let g = app.join(&host.code, name).await;
+        sockets.push(app.connect(&g.token).await);
+    }
+    sockets[0].ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    sockets[0].ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await;
+    let playing = hs.snapshot().await["now_playing"]["track"]["id"].clone();
+    sockets[1].ok("player:vote_skip", json!({})).await;
+    let progress = hs.wait_for("room:changed", |c| c["changes"][0]["type"] == "skip_votes").await;
+    assert_eq!(
+        (progress["changes"][0]["count"].as_u64(), progress["changes"][0]["needed"].as_u64()),
+        (Some(1), Some(2))
+    );
+    sockets[2].ok("player:vote_skip", json!({})).await;
+    let now = hs.snapshot().await["now_playing"]["track"]["id"].clone();
+    assert_ne!(now, playing);
+    assert_eq!(now, TestApp::track_id(2));
+}
