@@ -1,0 +1,92 @@
+// Starts a real crowdjuke binary on 127.0.0.1:0 with a fresh data directory.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { io } from 'socket.io-client';
+
+const BIN = process.env.CROWDJUKE_BIN ?? resolve(import.meta.dirname, '../../target/debug/crowdjuke');
+
+export async function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'crowdjuke-e2e-'));
+  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--no-default-room'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+  });
+  const lines = createInterface({ input: child.stdout });
+  const url = await new Promise((ok, fail) => {
+    child.once('exit', (code) => fail(new Error(`server exited with ${code}`)));
+    lines.on('line', (line) => {
+      const m = line.match(/listening on (http:\/\/\S+)/);
+      if (m) ok(m[1]);
+    });
+  });
+  return {
+    url,
+    async stop() {
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.kill('SIGTERM');
+      const code = await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+export async function api(url, method, path, body) {
+  const res = await fetch(url + path, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** A party app client: keeps the room state in sync from room:changed, resyncs on gaps. */
+export function connect(url, token, opts = {}) {
+  const socket = io(url, { auth: { token }, reconnection: false, forceNew: true, ...opts });
+  const client = { socket, version: 0, snapshot: null, versionsSeen: [], resyncs: 0, changes: [] };
+  const ready = new Promise((ok, fail) => {
+    socket.once('room:snapshot', (snap) => {
+      client.snapshot = snap;
+      client.version = snap.version;
+      ok(client);
+    });
+    socket.once('connect_error', (err) => fail(err));
+  });
+  socket.on('room:changed', async (change) => {
+    client.changes.push(change);
+    if (change.version <= client.version) return;
+    client.versionsSeen.push(change.version);
+    if (change.version !== client.version + 1) {
+      client.resyncs += 1;
+      const reply = await socket.emitWithAck('room:sync', {});
+      client.snapshot = reply.data;
+      client.version = reply.data.version;
+      return;
+    }
+    client.version = change.version;
+  });
+  client.ready = ready;
+  client.ack = (event, data) => socket.timeout(10_000).emitWithAck(event, data);
+  client.ok = async (event, data) => {
+    const reply = await client.ack(event, data);
+    if (!reply.ok) throw new Error(`${event} refused: ${JSON.stringify(reply.error)}`);
+    return reply.data;
+  };
+  client.waitVersion = (version) =>
+    new Promise((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error(`version ${version} never arrived (at ${client.version})`)), 10_000);
+      const check = () => {
+        if (client.version >= version) {
+          clearTimeout(timer);
+          socket.off('room:changed', check);
+          ok();
+        }
+      };
+      socket.on('room:changed', check);
+      check();
+    });
+  return client;
+}
