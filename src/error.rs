@@ -22,7 +22,8 @@ pub enum AppError {
     /// 404: no such Socket.IO event.
     #[error("unknown event '{0}'")]
     UnknownEvent(String),
-    /// 401: missing, forged, expired or foreign token.
+    /// 401: missing, forged or foreign token (today only a Socket.IO
+    /// `connect_error` message; tokens do not expire).
     #[error("a valid token is required")]
     Unauthorized,
     /// 403: the device was banned from this room.
@@ -37,6 +38,9 @@ pub enum AppError {
     /// 404: no such route.
     #[error("no such route")]
     NotFound,
+    /// 405: the route exists but not with this HTTP method.
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
     /// 429: too many attempts from this address; retry later.
     #[error("too many requests, retry in {0} s")]
     RateLimited(u64),
@@ -62,6 +66,7 @@ impl AppError {
             Self::RoomNotFound => "room_not_found",
             Self::TrackNotFound => "track_not_found",
             Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::RateLimited(_) => "rate_limited",
             Self::Domain(e) => e.code(),
             Self::Unavailable => "unavailable",
@@ -75,6 +80,7 @@ impl AppError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnknownEvent(_) | Self::RoomNotFound | Self::TrackNotFound | Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Banned => StatusCode::FORBIDDEN,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Domain(e) => domain_status(e),

@@ -353,7 +353,8 @@ fn vote_skip(
 /// Votes needed to skip: the threshold's share of the members present,
 /// rounded up, and never fewer than one.
 pub fn skip_votes_needed(threshold: f64, present: usize) -> usize {
-    let needed = (threshold * present as f64).ceil();
+    // The epsilon keeps 0.55 × 100 at 55 despite binary floating point.
+    let needed = (threshold * present as f64 - 1e-9).ceil();
     (needed as usize).max(1)
 }
 
@@ -388,7 +389,10 @@ fn target<'a>(room: &'a Room, me: &Member, member_id: &str) -> Result<&'a Member
 }
 
 fn kick(room: &mut Room, me: &Member, member_id: &str, out: &mut Outcome) -> Result<(), DomainError> {
-    target(room, me, member_id)?;
+    if target(room, me, member_id)?.banned {
+        // Kicking would delete the record that keeps the ban in force.
+        return Err(DomainError::MemberNotFound);
+    }
     room.members.remove(member_id);
     out.changes.push(Change::MemberRemoved { member_id: member_id.to_string(), reason: Departure::Kicked });
     Ok(())
@@ -409,8 +413,10 @@ fn ban(room: &mut Room, me: &Member, member_id: &str, out: &mut Outcome) -> Resu
             out.changes.push(Change::EntryUpdated { entry_id: entry.id.clone() });
         }
     }
-    if let Some(np) = room.now_playing.as_mut() {
-        np.skip_votes.remove(member_id);
+    if let Some(np) = room.now_playing.as_mut()
+        && np.skip_votes.remove(member_id)
+    {
+        out.changes.push(Change::NowPlaying);
     }
     if let Some(m) = room.members.get_mut(member_id) {
         m.banned = true;

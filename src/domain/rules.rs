@@ -27,13 +27,15 @@ pub struct Rules {
     pub max_track_secs: Option<u32>,
     /// `false` refuses tracks marked explicit.
     pub allow_explicit: bool,
-    /// A track played within this many hours cannot be queued again.
+    /// A track played within this many hours cannot be queued again (checked
+    /// against the room's last 200 plays).
     pub no_replay_hours: Option<u32>,
     /// Track ids nobody may queue.
     pub banned_tracks: Vec<String>,
     /// Artist names nobody may queue (case-insensitive).
     pub banned_artists: Vec<String>,
-    /// Fraction of the guests present whose votes skip the current track.
+    /// Fraction of the members connected right now (host included) whose
+    /// votes skip the current track.
     pub skip_threshold: Option<f64>,
     /// An entry whose down-votes outnumber its up-votes by this much is removed.
     pub downvote_removal: Option<u32>,
@@ -89,7 +91,7 @@ impl Rules {
             return invalid("banned lists hold at most 500 items");
         }
         if lists.iter().flat_map(|l| l.iter()).any(|s| s.is_empty() || s.len() > 200) {
-            return invalid("banned items must be 1 to 200 characters");
+            return invalid("banned items must be 1 to 200 bytes");
         }
         Ok(())
     }

@@ -249,6 +249,7 @@ fn vote_to_skip_needs_the_threshold_share_of_present_members() {
     assert_eq!(skip_votes_needed(0.5, 4), 2);
     assert_eq!(skip_votes_needed(0.5, 5), 3);
     assert_eq!(skip_votes_needed(0.3, 0), 1);
+    assert_eq!(skip_votes_needed(0.55, 100), 55);
     let mut room = room_with(Rules { skip_threshold: Some(0.5), ..Rules::default() });
     add(&mut room, "a", "t1").expect("added");
     let playing = room.now_playing.clone().map(|np| np.entry_id);
@@ -316,6 +317,7 @@ fn a_banned_member_loses_their_entries_votes_and_voice() {
     assert_eq!(score(&room, "t2"), 1);
     assert!(room.member("a").is_some_and(|m| m.banned));
     refused(&mut room, "a", Command::Add { entry_id: "x".into(), track: track("t9", 100) }, "not_a_member");
+    refused(&mut room, "h", Command::Kick { member_id: "a".into() }, "member_not_found");
 }
 
 #[test]

@@ -23,5 +23,6 @@ pub fn router() -> Router<AppState> {
         .merge(rooms::router())
         .merge(tracks::router())
         .fallback(async || AppError::NotFound)
+        .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

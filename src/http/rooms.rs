@@ -87,6 +87,9 @@ async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>)
     let name = clean_name("name", &body.name, MAX_ROOM_NAME)?;
     let host_name = clean_name("host_name", &body.host_name, MAX_MEMBER_NAME)?;
     body.rules.validate()?;
+    if body.fallback_track_ids.len() > crate::domain::command::MAX_FALLBACK {
+        return Err(crate::domain::DomainError::FallbackTooLong(crate::domain::command::MAX_FALLBACK).into());
+    }
     let fallback = body
         .fallback_track_ids
         .iter()
@@ -150,7 +153,12 @@ async fn info(
     Ok(Json(json!({ "room": body })))
 }
 
-async fn qr(State(app): State<AppState>, Path(raw_code): Path<String>) -> Result<impl IntoResponse> {
+async fn qr(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(raw_code): Path<String>,
+) -> Result<impl IntoResponse> {
+    app.join_limiter.check(peer.ip())?;
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
     let url = format!("{}/join/{}", app.public_url, room.code);
     let svg = crate::qr::svg(&url).map_err(AppError::Internal)?;
@@ -166,9 +174,11 @@ struct Page {
 
 async fn history(
     State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(raw_code): Path<String>,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>> {
+    app.join_limiter.check(peer.ip())?;
     let Query(page) = page.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
     let limit = page.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -180,7 +190,12 @@ async fn history(
 }
 
 /// A minimal landing page for the join link until the web app ships.
-async fn join_page(State(app): State<AppState>, Path(raw_code): Path<String>) -> Result<Html<String>> {
+async fn join_page(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(raw_code): Path<String>,
+) -> Result<Html<String>> {
+    app.join_limiter.check(peer.ip())?;
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
     let name = room.name.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     Ok(Html(format!(

@@ -48,6 +48,9 @@ pub async fn on_connect(s: SocketRef, State(app): State<AppState>) {
         s.disconnect().ok();
         return;
     };
+    // Handlers first, so nothing the client sends after the handshake is lost.
+    s.on_fallback(events::on_event);
+    s.on_disconnect(on_disconnect);
     s.join([session.room_id.clone(), member_room(&session.member_id)]);
     let came_online = app.presence.connect(&session.room_id, &session.member_id);
     match snapshot(&app, &session).await {
@@ -59,8 +62,6 @@ pub async fn on_connect(s: SocketRef, State(app): State<AppState>) {
     if came_online {
         announce_presence(&app, &session, true).await;
     }
-    s.on_fallback(events::on_event);
-    s.on_disconnect(on_disconnect);
 }
 
 async fn on_disconnect(s: SocketRef, State(app): State<AppState>, _reason: DisconnectReason) {

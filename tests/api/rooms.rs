@@ -112,6 +112,11 @@ async fn create_room_refuses_bad_bodies_with_typed_errors_and_stores_nothing() {
         (json!({"name": "P", "host_name": "Ana", "fallback_track_ids": ["nope"]}), 404, "track_not_found"),
         (json!([1, 2, 3]), 400, "invalid_payload"),
         (json!({"name": "P", "host_name": "A".repeat(70_000)}), 413, "payload_too_large"),
+        (
+            json!({"name": "P", "host_name": "Ana", "fallback_track_ids": vec!["demo-0001"; 501]}),
+            400,
+            "fallback_too_long",
+        ),
     ];
     for (body, status, code) in cases {
         let (got, reply) = app.post("/api/rooms", body.clone()).await;
@@ -178,4 +183,6 @@ async fn health_and_readiness_answer_and_unknown_routes_get_a_json_404() {
     assert!(ready["tracks"].as_u64().is_some_and(|n| n >= 1000));
     let (status, body) = app.get("/api/nothing-here").await;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    let (status, body) = app.get("/api/rooms").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (405, Some("method_not_allowed")));
 }
