@@ -170,6 +170,11 @@ async fn track_routes_refuse_bad_parameters() {
     }
     let (status, body) = app.get(&format!("/api/tracks?q={}", "a".repeat(300))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_payload")));
+    for odd in ["%F0%9F%8E%B5", "%22((%5B", "a%00b", "-+~^*?:"] {
+        let (status, body) = app.get(&format!("/api/tracks?q={odd}")).await;
+        assert_eq!(status, 200, "{odd}: {body}");
+        assert!(body["tracks"].is_array());
+    }
     let (status, body) = app.get("/api/tracks/nope").await;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("track_not_found")));
 }

@@ -12,7 +12,7 @@ export async function startServer() {
   const dataDir = mkdtempSync(join(tmpdir(), 'crowdjuke-e2e-'));
   const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--no-default-room'], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE: '100000' },
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CROWDJUKE_BIN')), RUST_LOG: process.env.RUST_LOG ?? 'warn', CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE: '100000' },
   });
   const lines = createInterface({ input: child.stdout });
   const url = await new Promise((ok, fail) => {
