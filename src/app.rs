@@ -17,14 +17,17 @@ use tokio_util::task::TaskTracker;
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::cache::{LocalRoomCache, RedisRoomCache, RoomCache};
 use crate::clock::SharedClock;
 use crate::config::Settings;
-use crate::limits::JoinLimiter;
+use crate::limits::{LocalLimiter, RateLimiter, RedisLimiter};
 use crate::music::Library;
+use crate::presence::{LocalPresence, Presence, RedisPresence};
+use crate::realtime::Realtime;
 use crate::state::{AppState, Shared};
-use crate::store::{EmbeddedStore, Store};
+use crate::store::{EmbeddedStore, MongoStore, Store};
 use crate::token::TokenKey;
-use crate::{http, realtime};
+use crate::{http, realtime, redis};
 
 /// Longest a Socket.IO frame may be before the connection is closed (the
 /// event handler refuses anything over `max_event_bytes` with an ack first).
@@ -32,46 +35,93 @@ const MAX_FRAME_BYTES: usize = 1024 * 1024;
 /// How long shutdown waits for accepted writes to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+type Shared4 = (Arc<dyn RoomCache>, Arc<dyn Presence>, Arc<dyn RateLimiter>, Arc<dyn RateLimiter>);
+
 pub struct Server {
     pub state: AppState,
     router: Router,
 }
 
 impl Server {
-    /// Opens the data directory, loads the library and wires the routes.
+    /// Connects the configured services (or opens the embedded ones), loads
+    /// the library and wires the routes.
     pub async fn build(settings: Settings, clock: SharedClock, public_url: String) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
-        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&settings.data_dir).context("cannot open the store")?);
+        let node_id = settings.node_id.clone().unwrap_or_else(|| format!("{:08x}", rand::random::<u32>()));
+        let (store, secret): (Arc<dyn Store>, Vec<u8>) = match &settings.mongodb_uri {
+            Some(uri) => {
+                let store = MongoStore::connect(uri, &settings.mongodb_db).await.context("cannot reach MongoDB")?;
+                let secret = store.shared_secret(&rand::random::<[u8; 32]>()).await.context("token secret")?;
+                (Arc::new(store), secret)
+            }
+            None => {
+                let store = EmbeddedStore::open(&settings.data_dir).context("cannot open the store")?;
+                (Arc::new(store), load_or_create_secret(&settings.data_dir)?)
+            }
+        };
         let library = Library::load(&store).await.context("cannot load the library")?;
-        let tokens = TokenKey::new(load_or_create_secret(&settings.data_dir)?);
+        let redis = match &settings.redis_url {
+            Some(url) => Some(redis::Redis::connect(url).await.context("cannot reach Redis")?),
+            None => None,
+        };
+        let (joins, events) = (settings.join_attempts_per_minute, settings.events_per_minute);
+        let (room_cache, presence, join_limiter, event_limiter): Shared4 = match &redis {
+            Some(r) => (
+                Arc::new(RedisRoomCache::new(r.client.clone())),
+                Arc::new(RedisPresence::new(r.client.clone(), node_id.clone())),
+                Arc::new(RedisLimiter::per_minute(r.client.clone(), "join", joins)),
+                Arc::new(RedisLimiter::per_minute(r.client.clone(), "event", events)),
+            ),
+            None => (
+                Arc::new(LocalRoomCache::default()),
+                Arc::new(LocalPresence::default()),
+                Arc::new(LocalLimiter::per_minute(joins)),
+                Arc::new(LocalLimiter::per_minute(events)),
+            ),
+        };
+        tracing::info!(
+            node_id,
+            store = if settings.mongodb_uri.is_some() { "mongodb" } else { "embedded" },
+            redis = redis.is_some(),
+            "services ready"
+        );
         let state = AppState::new(Shared {
-            join_limiter: JoinLimiter::per_minute(settings.join_attempts_per_minute),
+            join_limiter,
+            event_limiter,
             settings,
             store,
             library,
             clock,
-            tokens,
+            tokens: TokenKey::new(secret),
             io: RwLock::new(None),
             rooms: Default::default(),
-            presence: Default::default(),
+            room_cache,
+            presence,
             schedule: Default::default(),
             writes: TaskTracker::new(),
             public_url,
         });
-        let (layer, io) = SocketIo::builder()
+        let builder = SocketIo::builder()
             .max_payload(MAX_FRAME_BYTES as u64)
             .ws_max_message_size(MAX_FRAME_BYTES)
             .ws_max_frame_size(MAX_FRAME_BYTES)
-            .with_state(state.clone())
-            .build_layer();
-        *state.io.write().unwrap_or_else(|e| e.into_inner()) = Some(io.clone());
-        realtime::register(&io);
-        let router = http::router()
-            .with_state(state.clone())
-            .layer(layer)
-            .layer(CorsLayer::permissive())
-            .layer(TraceLayer::new_for_http());
+            .with_state(state.clone());
+        let routes = http::router().with_state(state.clone());
+        let (routes, io) = match redis {
+            Some(r) => {
+                let (layer, io) = builder.with_adapter::<socketioxide_redis::FredAdapter<_>>(r.adapter).build_layer();
+                realtime::register_redis(&io).await?;
+                (routes.layer(layer), Realtime::Redis(io))
+            }
+            None => {
+                let (layer, io) = builder.build_layer();
+                realtime::register_local(&io);
+                (routes.layer(layer), Realtime::Local(io))
+            }
+        };
+        *state.io.write().unwrap_or_else(|e| e.into_inner()) = Some(io);
+        let router = routes.layer(CorsLayer::permissive()).layer(TraceLayer::new_for_http());
         state.plan_all_rooms().await?;
         Ok(Self { state, router })
     }
@@ -85,6 +135,7 @@ impl Server {
     ) -> anyhow::Result<()> {
         let stop_player = CancellationToken::new();
         let player = tokio::spawn(self.state.clone().run_player(stop_player.clone()));
+        let housekeeping = tokio::spawn(self.state.clone().run_housekeeping(stop_player.clone()));
         let io = self.state.io();
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service)
@@ -97,6 +148,7 @@ impl Server {
             .await?;
         stop_player.cancel();
         player.await.ok();
+        housekeeping.await.ok();
         self.state.writes.close();
         if tokio::time::timeout(DRAIN_TIMEOUT, self.state.writes.wait()).await.is_err() {
             tracing::warn!("shutdown timed out waiting for writes");

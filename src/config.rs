@@ -24,10 +24,22 @@ pub struct Settings {
     pub room_idle_hours: u64,
     /// Join and room-lookup attempts allowed per client address per minute.
     pub join_attempts_per_minute: u32,
+    /// Socket.IO events allowed per member per minute (all their sockets).
+    pub events_per_minute: u32,
     /// Largest Socket.IO event payload handled (bigger → `payload_too_large`).
     pub max_event_bytes: usize,
     /// On `serve`, create (or reuse) a party room and print how to join it.
     pub default_room: bool,
+    /// Scale-out: Redis for cross-node Socket.IO, presence, rate limits and
+    /// the room cache, e.g. `redis://127.0.0.1:6379`.
+    pub redis_url: Option<String>,
+    /// Scale-out: MongoDB (or a MongoDB-compatible service) instead of the
+    /// embedded store, e.g. `mongodb://127.0.0.1:27017`.
+    pub mongodb_uri: Option<String>,
+    /// Database name used with `mongodb_uri`.
+    pub mongodb_db: String,
+    /// Name of this node in logs and presence entries; random when unset.
+    pub node_id: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,8 +58,13 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             room_idle_hours: 48,
             join_attempts_per_minute: 30,
+            events_per_minute: 600,
             max_event_bytes: 16 * 1024,
             default_room: true,
+            redis_url: None,
+            mongodb_uri: None,
+            mongodb_db: "crowdjuke".to_string(),
+            node_id: None,
         }
     }
 }

@@ -7,12 +7,15 @@
 //! - `player` — advances rooms when tracks end; expires idle rooms.
 //! - `realtime` — Socket.IO handshake and client events.
 //! - `http` — REST routes, one module per resource.
-//! - `store` — the `Store` trait and the embedded redb store.
+//! - `store` — the `Store` trait: embedded redb store, MongoDB store.
 //! - `music`, `search` — the track library and its tantivy index.
-//! - `presence`, `limits`, `token`, `clock`, `qr`, `ids` — small services.
+//! - `presence`, `limits`, `cache` — state nodes must agree on: in-process
+//!   on one node, in Redis when scaled out (`redis` holds the connections).
+//! - `token`, `clock`, `qr`, `ids` — small services.
 //! - `config`, `app`, `error`, `state` — settings, wiring, errors, context.
 
 pub mod app;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod domain;
@@ -25,6 +28,7 @@ pub mod player;
 pub mod presence;
 pub mod qr;
 pub mod realtime;
+pub mod redis;
 pub mod rooms;
 pub mod search;
 pub mod state;

@@ -1,29 +1,87 @@
-//! Rate limits on join attempts per client address, so room codes cannot be
-//! brute-forced.
+//! Rate limits: join attempts per client address (so room codes cannot be
+//! brute-forced) and events per member. In-process with governor on one
+//! node; a fixed-window counter in Redis (`INCR` + `PEXPIRE`) when nodes
+//! must agree, falling back to the node's own limiter while Redis is down.
 
-use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::time::Duration;
 
+use async_trait::async_trait;
+use fred::prelude::*;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::error::AppError;
 
-pub struct JoinLimiter {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
+const WINDOW: Duration = Duration::from_secs(60);
+
+#[async_trait]
+pub trait RateLimiter: Send + Sync + 'static {
+    /// Counts one attempt for `key`; `rate_limited` once the quota is spent.
+    async fn check(&self, key: &str) -> Result<(), AppError>;
 }
 
-impl JoinLimiter {
+/// `per_minute` attempts per key, refilled smoothly.
+pub struct LocalLimiter {
+    limiter: DefaultKeyedRateLimiter<String>,
+}
+
+impl LocalLimiter {
     pub fn per_minute(attempts: u32) -> Self {
         let attempts = NonZeroU32::new(attempts.max(1)).unwrap_or(NonZeroU32::MIN);
-        Self { limiter: RateLimiter::keyed(Quota::per_minute(attempts)) }
+        Self { limiter: governor::RateLimiter::keyed(Quota::per_minute(attempts)) }
     }
+}
 
-    /// Counts one attempt from `ip`; `rate_limited` once the quota is spent.
-    pub fn check(&self, ip: IpAddr) -> Result<(), AppError> {
-        self.limiter.check_key(&ip).map_err(|not_until| {
+#[async_trait]
+impl RateLimiter for LocalLimiter {
+    async fn check(&self, key: &str) -> Result<(), AppError> {
+        self.limiter.check_key(&key.to_string()).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             AppError::RateLimited(wait.as_secs().max(1))
         })
+    }
+}
+
+/// `per_minute` attempts per key per calendar minute, counted in Redis.
+pub struct RedisLimiter {
+    redis: Client,
+    /// Key prefix naming what is limited, e.g. `join`.
+    name: &'static str,
+    per_minute: u32,
+    fallback: LocalLimiter,
+}
+
+impl RedisLimiter {
+    pub fn per_minute(redis: Client, name: &'static str, per_minute: u32) -> Self {
+        Self { redis, name, per_minute: per_minute.max(1), fallback: LocalLimiter::per_minute(per_minute) }
+    }
+
+    async fn count(&self, key: &str, window: u128) -> Result<i64, Error> {
+        let key = format!("ratelimit:{}:{key}:{window}", self.name);
+        let count: i64 = self.redis.incr(&key).await?;
+        if count == 1 {
+            let _: () = self.redis.pexpire(&key, WINDOW.as_millis() as i64, None).await?;
+        }
+        Ok(count)
+    }
+}
+
+#[async_trait]
+impl RateLimiter for RedisLimiter {
+    async fn check(&self, key: &str) -> Result<(), AppError> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let window = now.as_millis() / WINDOW.as_millis();
+        match self.count(key, window).await {
+            Ok(count) if count > i64::from(self.per_minute) => {
+                let left = WINDOW.as_millis() - now.as_millis() % WINDOW.as_millis();
+                Err(AppError::RateLimited((left / 1000).max(1) as u64))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, limiter = self.name, "Redis rate limit unavailable, limiting on this node");
+                self.fallback.check(key).await
+            }
+        }
     }
 }

@@ -15,7 +15,7 @@ use crate::state::AppState;
 /// How often the background loop looks for ended tracks.
 const TICK: Duration = Duration::from_millis(200);
 /// How often idle rooms are swept.
-const SWEEP_EVERY_TICKS: u32 = 300;
+const SWEEP_EVERY_SECONDS: u64 = 60;
 
 /// Deadlines of the rooms this node knows about.
 #[derive(Default)]
@@ -77,7 +77,7 @@ impl AppState {
         let mut expired = 0;
         for id in self.store.room_ids().await? {
             let idle = self.store.load_room(&id).await?.is_some_and(|r| r.is_expired(now, ttl));
-            if idle && self.presence.online_count(&id) == 0 {
+            if idle && self.presence.online_count(&id).await == 0 {
                 self.delete_room(&id).await?;
                 expired += 1;
             }
@@ -95,23 +95,61 @@ impl AppState {
         Ok(())
     }
 
-    /// The background loop; ends when `stop` is cancelled.
+    /// The player loop; ends when `stop` is cancelled.
     pub async fn run_player(self, stop: CancellationToken) {
         let mut tick = tokio::time::interval(TICK);
-        let mut ticks: u32 = 0;
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
             self.advance_ended_tracks().await;
-            ticks = ticks.wrapping_add(1);
-            if ticks.is_multiple_of(SWEEP_EVERY_TICKS) {
+        }
+    }
+
+    /// Slower housekeeping, apart from the player so a slow service cannot
+    /// delay a track change: version announcements (every 3 s), presence
+    /// refresh (10 s), re-planning rooms changed by other nodes (5 s, when
+    /// scaled out) and the idle-room sweep (60 s).
+    pub async fn run_housekeeping(self, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut seconds: u64 = 0;
+        let shared_store = self.settings.mongodb_uri.is_some();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            seconds += 1;
+            if seconds.is_multiple_of(3) {
+                self.announce_versions().await;
+            }
+            if seconds.is_multiple_of(10) {
+                self.presence.refresh().await;
+            }
+            if shared_store
+                && seconds.is_multiple_of(5)
+                && let Err(e) = self.plan_all_rooms().await
+            {
+                tracing::warn!(error = %e, "could not re-plan rooms");
+            }
+            if seconds.is_multiple_of(SWEEP_EVERY_SECONDS) {
                 match self.expire_idle_rooms().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(rooms = n, "expired idle rooms"),
                     Err(e) => tracing::warn!(error = %e, "idle room sweep failed"),
                 }
+            }
+        }
+    }
+
+    /// Tells this node's sockets the latest version of their room, so a
+    /// client that missed an event (a full send buffer) notices and resyncs.
+    pub async fn announce_versions(&self) {
+        let Some(io) = self.io() else { return };
+        for room_id in io.local_rooms().await {
+            if let Some(version) = self.room_cache.version(&room_id).await {
+                io.announce_version(&room_id, version);
             }
         }
     }

@@ -1,27 +1,51 @@
-//! Who is connected right now, per room. A member with two tabs open counts
-//! once: presence changes only when their first socket connects or their
-//! last one leaves.
+//! Who is connected right now, per room. A member with two tabs open (or two
+//! phones on two nodes) counts once.
+//!
+//! `LocalPresence` counts this node's sockets. In scale-out mode
+//! `RedisPresence` adds a sorted set per room in Redis, `presence:{room}`,
+//! whose members are `{node}|{member}` scored by an expiry time: each node
+//! refreshes its own entries every few seconds, so the entries of a node that
+//! died vanish on their own.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::time::Duration;
 
+use async_trait::async_trait;
+use fred::prelude::*;
+
+#[async_trait]
+pub trait Presence: Send + Sync + 'static {
+    /// Records a socket of `member_id`; true if the member just came online.
+    async fn connect(&self, room_id: &str, member_id: &str) -> bool;
+    /// Forgets a socket; true if the member just went offline everywhere.
+    async fn disconnect(&self, room_id: &str, member_id: &str) -> bool;
+    /// Members online in the room, on any node.
+    async fn online(&self, room_id: &str) -> HashSet<String>;
+
+    async fn online_count(&self, room_id: &str) -> usize {
+        self.online(room_id).await.len()
+    }
+
+    /// Keeps this node's entries alive where they expire (Redis).
+    async fn refresh(&self) {}
+}
+
+/// This node's sockets: room id → member id → open sockets.
 #[derive(Default)]
-pub struct Presence {
-    /// room id → member id → open sockets.
+pub struct LocalPresence {
     rooms: Mutex<HashMap<String, HashMap<String, usize>>>,
 }
 
-impl Presence {
-    /// Records a socket; true if the member just came online.
-    pub fn connect(&self, room_id: &str, member_id: &str) -> bool {
+impl LocalPresence {
+    fn add(&self, room_id: &str, member_id: &str) -> bool {
         let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
         let sockets = rooms.entry(room_id.to_string()).or_default().entry(member_id.to_string()).or_default();
         *sockets += 1;
         *sockets == 1
     }
 
-    /// Forgets a socket; true if the member just went offline.
-    pub fn disconnect(&self, room_id: &str, member_id: &str) -> bool {
+    fn remove(&self, room_id: &str, member_id: &str) -> bool {
         let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
         let Some(members) = rooms.get_mut(room_id) else {
             return false;
@@ -40,14 +64,119 @@ impl Presence {
         true
     }
 
-    pub fn online(&self, room_id: &str) -> HashSet<String> {
+    fn members(&self, room_id: &str) -> HashSet<String> {
         let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
         rooms.get(room_id).map(|m| m.keys().cloned().collect()).unwrap_or_default()
     }
 
-    pub fn online_count(&self, room_id: &str) -> usize {
+    /// Every (room, member) pair with a socket on this node.
+    fn all(&self) -> Vec<(String, String)> {
         let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
-        rooms.get(room_id).map_or(0, HashMap::len)
+        rooms.iter().flat_map(|(room, members)| members.keys().map(|m| (room.clone(), m.clone()))).collect()
+    }
+}
+
+#[async_trait]
+impl Presence for LocalPresence {
+    async fn connect(&self, room_id: &str, member_id: &str) -> bool {
+        self.add(room_id, member_id)
+    }
+
+    async fn disconnect(&self, room_id: &str, member_id: &str) -> bool {
+        self.remove(room_id, member_id)
+    }
+
+    async fn online(&self, room_id: &str) -> HashSet<String> {
+        self.members(room_id)
+    }
+}
+
+/// How long a node's presence entries live without a refresh.
+const ENTRY_TTL: Duration = Duration::from_secs(30);
+
+pub struct RedisPresence {
+    local: LocalPresence,
+    node_id: String,
+    redis: Client,
+}
+
+fn presence_key(room_id: &str) -> String {
+    format!("presence:{room_id}")
+}
+
+fn now_ms() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_millis() as f64)
+}
+
+impl RedisPresence {
+    pub fn new(redis: Client, node_id: String) -> Self {
+        Self { local: LocalPresence::default(), node_id, redis }
+    }
+
+    fn entry(&self, member_id: &str) -> String {
+        format!("{}|{member_id}", self.node_id)
+    }
+
+    async fn publish(&self, room_id: &str, member_id: &str) -> Result<(), Error> {
+        let expires = now_ms() + ENTRY_TTL.as_millis() as f64;
+        let key = presence_key(room_id);
+        let _: () = self.redis.zadd(&key, None, None, false, false, (expires, self.entry(member_id))).await?;
+        let _: () = self.redis.pexpire(&key, ENTRY_TTL.as_millis() as i64 * 2, None).await?;
+        Ok(())
+    }
+
+    async fn read(&self, room_id: &str) -> Result<HashSet<String>, Error> {
+        let entries: Vec<String> =
+            self.redis.zrangebyscore(presence_key(room_id), now_ms(), "+inf", false, None).await?;
+        Ok(entries.iter().filter_map(|e| e.split_once('|').map(|(_, member)| member.to_string())).collect())
+    }
+}
+
+#[async_trait]
+impl Presence for RedisPresence {
+    async fn connect(&self, room_id: &str, member_id: &str) -> bool {
+        let already_online = self.online(room_id).await.contains(member_id);
+        if self.local.add(room_id, member_id)
+            && let Err(e) = self.publish(room_id, member_id).await
+        {
+            tracing::warn!(error = %e, "presence not published");
+        }
+        !already_online
+    }
+
+    async fn disconnect(&self, room_id: &str, member_id: &str) -> bool {
+        if !self.local.remove(room_id, member_id) {
+            return false;
+        }
+        let removed: Result<(), Error> = self.redis.zrem(presence_key(room_id), self.entry(member_id)).await;
+        if let Err(e) = removed {
+            tracing::warn!(error = %e, "presence not withdrawn");
+        }
+        !self.online(room_id).await.contains(member_id)
+    }
+
+    /// Re-publishes every entry of this node (every 10 s, entries live 30 s).
+    async fn refresh(&self) {
+        for (room_id, member_id) in self.local.all() {
+            if let Err(e) = self.publish(&room_id, &member_id).await {
+                tracing::warn!(error = %e, "presence refresh failed");
+                return;
+            }
+        }
+    }
+
+    /// Falls back to this node's view while Redis is unreachable.
+    async fn online(&self, room_id: &str) -> HashSet<String> {
+        match self.read(room_id).await {
+            Ok(mut members) => {
+                members.extend(self.local.members(room_id));
+                members
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "presence read failed, using this node's view");
+                self.local.members(room_id)
+            }
+        }
     }
 }
 
@@ -55,15 +184,15 @@ impl Presence {
 mod tests {
     use super::*;
 
-    #[test]
-    fn two_tabs_count_once() {
-        let p = Presence::default();
-        assert!(p.connect("r", "m"));
-        assert!(!p.connect("r", "m"));
-        assert_eq!(p.online_count("r"), 1);
-        assert!(!p.disconnect("r", "m"));
-        assert!(p.disconnect("r", "m"));
-        assert_eq!(p.online_count("r"), 0);
-        assert!(!p.disconnect("r", "m"));
+    #[tokio::test]
+    async fn two_tabs_count_once() {
+        let p = LocalPresence::default();
+        assert!(p.connect("r", "m").await);
+        assert!(!p.connect("r", "m").await);
+        assert_eq!(p.online_count("r").await, 1);
+        assert!(!p.disconnect("r", "m").await);
+        assert!(p.disconnect("r", "m").await);
+        assert_eq!(p.online_count("r").await, 0);
+        assert!(!p.disconnect("r", "m").await);
     }
 }

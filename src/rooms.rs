@@ -7,22 +7,22 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
-use socketioxide::SocketIo;
 
 use crate::domain::command::{Change, Departure, Outcome};
 use crate::domain::view::RoomChanged;
 use crate::domain::{Actor, Command, Room, apply};
 use crate::error::{AppError, Result};
+use crate::realtime::{Realtime, member_room};
 use crate::state::AppState;
 use crate::store::StoreError;
 
 /// How often a write is retried after losing a version race to another node.
-const CAS_ATTEMPTS: usize = 8;
+const CAS_ATTEMPTS: usize = 16;
 
-type Slot = Arc<tokio::sync::Mutex<Option<Room>>>;
+type Slot = Arc<tokio::sync::Mutex<()>>;
 
-/// One lock (and cached copy) per room on this node: writes to a room are
-/// serialised here, so this node emits its changes in version order.
+/// One lock per room on this node: writes to a room are serialised here, so
+/// this node emits its changes in version order and does not race itself.
 #[derive(Default)]
 pub struct RoomSlots(Mutex<HashMap<String, Slot>>);
 
@@ -38,15 +38,19 @@ impl RoomSlots {
 }
 
 impl AppState {
-    /// The latest committed state of a room.
+    /// The latest committed state of a room (cache-aside).
     pub async fn room(&self, room_id: &str) -> Result<Room> {
-        let slot = self.rooms.slot(room_id);
-        let mut cached = slot.lock().await;
-        if let Some(room) = cached.as_ref() {
-            return Ok(room.clone());
+        if let Some(room) = self.room_cache.get(room_id).await {
+            return Ok(room);
         }
+        self.load_room(room_id).await
+    }
+
+    /// Reads the room from the store and refreshes the cache.
+    async fn load_room(&self, room_id: &str) -> Result<Room> {
         let room = self.store.load_room(room_id).await?.ok_or(AppError::RoomNotFound)?;
-        *cached = Some(room.clone());
+        self.room_cache.put(&room).await;
+        self.schedule.plan(&room);
         Ok(room)
     }
 
@@ -67,32 +71,28 @@ impl AppState {
     pub async fn execute(&self, room_id: &str, actor: Actor, command: Command) -> Result<(Room, Outcome)> {
         let _write = self.writes.token();
         let slot = self.rooms.slot(room_id);
-        let mut cached = slot.lock().await;
-        for _ in 0..CAS_ATTEMPTS {
-            let mut room = match cached.take() {
-                Some(room) => room,
-                None => self.store.load_room(room_id).await?.ok_or(AppError::RoomNotFound)?,
+        let _serialised = slot.lock().await;
+        for attempt in 0..CAS_ATTEMPTS {
+            // The cache first; after a lost race, the store itself.
+            let mut room = match attempt {
+                0 => self.room(room_id).await?,
+                _ => self.load_room(room_id).await?,
             };
             let expected = room.version;
-            let outcome = match apply(&mut room, &actor, command.clone(), self.clock.now()) {
-                Ok(outcome) => outcome,
-                Err(refused) => {
-                    *cached = Some(room);
-                    return Err(refused.into());
-                }
-            };
+            let outcome = apply(&mut room, &actor, command.clone(), self.clock.now())?;
             if outcome.changes.is_empty() {
-                *cached = Some(room.clone());
                 return Ok((room, outcome));
             }
             match self.store.save_room(&room, expected, &outcome.plays).await {
                 Ok(()) => {
-                    *cached = Some(room.clone());
+                    self.room_cache.put(&room).await;
                     self.publish(&room, &outcome).await;
                     return Ok((room, outcome));
                 }
                 Err(StoreError::Conflict) => {
-                    tracing::debug!(room_id, "version race lost, reloading")
+                    tracing::debug!(room_id, attempt, "version race lost, reloading");
+                    let jitter = rand::random_range(0..=(attempt as u64 + 1) * 3);
+                    tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -103,13 +103,11 @@ impl AppState {
     /// Tells the room what changed, then does what the change implies for
     /// this node: reschedule the player, remove kicked members' sockets.
     async fn publish(&self, room: &Room, outcome: &Outcome) {
-        let online = self.presence.online(&room.id);
+        let online = self.presence.online(&room.id).await;
         let payload = RoomChanged::new(room, &outcome.changes, &online, self.clock.now());
         self.schedule.plan(room);
         let Some(io) = self.io() else { return };
-        if let Err(e) = io.to(room.id.clone()).emit("room:changed", &payload).await {
-            tracing::warn!(room_id = %room.id, error = %e, "room:changed not delivered to every member");
-        }
+        io.emit_to(room.id.clone(), "room:changed", &payload).await;
         for change in &outcome.changes {
             if let Change::MemberRemoved { member_id, reason } = change {
                 remove_sockets(&io, member_id, *reason).await;
@@ -121,23 +119,16 @@ impl AppState {
     pub async fn delete_room(&self, room_id: &str) -> Result<()> {
         let _write = self.writes.token();
         self.store.delete_room(room_id).await?;
+        self.room_cache.forget(room_id).await;
         self.rooms.forget(room_id);
         self.schedule.forget(room_id);
         Ok(())
     }
 }
 
-/// Tells a kicked or banned member's sockets why, then closes them.
-async fn remove_sockets(io: &SocketIo, member_id: &str, reason: Departure) {
-    if let Err(e) = io.to(member_room(member_id)).emit("room:removed", &json!({ "reason": reason })).await {
-        tracing::debug!(member_id, error = %e, "room:removed not delivered");
-    }
-    if let Err(e) = io.to(member_room(member_id)).disconnect().await {
-        tracing::warn!(member_id, error = %e, "could not disconnect a removed member");
-    }
-}
-
-/// The Socket.IO room holding every socket of one member.
-pub fn member_room(member_id: &str) -> String {
-    format!("member:{member_id}")
+/// Tells a kicked or banned member's sockets (on every node) why, then
+/// closes them.
+async fn remove_sockets(io: &Realtime, member_id: &str, reason: Departure) {
+    io.emit_to(member_room(member_id), "room:removed", &json!({ "reason": reason })).await;
+    io.disconnect_room(member_room(member_id)).await;
 }

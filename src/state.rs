@@ -4,15 +4,16 @@
 
 use std::sync::{Arc, RwLock};
 
-use socketioxide::SocketIo;
 use tokio_util::task::TaskTracker;
 
+use crate::cache::RoomCache;
 use crate::clock::SharedClock;
 use crate::config::Settings;
-use crate::limits::JoinLimiter;
+use crate::limits::RateLimiter;
 use crate::music::Library;
 use crate::player::Schedule;
 use crate::presence::Presence;
+use crate::realtime::Realtime;
 use crate::rooms::RoomSlots;
 use crate::store::Store;
 use crate::token::TokenKey;
@@ -28,11 +29,15 @@ pub struct Shared {
     pub tokens: TokenKey,
     /// Set at start-up (the Socket.IO layer needs the state first) and
     /// cleared at shutdown, which breaks the state ↔ layer reference cycle.
-    pub io: RwLock<Option<SocketIo>>,
+    pub io: RwLock<Option<Realtime>>,
     pub rooms: RoomSlots,
-    pub presence: Presence,
+    pub room_cache: Arc<dyn RoomCache>,
+    pub presence: Arc<dyn Presence>,
     pub schedule: Schedule,
-    pub join_limiter: JoinLimiter,
+    /// Join and code-lookup attempts per client address.
+    pub join_limiter: Arc<dyn RateLimiter>,
+    /// Socket.IO events per member.
+    pub event_limiter: Arc<dyn RateLimiter>,
     /// Every room write holds a token of this tracker, so shutdown can wait
     /// for accepted writes to finish.
     pub writes: TaskTracker,
@@ -46,7 +51,7 @@ impl AppState {
     }
 
     /// The Socket.IO handle; `None` once the server has shut down.
-    pub fn io(&self) -> Option<SocketIo> {
+    pub fn io(&self) -> Option<Realtime> {
         self.io.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

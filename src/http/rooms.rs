@@ -70,17 +70,17 @@ fn new_member(name: String, role: Role, now: u64) -> Member {
     Member { id, name, role, joined_at: now, banned: false, last_add_at: None }
 }
 
-fn room_json(app: &AppState, room: &Room) -> Value {
+async fn room_json(app: &AppState, room: &Room) -> Value {
     let mut info = serde_json::to_value(RoomInfo::new(room)).unwrap_or_default();
     info["join_url"] = json!(format!("{}/join/{}", app.public_url, room.code));
-    info["online_count"] = json!(app.presence.online_count(&room.id));
+    info["online_count"] = json!(app.presence.online_count(&room.id).await);
     info
 }
 
-fn session_json(app: &AppState, room: &Room, member: &Member) -> Value {
+async fn session_json(app: &AppState, room: &Room, member: &Member) -> Value {
     let token = app.tokens.sign(&Claims { r: room.id.clone(), m: member.id.clone() });
-    let online = app.presence.online(&room.id).contains(&member.id);
-    json!({ "room": room_json(app, room), "token": token, "member": MemberView::new(member, online) })
+    let online = app.presence.online(&room.id).await.contains(&member.id);
+    json!({ "room": room_json(app, room).await, "token": token, "member": MemberView::new(member, online) })
 }
 
 async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>) -> Result<impl IntoResponse> {
@@ -110,7 +110,7 @@ async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>)
                     app.execute(&room.id, Actor::Member(host.id.clone()), command).await?.0
                 };
                 tracing::info!(room_id = %room.id, code = %room.code, "room created");
-                return Ok((StatusCode::CREATED, Json(session_json(&app, &room, &host))));
+                return Ok((StatusCode::CREATED, Json(session_json(&app, &room, &host).await)));
             }
             Err(StoreError::Duplicate) => continue,
             Err(e) => return Err(e.into()),
@@ -125,7 +125,7 @@ async fn join(
     Path(raw_code): Path<String>,
     ApiJson(body): ApiJson<JoinRoom>,
 ) -> Result<Json<Value>> {
-    app.join_limiter.check(peer.ip())?;
+    app.join_limiter.check(&peer.ip().to_string()).await?;
     let name = clean_name("name", &body.name, MAX_MEMBER_NAME)?;
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
     let returning = body.token.as_deref().and_then(|t| app.tokens.verify(t)).filter(|c| c.r == room.id);
@@ -133,11 +133,11 @@ async fn join(
         if member.banned {
             return Err(AppError::Banned);
         }
-        return Ok(Json(session_json(&app, &room, &member)));
+        return Ok(Json(session_json(&app, &room, &member).await));
     }
     let member = new_member(name, Role::Guest, app.clock.now());
     let (room, _) = app.execute(&room.id, Actor::System, Command::Join { member: member.clone() }).await?;
-    Ok(Json(session_json(&app, &room, &member)))
+    Ok(Json(session_json(&app, &room, &member).await))
 }
 
 async fn info(
@@ -145,9 +145,9 @@ async fn info(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(raw_code): Path<String>,
 ) -> Result<Json<Value>> {
-    app.join_limiter.check(peer.ip())?;
+    app.join_limiter.check(&peer.ip().to_string()).await?;
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
-    let mut body = room_json(&app, &room);
+    let mut body = room_json(&app, &room).await;
     let now = app.clock.now();
     body["now_playing"] = json!(room.now_playing.as_ref().map(|np| NowPlayingView::new(np, now)));
     Ok(Json(json!({ "room": body })))
@@ -158,7 +158,7 @@ async fn qr(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(raw_code): Path<String>,
 ) -> Result<impl IntoResponse> {
-    app.join_limiter.check(peer.ip())?;
+    app.join_limiter.check(&peer.ip().to_string()).await?;
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
     let url = format!("{}/join/{}", app.public_url, room.code);
     let svg = crate::qr::svg(&url).map_err(AppError::Internal)?;
@@ -178,7 +178,7 @@ async fn history(
     Path(raw_code): Path<String>,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>> {
-    app.join_limiter.check(peer.ip())?;
+    app.join_limiter.check(&peer.ip().to_string()).await?;
     let Query(page) = page.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
     let limit = page.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -195,7 +195,7 @@ async fn join_page(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(raw_code): Path<String>,
 ) -> Result<Html<String>> {
-    app.join_limiter.check(peer.ip())?;
+    app.join_limiter.check(&peer.ip().to_string()).await?;
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
     let name = room.name.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     Ok(Html(format!(

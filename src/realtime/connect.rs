@@ -3,13 +3,13 @@
 //! `unauthorized`, `banned` or `room_not_found`.
 
 use serde_json::{Value, json};
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 
-use super::{Session, events};
+use super::{Session, events, member_room};
 use crate::domain::view::Snapshot;
 use crate::error::AppError;
-use crate::rooms::member_room;
 use crate::state::AppState;
 
 #[derive(Debug)]
@@ -21,8 +21,8 @@ impl std::fmt::Display for Refused {
     }
 }
 
-pub async fn authenticate(
-    s: SocketRef,
+pub async fn authenticate<A: Adapter>(
+    s: SocketRef<A>,
     State(app): State<AppState>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), Refused> {
@@ -43,16 +43,16 @@ pub async fn authenticate(
     }
 }
 
-pub async fn on_connect(s: SocketRef, State(app): State<AppState>) {
+pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>) {
     let Some(session) = s.extensions.get::<Session>() else {
         s.disconnect().ok();
         return;
     };
     // Handlers first, so nothing the client sends after the handshake is lost.
-    s.on_fallback(events::on_event);
-    s.on_disconnect(on_disconnect);
+    s.on_fallback(events::on_event::<A>);
+    s.on_disconnect(on_disconnect::<A>);
     s.join([session.room_id.clone(), member_room(&session.member_id)]);
-    let came_online = app.presence.connect(&session.room_id, &session.member_id);
+    let came_online = app.presence.connect(&session.room_id, &session.member_id).await;
     match snapshot(&app, &session).await {
         Ok(snapshot) => {
             s.emit("room:snapshot", &snapshot).ok();
@@ -64,11 +64,11 @@ pub async fn on_connect(s: SocketRef, State(app): State<AppState>) {
     }
 }
 
-async fn on_disconnect(s: SocketRef, State(app): State<AppState>, _reason: DisconnectReason) {
+async fn on_disconnect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>, _reason: DisconnectReason) {
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
-    if app.presence.disconnect(&session.room_id, &session.member_id) {
+    if app.presence.disconnect(&session.room_id, &session.member_id).await {
         announce_presence(&app, &session, false).await;
     }
 }
@@ -77,18 +77,16 @@ async fn announce_presence(app: &AppState, session: &Session, online: bool) {
     let payload = json!({
         "member_id": session.member_id,
         "online": online,
-        "online_count": app.presence.online_count(&session.room_id),
+        "online_count": app.presence.online_count(&session.room_id).await,
     });
     let Some(io) = app.io() else { return };
-    if let Err(e) = io.to(session.room_id.clone()).emit("room:presence", &payload).await {
-        tracing::debug!(error = %e, "room:presence not delivered to every member");
-    }
+    io.emit_to(session.room_id.clone(), "room:presence", &payload).await;
 }
 
 /// The room as `session`'s member sees it right now.
 pub async fn snapshot(app: &AppState, session: &Session) -> Result<Value, AppError> {
     let room = app.room(&session.room_id).await?;
-    let online = app.presence.online(&session.room_id);
+    let online = app.presence.online(&session.room_id).await;
     let view = Snapshot::new(&room, Some(&session.member_id), &online, app.clock.now());
     serde_json::to_value(view).map_err(|e| AppError::Internal(e.into()))
 }

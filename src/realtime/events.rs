@@ -10,6 +10,7 @@
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 use tracing::Instrument;
 
@@ -21,19 +22,23 @@ use crate::domain::{Actor, Command, Role, Room, Rules};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 
-pub async fn on_event(
-    s: SocketRef,
+pub async fn on_event<A: Adapter>(
+    s: SocketRef<A>,
     State(app): State<AppState>,
     Event(name): Event,
     TryData(data): TryData<Value>,
-    ack: AckSender,
+    ack: AckSender<A>,
 ) {
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
     let data = data.unwrap_or(Value::Null);
     let span = tracing::info_span!("event", %name, room_id = %session.room_id, member_id = %session.member_id);
-    let reply = match handle(&app, &session, &name, data).instrument(span).await {
+    let result = match app.event_limiter.check(&session.member_id).await {
+        Ok(()) => handle(&app, &session, &name, data).instrument(span).await,
+        Err(limited) => Err(limited),
+    };
+    let reply = match result {
         Ok(data) => json!({ "ok": true, "data": data }),
         Err(e) => {
             tracing::debug!(%name, code = e.code(), "event refused");
@@ -105,7 +110,7 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value) -> R
         "player:skip" => parse::<Empty>(data).map(|_| Command::Skip)?,
         "player:vote_skip" => {
             parse::<Empty>(data)?;
-            Command::VoteSkip { present: app.presence.online_count(&session.room_id) }
+            Command::VoteSkip { present: app.presence.online_count(&session.room_id).await }
         }
         "player:pause" => parse::<Empty>(data).map(|_| Command::Pause)?,
         "player:resume" => parse::<Empty>(data).map(|_| Command::Resume)?,

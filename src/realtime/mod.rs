@@ -1,12 +1,23 @@
 //! Socket.IO: authenticate on connect, send the snapshot, route client
 //! events, track presence. Event handlers live in `events`; every event is
 //! answered with an ack `{ok: true, data}` or `{ok: false, error}`.
+//!
+//! The handlers are generic over the Socket.IO adapter: the in-process
+//! `LocalAdapter` on one node, socketioxide-redis's `FredAdapter` when nodes
+//! share Redis. `Realtime` is the handle the rest of the server emits with,
+//! whichever adapter is running.
 
 mod connect;
 mod events;
 
-use socketioxide::SocketIo;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+use serde_json::json;
+use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
 use socketioxide::handler::ConnectHandler;
+use socketioxide::{BroadcastError, SendError, SocketError, SocketIo};
+use socketioxide_redis::FredAdapter;
 
 /// What a socket is, once its token verified: a member of one room.
 #[derive(Clone, Debug)]
@@ -15,7 +26,108 @@ pub struct Session {
     pub member_id: String,
 }
 
-/// Registers the `/` namespace on `io`.
-pub fn register(io: &SocketIo) {
-    io.ns("/", connect::on_connect.with(connect::authenticate));
+pub type RedisIo = SocketIo<FredAdapter<Emitter>>;
+
+/// Deliveries socketioxide could not queue because a socket's send buffer
+/// was full; each such socket is told to resync (see `announce_versions`).
+pub static DROPPED_DELIVERIES: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Clone)]
+pub enum Realtime {
+    Local(SocketIo),
+    Redis(RedisIo),
+}
+
+/// Registers the `/` namespace on a single node.
+pub fn register_local(io: &SocketIo) {
+    io.ns("/", connect::on_connect::<LocalAdapter>.with(connect::authenticate::<LocalAdapter>));
+}
+
+/// Registers the `/` namespace on a node sharing Redis; returns once the
+/// node is subscribed to the adapter's channels.
+pub async fn register_redis(io: &RedisIo) -> anyhow::Result<()> {
+    type A = FredAdapter<Emitter>;
+    io.ns("/", connect::on_connect::<A>.with(connect::authenticate::<A>)).await?;
+    Ok(())
+}
+
+impl Realtime {
+    /// Emits to every socket in `room` on every node.
+    pub async fn emit_to(&self, room: String, event: &'static str, payload: &impl Serialize) {
+        let sent = match self {
+            Self::Local(io) => io.to(room.clone()).emit(event, payload).await,
+            Self::Redis(io) => io.to(room.clone()).emit(event, payload).await,
+        };
+        match sent {
+            Ok(()) => {}
+            Err(BroadcastError::Socket(errors)) => {
+                count_dropped(&errors);
+                tracing::warn!(room, event, failed = errors.len(), "some sockets missed an event");
+            }
+            Err(e) => tracing::warn!(room, event, error = %e, "broadcast failed"),
+        }
+    }
+
+    /// Closes every socket in `room` on every node.
+    pub async fn disconnect_room(&self, room: String) {
+        let closed = match self {
+            Self::Local(io) => io.to(room.clone()).disconnect().await,
+            Self::Redis(io) => io.to(room.clone()).disconnect().await,
+        };
+        if let Err(e) = closed {
+            tracing::warn!(room, error = %e, "could not close every socket");
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Local(io) => io.close().await,
+            Self::Redis(io) => io.close().await,
+        }
+    }
+
+    /// Party rooms with at least one socket on this node.
+    pub async fn local_rooms(&self) -> Vec<String> {
+        let rooms = match self {
+            Self::Local(io) => io.local().rooms().await.map_err(|e| e.to_string()),
+            Self::Redis(io) => io.local().rooms().await.map_err(|e| e.to_string()),
+        };
+        let rooms = rooms.unwrap_or_default().into_iter().map(|r| r.to_string());
+        rooms.filter(|r| !r.starts_with(MEMBER_ROOM_PREFIX)).collect()
+    }
+
+    /// Sends `room:version {version}` to this node's sockets in `room`, one
+    /// by one. A client behind that version resyncs with `room:sync`; a socket
+    /// whose buffer is still full is counted and disconnected, so it
+    /// reconnects and gets a fresh snapshot. Either way no guest keeps a stale
+    /// queue without knowing.
+    pub fn announce_version(&self, room: &str, version: u64) {
+        let payload = json!({ "version": version });
+        match self {
+            Self::Local(io) => announce(io, room, &payload),
+            Self::Redis(io) => announce(io, room, &payload),
+        }
+    }
+}
+
+fn announce<A: Adapter>(io: &SocketIo<A>, room: &str, payload: &serde_json::Value) {
+    for socket in io.to(room.to_string()).local().sockets() {
+        if let Err(SendError::Socket(SocketError::InternalChannelFull)) = socket.emit("room:version", payload) {
+            DROPPED_DELIVERIES.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(room, socket = %socket.id, "send buffer full, disconnecting so it resyncs");
+            socket.disconnect().ok();
+        }
+    }
+}
+
+fn count_dropped(errors: &[SocketError]) {
+    let full = errors.iter().filter(|e| matches!(e, SocketError::InternalChannelFull)).count();
+    DROPPED_DELIVERIES.fetch_add(full as u64, Ordering::Relaxed);
+}
+
+const MEMBER_ROOM_PREFIX: &str = "member:";
+
+/// The Socket.IO room holding every socket of one member.
+pub fn member_room(member_id: &str) -> String {
+    format!("{MEMBER_ROOM_PREFIX}{member_id}")
 }

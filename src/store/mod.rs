@@ -5,10 +5,12 @@
 //! race and exactly one wins each version.
 
 mod embedded;
+mod mongo;
 
 use async_trait::async_trait;
 
 pub use embedded::EmbeddedStore;
+pub use mongo::MongoStore;
 
 use crate::domain::{Play, Room, Track};
 

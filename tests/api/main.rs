@@ -7,3 +7,5 @@ mod player;
 mod realtime;
 mod restart;
 mod rooms;
+mod services;
+mod store_conformance;

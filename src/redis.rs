@@ -1,0 +1,64 @@
+//! The Redis connections of a scale-out node: one client for our own
+//! commands (presence, rate limits, room cache) and the subscriber client
+//! socketioxide-redis broadcasts through. Both speak RESP3 and reconnect on
+//! their own, forever, with backoff; commands fail after two seconds while
+//! Redis is away, so nothing waits on it indefinitely.
+
+use std::time::Duration;
+
+use fred::clients::SubscriberClient;
+use fred::prelude::*;
+use fred::types::{Builder, RespVersion};
+use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
+
+/// How long one Redis command may take before it fails.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub struct Redis {
+    pub client: Client,
+    pub adapter: RedisAdapterCtr<socketioxide_redis::drivers::fred::FredDriver>,
+}
+
+impl Redis {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let mut config = Config::from_url(url)?;
+        config.version = RespVersion::RESP3;
+        config.fail_fast = true;
+        let mut builder = Builder::from_config(config);
+        builder
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+            .with_connection_config(|c| c.connection_timeout = COMMAND_TIMEOUT)
+            .with_performance_config(|p| {
+                p.default_command_timeout = COMMAND_TIMEOUT;
+                p.broadcast_channel_capacity = 4096;
+            });
+        let client = builder.build()?;
+        client.init().await?;
+        let subscriber = builder.build_subscriber_client()?;
+        let config = RedisAdapterConfig::new().with_prefix("crowdjuke");
+        let adapter = RedisAdapterCtr::new_with_fred_config(subscriber.clone(), config).await?;
+        tokio::spawn(resubscribe_after_reconnects(subscriber));
+        Ok(Self { client, adapter })
+    }
+}
+
+/// Re-subscribes the adapter's channels each time the subscriber reconnects.
+/// Neither socketioxide-redis nor fred's `manage_subscriptions` does it for
+/// sharded channels: without this, broadcasts after a Redis restart are
+/// accepted and silently lost.
+async fn resubscribe_after_reconnects(subscriber: SubscriberClient) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut reconnects = subscriber.reconnect_rx();
+    loop {
+        match reconnects.recv().await {
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => return,
+        }
+        for channel in subscriber.tracked_shard_channels() {
+            if let Err(e) = subscriber.ssubscribe(channel.to_string()).await {
+                tracing::warn!(%channel, error = %e, "could not re-subscribe after a Redis reconnection");
+            }
+        }
+        tracing::info!("Redis reconnected, adapter channels re-subscribed");
+    }
+}

@@ -1,0 +1,245 @@
+//! The scale-out store: MongoDB, or any service that speaks its wire protocol
+//! (Cosmos DB's MongoDB API, FerretDB). Only plain CRUD, filtered updates and
+//! indexes are used: no change streams, no transactions.
+//!
+//! Collections:
+//! - `rooms`: one document per room aggregate (`_id` = room id, members,
+//!   queue, votes and player inside), unique index on `code`. The
+//!   compare-and-swap is `replaceOne({_id, version: expected}, room)`.
+//! - `history`: one document per play, `_id` = `{room_id}/{entry_id}` so a
+//!   retried write cannot duplicate a play; index `{room_id, ended_at}`.
+//! - `tracks`: the library, `_id` = track id.
+//! - `settings`: `token_secret`, shared by every node.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use mongodb::bson::{self, Document, doc};
+use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, Collection, Database, IndexModel};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Store, StoreError, StoreResult};
+use crate::domain::{Play, Room, Track};
+
+/// How long an operation waits for a reachable server before answering
+/// `unavailable`: short, so a database outage is an error ack, not a hang.
+const SERVER_WAIT: Duration = Duration::from_secs(2);
+const DUPLICATE_KEY: i32 = 11000;
+
+#[derive(Clone)]
+pub struct MongoStore {
+    client: Client,
+    db: Database,
+    closed: Arc<AtomicBool>,
+}
+
+fn classify(e: MongoError) -> StoreError {
+    if is_duplicate(&e) { StoreError::Duplicate } else { StoreError::Unavailable(e.to_string()) }
+}
+
+fn is_duplicate(e: &MongoError) -> bool {
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(m) => m.write_errors.iter().flatten().any(|w| w.code == DUPLICATE_KEY),
+        _ => false,
+    }
+}
+
+fn to_doc<T: Serialize>(id: &str, value: &T) -> StoreResult<Document> {
+    let mut doc = bson::to_document(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    doc.insert("_id", id);
+    Ok(doc)
+}
+
+fn from_doc<T: DeserializeOwned>(mut doc: Document) -> StoreResult<T> {
+    doc.remove("_id");
+    bson::from_document(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn play_doc(room_id: &str, play: &Play) -> StoreResult<Document> {
+    let mut doc = to_doc(&format!("{room_id}/{}", play.entry_id), play)?;
+    doc.insert("room_id", room_id);
+    Ok(doc)
+}
+
+impl MongoStore {
+    /// Connects to `uri`, uses database `db_name` and creates the indexes.
+    pub async fn connect(uri: &str, db_name: &str) -> anyhow::Result<Self> {
+        let mut options = ClientOptions::parse(uri).await?;
+        options.app_name.get_or_insert_with(|| "crowdjuke".into());
+        options.server_selection_timeout.get_or_insert(SERVER_WAIT);
+        options.connect_timeout.get_or_insert(SERVER_WAIT);
+        let client = Client::with_options(options)?;
+        let db = client.database(db_name);
+        let store = Self { client, db, closed: Arc::default() };
+        store.create_indexes().await?;
+        Ok(store)
+    }
+
+    async fn create_indexes(&self) -> anyhow::Result<()> {
+        let unique = IndexOptions::builder().unique(true).name("code_unique".to_string()).build();
+        self.rooms()?.create_index(IndexModel::builder().keys(doc! { "code": 1 }).options(unique).build()).await?;
+        let by_room = IndexOptions::builder().name("room_time".to_string()).build();
+        let keys = doc! { "room_id": 1, "ended_at": -1 };
+        self.history()?.create_index(IndexModel::builder().keys(keys).options(by_room).build()).await?;
+        Ok(())
+    }
+
+    /// A collection, or `Unavailable` once the store is closed.
+    fn collection(&self, name: &str) -> StoreResult<Collection<Document>> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::Unavailable("the store is closed".into()));
+        }
+        Ok(self.db.collection(name))
+    }
+
+    fn rooms(&self) -> StoreResult<Collection<Document>> {
+        self.collection("rooms")
+    }
+
+    fn history(&self) -> StoreResult<Collection<Document>> {
+        self.collection("history")
+    }
+
+    fn tracks(&self) -> StoreResult<Collection<Document>> {
+        self.collection("tracks")
+    }
+
+    /// The token-signing secret every node must share: the first node to
+    /// start stores `candidate`, every node returns the stored one.
+    pub async fn shared_secret(&self, candidate: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let settings = self.collection("settings")?;
+        let value = bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: candidate.to_vec() };
+        if let Err(e) = settings.insert_one(doc! { "_id": "token_secret", "value": value }).await
+            && !is_duplicate(&e)
+        {
+            return Err(e.into());
+        }
+        let stored = settings.find_one(doc! { "_id": "token_secret" }).await?;
+        let stored = stored.ok_or_else(|| anyhow::anyhow!("the token secret vanished"))?;
+        Ok(stored.get_binary_generic("value")?.clone())
+    }
+
+    async fn upsert_plays(&self, room_id: &str, plays: &[Play]) -> StoreResult<()> {
+        for play in plays {
+            let doc = play_doc(room_id, play)?;
+            let id = doc.get_str("_id").map_err(|e| StoreError::Corrupt(e.to_string()))?.to_string();
+            self.history()?.replace_one(doc! { "_id": id }, doc).upsert(true).await.map_err(classify)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for MongoStore {
+    async fn insert_room(&self, room: &Room) -> StoreResult<()> {
+        self.rooms()?.insert_one(to_doc(&room.id, room)?).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn load_room(&self, id: &str) -> StoreResult<Option<Room>> {
+        let found = self.rooms()?.find_one(doc! { "_id": id }).await.map_err(classify)?;
+        found.map(from_doc).transpose()
+    }
+
+    async fn room_id_by_code(&self, code: &str) -> StoreResult<Option<String>> {
+        let found = self.rooms()?.find_one(doc! { "code": code }).projection(doc! { "_id": 1 }).await;
+        let found = found.map_err(classify)?;
+        Ok(found.and_then(|d| d.get_str("_id").ok().map(str::to_string)))
+    }
+
+    /// Plays are upserted before the room so a crash between the two writes
+    /// can leave a play whose room write was lost, never a committed room
+    /// whose plays are missing; their ids make a retry overwrite, not add.
+    async fn save_room(&self, room: &Room, expected_version: u64, plays: &[Play]) -> StoreResult<()> {
+        let expected = i64::try_from(expected_version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let doc = to_doc(&room.id, room)?;
+        self.upsert_plays(&room.id, plays).await?;
+        let filter = doc! { "_id": room.id.as_str(), "version": expected };
+        let result = self.rooms()?.replace_one(filter, doc).await.map_err(classify)?;
+        if result.matched_count == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+
+    async fn delete_room(&self, id: &str) -> StoreResult<()> {
+        self.rooms()?.delete_one(doc! { "_id": id }).await.map_err(classify)?;
+        self.history()?.delete_many(doc! { "room_id": id }).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn room_ids(&self) -> StoreResult<Vec<String>> {
+        let cursor = self.rooms()?.find(doc! {}).projection(doc! { "_id": 1 }).await.map_err(classify)?;
+        let docs: Vec<Document> = cursor.try_collect().await.map_err(classify)?;
+        Ok(docs.iter().filter_map(|d| d.get_str("_id").ok().map(str::to_string)).collect())
+    }
+
+    async fn history(&self, room_id: &str, offset: usize, limit: usize) -> StoreResult<Vec<Play>> {
+        let (skip, limit) = (offset as u64, i64::try_from(limit).unwrap_or(i64::MAX));
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let sort = doc! { "ended_at": -1, "_id": -1 };
+        let cursor = self.history()?.find(doc! { "room_id": room_id }).sort(sort).skip(skip).limit(limit).await;
+        let docs: Vec<Document> = cursor.map_err(classify)?.try_collect().await.map_err(classify)?;
+        docs.into_iter()
+            .map(|mut d| {
+                d.remove("room_id");
+                from_doc(d)
+            })
+            .collect()
+    }
+
+    /// One `insertMany` for new tracks; tracks that already exist are
+    /// replaced one by one (re-imports are rare, first imports are big).
+    async fn put_tracks(&self, tracks: &[Track]) -> StoreResult<()> {
+        if tracks.is_empty() {
+            return Ok(());
+        }
+        let docs = tracks.iter().map(|t| to_doc(&t.id, t)).collect::<StoreResult<Vec<_>>>()?;
+        let existing: Vec<usize> = match self.tracks()?.insert_many(docs.clone()).ordered(false).await {
+            Ok(_) => return Ok(()),
+            Err(e) => match e.kind.as_ref() {
+                ErrorKind::InsertMany(m) if m.write_concern_error.is_none() => {
+                    let errors = m.write_errors.iter().flatten();
+                    if errors.clone().any(|w| w.code != DUPLICATE_KEY) {
+                        return Err(classify(e));
+                    }
+                    errors.map(|w| w.index).collect()
+                }
+                _ => return Err(classify(e)),
+            },
+        };
+        for index in existing {
+            let track = &tracks[index];
+            let filter = doc! { "_id": track.id.as_str() };
+            self.tracks()?.replace_one(filter, docs[index].clone()).upsert(true).await.map_err(classify)?;
+        }
+        Ok(())
+    }
+
+    async fn all_tracks(&self) -> StoreResult<Vec<Track>> {
+        let cursor = self.tracks()?.find(doc! {}).await.map_err(classify)?;
+        let docs: Vec<Document> = cursor.try_collect().await.map_err(classify)?;
+        docs.into_iter().map(from_doc).collect()
+    }
+
+    async fn close(&self) {
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            self.client.clone().shutdown().await;
+        }
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.rooms()?;
+        self.db.run_command(doc! { "ping": 1 }).await.map_err(classify)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,223 @@
+//! One conformance suite for the `Store` trait, run against every
+//! implementation: the embedded redb store and the MongoDB store (on the
+//! MongoDB-wire-compatible server `scripts/test` starts, a fresh randomly
+//! named database per test). The two modes cannot drift apart.
+
+use std::sync::Arc;
+
+use crowdjuke::domain::{Actor, Command, Member, Play, PlayEnd, Role, Room, Rules, Track, apply};
+use crowdjuke::music::demo;
+use crowdjuke::store::{EmbeddedStore, MongoStore, Store, StoreError};
+use tempfile::TempDir;
+
+use crate::services;
+
+const NOW: u64 = 1_700_000_000_000;
+
+/// Keeps the embedded store's directory alive as long as the store.
+struct Subject {
+    store: Arc<dyn Store>,
+    _dir: Option<TempDir>,
+}
+
+async fn embedded() -> Subject {
+    let dir = TempDir::new().expect("temp dir");
+    let store = EmbeddedStore::open(dir.path()).expect("embedded store opens");
+    Subject { store: Arc::new(store), _dir: Some(dir) }
+}
+
+async fn mongo() -> Subject {
+    let store = MongoStore::connect(&services::mongodb_uri(), &services::fresh_db_name()).await;
+    Subject { store: Arc::new(store.expect("MongoDB store connects")), _dir: None }
+}
+
+fn member(id: &str, role: Role) -> Member {
+    Member { id: id.into(), name: format!("name {id}"), role, joined_at: NOW, banned: false, last_add_at: None }
+}
+
+fn track(n: usize) -> Track {
+    demo::tracks().swap_remove(n)
+}
+
+/// A room with members, a voted queue and a track playing: every part of the
+/// aggregate a store has to keep.
+fn party(id: &str, code: &str) -> Room {
+    let mut room = Room::new(id.into(), code.into(), "Saturday".into(), member("h", Role::Host), Rules::default(), NOW);
+    let host = Actor::Member("h".into());
+    for guest in ["g1", "g2"] {
+        apply(&mut room, &Actor::System, Command::Join { member: member(guest, Role::Guest) }, NOW).expect("join");
+    }
+    for n in 0..3 {
+        let add = Command::Add { entry_id: format!("e{n}"), track: track(n) };
+        apply(&mut room, &host, add, NOW + n as u64).expect("add");
+    }
+    let vote = Command::Vote { entry_id: "e2".into(), value: 1 };
+    apply(&mut room, &Actor::Member("g1".into()), vote, NOW + 10).expect("vote");
+    room
+}
+
+fn play(entry: &str, ended_at: u64) -> Play {
+    Play {
+        entry_id: entry.into(),
+        track_id: format!("t-{entry}"),
+        title: format!("title {entry}"),
+        artists: vec!["A".into()],
+        added_by: Some("h".into()),
+        started_at: ended_at - 1000,
+        ended_at,
+        end: PlayEnd::Finished,
+    }
+}
+
+async fn round_trip_keeps_the_whole_aggregate(store: Arc<dyn Store>) {
+    let room = party("r1", "AAAAAA");
+    assert!(room.now_playing.is_some() || !room.queue.is_empty(), "fixture has content");
+    store.insert_room(&room).await.expect("insert");
+    assert_eq!(store.load_room("r1").await.expect("load"), Some(room.clone()));
+    assert_eq!(store.room_id_by_code("AAAAAA").await.expect("code"), Some("r1".into()));
+    assert_eq!(store.room_id_by_code("BBBBBB").await.expect("code"), None);
+    assert_eq!(store.load_room("nope").await.expect("load"), None);
+}
+
+async fn codes_and_ids_are_unique(store: Arc<dyn Store>) {
+    store.insert_room(&party("r1", "AAAAAA")).await.expect("insert");
+    assert!(matches!(store.insert_room(&party("r2", "AAAAAA")).await, Err(StoreError::Duplicate)));
+    assert!(matches!(store.insert_room(&party("r1", "CCCCCC")).await, Err(StoreError::Duplicate)));
+    assert_eq!(store.room_id_by_code("CCCCCC").await.expect("code"), None, "a refused insert leaves nothing");
+    assert_eq!(store.room_ids().await.expect("ids"), vec!["r1".to_string()]);
+}
+
+async fn save_is_compare_and_swap_on_version(store: Arc<dyn Store>) {
+    let mut room = party("r1", "AAAAAA");
+    store.insert_room(&room).await.expect("insert");
+    let v = room.version;
+    room.version += 1;
+    room.name = "renamed".into();
+    store.save_room(&room, v, &[]).await.expect("save on the current version");
+    let mut stale = room.clone();
+    stale.version += 1;
+    stale.name = "stale".into();
+    assert!(matches!(store.save_room(&stale, v, &[]).await, Err(StoreError::Conflict)));
+    let stored = store.load_room("r1").await.expect("load").expect("room");
+    assert_eq!((stored.name.as_str(), stored.version), ("renamed", v + 1));
+    let mut ghost = party("ghost", "DDDDDD");
+    ghost.version = 2;
+    assert!(matches!(store.save_room(&ghost, 1, &[]).await, Err(StoreError::Conflict)), "no upsert");
+    assert_eq!(store.load_room("ghost").await.expect("load"), None);
+}
+
+async fn racing_writers_have_exactly_one_winner(store: Arc<dyn Store>) {
+    let room = party("r1", "AAAAAA");
+    store.insert_room(&room).await.expect("insert");
+    let mut writers = Vec::new();
+    for n in 0..8 {
+        let (store, mut next) = (store.clone(), room.clone());
+        next.version += 1;
+        next.name = format!("writer {n}");
+        writers.push(tokio::spawn(async move { store.save_room(&next, room.version, &[]).await }));
+    }
+    let mut won = Vec::new();
+    for (n, writer) in writers.into_iter().enumerate() {
+        match writer.await.expect("writer task") {
+            Ok(()) => won.push(n),
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one writer wins a version");
+    let stored = store.load_room("r1").await.expect("load").expect("room");
+    assert_eq!(stored.name, format!("writer {}", won[0]));
+}
+
+async fn history_is_newest_first_and_paged(store: Arc<dyn Store>) {
+    let mut room = party("r1", "AAAAAA");
+    store.insert_room(&room).await.expect("insert");
+    for n in 0..5u64 {
+        let v = room.version;
+        room.version += 1;
+        store.save_room(&room, v, &[play(&format!("e{n}"), NOW + n * 1000)]).await.expect("save with a play");
+    }
+    let v = room.version;
+    room.version += 1;
+    // The same play again (a retried write) must not appear twice.
+    store.save_room(&room, v, &[play("e4", NOW + 4000)]).await.expect("save");
+    let all = store.history("r1", 0, 100).await.expect("history");
+    let ids: Vec<&str> = all.iter().map(|p| p.entry_id.as_str()).collect();
+    assert_eq!(ids, ["e4", "e3", "e2", "e1", "e0"]);
+    assert_eq!(all[0], play("e4", NOW + 4000));
+    let page: Vec<String> = store.history("r1", 1, 2).await.expect("page").into_iter().map(|p| p.entry_id).collect();
+    assert_eq!(page, ["e3", "e2"]);
+    assert!(store.history("r1", 0, 0).await.expect("empty page").is_empty());
+    assert!(store.history("other", 0, 10).await.expect("other room").is_empty());
+    let v = room.version;
+    room.version += 1;
+    let lost = store.save_room(&room, v - 1, &[]).await;
+    assert!(matches!(lost, Err(StoreError::Conflict)));
+}
+
+async fn delete_removes_room_code_and_history(store: Arc<dyn Store>) {
+    let mut room = party("r1", "AAAAAA");
+    store.insert_room(&room).await.expect("insert");
+    store.insert_room(&party("r2", "BBBBBB")).await.expect("insert");
+    room.version += 1;
+    store.save_room(&room, room.version - 1, &[play("e0", NOW)]).await.expect("save");
+    store.delete_room("r1").await.expect("delete");
+    store.delete_room("r1").await.expect("deleting twice is fine");
+    assert_eq!(store.load_room("r1").await.expect("load"), None);
+    assert_eq!(store.room_id_by_code("AAAAAA").await.expect("code"), None);
+    assert!(store.history("r1", 0, 10).await.expect("history").is_empty());
+    assert_eq!(store.room_ids().await.expect("ids"), vec!["r2".to_string()]);
+    store.insert_room(&party("r3", "AAAAAA")).await.expect("a deleted room's code is free again");
+}
+
+async fn tracks_are_upserted_by_id(store: Arc<dyn Store>) {
+    assert!(store.all_tracks().await.expect("empty library").is_empty());
+    let first: Vec<Track> = (0..50).map(track).collect();
+    store.put_tracks(&first).await.expect("insert tracks");
+    let mut again: Vec<Track> = (40..60).map(track).collect();
+    again[0].title = "Remastered".into();
+    store.put_tracks(&again).await.expect("re-import");
+    store.put_tracks(&[]).await.expect("nothing to import");
+    let mut all = store.all_tracks().await.expect("tracks");
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(all.len(), 60, "re-import updates, never duplicates");
+    assert_eq!(all[40].title, "Remastered");
+    assert_eq!(all[59], track(59));
+}
+
+async fn a_closed_store_answers_unavailable(store: Arc<dyn Store>) {
+    store.ping().await.expect("ping");
+    store.close().await;
+    assert!(matches!(store.load_room("r1").await, Err(StoreError::Unavailable(_))));
+    assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))));
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod embedded_store {
+            $(#[tokio::test]
+            async fn $case() {
+                let subject = super::embedded().await;
+                super::$case(subject.store.clone()).await;
+            })*
+        }
+        mod mongo_store {
+            $(#[tokio::test]
+            async fn $case() {
+                let subject = super::mongo().await;
+                super::$case(subject.store.clone()).await;
+            })*
+        }
+    };
+}
+
+conformance!(
+    round_trip_keeps_the_whole_aggregate,
+    codes_and_ids_are_unique,
+    save_is_compare_and_swap_on_version,
+    racing_writers_have_exactly_one_winner,
+    history_is_newest_first_and_paged,
+    delete_removes_room_code_and_history,
+    tracks_are_upserted_by_id,
+    a_closed_store_answers_unavailable,
+);
