@@ -21,6 +21,7 @@ use crate::cache::{LocalRoomCache, RedisRoomCache, RoomCache};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::limits::{LocalLimiter, RateLimiter, RedisLimiter};
+use crate::locks::{NoLocks, RedisLocks, RoomLocks};
 use crate::music::Library;
 use crate::presence::{LocalPresence, Presence, RedisPresence};
 use crate::realtime::Realtime;
@@ -80,6 +81,10 @@ impl Server {
                 Arc::new(LocalLimiter::per_minute(events)),
             ),
         };
+        let room_locks: Arc<dyn RoomLocks> = match &redis {
+            Some(r) => Arc::new(RedisLocks::new(r.client.clone())),
+            None => Arc::new(NoLocks),
+        };
         tracing::info!(
             node_id,
             store = if settings.mongodb_uri.is_some() { "mongodb" } else { "embedded" },
@@ -97,6 +102,7 @@ impl Server {
             io: RwLock::new(None),
             rooms: Default::default(),
             room_cache,
+            room_locks,
             presence,
             schedule: Default::default(),
             writes: TaskTracker::new(),
@@ -112,7 +118,7 @@ impl Server {
             Some(r) => {
                 let (layer, io) = builder.with_adapter::<socketioxide_redis::FredAdapter<_>>(r.adapter).build_layer();
                 realtime::register_redis(&io).await?;
-                (routes.layer(layer), Realtime::Redis(io))
+                (routes.layer(layer), Realtime::Redis(io, r.subscriber))
             }
             None => {
                 let (layer, io) = builder.build_layer();

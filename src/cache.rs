@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use fred::prelude::*;
 
 use crate::domain::Room;
+use crate::redis::ensure_up;
 
 #[async_trait]
 pub trait RoomCache: Send + Sync + 'static {
@@ -86,7 +87,10 @@ fn room_key(room_id: &str) -> String {
 #[async_trait]
 impl RoomCache for RedisRoomCache {
     async fn get(&self, room_id: &str) -> Option<Room> {
-        let doc: Result<Option<String>, Error> = self.redis.hget(room_key(room_id), "doc").await;
+        let doc: Result<Option<String>, Error> = match ensure_up(&self.redis) {
+            Ok(()) => self.redis.hget(room_key(room_id), "doc").await,
+            Err(e) => Err(e),
+        };
         match doc {
             Ok(Some(json)) => serde_json::from_str(&json).ok(),
             Ok(None) => None,
@@ -98,7 +102,10 @@ impl RoomCache for RedisRoomCache {
     }
 
     async fn version(&self, room_id: &str) -> Option<u64> {
-        let version: Result<Option<u64>, Error> = self.redis.hget(room_key(room_id), "v").await;
+        let version: Result<Option<u64>, Error> = match ensure_up(&self.redis) {
+            Ok(()) => self.redis.hget(room_key(room_id), "v").await,
+            Err(e) => Err(e),
+        };
         version.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "room cache read failed");
             None
@@ -108,14 +115,20 @@ impl RoomCache for RedisRoomCache {
     async fn put(&self, room: &Room) {
         let Ok(json) = serde_json::to_string(room) else { return };
         let args = vec![room.version.to_string(), json, TTL.as_millis().to_string()];
-        let stored: Result<i64, Error> = self.redis.eval(PUT_IF_NEWER, vec![room_key(&room.id)], args).await;
+        let stored: Result<i64, Error> = match ensure_up(&self.redis) {
+            Ok(()) => self.redis.eval(PUT_IF_NEWER, vec![room_key(&room.id)], args).await,
+            Err(e) => Err(e),
+        };
         if let Err(e) = stored {
             tracing::warn!(error = %e, "room cache write failed");
         }
     }
 
     async fn forget(&self, room_id: &str) {
-        let deleted: Result<i64, Error> = self.redis.del(room_key(room_id)).await;
+        let deleted: Result<i64, Error> = match ensure_up(&self.redis) {
+            Ok(()) => self.redis.del(room_key(room_id)).await,
+            Err(e) => Err(e),
+        };
         if let Err(e) = deleted {
             tracing::warn!(error = %e, "room cache delete failed");
         }

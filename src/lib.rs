@@ -9,7 +9,7 @@
 //! - `http` — REST routes, one module per resource.
 //! - `store` — the `Store` trait: embedded redb store, MongoDB store.
 //! - `music`, `search` — the track library and its tantivy index.
-//! - `presence`, `limits`, `cache` — state nodes must agree on: in-process
+//! - `presence`, `limits`, `cache`, `locks` — state nodes must agree on: in-process
 //!   on one node, in Redis when scaled out (`redis` holds the connections).
 //! - `token`, `clock`, `qr`, `ids` — small services.
 //! - `config`, `app`, `error`, `state` — settings, wiring, errors, context.
@@ -23,6 +23,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod limits;
+pub mod locks;
 pub mod music;
 pub mod player;
 pub mod presence;

@@ -12,6 +12,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::error::AppError;
+use crate::redis::ensure_up;
 
 const WINDOW: Duration = Duration::from_secs(60);
 
@@ -58,6 +59,7 @@ impl RedisLimiter {
     }
 
     async fn count(&self, key: &str, window: u128) -> Result<i64, Error> {
+        ensure_up(&self.redis)?;
         let key = format!("ratelimit:{}:{key}:{window}", self.name);
         let count: i64 = self.redis.incr(&key).await?;
         if count == 1 {

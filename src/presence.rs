@@ -14,6 +14,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fred::prelude::*;
 
+use crate::redis::ensure_up;
+
 #[async_trait]
 pub trait Presence: Send + Sync + 'static {
     /// Records a socket of `member_id`; true if the member just came online.
@@ -118,6 +120,7 @@ impl RedisPresence {
     }
 
     async fn publish(&self, room_id: &str, member_id: &str) -> Result<(), Error> {
+        ensure_up(&self.redis)?;
         let expires = now_ms() + ENTRY_TTL.as_millis() as f64;
         let key = presence_key(room_id);
         let _: () = self.redis.zadd(&key, None, None, false, false, (expires, self.entry(member_id))).await?;
@@ -126,6 +129,7 @@ impl RedisPresence {
     }
 
     async fn read(&self, room_id: &str) -> Result<HashSet<String>, Error> {
+        ensure_up(&self.redis)?;
         let entries: Vec<String> =
             self.redis.zrangebyscore(presence_key(room_id), now_ms(), "+inf", false, None).await?;
         Ok(entries.iter().filter_map(|e| e.split_once('|').map(|(_, member)| member.to_string())).collect())
@@ -148,7 +152,10 @@ impl Presence for RedisPresence {
         if !self.local.remove(room_id, member_id) {
             return false;
         }
-        let removed: Result<(), Error> = self.redis.zrem(presence_key(room_id), self.entry(member_id)).await;
+        let removed: Result<(), Error> = match ensure_up(&self.redis) {
+            Ok(()) => self.redis.zrem(presence_key(room_id), self.entry(member_id)).await,
+            Err(e) => Err(e),
+        };
         if let Err(e) = removed {
             tracing::warn!(error = %e, "presence not withdrawn");
         }

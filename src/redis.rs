@@ -16,6 +16,9 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct Redis {
     pub client: Client,
+    /// The adapter's connection, watched to know when broadcasts cannot
+    /// leave this node.
+    pub subscriber: SubscriberClient,
     pub adapter: RedisAdapterCtr<socketioxide_redis::drivers::fred::FredDriver>,
 }
 
@@ -37,9 +40,15 @@ impl Redis {
         let subscriber = builder.build_subscriber_client()?;
         let config = RedisAdapterConfig::new().with_prefix("crowdjuke");
         let adapter = RedisAdapterCtr::new_with_fred_config(subscriber.clone(), config).await?;
-        tokio::spawn(resubscribe_after_reconnects(subscriber));
-        Ok(Self { client, adapter })
+        tokio::spawn(resubscribe_after_reconnects(subscriber.clone()));
+        Ok(Self { client, subscriber, adapter })
     }
+}
+
+/// Fails at once while the connection is down (fred is reconnecting), so
+/// callers fall back to this node's view instead of waiting for a timeout.
+pub fn ensure_up(client: &impl ClientLike) -> Result<(), Error> {
+    if client.is_connected() { Ok(()) } else { Err(Error::new(ErrorKind::IO, "Redis is not connected")) }
 }
 
 /// Re-subscribes the adapter's channels each time the subscriber reconnects.

@@ -41,6 +41,9 @@ impl AppState {
     /// The latest committed state of a room (cache-aside).
     pub async fn room(&self, room_id: &str) -> Result<Room> {
         if let Some(room) = self.room_cache.get(room_id).await {
+            // Another node may have written it: keep this node's player
+            // deadline current too.
+            self.schedule.plan(&room);
             return Ok(room);
         }
         self.load_room(room_id).await
@@ -72,6 +75,16 @@ impl AppState {
         let _write = self.writes.token();
         let slot = self.rooms.slot(room_id);
         let _serialised = slot.lock().await;
+        let lock = self.room_locks.acquire(room_id).await;
+        let result = self.write(room_id, &actor, &command).await;
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+        result
+    }
+
+    /// Load, apply, compare-and-swap, publish; retried on lost races.
+    async fn write(&self, room_id: &str, actor: &Actor, command: &Command) -> Result<(Room, Outcome)> {
         for attempt in 0..CAS_ATTEMPTS {
             // The cache first; after a lost race, the store itself.
             let mut room = match attempt {
@@ -79,7 +92,7 @@ impl AppState {
                 _ => self.load_room(room_id).await?,
             };
             let expected = room.version;
-            let outcome = apply(&mut room, &actor, command.clone(), self.clock.now())?;
+            let outcome = apply(&mut room, actor, command.clone(), self.clock.now())?;
             if outcome.changes.is_empty() {
                 return Ok((room, outcome));
             }
@@ -94,9 +107,13 @@ impl AppState {
                     let jitter = rand::random_range(0..=(attempt as u64 + 1) * 3);
                     tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(room_id, error = %e, "room write failed");
+                    return Err(e.into());
+                }
             }
         }
+        tracing::warn!(room_id, attempts = CAS_ATTEMPTS, "room write gave up after losing every version race");
         Err(AppError::Unavailable)
     }
 

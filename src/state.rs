@@ -10,6 +10,7 @@ use crate::cache::RoomCache;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::limits::RateLimiter;
+use crate::locks::RoomLocks;
 use crate::music::Library;
 use crate::player::Schedule;
 use crate::presence::Presence;
@@ -32,6 +33,7 @@ pub struct Shared {
     pub io: RwLock<Option<Realtime>>,
     pub rooms: RoomSlots,
     pub room_cache: Arc<dyn RoomCache>,
+    pub room_locks: Arc<dyn RoomLocks>,
     pub presence: Arc<dyn Presence>,
     pub schedule: Schedule,
     /// Join and code-lookup attempts per client address.

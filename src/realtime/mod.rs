@@ -12,6 +12,8 @@ mod events;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use fred::clients::SubscriberClient;
+use fred::prelude::ClientLike;
 use serde::Serialize;
 use serde_json::json;
 use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
@@ -35,7 +37,10 @@ pub static DROPPED_DELIVERIES: AtomicU64 = AtomicU64::new(0);
 #[derive(Clone)]
 pub enum Realtime {
     Local(SocketIo),
-    Redis(RedisIo),
+    /// With the adapter's Redis connection: while it is down, events still
+    /// reach this node's own sockets (the version announcements catch the
+    /// others up once it is back).
+    Redis(RedisIo, SubscriberClient),
 }
 
 /// Registers the `/` namespace on a single node.
@@ -56,7 +61,8 @@ impl Realtime {
     pub async fn emit_to(&self, room: String, event: &'static str, payload: &impl Serialize) {
         let sent = match self {
             Self::Local(io) => io.to(room.clone()).emit(event, payload).await,
-            Self::Redis(io) => io.to(room.clone()).emit(event, payload).await,
+            Self::Redis(io, redis) if redis.is_connected() => io.to(room.clone()).emit(event, payload).await,
+            Self::Redis(io, _) => io.to(room.clone()).local().emit(event, payload).await,
         };
         match sent {
             Ok(()) => {}
@@ -72,7 +78,7 @@ impl Realtime {
     pub async fn disconnect_room(&self, room: String) {
         let closed = match self {
             Self::Local(io) => io.to(room.clone()).disconnect().await,
-            Self::Redis(io) => io.to(room.clone()).disconnect().await,
+            Self::Redis(io, _) => io.to(room.clone()).disconnect().await,
         };
         if let Err(e) = closed {
             tracing::warn!(room, error = %e, "could not close every socket");
@@ -82,7 +88,7 @@ impl Realtime {
     pub async fn close(&self) {
         match self {
             Self::Local(io) => io.close().await,
-            Self::Redis(io) => io.close().await,
+            Self::Redis(io, _) => io.close().await,
         }
     }
 
@@ -90,7 +96,7 @@ impl Realtime {
     pub async fn local_rooms(&self) -> Vec<String> {
         let rooms = match self {
             Self::Local(io) => io.local().rooms().await.map_err(|e| e.to_string()),
-            Self::Redis(io) => io.local().rooms().await.map_err(|e| e.to_string()),
+            Self::Redis(io, _) => io.local().rooms().await.map_err(|e| e.to_string()),
         };
         let rooms = rooms.unwrap_or_default().into_iter().map(|r| r.to_string());
         rooms.filter(|r| !r.starts_with(MEMBER_ROOM_PREFIX)).collect()
@@ -105,7 +111,7 @@ impl Realtime {
         let payload = json!({ "version": version });
         match self {
             Self::Local(io) => announce(io, room, &payload),
-            Self::Redis(io) => announce(io, room, &payload),
+            Self::Redis(io, _) => announce(io, room, &payload),
         }
     }
 }

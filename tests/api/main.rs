@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod helpers;
+mod multinode;
 mod player;
 mod realtime;
 mod restart;

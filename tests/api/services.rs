@@ -80,7 +80,16 @@ impl Service {
         format!("mongodb://127.0.0.1:{}/?directConnection=true&retryWrites=false", self.port)
     }
 
-    /// Kills the process (its data directory stays for `resume`).
+    /// Stops the process the way an operator would (SIGTERM, then waits);
+    /// its data directory stays for `resume`.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            Command::new("kill").args(["-TERM", &child.id().to_string()]).status().ok();
+            child.wait().ok();
+        }
+    }
+
+    /// Kills the process outright (SIGKILL).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().ok();

@@ -1,0 +1,350 @@
+//! Several nodes behaving as one server: in-process nodes on distinct ports
+//! (and real processes where one must be killed) sharing one real Redis and
+//! one real MongoDB-wire-compatible server, a fresh database per test.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::helpers::{Guest, SioClient, TestApp, WAIT, queue_ids, spawn_with};
+use crate::services::{self, Service};
+
+struct Cluster {
+    nodes: Vec<TestApp>,
+}
+
+async fn cluster(n: usize, mongodb_uri: &str, redis_url: &str) -> Cluster {
+    let db = services::fresh_db_name();
+    let mut nodes = Vec::new();
+    for i in 0..n {
+        let (uri, db, redis) = (mongodb_uri.to_string(), db.clone(), redis_url.to_string());
+        let node = spawn_with(TempDir::new().expect("temp dir"), move |s| {
+            s.mongodb_uri = Some(uri);
+            s.mongodb_db = db;
+            s.redis_url = Some(redis);
+            s.node_id = Some(format!("node{i}"));
+        })
+        .await;
+        nodes.push(node);
+    }
+    Cluster { nodes }
+}
+
+async fn shared_cluster(n: usize) -> Cluster {
+    cluster(n, &services::mongodb_uri(), &services::redis_url()).await
+}
+
+impl Cluster {
+    fn node(&self, i: usize) -> &TestApp {
+        &self.nodes[i % self.nodes.len()]
+    }
+
+    fn advance_clocks(&self, by: u64) {
+        for node in &self.nodes {
+            node.clock.advance(by);
+        }
+    }
+}
+
+fn score_of(snapshot: &Value, entry_id: &str) -> i64 {
+    let queue = snapshot["queue"].as_array().expect("queue");
+    queue.iter().find(|e| e["id"] == entry_id).and_then(|e| e["score"].as_i64()).expect("entry in queue")
+}
+
+/// Waits until `client` has received `room:changed` for every version in
+/// `from..=to`, and checks it never received one twice.
+async fn saw_every_version_once(client: &SioClient, from: u64, to: u64) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let versions: Vec<u64> = client.events("room:changed").iter().filter_map(|c| c["version"].as_u64()).collect();
+        let unique: BTreeSet<u64> = versions.iter().copied().collect();
+        assert_eq!(unique.len(), versions.len(), "a room:changed version arrived twice: {versions:?}");
+        if (from..=to).all(|v| unique.contains(&v)) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "missing versions in {from}..={to}: got {unique:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_clients_on_three_nodes_lose_no_vote_and_converge() {
+    let cluster = shared_cluster(3).await;
+    let host = cluster.node(0).create_room(json!({})).await;
+    let mut members: Vec<Guest> = vec![host.clone()];
+    for i in 1..60 {
+        members.push(cluster.node(i).join(&host.code, &format!("guest {i}")).await);
+    }
+    let clients: Vec<SioClient> =
+        join_all(members.iter().enumerate().map(|(i, m)| cluster.node(i).connect(&m.token))).await;
+    let start: Vec<u64> = join_all(clients.iter().map(|c| c.wait_for("room:snapshot", |_| true)))
+        .await
+        .iter()
+        .map(|s| s["version"].as_u64().expect("version"))
+        .collect();
+
+    // Presence is one list across nodes.
+    let (_, room) = cluster.node(2).get(&format!("/api/rooms/{}", host.code)).await;
+    assert_eq!(room["room"]["online_count"], 60, "{room}");
+
+    // Everyone adds the same five tracks at once (the first add creates the
+    // entry, the others up-vote it), then everyone votes on all of them.
+    clients[0].ok("queue:add", json!({"track_id": TestApp::track_id(100)})).await;
+    let tracks: Vec<String> = (1..=5).map(TestApp::track_id).collect();
+    let added = join_all(clients.iter().map(|c| async {
+        let mut entries = Vec::new();
+        for track in &tracks {
+            let data = c.ok("queue:add", json!({"track_id": track})).await;
+            entries.push(data["entry"]["id"].as_str().expect("entry id").to_string());
+        }
+        entries
+    }))
+    .await;
+    let entries = added[0].clone();
+    assert!(added.iter().all(|e| *e == entries), "every add of a track lands on the same entry");
+    let vote = |i: usize, j: usize| if i % 5 < j { -1 } else { 1 };
+    join_all(clients.iter().enumerate().map(|(i, c)| {
+        let entries = &entries;
+        async move {
+            for (j, entry) in entries.iter().enumerate() {
+                c.ok("queue:vote", json!({"entry_id": entry, "value": vote(i, j)})).await;
+            }
+        }
+    }))
+    .await;
+
+    let last = clients[0].snapshot().await["version"].as_u64().expect("version");
+    join_all(clients.iter().zip(&start).map(|(c, from)| saw_every_version_once(c, from + 1, last))).await;
+    let snapshots = join_all(clients.iter().map(SioClient::snapshot)).await;
+    for (j, entry) in entries.iter().enumerate() {
+        let expected: i64 = (0..60).map(|i| vote(i, j)).sum();
+        assert_eq!(score_of(&snapshots[0], entry), expected, "entry {j}: no vote lost, none counted twice");
+    }
+    assert_eq!(queue_ids(&snapshots[0]), entries, "ordered by score");
+    for snapshot in &snapshots {
+        assert_eq!(snapshot["version"], last);
+        assert_eq!(queue_ids(snapshot), entries);
+        let scores: Vec<i64> = entries.iter().map(|e| score_of(snapshot, e)).collect();
+        let first: Vec<i64> = entries.iter().map(|e| score_of(&snapshots[0], e)).collect();
+        assert_eq!(scores, first);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_racing_to_advance_play_each_entry_once_in_order() {
+    let cluster = shared_cluster(3).await;
+    let host = cluster.node(0).create_room(json!({})).await;
+    let hs = cluster.node(0).connect(&host.token).await;
+    for n in 1..=6 {
+        hs.ok("queue:add", json!({"track_id": TestApp::track_id(n)})).await;
+    }
+    for node in &cluster.nodes {
+        // Every node looks at the room, so every node has its deadline.
+        node.get(&format!("/api/rooms/{}", host.code)).await;
+    }
+    let mut expected = Vec::new();
+    for _ in 0..5 {
+        let snapshot = hs.snapshot().await;
+        expected.push(snapshot["now_playing"]["entry_id"].as_str().expect("playing").to_string());
+        cluster.advance_clocks(snapshot["now_playing"]["track"]["duration_ms"].as_u64().expect("duration"));
+        let racers = cluster.nodes.iter().flat_map(|n| (0..3).map(move |_| n.state.clone()));
+        join_all(racers.map(|state| async move { state.advance_ended_tracks().await })).await;
+    }
+    let (_, history) = cluster.node(1).get(&format!("/api/rooms/{}/history", host.code)).await;
+    let mut played: Vec<String> = history["plays"]
+        .as_array()
+        .expect("plays")
+        .iter()
+        .map(|p| p["entry_id"].as_str().expect("id").into())
+        .collect();
+    played.reverse();
+    assert_eq!(played, expected, "each entry played once, in order");
+    let now = hs.snapshot().await;
+    assert_eq!(now["now_playing"]["track"]["id"], TestApp::track_id(6));
+}
+
+/// A crowdjuke binary in its own process, so it can be SIGKILLed.
+struct ProcessNode {
+    addr: SocketAddr,
+    child: Child,
+    _dir: TempDir,
+}
+
+impl ProcessNode {
+    fn start(mongodb_uri: &str, db: &str, redis_url: &str, name: &str) -> Self {
+        let dir = TempDir::new().expect("temp dir");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_crowdjuke"));
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CROWDJUKE_")) {
+            command.env_remove(key);
+        }
+        let mut child = command
+            .args(["serve", "--listen", "127.0.0.1:0", "--no-default-room", "--data-dir"])
+            .arg(dir.path())
+            .env("CROWDJUKE_MONGODB_URI", mongodb_uri)
+            .env("CROWDJUKE_MONGODB_DB", db)
+            .env("CROWDJUKE_REDIS_URL", redis_url)
+            .env("CROWDJUKE_NODE_ID", name)
+            .env("CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE", "100000")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("crowdjuke starts");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("first line");
+        let addr = first.trim().rsplit("http://").next().and_then(|a| a.parse().ok());
+        let addr = addr.unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        Self { addr, child, _dir: dir }
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().ok();
+    }
+}
+
+impl Drop for ProcessNode {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+async fn post(addr: SocketAddr, path: &str, body: Value) -> Value {
+    let response = reqwest::Client::new().post(format!("http://{addr}{path}")).json(&body).send().await;
+    response.expect("request").json().await.expect("json")
+}
+
+fn guest(body: &Value) -> Guest {
+    Guest {
+        token: body["token"].as_str().expect("token").into(),
+        member_id: body["member"]["id"].as_str().expect("member").into(),
+        room_id: body["room"]["id"].as_str().expect("room").into(),
+        code: body["room"]["code"].as_str().expect("code").into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_node_loses_nothing_acknowledged_and_its_clients_move_on() {
+    let (uri, redis, db) = (services::mongodb_uri(), services::redis_url(), services::fresh_db_name());
+    let mut doomed = ProcessNode::start(&uri, &db, &redis, "doomed");
+    let survivor = ProcessNode::start(&uri, &db, &redis, "survivor");
+    let rules = json!({"max_queued_per_guest": 2});
+    let host = guest(&post(survivor.addr, "/api/rooms", json!({"name": "P", "host_name": "H", "rules": rules})).await);
+    let hs = SioClient::connect(survivor.addr, json!({"token": host.token})).await.expect("host connects");
+    hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let mut guests = Vec::new();
+    for i in 0..6 {
+        guests.push(guest(
+            &post(doomed.addr, &format!("/api/rooms/{}/join", host.code), json!({"name": format!("g{i}")})).await,
+        ));
+    }
+    // first_entry[i] = guest i's first entry; guest i up-votes guest i+1's.
+    let mut first_entry = Vec::new();
+    {
+        let on_doomed: Vec<SioClient> = join_all(guests.iter().map(|g| async {
+            SioClient::connect(doomed.addr, json!({"token": g.token})).await.expect("guest connects")
+        }))
+        .await;
+        for (i, c) in on_doomed.iter().enumerate() {
+            let data = c.ok("queue:add", json!({"track_id": TestApp::track_id(10 + i * 2)})).await;
+            first_entry.push(data["entry"]["id"].as_str().expect("id").to_string());
+            c.ok("queue:add", json!({"track_id": TestApp::track_id(11 + i * 2)})).await;
+        }
+        for (i, c) in on_doomed.iter().enumerate() {
+            c.ok("queue:vote", json!({"entry_id": first_entry[(i + 1) % 6], "value": 1})).await;
+        }
+        doomed.kill();
+        for c in &on_doomed {
+            c.wait_closed().await;
+        }
+    }
+    // The same guests come back through the surviving node with their tokens.
+    for (i, g) in guests.iter().enumerate() {
+        let c = SioClient::connect(survivor.addr, json!({"token": g.token})).await.expect("reconnects elsewhere");
+        let snapshot = c.wait_for("room:snapshot", |_| true).await;
+        assert_eq!(snapshot["me"]["id"], g.member_id.as_str(), "same identity");
+        let queue = snapshot["queue"].as_array().expect("queue");
+        assert_eq!(queue.iter().filter(|e| e["added_by"] == g.member_id.as_str()).count(), 2, "adds survived");
+        let voted = queue.iter().find(|e| e["id"] == first_entry[(i + 1) % 6].as_str()).expect("voted entry");
+        assert_eq!((voted["my_vote"].as_i64(), voted["score"].as_i64()), (Some(1), Some(2)), "votes survived");
+        let refused = c.refused("queue:add", json!({"track_id": TestApp::track_id(90)})).await;
+        assert_eq!(refused, "queue_limit_reached", "limits survived");
+    }
+    let snapshot = hs.snapshot().await;
+    assert_eq!(snapshot["queue"].as_array().expect("queue").len(), 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn broadcasts_resume_after_redis_restarts() {
+    let mut redis = Service::redis().await;
+    let cluster = cluster(2, &services::mongodb_uri(), &redis.redis_url()).await;
+    let host = cluster.node(0).create_room(json!({})).await;
+    let guest = cluster.node(1).join(&host.code, "Gus").await;
+    let hs = cluster.node(0).connect(&host.token).await;
+    let gs = cluster.node(1).connect(&guest.token).await;
+    hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let before = hs.ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await;
+    gs.changed(before["version"].as_u64().expect("version")).await;
+
+    redis.kill();
+    // Writes go on while Redis is away: MongoDB holds the truth.
+    let during = gs.ok("queue:add", json!({"track_id": TestApp::track_id(3)})).await;
+    redis.resume().await;
+
+    let deadline = tokio::time::Instant::now() + WAIT * 3;
+    let mut n = 4;
+    loop {
+        let data = gs.ok("queue:add", json!({"track_id": TestApp::track_id(n)})).await;
+        let version = data["version"].as_u64().expect("version");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if hs.events("room:changed").iter().any(|c| c["version"] == version) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "broadcasts did not resume after the Redis restart");
+        n += 1;
+    }
+    let snapshot = hs.snapshot().await;
+    let during_id = during["entry"]["id"].as_str().expect("id");
+    assert!(queue_ids(&snapshot).iter().any(|id| id == during_id), "the write acknowledged during the outage is kept");
+    assert_eq!(snapshot["version"], gs.snapshot().await["version"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_answer_unavailable_while_mongodb_is_down_and_succeed_after() {
+    let mut mongo = Service::mongodb().await;
+    let cluster = cluster(1, &mongo.mongodb_uri(), &services::redis_url()).await;
+    let host = cluster.node(0).create_room(json!({})).await;
+    let hs = cluster.node(0).connect(&host.token).await;
+    let kept = hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    hs.ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await;
+
+    mongo.stop();
+    let reply = hs.ack("queue:add", json!({"track_id": TestApp::track_id(3)})).await;
+    assert_eq!(reply["error"]["code"], "unavailable", "{reply}");
+    let (status, body) = cluster.node(0).get("/api/ready").await;
+    assert_eq!(status, 503, "{body}");
+
+    mongo.resume().await;
+    let deadline = tokio::time::Instant::now() + WAIT * 3;
+    loop {
+        let reply = hs.ack("queue:add", json!({"track_id": TestApp::track_id(4)})).await;
+        if reply["ok"] == true {
+            break;
+        }
+        assert_eq!(reply["error"]["code"], "unavailable", "{reply}");
+        assert!(tokio::time::Instant::now() < deadline, "writes did not come back after MongoDB returned");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let snapshot = hs.snapshot().await;
+    let playing = snapshot["now_playing"]["entry_id"].as_str().expect("playing");
+    assert_eq!(playing, kept["now_playing_entry_id"].as_str().expect("id"), "data intact");
+    let queued: Vec<&str> =
+        snapshot["queue"].as_array().expect("queue").iter().filter_map(|e| e["track"]["id"].as_str()).collect();
+    assert_eq!(queued, ["demo-0002", "demo-0004"], "not demo-0003: {snapshot}");
+}
