@@ -38,6 +38,9 @@ pub struct Settings {
     pub mongodb_uri: Option<String>,
     /// Database name used with `mongodb_uri`.
     pub mongodb_db: String,
+    /// Behind a load balancer: take the client address from the last
+    /// `X-Forwarded-For` entry (for rate limits).
+    pub behind_proxy: bool,
     /// Name of this node in logs and presence entries; random when unset.
     pub node_id: Option<String>,
 }
@@ -65,6 +68,7 @@ impl Default for Settings {
             mongodb_uri: None,
             mongodb_db: "crowdjuke".to_string(),
             node_id: None,
+            behind_proxy: false,
         }
     }
 }

@@ -44,7 +44,8 @@ impl RateLimiter for LocalLimiter {
     }
 }
 
-/// `per_minute` attempts per key per calendar minute, counted in Redis.
+/// `per_minute` attempts per key per minute (from the first attempt),
+/// counted in Redis with `INCR` + `PEXPIRE`.
 pub struct RedisLimiter {
     redis: Client,
     /// Key prefix naming what is limited, e.g. `join`.
@@ -58,26 +59,26 @@ impl RedisLimiter {
         Self { redis, name, per_minute: per_minute.max(1), fallback: LocalLimiter::per_minute(per_minute) }
     }
 
-    async fn count(&self, key: &str, window: u128) -> Result<i64, Error> {
+    /// Counts one attempt; returns the count in the current window and the
+    /// milliseconds left in it. A window starts at a key's first attempt.
+    async fn count(&self, key: &str) -> Result<(i64, i64), Error> {
         ensure_up(&self.redis)?;
-        let key = format!("ratelimit:{}:{key}:{window}", self.name);
+        let key = format!("ratelimit:{}:{key}", self.name);
         let count: i64 = self.redis.incr(&key).await?;
         if count == 1 {
             let _: () = self.redis.pexpire(&key, WINDOW.as_millis() as i64, None).await?;
         }
-        Ok(count)
+        let left: i64 = self.redis.pttl(&key).await?;
+        Ok((count, left))
     }
 }
 
 #[async_trait]
 impl RateLimiter for RedisLimiter {
     async fn check(&self, key: &str) -> Result<(), AppError> {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let window = now.as_millis() / WINDOW.as_millis();
-        match self.count(key, window).await {
-            Ok(count) if count > i64::from(self.per_minute) => {
-                let left = WINDOW.as_millis() - now.as_millis() % WINDOW.as_millis();
-                Err(AppError::RateLimited((left / 1000).max(1) as u64))
+        match self.count(key).await {
+            Ok((count, left_ms)) if count > i64::from(self.per_minute) => {
+                Err(AppError::RateLimited((left_ms.max(0) as u64).div_ceil(1000).max(1)))
             }
             Ok(_) => Ok(()),
             Err(e) => {

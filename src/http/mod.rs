@@ -1,6 +1,7 @@
 //! REST routes, one module per resource, merged here. Every error is a JSON
 //! body `{error: {code, message}}` with the status the code documents.
 
+mod client_ip;
 mod health;
 mod json;
 mod rooms;

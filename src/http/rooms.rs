@@ -1,8 +1,6 @@
 //! Rooms over REST: create, join (or rejoin), public info, QR code, history.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
@@ -11,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiJson;
+use super::client_ip::ClientIp;
 use crate::domain::view::{MemberView, NowPlayingView, RoomInfo};
 use crate::domain::{Actor, Command, Member, Role, Room, Rules, code};
 use crate::error::{AppError, Result};
@@ -121,11 +120,11 @@ async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>)
 
 async fn join(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Path(raw_code): Path<String>,
     ApiJson(body): ApiJson<JoinRoom>,
 ) -> Result<Json<Value>> {
-    app.join_limiter.check(&peer.ip().to_string()).await?;
+    app.join_limiter.check(&ip.to_string()).await?;
     let name = clean_name("name", &body.name, MAX_MEMBER_NAME)?;
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
     let returning = body.token.as_deref().and_then(|t| app.tokens.verify(t)).filter(|c| c.r == room.id);
@@ -142,10 +141,10 @@ async fn join(
 
 async fn info(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Path(raw_code): Path<String>,
 ) -> Result<Json<Value>> {
-    app.join_limiter.check(&peer.ip().to_string()).await?;
+    app.join_limiter.check(&ip.to_string()).await?;
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
     let mut body = room_json(&app, &room).await;
     let now = app.clock.now();
@@ -155,10 +154,10 @@ async fn info(
 
 async fn qr(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Path(raw_code): Path<String>,
 ) -> Result<impl IntoResponse> {
-    app.join_limiter.check(&peer.ip().to_string()).await?;
+    app.join_limiter.check(&ip.to_string()).await?;
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
     let url = format!("{}/join/{}", app.public_url, room.code);
     let svg = crate::qr::svg(&url).map_err(AppError::Internal)?;
@@ -174,11 +173,11 @@ struct Page {
 
 async fn history(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Path(raw_code): Path<String>,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>> {
-    app.join_limiter.check(&peer.ip().to_string()).await?;
+    app.join_limiter.check(&ip.to_string()).await?;
     let Query(page) = page.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
     let limit = page.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -192,10 +191,10 @@ async fn history(
 /// A minimal landing page for the join link until the web app ships.
 async fn join_page(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Path(raw_code): Path<String>,
 ) -> Result<Html<String>> {
-    app.join_limiter.check(&peer.ip().to_string()).await?;
+    app.join_limiter.check(&ip.to_string()).await?;
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
     let name = room.name.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     Ok(Html(format!(

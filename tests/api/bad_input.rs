@@ -147,3 +147,17 @@ async fn a_member_removed_by_another_node_while_still_connected_is_refused() {
     let after = store.load_room(room_id).await.expect("load").expect("room");
     assert_eq!(after.version, expected + 1, "the refused events changed nothing");
 }
+
+#[tokio::test]
+async fn a_member_flooding_events_is_rate_limited_and_nothing_changes() {
+    let app = crate::helpers::spawn_with(tempfile::TempDir::new().expect("dir"), |s| s.events_per_minute = 3).await;
+    let host = app.create_room(serde_json::json!({})).await;
+    let hs = app.connect(&host.token).await;
+    let before = hs.wait_for("room:snapshot", |_| true).await;
+    for _ in 0..3 {
+        hs.ack("room:sync", serde_json::json!({})).await;
+    }
+    let reply = hs.ack("queue:add", serde_json::json!({"track_id": crate::helpers::TestApp::track_id(1)})).await;
+    assert_eq!(reply["error"]["code"], "rate_limited", "{reply}");
+    assert_eq!(app.state.room(&host.room_id).await.expect("room").version, before["version"].as_u64().expect("v"));
+}

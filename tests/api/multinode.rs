@@ -348,3 +348,31 @@ async fn writes_answer_unavailable_while_mongodb_is_down_and_succeed_after() {
         snapshot["queue"].as_array().expect("queue").iter().filter_map(|e| e["track"]["id"].as_str()).collect();
     assert_eq!(queued, ["demo-0002", "demo-0004"], "not demo-0003: {snapshot}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rate_limits_are_shared_by_every_node() {
+    let db = services::fresh_db_name();
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let (uri, db, redis) = (services::mongodb_uri(), db.clone(), services::redis_url());
+        nodes.push(
+            spawn_with(TempDir::new().expect("dir"), move |s| {
+                s.mongodb_uri = Some(uri);
+                s.mongodb_db = db;
+                s.redis_url = Some(redis);
+                s.join_attempts_per_minute = 4;
+                s.behind_proxy = true;
+            })
+            .await,
+        );
+    }
+    // A forwarded address no other test uses, so the shared counter is ours.
+    let client = format!("10.{}.{}.{}", rand::random::<u8>(), rand::random::<u8>(), rand::random::<u8>());
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let node = &nodes[i % 2];
+        let request = node.http.post(node.url("/api/rooms/ZZZZZZ/join")).header("x-forwarded-for", &client);
+        statuses.push(request.json(&json!({"name": "Eve"})).send().await.expect("request").status().as_u16());
+    }
+    assert_eq!(statuses, [404, 404, 404, 404, 429, 429], "four attempts in all, whichever node answers");
+}

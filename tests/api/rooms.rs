@@ -191,3 +191,22 @@ async fn health_and_readiness_answer_and_unknown_routes_get_a_json_404() {
     let (status, body) = app.get("/api/rooms").await;
     assert_eq!((status, body["error"]["code"].as_str()), (405, Some("method_not_allowed")));
 }
+
+#[tokio::test]
+async fn behind_a_proxy_the_forwarded_client_address_is_limited_not_the_proxy() {
+    let app = spawn_with(tempfile::TempDir::new().expect("dir"), |s| {
+        s.join_attempts_per_minute = 2;
+        s.behind_proxy = true;
+    })
+    .await;
+    let attempt = |forwarded: &'static str| {
+        let request = app.http.post(app.url("/api/rooms/ZZZZZZ/join")).header("x-forwarded-for", forwarded);
+        async move { request.json(&json!({"name": "Eve"})).send().await.expect("request").status().as_u16() }
+    };
+    assert_eq!(attempt("10.0.0.1").await, 404);
+    assert_eq!(attempt("10.0.0.1").await, 404);
+    assert_eq!(attempt("10.0.0.1").await, 429);
+    // A client cannot escape by prepending its own entry: the proxy's is last.
+    assert_eq!(attempt("1.2.3.4, 10.0.0.1").await, 429);
+    assert_eq!(attempt("10.0.0.2").await, 404, "another guest behind the same proxy is not limited");
+}

@@ -1,0 +1,95 @@
+//! `docker-compose.yml`, `deploy/nginx.conf` and the `Dockerfile` cannot run
+//! here (no Docker engine); this checks they parse and agree with the
+//! server: every node setting is one crowdjuke accepts, the load balancer
+//! routes to every node with sticky sessions and WebSocket upgrade.
+
+use std::collections::BTreeMap;
+
+use crowdjuke::config::Settings;
+use figment::Figment;
+use figment::providers::Serialized;
+use serde_yaml_ng::Value;
+
+fn repo_file(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).expect(path)
+}
+
+fn compose() -> Value {
+    let mut doc: Value = serde_yaml_ng::from_str(&repo_file("docker-compose.yml")).expect("valid YAML");
+    doc.apply_merge().expect("merge keys resolve");
+    doc
+}
+
+fn image(services: &Value, name: &str) -> String {
+    services[name]["image"].as_str().unwrap_or_else(|| panic!("{name} has an image")).to_string()
+}
+
+#[test]
+fn compose_has_the_whole_stack() {
+    let doc = compose();
+    let services = &doc["services"];
+    assert!(image(services, "redis").starts_with("redis:7"));
+    assert!(image(services, "mongo").starts_with("mongo:7"));
+    assert!(image(services, "meilisearch").starts_with("getmeili/meilisearch:v1."));
+    assert!(image(services, "lb").starts_with("nginx:"));
+    assert_eq!(services["lb"]["ports"][0].as_str(), Some("8080:80"));
+}
+
+fn node_settings(env: &Value) -> Settings {
+    let mut values = BTreeMap::new();
+    for (key, value) in env.as_mapping().expect("environment is a map") {
+        let key = key.as_str().expect("key");
+        let setting = key.strip_prefix("CROWDJUKE_").unwrap_or_else(|| panic!("{key} is not a crowdjuke setting"));
+        let value = match value {
+            Value::String(s) => serde_json::from_str(s).unwrap_or(serde_json::Value::String(s.clone())),
+            other => serde_json::to_value(other).expect("value"),
+        };
+        values.insert(setting.to_lowercase(), value);
+    }
+    let figment = Figment::from(Serialized::defaults(Settings::default())).merge(Serialized::globals(values));
+    figment.extract().unwrap_or_else(|e| panic!("a node setting crowdjuke refuses: {e}"))
+}
+
+#[test]
+fn every_node_is_configured_for_scale_out_and_behind_the_balancer() {
+    let doc = compose();
+    let nginx = repo_file("deploy/nginx.conf");
+    let nodes: Vec<(&str, &Value)> = doc["services"]
+        .as_mapping()
+        .expect("services")
+        .iter()
+        .filter_map(|(name, service)| Some((name.as_str()?, service)))
+        .filter(|(_, service)| service["build"].as_str() == Some("."))
+        .collect();
+    assert!(nodes.len() >= 2, "at least two crowdjuke nodes");
+    let mut ids = Vec::new();
+    for (name, service) in nodes {
+        let settings = node_settings(&service["environment"]);
+        assert_eq!(settings.redis_url.as_deref(), Some("redis://redis:6379"), "{name}");
+        assert!(settings.mongodb_uri.as_deref().is_some_and(|u| u.starts_with("mongodb://mongo:27017")), "{name}");
+        assert!(settings.behind_proxy, "{name} rate-limits by the forwarded client address");
+        assert_eq!(settings.listen.port(), 8080);
+        ids.push(settings.node_id.expect("node id"));
+        assert!(nginx.contains(&format!("server {name}:8080")), "nginx routes to {name}");
+        let depends = &service["depends_on"];
+        assert_eq!(depends["redis"]["condition"].as_str(), Some("service_healthy"));
+        assert_eq!(depends["mongo"]["condition"].as_str(), Some("service_healthy"));
+    }
+    ids.sort();
+    ids.dedup();
+    assert!(ids.len() >= 2, "node ids are distinct");
+    assert!(nginx.contains("ip_hash;"), "sticky sessions for long-polling");
+    assert!(nginx.contains("proxy_set_header Upgrade $http_upgrade;"), "WebSocket upgrade");
+    assert!(nginx.contains("proxy_http_version 1.1;"));
+    let mounted = doc["services"]["lb"]["volumes"][0].as_str().expect("nginx.conf mounted");
+    assert!(mounted.starts_with("./deploy/nginx.conf:"));
+}
+
+#[test]
+fn dockerfile_is_multi_stage_and_builds_the_binary() {
+    let dockerfile = repo_file("Dockerfile");
+    let stages = dockerfile.lines().filter(|l| l.starts_with("FROM ")).count();
+    assert!(stages >= 2, "multi-stage");
+    assert!(dockerfile.contains("cargo build --release --locked --bin crowdjuke"));
+    assert!(dockerfile.contains("COPY --from=build /src/target/release/crowdjuke"));
+}
