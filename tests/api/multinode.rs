@@ -15,6 +15,11 @@ use tempfile::TempDir;
 use crate::helpers::{Guest, SioClient, TestApp, WAIT, queue_ids, spawn_with};
 use crate::services::{self, Service};
 
+/// The multi-node tests run one at a time: each drives several nodes, a
+/// shared Redis and a Python MongoDB-compatible server, which is all two
+/// cores can take without turning milliseconds into seconds.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct Cluster {
     nodes: Vec<TestApp>,
 }
@@ -75,6 +80,7 @@ async fn saw_every_version_once(client: &SioClient, from: u64, to: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_clients_on_three_nodes_lose_no_vote_and_converge() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let cluster = shared_cluster(3).await;
     let host = cluster.node(0).create_room(json!({})).await;
     let mut members: Vec<Guest> = vec![host.clone()];
@@ -138,6 +144,7 @@ async fn sixty_clients_on_three_nodes_lose_no_vote_and_converge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_nodes_racing_to_advance_play_each_entry_once_in_order() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let cluster = shared_cluster(3).await;
     let host = cluster.node(0).create_room(json!({})).await;
     let hs = cluster.node(0).connect(&host.token).await;
@@ -231,6 +238,7 @@ fn guest(body: &Value) -> Guest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_node_loses_nothing_acknowledged_and_its_clients_move_on() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let (uri, redis, db) = (services::mongodb_uri(), services::redis_url(), services::fresh_db_name());
     let mut doomed = ProcessNode::start(&uri, &db, &redis, "doomed");
     let survivor = ProcessNode::start(&uri, &db, &redis, "survivor");
@@ -282,6 +290,7 @@ async fn a_killed_node_loses_nothing_acknowledged_and_its_clients_move_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn broadcasts_resume_after_redis_restarts() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let mut redis = Service::redis().await;
     let cluster = cluster(2, &services::mongodb_uri(), &redis.redis_url()).await;
     let host = cluster.node(0).create_room(json!({})).await;
@@ -317,6 +326,7 @@ async fn broadcasts_resume_after_redis_restarts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_answer_unavailable_while_mongodb_is_down_and_succeed_after() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let mut mongo = Service::mongodb().await;
     let cluster = cluster(1, &mongo.mongodb_uri(), &services::redis_url()).await;
     let host = cluster.node(0).create_room(json!({})).await;
@@ -351,6 +361,7 @@ async fn writes_answer_unavailable_while_mongodb_is_down_and_succeed_after() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rate_limits_are_shared_by_every_node() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let db = services::fresh_db_name();
     let mut nodes = Vec::new();
     for _ in 0..2 {
