@@ -92,7 +92,8 @@ async fn connect(node: &str, token: &str, room: usize, sent_at: SentAt, stats: A
     let (out, mut outbox) = mpsc::unbounded_channel::<String>();
     let (ack_tx, acks) = mpsc::unbounded_channel();
     let (snap_tx, snap_rx) = oneshot::channel();
-    out.send(format!("40{}", json!({ "token": token }))).ok();
+    let (connected_tx, connected) = oneshot::channel::<()>();
+    let auth = format!("40{}", json!({ "token": token }));
     tokio::spawn(async move {
         while let Some(text) = outbox.recv().await {
             if sink.send(Message::text(text)).await.is_err() {
@@ -103,11 +104,22 @@ async fn connect(node: &str, token: &str, room: usize, sent_at: SentAt, stats: A
     let pong = out.clone();
     tokio::spawn(async move {
         let mut snap_tx = Some(snap_tx);
+        let mut connected_tx = Some(connected_tx);
         while let Some(Ok(message)) = stream.next().await {
             let Message::Text(text) = message else { continue };
             let text = text.as_str();
+            if std::env::var_os("LOAD_DEBUG").is_some() {
+                eprintln!("<- {text}");
+            }
             if text == "2" {
                 pong.send("3".into()).ok();
+            } else if text.starts_with("40") {
+                if let Some(tx) = connected_tx.take() {
+                    tx.send(()).ok();
+                }
+            } else if text.starts_with('0') {
+                // Engine.IO open: now connect to the `/` namespace.
+                pong.send(auth.clone()).ok();
             } else if let Some(event) = text.strip_prefix("42[\"room:changed\",") {
                 let now = Instant::now();
                 // The version is the first field of the payload.
@@ -131,6 +143,7 @@ async fn connect(node: &str, token: &str, room: usize, sent_at: SentAt, stats: A
             }
         }
     });
+    connected.await.expect("namespace connect accepted");
     Client { out, acks, snapshot: Some(snap_rx) }
 }
 
