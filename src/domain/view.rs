@@ -11,6 +11,10 @@ use super::{Member, Millis, NowPlaying, Play, Role, Room, RoomKind, Rules, Track
 
 /// How many recent plays a snapshot carries.
 const SNAPSHOT_PLAYS: usize = 20;
+/// Members in a snapshot; the rest page in with `room:members`. Keeps the
+/// join snapshot small at a 1,000-guest party: every connection's write
+/// buffer grows to the largest frame it was ever sent.
+pub const SNAPSHOT_MEMBERS: usize = 50;
 
 #[derive(Debug, Serialize)]
 pub struct TrackView<'a> {
@@ -145,9 +149,6 @@ pub struct Snapshot<'a> {
 
 impl<'a> Snapshot<'a> {
     pub fn new(room: &'a Room, viewer: Option<&str>, online: &HashSet<String>, now: Millis) -> Self {
-        let is_online = |m: &Member| online.contains(&m.id);
-        let mut members: Vec<&Member> = room.members.values().filter(|m| !m.banned).collect();
-        members.sort_by_key(|m| (m.role != Role::Host, m.joined_at, m.id.as_str()));
         let plays_from = room.recent_plays.len().saturating_sub(SNAPSHOT_PLAYS);
         Self {
             version: room.version,
@@ -156,10 +157,17 @@ impl<'a> Snapshot<'a> {
             me: viewer.and_then(|v| room.member(v)).map(|m| MemberView::new(m, true)),
             queue: queue::play_order(room).into_iter().map(|e| EntryView::new(e, viewer)).collect(),
             now_playing: room.now_playing.as_ref().map(|np| NowPlayingView::new(np, now)),
-            members: members.into_iter().map(|m| MemberView::new(m, is_online(m))).collect(),
+            members: member_page(room, online, 0, SNAPSHOT_MEMBERS),
             recent_plays: &room.recent_plays[plays_from..],
         }
     }
+}
+
+/// Non-banned members, the host first, then by join time (then id).
+pub fn member_page<'a>(room: &'a Room, online: &HashSet<String>, offset: usize, limit: usize) -> Vec<MemberView<'a>> {
+    let mut members: Vec<&Member> = room.members.values().filter(|m| !m.banned).collect();
+    members.sort_by_key(|m| (m.role != Role::Host, m.joined_at, m.id.as_str()));
+    members.into_iter().skip(offset).take(limit).map(|m| MemberView::new(m, online.contains(&m.id))).collect()
 }
 
 #[derive(Debug, Serialize)]

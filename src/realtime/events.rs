@@ -2,7 +2,7 @@
 //! typed command (bad input → error ack, nothing else), executed through
 //! `AppState::execute`, and answered with an ack.
 //!
-//! Events: `room:sync`, `queue:add`, `queue:vote`, `queue:remove`,
+//! Events: `room:sync`, `room:members`, `queue:add`, `queue:vote`, `queue:remove`,
 //! `queue:pin`, `player:skip`, `player:vote_skip`, `player:pause`,
 //! `player:resume`, `member:kick`, `member:ban`, `member:promote`,
 //! `member:demote`, `room:update_rules`, `room:set_fallback`.
@@ -79,6 +79,31 @@ struct FallbackPayload {
     track_ids: Vec<String>,
 }
 
+#[derive(Deserialize)]
+struct MembersPayload {
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "default_members_limit")]
+    limit: usize,
+}
+
+fn default_members_limit() -> usize {
+    crate::domain::view::SNAPSHOT_MEMBERS
+}
+
+const MAX_MEMBERS_PAGE: usize = 200;
+
+async fn members_page(app: &AppState, session: &Session, p: MembersPayload) -> Result<Value> {
+    if !(1..=MAX_MEMBERS_PAGE).contains(&p.limit) {
+        return Err(AppError::InvalidPayload(format!("limit must be 1 to {MAX_MEMBERS_PAGE}")));
+    }
+    let room = app.room(&session.room_id).await?;
+    let online = app.presence.online(&session.room_id).await;
+    let members = crate::domain::view::member_page(&room, &online, p.offset, p.limit);
+    let total = room.members.values().filter(|m| !m.banned).count();
+    Ok(json!({ "members": members, "total": total, "offset": p.offset }))
+}
+
 /// Events without a payload accept `{}`, `null` or nothing at all.
 #[derive(Deserialize)]
 struct Empty {}
@@ -98,6 +123,7 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value) -> R
             parse::<Empty>(data)?;
             return snapshot(app, session).await;
         }
+        "room:members" => return members_page(app, session, parse(data)?).await,
         "queue:add" => add_command(app, parse(data)?)?,
         "queue:vote" => {
             let p: VotePayload = parse(data)?;

@@ -253,3 +253,31 @@ async fn vote_to_skip_skips_once_enough_present_members_agree() {
     assert_ne!(now, playing);
     assert_eq!(now, TestApp::track_id(2));
 }
+
+#[tokio::test]
+async fn a_big_room_sends_fifty_members_in_the_snapshot_and_pages_the_rest() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    for i in 1..60 {
+        app.clock.advance(1);
+        app.join(&host.code, &format!("guest {i:02}")).await;
+    }
+    let hs = app.connect(&host.token).await;
+    let snapshot = hs.wait_for("room:snapshot", |_| true).await;
+    let first: Vec<&str> =
+        snapshot["members"].as_array().expect("members").iter().filter_map(|m| m["name"].as_str()).collect();
+    assert_eq!(first.len(), 50);
+    assert_eq!((first[0], first[1], first[49]), ("Hana", "guest 01", "guest 49"), "host first, then by join time");
+    assert_eq!(snapshot["room"]["member_count"], 60);
+    let page = hs.ok("room:members", json!({"offset": 50})).await;
+    let rest: Vec<&str> =
+        page["members"].as_array().expect("members").iter().filter_map(|m| m["name"].as_str()).collect();
+    assert_eq!(rest.first().copied(), Some("guest 50"));
+    assert_eq!((rest.len(), page["total"].as_u64()), (10, Some(60)));
+    let small = hs.ok("room:members", json!({"offset": 0, "limit": 2})).await;
+    assert_eq!(small["members"].as_array().map(Vec::len), Some(2));
+    for bad in [json!({"limit": 0}), json!({"limit": 201}), json!({"offset": -1}), json!({"limit": "ten"}), json!("x")]
+    {
+        assert_eq!(hs.refused("room:members", bad).await, "invalid_payload");
+    }
+}
