@@ -185,17 +185,33 @@ async fn main() {
         hosts.push((host, code, entry, data["version"].as_u64().expect("version")));
     }
     let (_, idle_rss) = servers(&args.pids);
-    let mut guests = Vec::new();
-    for i in 0..args.clients {
-        let r = i % args.rooms;
-        let joined =
-            post(&http, format!("{}/api/rooms/{}/join", node(i), hosts[r].1), json!({"name": format!("g{i}")}));
-        let token = joined.await["token"].as_str().expect("token").to_string();
-        let mut guest = connect(&node(i), &token, r, sent_at.clone(), stats.clone()).await;
-        if let Some(snapshot) = guest.snapshot.take() {
-            snapshot.await.ok();
-        }
-        guests.push(guest);
+    // Joins and connects, eight at a time.
+    let codes: Vec<String> = hosts.iter().map(|h| h.1.clone()).collect();
+    let guests: Vec<Client> = futures_util::stream::iter(0..args.clients)
+        .map(|i| {
+            let (http, node, code) = (http.clone(), node(i), codes[i % args.rooms].clone());
+            let (sent_at, stats) = (sent_at.clone(), stats.clone());
+            async move {
+                let joined = post(&http, format!("{node}/api/rooms/{code}/join"), json!({"name": format!("g{i}")}));
+                let token = joined.await["token"].as_str().expect("token").to_string();
+                let mut guest = connect(&node, &token, i % args.rooms, sent_at, stats).await;
+                if let Some(snapshot) = guest.snapshot.take() {
+                    snapshot.await.ok();
+                }
+                guest
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    // A fresh entry to vote on, second in the queue so it cannot start
+    // playing during the run.
+    let mut voters = Vec::new();
+    for (r, (mut host, code, _, _)) in hosts.into_iter().enumerate() {
+        host.call(2, "queue:add", json!({"track_id": format!("demo-{:04}", 100 + 2 * r)})).await;
+        let data = host.call(3, "queue:add", json!({"track_id": format!("demo-{:04}", 101 + 2 * r)})).await;
+        let entry = data["entry"]["id"].as_str().expect("entry").to_string();
+        voters.push((host, code, entry, data["version"].as_u64().expect("version")));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (_, loaded_rss) = servers(&args.pids);
@@ -206,7 +222,7 @@ async fn main() {
     let per_room = args.rate / args.rooms as f64;
     let votes = (per_room * args.seconds).round() as u64;
     let started = Instant::now();
-    let voters: Vec<_> = hosts
+    let voters: Vec<_> = voters
         .into_iter()
         .enumerate()
         .map(|(r, (mut host, _, entry, mut version))| {
@@ -218,7 +234,7 @@ async fn main() {
                     tokio::time::sleep_until(due.into()).await;
                     value = -value;
                     sent_at.lock().expect("sent").insert((r, version + 1), Instant::now());
-                    let data = host.call(n + 2, "queue:vote", json!({"entry_id": entry, "value": value})).await;
+                    let data = host.call(n + 4, "queue:vote", json!({"entry_id": entry, "value": value})).await;
                     version = data["version"].as_u64().expect("version");
                 }
                 host
