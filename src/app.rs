@@ -33,6 +33,12 @@ use crate::{http, realtime, redis};
 /// Longest a Socket.IO frame may be before the connection is closed (the
 /// event handler refuses anything over `max_event_bytes` with an ack first).
 const MAX_FRAME_BYTES: usize = 1024 * 1024;
+/// Per-connection websocket read buffer (engineioxide's default is 4 KiB;
+/// client events are small).
+const WS_READ_BUFFER: usize = 1024;
+/// Packets queued per connection before socketioxide refuses more (default
+/// 128). A socket that falls this far behind is told to resync.
+const SEND_BUFFER_PACKETS: usize = 64;
 /// How long shutdown waits for accepted writes to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -112,6 +118,8 @@ impl Server {
             .max_payload(MAX_FRAME_BYTES as u64)
             .ws_max_message_size(MAX_FRAME_BYTES)
             .ws_max_frame_size(MAX_FRAME_BYTES)
+            .ws_read_buffer_size(WS_READ_BUFFER)
+            .max_buffer_size(SEND_BUFFER_PACKETS)
             .with_state(state.clone());
         let routes = http::router().with_state(state.clone());
         let (routes, io) = match redis {
