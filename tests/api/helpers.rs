@@ -116,7 +116,7 @@ impl TestApp {
     }
 }
 
-fn guest_from(body: &Value) -> Guest {
+pub fn guest_from(body: &Value) -> Guest {
     Guest {
         token: body["token"].as_str().expect("token").to_string(),
         member_id: body["member"]["id"].as_str().expect("member id").to_string(),

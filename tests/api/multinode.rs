@@ -12,7 +12,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::helpers::{Guest, SioClient, TestApp, WAIT, queue_ids, spawn_with};
+use crate::helpers::{Guest, SioClient, TestApp, WAIT, guest_from, queue_ids, spawn_with};
 use crate::services::{self, Service};
 
 /// The multi-node tests run one at a time: each drives several nodes, a
@@ -227,15 +227,6 @@ async fn post(addr: SocketAddr, path: &str, body: Value) -> Value {
     response.expect("request").json().await.expect("json")
 }
 
-fn guest(body: &Value) -> Guest {
-    Guest {
-        token: body["token"].as_str().expect("token").into(),
-        member_id: body["member"]["id"].as_str().expect("member").into(),
-        room_id: body["room"]["id"].as_str().expect("room").into(),
-        code: body["room"]["code"].as_str().expect("code").into(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_node_loses_nothing_acknowledged_and_its_clients_move_on() {
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -243,12 +234,13 @@ async fn a_killed_node_loses_nothing_acknowledged_and_its_clients_move_on() {
     let mut doomed = ProcessNode::start(&uri, &db, &redis, "doomed");
     let survivor = ProcessNode::start(&uri, &db, &redis, "survivor");
     let rules = json!({"max_queued_per_guest": 2});
-    let host = guest(&post(survivor.addr, "/api/rooms", json!({"name": "P", "host_name": "H", "rules": rules})).await);
+    let host =
+        guest_from(&post(survivor.addr, "/api/rooms", json!({"name": "P", "host_name": "H", "rules": rules})).await);
     let hs = SioClient::connect(survivor.addr, json!({"token": host.token})).await.expect("host connects");
     hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
     let mut guests = Vec::new();
     for i in 0..6 {
-        guests.push(guest(
+        guests.push(guest_from(
             &post(doomed.addr, &format!("/api/rooms/{}/join", host.code), json!({"name": format!("g{i}")})).await,
         ));
     }
