@@ -22,9 +22,9 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::limits::{LocalLimiter, RateLimiter, RedisLimiter};
 use crate::locks::{NoLocks, RedisLocks, RoomLocks};
-use crate::music::Library;
 use crate::presence::{LocalPresence, Presence, RedisPresence};
 use crate::realtime::Realtime;
+use crate::search::{IndexName, MeiliEngine, SearchEngine, TantivyEngine, indexer};
 use crate::state::{AppState, Shared};
 use crate::store::{EmbeddedStore, MongoStore, Store};
 use crate::token::TokenKey;
@@ -67,7 +67,8 @@ impl Server {
                 (Arc::new(store), load_or_create_secret(&settings.data_dir)?)
             }
         };
-        let library = Library::load(&store).await.context("cannot load the library")?;
+        crate::music::seed_demo_if_empty(&store).await.context("cannot seed the demo library")?;
+        let search = open_search(&settings).await?;
         let redis = match &settings.redis_url {
             Some(url) => Some(redis::Redis::connect(url).await.context("cannot reach Redis")?),
             None => None,
@@ -102,7 +103,8 @@ impl Server {
             event_limiter,
             settings,
             store,
-            library,
+            search,
+            index_changed: Default::default(),
             clock,
             tokens: TokenKey::new(secret),
             io: RwLock::new(None),
@@ -137,7 +139,24 @@ impl Server {
         *state.io.write().unwrap_or_else(|e| e.into_inner()) = Some(io);
         let router = routes.layer(CorsLayer::permissive()).layer(TraceLayer::new_for_http());
         state.plan_all_rooms().await?;
+        Self::reindex_if_empty(&state).await;
         Ok(Self { state, router })
+    }
+
+    /// Rebuilds the search indexes that are empty while the store is not
+    /// (first start with an existing store, or settings changed).
+    async fn reindex_if_empty(state: &AppState) {
+        let (Ok(indexed), Ok(stored)) = (state.search.count(IndexName::Tracks).await, state.store.track_count().await)
+        else {
+            return;
+        };
+        if indexed == 0 && stored > 0 {
+            tracing::info!(stored, "the tracks index is empty: rebuilding it from the store");
+            match indexer::reindex(state.store.as_ref(), state.search.as_ref(), IndexName::Tracks).await {
+                Ok(count) => tracing::info!(count, "tracks index rebuilt"),
+                Err(e) => tracing::warn!(error = %e, "rebuilding the tracks index failed; the outbox will retry"),
+            }
+        }
     }
 
     /// Serves until `shutdown` resolves, then closes every socket, waits for
@@ -150,6 +169,13 @@ impl Server {
         let stop_player = CancellationToken::new();
         let player = tokio::spawn(self.state.clone().run_player(stop_player.clone()));
         let housekeeping = tokio::spawn(self.state.clone().run_housekeeping(stop_player.clone()));
+        let indexer = tokio::spawn(indexer::run(
+            self.state.store.clone(),
+            self.state.search.clone(),
+            self.state.room_locks.clone(),
+            self.state.index_changed.clone(),
+            stop_player.clone(),
+        ));
         let io = self.state.io();
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service)
@@ -163,14 +189,32 @@ impl Server {
         stop_player.cancel();
         player.await.ok();
         housekeeping.await.ok();
+        indexer.await.ok();
         self.state.writes.close();
         if tokio::time::timeout(DRAIN_TIMEOUT, self.state.writes.wait()).await.is_err() {
             tracing::warn!("shutdown timed out waiting for writes");
         }
         self.state.io.write().unwrap_or_else(|e| e.into_inner()).take();
         self.state.store.close().await;
+        self.state.search.close().await;
         Ok(())
     }
+}
+
+/// Meilisearch when configured, else the embedded index in the data directory.
+async fn open_search(settings: &Settings) -> anyhow::Result<Arc<dyn SearchEngine>> {
+    let engine: Arc<dyn SearchEngine> = match &settings.meilisearch_url {
+        Some(url) => {
+            let key = settings.meilisearch_api_key.as_ref().map(|k| k.0.as_str());
+            Arc::new(MeiliEngine::connect(url, key).context("invalid Meilisearch settings")?)
+        }
+        None => {
+            let dir = settings.data_dir.join("search");
+            Arc::new(TantivyEngine::open(&dir).with_context(|| format!("cannot open the index in {}", dir.display()))?)
+        }
+    };
+    engine.prepare().await.context("cannot prepare the search indexes")?;
+    Ok(engine)
 }
 
 /// The token signing secret: 32 random bytes in `secret.key`, created on

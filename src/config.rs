@@ -43,6 +43,22 @@ pub struct Settings {
     pub behind_proxy: bool,
     /// Name of this node in logs and presence entries; random when unset.
     pub node_id: Option<String>,
+    /// Scale-out: Meilisearch instead of the embedded tantivy index, e.g.
+    /// `http://127.0.0.1:7700`.
+    pub meilisearch_url: Option<String>,
+    /// The Meilisearch API key (master key or an admin key).
+    pub meilisearch_api_key: Option<ApiKey>,
+}
+
+/// A secret that never shows in logs or `Debug` output.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ApiKey(pub String);
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +85,8 @@ impl Default for Settings {
             mongodb_db: "crowdjuke".to_string(),
             node_id: None,
             behind_proxy: false,
+            meilisearch_url: None,
+            meilisearch_api_key: None,
         }
     }
 }

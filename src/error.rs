@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::DomainError;
+use crate::search::SearchError;
 use crate::store::StoreError;
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
@@ -47,6 +48,13 @@ pub enum AppError {
     /// A rule of the room refused the command (status per rule, see `status`).
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// 404: no search index of that name.
+    #[error("no search index named '{0}'")]
+    IndexNotFound(String),
+    /// 400 `invalid_query` / `unknown_field` / `unsupported_query`, 503
+    /// when the search engine is down.
+    #[error(transparent)]
+    Search(#[from] SearchError),
     /// 503: a backing service is down or the room is too contended.
     #[error("service unavailable, retry shortly")]
     Unavailable,
@@ -69,6 +77,11 @@ impl AppError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::RateLimited(_) => "rate_limited",
             Self::Domain(e) => e.code(),
+            Self::IndexNotFound(_) => "index_not_found",
+            Self::Search(SearchError::InvalidQuery(_)) => "invalid_query",
+            Self::Search(SearchError::UnknownField(_)) => "unknown_field",
+            Self::Search(SearchError::Unsupported(_)) => "unsupported_query",
+            Self::Search(SearchError::Unavailable(_) | SearchError::Failed(_)) => "unavailable",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -84,6 +97,9 @@ impl AppError {
             Self::Banned => StatusCode::FORBIDDEN,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Domain(e) => domain_status(e),
+            Self::IndexNotFound(_) => StatusCode::NOT_FOUND,
+            Self::Search(SearchError::Unavailable(_) | SearchError::Failed(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Search(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -91,8 +107,13 @@ impl AppError {
 
     /// The `{code, message}` body shared by HTTP responses and acks.
     pub fn body(&self) -> ErrorBody {
-        if let Self::Internal(e) = self {
-            tracing::error!(error = ?e, "internal error");
+        match self {
+            Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            Self::Search(e @ (SearchError::Unavailable(_) | SearchError::Failed(_))) => {
+                tracing::warn!(error = %e, "search engine unavailable");
+                return ErrorBody { code: self.code(), message: Self::Unavailable.to_string() };
+            }
+            _ => {}
         }
         ErrorBody { code: self.code(), message: self.to_string() }
     }

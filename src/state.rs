@@ -9,13 +9,15 @@ use tokio_util::task::TaskTracker;
 use crate::cache::RoomCache;
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::domain::Track;
+use crate::error::{AppError, Result};
 use crate::limits::RateLimiter;
 use crate::locks::RoomLocks;
-use crate::music::Library;
 use crate::player::Schedule;
 use crate::presence::Presence;
 use crate::realtime::Realtime;
 use crate::rooms::RoomSlots;
+use crate::search::SearchEngine;
 use crate::store::Store;
 use crate::token::TokenKey;
 
@@ -25,7 +27,9 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub settings: Settings,
     pub store: Arc<dyn Store>,
-    pub library: Library,
+    pub search: Arc<dyn SearchEngine>,
+    /// Wakes the indexer when the store queued documents for the index.
+    pub index_changed: Arc<tokio::sync::Notify>,
     pub clock: SharedClock,
     pub tokens: TokenKey,
     /// Set at start-up (the Socket.IO layer needs the state first) and
@@ -50,6 +54,12 @@ pub struct Shared {
 impl AppState {
     pub fn new(shared: Shared) -> Self {
         Self(Arc::new(shared))
+    }
+
+    /// The tracks of `ids` in that order; `track_not_found` if one is missing.
+    pub async fn tracks_in_order(&self, ids: &[String]) -> Result<Vec<Track>> {
+        let found = self.store.tracks_by_ids(ids).await?;
+        ids.iter().map(|id| found.iter().find(|t| &t.id == id).cloned().ok_or(AppError::TrackNotFound)).collect()
     }
 
     /// The Socket.IO handle; `None` once the server has shut down.

@@ -13,6 +13,14 @@ pub struct Track {
     pub duration_ms: u64,
     pub explicit: bool,
     pub popularity: u8,
+    /// International Standard Recording Code, when known (import key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isrc: Option<String>,
+    /// The track on a music service, e.g. `spotify:track:…` (import key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artwork_url: Option<String>,
 }
 
 impl Track {

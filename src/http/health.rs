@@ -20,5 +20,5 @@ async fn health() -> Json<Value> {
 /// Ready: the store answers too (503 `unavailable` otherwise).
 async fn ready(State(app): State<AppState>) -> Result<Json<Value>> {
     app.store.ping().await?;
-    Ok(Json(json!({ "status": "ready", "tracks": app.library.len() })))
+    Ok(Json(json!({ "status": "ready", "tracks": app.store.track_count().await? })))
 }

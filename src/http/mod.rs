@@ -5,6 +5,7 @@ mod client_ip;
 mod health;
 mod json;
 mod rooms;
+mod search;
 mod tracks;
 
 use axum::Router;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(rooms::router())
         .merge(tracks::router())
+        .merge(search::router())
         .fallback(async || AppError::NotFound)
         .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

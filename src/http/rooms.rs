@@ -89,11 +89,7 @@ async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>)
     if body.fallback_track_ids.len() > crate::domain::command::MAX_FALLBACK {
         return Err(crate::domain::DomainError::FallbackTooLong(crate::domain::command::MAX_FALLBACK).into());
     }
-    let fallback = body
-        .fallback_track_ids
-        .iter()
-        .map(|id| app.library.get(id).cloned().ok_or(AppError::TrackNotFound))
-        .collect::<Result<Vec<_>>>()?;
+    let fallback = app.tracks_in_order(&body.fallback_track_ids).await?;
     let now = app.clock.now();
     let host = new_member(host_name, Role::Host, now);
     for _ in 0..16 {

@@ -226,6 +226,9 @@ pub fn tracks() -> Vec<Track> {
                 duration_ms: 120_000 + rng.below(300_000) as u64,
                 explicit: matches!(genre, "hip-hop" | "metal" | "r&b") && rng.below(3) == 0,
                 popularity: rng.below(101) as u8,
+                isrc: None,
+                provider_uri: None,
+                artwork_url: None,
             });
         }
     }

@@ -1,7 +1,9 @@
 //! The music library: the tracks a room can queue. Ships with a generated
-//! demo catalogue so a fresh install is usable at once.
+//! demo catalogue so a fresh install is usable at once; venues import their
+//! own catalogue (`import`).
 
 pub mod demo;
+pub mod import;
 mod library;
 
-pub use library::Library;
+pub use library::{search_document, seed_demo_if_empty};

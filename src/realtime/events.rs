@@ -124,7 +124,7 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value) -> R
             return snapshot(app, session).await;
         }
         "room:members" => return members_page(app, session, parse(data)?).await,
-        "queue:add" => add_command(app, parse(data)?)?,
+        "queue:add" => add_command(app, parse(data)?).await?,
         "queue:vote" => {
             let p: VotePayload = parse(data)?;
             let value = i8::try_from(p.value).ok().filter(|v| (-1..=1).contains(v));
@@ -145,7 +145,7 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value) -> R
         "member:promote" => Command::SetRole { member_id: parse::<MemberId>(data)?.member_id, role: Role::Cohost },
         "member:demote" => Command::SetRole { member_id: parse::<MemberId>(data)?.member_id, role: Role::Guest },
         "room:update_rules" => rules_command(app, session, parse(data)?).await?,
-        "room:set_fallback" => fallback_command(app, parse(data)?)?,
+        "room:set_fallback" => fallback_command(app, parse(data)?).await?,
         other => return Err(AppError::UnknownEvent(other.chars().take(64).collect())),
     };
     let actor = Actor::Member(session.member_id.clone());
@@ -153,8 +153,8 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value) -> R
     Ok(ack_data(&room, &session.member_id, &command, &outcome.changes))
 }
 
-fn add_command(app: &AppState, p: TrackId) -> Result<Command> {
-    let track = app.library.get(&p.track_id).ok_or(AppError::TrackNotFound)?.clone();
+async fn add_command(app: &AppState, p: TrackId) -> Result<Command> {
+    let track = app.store.track(&p.track_id).await?.ok_or(AppError::TrackNotFound)?;
     let entry_id = crate::ids::random_id(&mut rand::rng());
     Ok(Command::Add { entry_id, track })
 }
@@ -174,12 +174,8 @@ async fn rules_command(app: &AppState, session: &Session, p: RulesPayload) -> Re
     Ok(Command::UpdateRules { rules })
 }
 
-fn fallback_command(app: &AppState, p: FallbackPayload) -> Result<Command> {
-    let tracks = p
-        .track_ids
-        .iter()
-        .map(|id| app.library.get(id).cloned().ok_or(AppError::TrackNotFound))
-        .collect::<Result<Vec<_>>>()?;
+async fn fallback_command(app: &AppState, p: FallbackPayload) -> Result<Command> {
+    let tracks = app.tracks_in_order(&p.track_ids).await?;
     Ok(Command::SetFallback { tracks })
 }
 

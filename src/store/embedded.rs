@@ -6,11 +6,11 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Store, StoreError, StoreResult};
+use super::{OutboxItem, Store, StoreError, StoreResult};
 use crate::domain::{Play, Room, Track};
 
 const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("rooms");
@@ -19,6 +19,8 @@ const ROOM_CODES: TableDefinition<&str, &str> = TableDefinition::new("room_codes
 /// history in time order.
 const HISTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("history");
 const TRACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tracks");
+/// Key `{index}/{id}`, value the stamp: documents waiting for the indexer.
+const OUTBOX: TableDefinition<&str, u64> = TableDefinition::new("search_outbox");
 
 /// `None` after `close`: the file lock is released even if other handles to
 /// the store live on (as in tests that restart a server in one process).
@@ -48,6 +50,7 @@ impl EmbeddedStore {
         txn.open_table(ROOM_CODES)?;
         txn.open_table(HISTORY)?;
         txn.open_table(TRACKS)?;
+        txn.open_table(OUTBOX)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(RwLock::new(Some(Arc::new(db)))) })
     }
@@ -187,8 +190,10 @@ impl Store for EmbeddedStore {
             let txn = db.begin_write().map_err(unavailable)?;
             {
                 let mut table = txn.open_table(TRACKS).map_err(unavailable)?;
+                let mut outbox = txn.open_table(OUTBOX).map_err(unavailable)?;
                 for (id, bytes) in &rows {
                     table.insert(id.as_str(), bytes.as_slice()).map_err(unavailable)?;
+                    outbox.insert(format!("tracks/{id}").as_str(), rand::random::<u64>()).map_err(unavailable)?;
                 }
             }
             txn.commit().map_err(unavailable)
@@ -196,12 +201,94 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn all_tracks(&self) -> StoreResult<Vec<Track>> {
-        self.blocking(|db| {
+    async fn track(&self, id: &str) -> StoreResult<Option<Track>> {
+        Ok(self.tracks_by_ids(&[id.to_string()]).await?.pop())
+    }
+
+    async fn tracks_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Track>> {
+        let ids = ids.to_vec();
+        self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(TRACKS).map_err(unavailable)?;
-            let rows = table.iter().map_err(unavailable)?;
-            rows.map(|row| decode(row.map_err(unavailable)?.1.value())).collect()
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                if let Some(v) = table.get(id.as_str()).map_err(unavailable)? {
+                    out.push(decode(v.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn tracks_after(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<Track>> {
+        let after = after.map(str::to_string);
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(TRACKS).map_err(unavailable)?;
+            let rows = match &after {
+                Some(a) => table.range::<&str>((std::ops::Bound::Excluded(a.as_str()), std::ops::Bound::Unbounded)),
+                None => table.range::<&str>(..),
+            }
+            .map_err(unavailable)?;
+            rows.take(limit).map(|row| decode(row.map_err(unavailable)?.1.value())).collect()
+        })
+        .await
+    }
+
+    async fn track_count(&self) -> StoreResult<u64> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            txn.open_table(TRACKS).map_err(unavailable)?.len().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn outbox_push(&self, index: &str, ids: &[String]) -> StoreResult<()> {
+        let keys: Vec<String> = ids.iter().map(|id| format!("{index}/{id}")).collect();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut outbox = txn.open_table(OUTBOX).map_err(unavailable)?;
+                for key in &keys {
+                    outbox.insert(key.as_str(), rand::random::<u64>()).map_err(unavailable)?;
+                }
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn outbox(&self, limit: usize) -> StoreResult<Vec<OutboxItem>> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let outbox = txn.open_table(OUTBOX).map_err(unavailable)?;
+            let mut items = Vec::new();
+            for row in outbox.iter().map_err(unavailable)?.take(limit) {
+                let (key, stamp) = row.map_err(unavailable)?;
+                let (index, id) = key.value().split_once('/').unwrap_or(("", key.value()));
+                items.push(OutboxItem { index: index.to_string(), id: id.to_string(), stamp: stamp.value() });
+            }
+            Ok(items)
+        })
+        .await
+    }
+
+    async fn outbox_done(&self, items: &[OutboxItem]) -> StoreResult<()> {
+        let items = items.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut outbox = txn.open_table(OUTBOX).map_err(unavailable)?;
+                for item in &items {
+                    let key = format!("{}/{}", item.index, item.id);
+                    let current = outbox.get(key.as_str()).map_err(unavailable)?.map(|v| v.value());
+                    if current == Some(item.stamp) {
+                        outbox.remove(key.as_str()).map_err(unavailable)?;
+                    }
+                }
+            }
+            txn.commit().map_err(unavailable)
         })
         .await
     }

@@ -32,6 +32,17 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A document whose search index entry is stale: the search outbox. The
+/// indexer reads the document's current state from the store, so an item
+/// says only *which* document changed, never what it became.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub index: String,
+    pub id: String,
+    /// Changes each time the item is queued.
+    pub stamp: u64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Stores a new room; `Duplicate` if its id or code is taken.
@@ -45,9 +56,22 @@ pub trait Store: Send + Sync + 'static {
     async fn room_ids(&self) -> StoreResult<Vec<String>>;
     /// Plays of a room, newest first.
     async fn history(&self, room_id: &str, offset: usize, limit: usize) -> StoreResult<Vec<Play>>;
-    /// Inserts or replaces tracks by id.
+    /// Inserts or replaces tracks by id and queues them for the search
+    /// index (in the same transaction where the database has one).
     async fn put_tracks(&self, tracks: &[Track]) -> StoreResult<()>;
-    async fn all_tracks(&self) -> StoreResult<Vec<Track>>;
+    async fn track(&self, id: &str) -> StoreResult<Option<Track>>;
+    /// The tracks of `ids` that exist, in no particular order.
+    async fn tracks_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Track>>;
+    /// Up to `limit` tracks in id order, after the id `after`.
+    async fn tracks_after(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<Track>>;
+    async fn track_count(&self) -> StoreResult<u64>;
+    /// Queues documents of a search index for (re)indexing.
+    async fn outbox_push(&self, index: &str, ids: &[String]) -> StoreResult<()>;
+    /// Up to `limit` queued documents.
+    async fn outbox(&self, limit: usize) -> StoreResult<Vec<OutboxItem>>;
+    /// Removes items once indexed; an item queued again since it was read
+    /// (another stamp) stays queued.
+    async fn outbox_done(&self, items: &[OutboxItem]) -> StoreResult<()>;
     /// Releases the database; later calls answer `Unavailable`.
     async fn close(&self);
     /// Cheap round trip for the readiness probe.

@@ -24,7 +24,7 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Store, StoreError, StoreResult};
+use super::{OutboxItem, Store, StoreError, StoreResult};
 use crate::domain::{Play, Room, Track};
 
 /// How long an operation waits for a reachable server before answering
@@ -48,6 +48,24 @@ fn is_duplicate(e: &MongoError) -> bool {
         ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == DUPLICATE_KEY,
         ErrorKind::InsertMany(m) => m.write_errors.iter().flatten().any(|w| w.code == DUPLICATE_KEY),
         _ => false,
+    }
+}
+
+/// An `insertMany` that failed only on duplicate keys.
+fn only_duplicates(e: &MongoError) -> bool {
+    match e.kind.as_ref() {
+        ErrorKind::InsertMany(m) => {
+            m.write_concern_error.is_none() && m.write_errors.iter().flatten().all(|w| w.code == DUPLICATE_KEY)
+        }
+        _ => false,
+    }
+}
+
+/// Positions of the documents an `insertMany` refused as duplicates.
+fn duplicate_indexes(e: &MongoError) -> Vec<usize> {
+    match e.kind.as_ref() {
+        ErrorKind::InsertMany(m) => m.write_errors.iter().flatten().map(|w| w.index).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -88,6 +106,22 @@ impl MongoStore {
         let by_room = IndexOptions::builder().name("room_time".to_string()).build();
         let keys = doc! { "room_id": 1, "ended_at": -1 };
         self.history()?.create_index(IndexModel::builder().keys(keys).options(by_room).build()).await?;
+        Ok(())
+    }
+
+    /// Inserts new tracks in one `insertMany`, then replaces the ones that
+    /// already existed.
+    async fn write_tracks(&self, tracks: &[Track]) -> StoreResult<()> {
+        let docs = tracks.iter().map(|t| to_doc(&t.id, t)).collect::<StoreResult<Vec<_>>>()?;
+        let existing: Vec<usize> = match self.tracks()?.insert_many(docs.clone()).ordered(false).await {
+            Ok(_) => return Ok(()),
+            Err(e) if only_duplicates(&e) => duplicate_indexes(&e),
+            Err(e) => return Err(classify(e)),
+        };
+        for index in existing {
+            let filter = doc! { "_id": tracks[index].id.as_str() };
+            self.tracks()?.replace_one(filter, docs[index].clone()).upsert(true).await.map_err(classify)?;
+        }
         Ok(())
     }
 
@@ -199,36 +233,77 @@ impl Store for MongoStore {
 
     /// One `insertMany` for new tracks; tracks that already exist are
     /// replaced one by one (re-imports are rare, first imports are big).
+    /// Without a transaction, the tracks are queued for the search index
+    /// before the write (so a crash cannot lose the change) and again after
+    /// it (so an indexer that read the first stamp cannot mark the new state
+    /// as indexed).
     async fn put_tracks(&self, tracks: &[Track]) -> StoreResult<()> {
         if tracks.is_empty() {
             return Ok(());
         }
-        let docs = tracks.iter().map(|t| to_doc(&t.id, t)).collect::<StoreResult<Vec<_>>>()?;
-        let existing: Vec<usize> = match self.tracks()?.insert_many(docs.clone()).ordered(false).await {
-            Ok(_) => return Ok(()),
-            Err(e) => match e.kind.as_ref() {
-                ErrorKind::InsertMany(m) if m.write_concern_error.is_none() => {
-                    let errors = m.write_errors.iter().flatten();
-                    if errors.clone().any(|w| w.code != DUPLICATE_KEY) {
-                        return Err(classify(e));
-                    }
-                    errors.map(|w| w.index).collect()
-                }
-                _ => return Err(classify(e)),
-            },
-        };
-        for index in existing {
-            let track = &tracks[index];
-            let filter = doc! { "_id": track.id.as_str() };
-            self.tracks()?.replace_one(filter, docs[index].clone()).upsert(true).await.map_err(classify)?;
-        }
-        Ok(())
+        let ids: Vec<String> = tracks.iter().map(|t| t.id.clone()).collect();
+        self.outbox_push("tracks", &ids).await?;
+        self.write_tracks(tracks).await?;
+        self.outbox_push("tracks", &ids).await
     }
 
-    async fn all_tracks(&self) -> StoreResult<Vec<Track>> {
-        let cursor = self.tracks()?.find(doc! {}).await.map_err(classify)?;
+    async fn track(&self, id: &str) -> StoreResult<Option<Track>> {
+        let found = self.tracks()?.find_one(doc! { "_id": id }).await.map_err(classify)?;
+        found.map(from_doc).transpose()
+    }
+
+    async fn tracks_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Track>> {
+        let cursor = self.tracks()?.find(doc! { "_id": { "$in": ids } }).await.map_err(classify)?;
         let docs: Vec<Document> = cursor.try_collect().await.map_err(classify)?;
         docs.into_iter().map(from_doc).collect()
+    }
+
+    async fn tracks_after(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<Track>> {
+        let filter = match after {
+            Some(after) => doc! { "_id": { "$gt": after } },
+            None => doc! {},
+        };
+        let cursor = self.tracks()?.find(filter).sort(doc! { "_id": 1 }).limit(limit as i64).await.map_err(classify)?;
+        let docs: Vec<Document> = cursor.try_collect().await.map_err(classify)?;
+        docs.into_iter().map(from_doc).collect()
+    }
+
+    async fn track_count(&self) -> StoreResult<u64> {
+        self.tracks()?.count_documents(doc! {}).await.map_err(classify)
+    }
+
+    /// Replaces the items (a fresh stamp each); a concurrent push of the
+    /// same item wins the insert, which is as good.
+    async fn outbox_push(&self, index: &str, ids: &[String]) -> StoreResult<()> {
+        let keys: Vec<String> = ids.iter().map(|id| format!("{index}/{id}")).collect();
+        let outbox = self.collection("search_outbox")?;
+        outbox.delete_many(doc! { "_id": { "$in": &keys } }).await.map_err(classify)?;
+        let docs = keys.iter().map(|k| doc! { "_id": k, "stamp": rand::random::<i64>() });
+        match outbox.insert_many(docs).ordered(false).await {
+            Ok(_) => Ok(()),
+            Err(e) if only_duplicates(&e) => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn outbox(&self, limit: usize) -> StoreResult<Vec<OutboxItem>> {
+        let cursor = self.collection("search_outbox")?.find(doc! {}).limit(limit as i64).await.map_err(classify)?;
+        let docs: Vec<Document> = cursor.try_collect().await.map_err(classify)?;
+        let item = |d: &Document| -> Option<OutboxItem> {
+            let (index, id) = d.get_str("_id").ok()?.split_once('/')?;
+            Some(OutboxItem { index: index.to_string(), id: id.to_string(), stamp: d.get_i64("stamp").ok()? as u64 })
+        };
+        Ok(docs.iter().filter_map(item).collect())
+    }
+
+    async fn outbox_done(&self, items: &[OutboxItem]) -> StoreResult<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let matches: Vec<Document> =
+            items.iter().map(|i| doc! { "_id": format!("{}/{}", i.index, i.id), "stamp": i.stamp as i64 }).collect();
+        self.collection("search_outbox")?.delete_many(doc! { "$or": matches }).await.map_err(classify)?;
+        Ok(())
     }
 
     async fn close(&self) {

@@ -170,19 +170,58 @@ async fn delete_removes_room_code_and_history(store: Arc<dyn Store>) {
     store.insert_room(&party("r3", "AAAAAA")).await.expect("a deleted room's code is free again");
 }
 
+async fn all_tracks(store: &dyn Store) -> Vec<Track> {
+    let mut all: Vec<Track> = Vec::new();
+    loop {
+        let page = store.tracks_after(all.last().map(|t| t.id.as_str()), 7).await.expect("a page of tracks");
+        if page.is_empty() {
+            return all;
+        }
+        assert!(page.windows(2).all(|w| w[0].id < w[1].id), "pages are in id order");
+        all.extend(page);
+    }
+}
+
 async fn tracks_are_upserted_by_id(store: Arc<dyn Store>) {
-    assert!(store.all_tracks().await.expect("empty library").is_empty());
+    assert!(all_tracks(store.as_ref()).await.is_empty());
+    assert_eq!(store.track_count().await.expect("count"), 0);
     let first: Vec<Track> = (0..50).map(track).collect();
     store.put_tracks(&first).await.expect("insert tracks");
     let mut again: Vec<Track> = (40..60).map(track).collect();
     again[0].title = "Remastered".into();
     store.put_tracks(&again).await.expect("re-import");
     store.put_tracks(&[]).await.expect("nothing to import");
-    let mut all = store.all_tracks().await.expect("tracks");
-    all.sort_by(|a, b| a.id.cmp(&b.id));
+    let all = all_tracks(store.as_ref()).await;
     assert_eq!(all.len(), 60, "re-import updates, never duplicates");
+    assert_eq!(store.track_count().await.expect("count"), 60);
     assert_eq!(all[40].title, "Remastered");
     assert_eq!(all[59], track(59));
+    assert_eq!(store.track(&track(59).id).await.expect("lookup"), Some(track(59)));
+    assert_eq!(store.track("no-such-track").await.expect("lookup"), None);
+    let ids = vec![track(3).id, "missing".to_string(), track(1).id];
+    let mut found: Vec<String> = store.tracks_by_ids(&ids).await.expect("by ids").into_iter().map(|t| t.id).collect();
+    found.sort();
+    assert_eq!(found, vec![track(1).id, track(3).id]);
+}
+
+async fn written_tracks_wait_in_the_search_outbox_until_done(store: Arc<dyn Store>) {
+    assert!(store.outbox(10).await.expect("outbox").is_empty());
+    store.put_tracks(&(0..3).map(track).collect::<Vec<_>>()).await.expect("tracks");
+    let items = store.outbox(10).await.expect("outbox");
+    let mut ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, vec![track(0).id.as_str(), track(1).id.as_str(), track(2).id.as_str()]);
+    assert!(items.iter().all(|i| i.index == "tracks"));
+    assert_eq!(store.outbox(2).await.expect("outbox").len(), 2, "the batch size is respected");
+    // Track 1 changes again while the indexer works on the batch: it stays queued.
+    store.put_tracks(&[track(1)]).await.expect("re-write");
+    store.outbox_done(&items).await.expect("done");
+    let left = store.outbox(10).await.expect("outbox");
+    assert_eq!(left.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), vec![track(1).id.as_str()]);
+    store.outbox_done(&left).await.expect("done");
+    assert!(store.outbox(10).await.expect("outbox").is_empty());
+    store.outbox_push("rooms", &["r1".to_string()]).await.expect("push");
+    assert_eq!(store.outbox(10).await.expect("outbox")[0].index, "rooms");
 }
 
 async fn a_closed_store_answers_unavailable(store: Arc<dyn Store>) {
@@ -219,5 +258,6 @@ conformance!(
     history_is_newest_first_and_paged,
     delete_removes_room_code_and_history,
     tracks_are_upserted_by_id,
+    written_tracks_wait_in_the_search_outbox_until_done,
     a_closed_store_answers_unavailable,
 );
