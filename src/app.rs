@@ -202,7 +202,7 @@ impl Server {
 }
 
 /// Meilisearch when configured, else the embedded index in the data directory.
-async fn open_search(settings: &Settings) -> anyhow::Result<Arc<dyn SearchEngine>> {
+pub async fn open_search(settings: &Settings) -> anyhow::Result<Arc<dyn SearchEngine>> {
     let engine: Arc<dyn SearchEngine> = match &settings.meilisearch_url {
         Some(url) => {
             let key = settings.meilisearch_api_key.as_ref().map(|k| k.0.as_str());

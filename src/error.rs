@@ -48,6 +48,10 @@ pub enum AppError {
     /// A rule of the room refused the command (status per rule, see `status`).
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// 400: an import file has errors (all listed, by line); nothing was
+    /// imported.
+    #[error("nothing was imported: {0}")]
+    InvalidImport(String),
     /// 404: no search index of that name.
     #[error("no search index named '{0}'")]
     IndexNotFound(String),
@@ -78,6 +82,7 @@ impl AppError {
             Self::RateLimited(_) => "rate_limited",
             Self::Domain(e) => e.code(),
             Self::IndexNotFound(_) => "index_not_found",
+            Self::InvalidImport(_) => "invalid_import",
             Self::Search(SearchError::InvalidQuery(_)) => "invalid_query",
             Self::Search(SearchError::UnknownField(_)) => "unknown_field",
             Self::Search(SearchError::Unsupported(_)) => "unsupported_query",
@@ -98,6 +103,7 @@ impl AppError {
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Domain(e) => domain_status(e),
             Self::IndexNotFound(_) => StatusCode::NOT_FOUND,
+            Self::InvalidImport(_) => StatusCode::BAD_REQUEST,
             Self::Search(SearchError::Unavailable(_) | SearchError::Failed(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Search(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

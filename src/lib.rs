@@ -17,6 +17,7 @@
 pub mod app;
 pub mod cache;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod error;

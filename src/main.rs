@@ -9,6 +9,12 @@ use crowdjuke::config::{Overrides, Settings};
 #[derive(Parser)]
 #[command(name = "crowdjuke", version, about = "Collaborative playlist party server")]
 struct Cli {
+    /// TOML config file
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory [env: CROWDJUKE_DATA_DIR] [default: ./data]
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -20,24 +26,38 @@ enum Cmd {
         /// Address to listen on [env: CROWDJUKE_LISTEN] [default: 0.0.0.0:8080]
         #[arg(long)]
         listen: Option<SocketAddr>,
-        /// Data directory [env: CROWDJUKE_DATA_DIR] [default: ./data]
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// TOML config file
-        #[arg(long)]
-        config: Option<PathBuf>,
         /// Do not create or announce the laptop party room
         #[arg(long)]
         no_default_room: bool,
     },
+    /// Import into the library (validated first: a file with errors imports nothing).
+    Import {
+        #[command(subcommand)]
+        what: ImportCmd,
+    },
+    /// Rebuild a search index (tracks, rooms, users; all when omitted) from the store.
+    Reindex { index: Option<String> },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Tracks from a .csv or .json file (see docs/protocol.md for the columns).
+    Tracks { file: PathBuf },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let Cmd::Serve { listen, data_dir, config, no_default_room } =
-        cli.command.unwrap_or(Cmd::Serve { listen: None, data_dir: None, config: None, no_default_room: false });
-    let overrides = Overrides { listen, data_dir, default_room: no_default_room.then_some(false) };
-    let settings = Settings::load(config.as_deref(), &overrides)?;
-    crowdjuke::run(settings).await
+    let command = cli.command.unwrap_or(Cmd::Serve { listen: None, no_default_room: false });
+    let mut overrides = Overrides { data_dir: cli.data_dir, ..Overrides::default() };
+    if let Cmd::Serve { listen, no_default_room } = &command {
+        overrides.listen = *listen;
+        overrides.default_room = no_default_room.then_some(false);
+    }
+    let settings = Settings::load(cli.config.as_deref(), &overrides)?;
+    match command {
+        Cmd::Serve { .. } => crowdjuke::run(settings).await,
+        Cmd::Import { what: ImportCmd::Tracks { file } } => crowdjuke::commands::import_tracks(&settings, &file).await,
+        Cmd::Reindex { index } => crowdjuke::commands::reindex(&settings, index.as_deref()).await,
+    }
 }

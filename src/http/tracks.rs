@@ -1,21 +1,29 @@
 //! The music library over REST: search-as-you-type (the `tracks` index,
 //! answered with whole tracks) and lookup by id.
 
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderMap;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{AppError, Result};
+use crate::music::import::{self, Format, MAX_IMPORT_BYTES};
 use crate::search::plan::words;
 use crate::search::request::SearchParams;
 use crate::search::{IndexConfig, IndexName, SearchRequest};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/tracks", get(search)).route("/api/tracks/{id}", get(track))
+    Router::new()
+        .route("/api/tracks", get(search))
+        .route("/api/tracks/{id}", get(track))
+        .route("/api/library/tracks", post(upload).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)))
 }
 
 #[derive(Deserialize)]
@@ -59,4 +67,36 @@ async fn search(
 async fn track(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>> {
     let track = app.store.track(&id).await?.ok_or(AppError::TrackNotFound)?;
     Ok(Json(json!({ "track": track })))
+}
+
+/// A host's catalogue upload (`text/csv` or `application/json` body,
+/// `Authorization: Bearer <host token>`): validated whole, then written and
+/// queued for the search index; a file with any error imports nothing.
+async fn upload(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>> {
+    let body = body.map_err(|e| match e.status() {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge(MAX_IMPORT_BYTES),
+        _ => AppError::InvalidPayload(e.body_text()),
+    })?;
+    let token = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let claims = token.and_then(|t| app.tokens.verify(t.trim())).ok_or(AppError::Unauthorized)?;
+    let room = app.room(&claims.r).await?;
+    let member = room.member(&claims.m).ok_or(AppError::Unauthorized)?;
+    if !member.is_staff() || member.banned {
+        return Err(crate::domain::DomainError::Forbidden.into());
+    }
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let format = match content_type.split(';').next().map(str::trim) {
+        Some("text/csv") => Format::Csv,
+        Some("application/json") => Format::Json,
+        _ => return Err(AppError::InvalidPayload("send text/csv or application/json".into())),
+    };
+    let parsed = import::parse(&body, format).map_err(|e| AppError::InvalidImport(e.problems.join("; ")))?;
+    let report = import::save(app.store.as_ref(), parsed).await?;
+    app.index_changed.notify_one();
+    tracing::info!(room_id = %room.id, imported = report.imported, "library upload");
+    Ok(Json(json!(report)))
 }

@@ -1,0 +1,65 @@
+//! Operator commands that work on the data without serving:
+//! `crowdjuke import tracks FILE` and `crowdjuke reindex [INDEX]`. They open
+//! the configured store and search engine (the embedded ones are locked by
+//! a running server: stop it first, or use the upload route).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::music::import::{self, Format, MAX_IMPORT_BYTES};
+use crate::search::{IndexName, indexer};
+use crate::store::{EmbeddedStore, MongoStore, Store};
+
+async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match &settings.mongodb_uri {
+        Some(uri) => Arc::new(MongoStore::connect(uri, &settings.mongodb_db).await.context("cannot reach MongoDB")?),
+        None => {
+            std::fs::create_dir_all(&settings.data_dir)?;
+            Arc::new(EmbeddedStore::open(&settings.data_dir).context(
+                "cannot open the store (a running crowdjuke server holds it: stop it, or upload through the API)",
+            )?)
+        }
+    })
+}
+
+/// Validates `file` completely, then writes every track and indexes them.
+pub async fn import_tracks(settings: &Settings, file: &Path) -> anyhow::Result<()> {
+    let format = Format::from_path(file).context("the file name must end in .csv or .json")?;
+    let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();
+    anyhow::ensure!(size <= MAX_IMPORT_BYTES as u64, "{} is larger than {} MB", file.display(), MAX_IMPORT_BYTES >> 20);
+    let bytes = std::fs::read(file)?;
+    let parsed = import::parse(&bytes, format).map_err(|e| {
+        anyhow::anyhow!("{} was not imported:\n  {}", file.display(), e.problems.join("\n  "))
+    })?;
+    let store = open_store(settings).await?;
+    let report = import::save(store.as_ref(), parsed).await?;
+    let engine = crate::app::open_search(settings).await?;
+    while indexer::drain_once(store.as_ref(), engine.as_ref()).await? > 0 {}
+    engine.close().await;
+    store.close().await;
+    println!("imported {} tracks ({} new, {} updated)", report.imported, report.created, report.updated);
+    if !report.ignored_columns.is_empty() {
+        println!("ignored columns: {}", report.ignored_columns.join(", "));
+    }
+    Ok(())
+}
+
+/// Rebuilds `index` (or every index) from the store.
+pub async fn reindex(settings: &Settings, index: Option<&str>) -> anyhow::Result<()> {
+    let indexes = match index {
+        Some(name) => vec![IndexName::parse(name).with_context(|| format!("no index named {name}"))?],
+        None => IndexName::ALL.to_vec(),
+    };
+    let store = open_store(settings).await?;
+    let engine = crate::app::open_search(settings).await?;
+    for index in indexes {
+        let count = indexer::reindex(store.as_ref(), engine.as_ref(), index).await?;
+        println!("{index}: {count} documents indexed");
+    }
+    engine.close().await;
+    store.close().await;
+    Ok(())
+}
