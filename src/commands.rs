@@ -31,9 +31,8 @@ pub async fn import_tracks(settings: &Settings, file: &Path) -> anyhow::Result<(
     let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();
     anyhow::ensure!(size <= MAX_IMPORT_BYTES as u64, "{} is larger than {} MB", file.display(), MAX_IMPORT_BYTES >> 20);
     let bytes = std::fs::read(file)?;
-    let parsed = import::parse(&bytes, format).map_err(|e| {
-        anyhow::anyhow!("{} was not imported:\n  {}", file.display(), e.problems.join("\n  "))
-    })?;
+    let parsed = import::parse(&bytes, format)
+        .map_err(|e| anyhow::anyhow!("{} was not imported:\n  {}", file.display(), e.problems.join("\n  ")))?;
     let store = open_store(settings).await?;
     let report = import::save(store.as_ref(), parsed).await?;
     let engine = crate::app::open_search(settings).await?;

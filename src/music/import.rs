@@ -138,7 +138,10 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Parsed, ImportError> {
 }
 
 /// CSV rows with their line numbers (the header is line 1).
-fn csv_rows(bytes: &[u8]) -> Result<(Vec<(String, Row)>, Vec<String>), ImportError> {
+/// Rows with where they came from (`line 3`, `item 2`).
+type Rows = Vec<(String, Row)>;
+
+fn csv_rows(bytes: &[u8]) -> Result<(Rows, Vec<String>), ImportError> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
     let headers = reader.byte_headers().map_err(|e| ImportError::one(format!("line 1: {e}")))?.clone();
     let headers: Vec<String> = headers
@@ -194,7 +197,7 @@ fn csv_rows(bytes: &[u8]) -> Result<(Vec<(String, Row)>, Vec<String>), ImportErr
     Ok((rows, ignored))
 }
 
-fn json_rows(bytes: &[u8]) -> Result<Vec<(String, Row)>, ImportError> {
+fn json_rows(bytes: &[u8]) -> Result<Rows, ImportError> {
     let items: Vec<Value> = serde_json::from_slice(bytes).map_err(|e| {
         ImportError::one(format!("not a JSON array of tracks (line {}, column {}): {e}", e.line(), e.column()))
     })?;
@@ -232,10 +235,8 @@ fn track(row: Row) -> Result<Track, String> {
         }
     }
     let provider_uri = text("provider_uri", row.provider_uri)?;
-    if let Some(uri) = &provider_uri {
-        if !uri.contains(':') || uri.chars().any(char::is_whitespace) {
-            return Err(format!("provider_uri `{uri}` is not a URI like spotify:track:…"));
-        }
+    if let Some(uri) = provider_uri.as_ref().filter(|u| !u.contains(':') || u.chars().any(char::is_whitespace)) {
+        return Err(format!("provider_uri `{uri}` is not a URI like spotify:track:…"));
     }
     let artwork_url = text("artwork_url", row.artwork_url)?;
     if artwork_url.as_ref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {

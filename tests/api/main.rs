@@ -4,10 +4,13 @@
 mod bad_input;
 mod deploy;
 mod helpers;
+mod meili_double;
 mod multinode;
 mod player;
 mod realtime;
 mod restart;
 mod rooms;
+mod search;
+mod search_conformance;
 mod services;
 mod store_conformance;

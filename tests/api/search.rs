@@ -1,0 +1,211 @@
+//! `GET /api/search/{index}`, library uploads and imports, driven over HTTP
+//! against a real server (embedded tantivy), the Meilisearch engine through
+//! the double (outbox catch-up after an outage), and the `crowdjuke import`
+//! / `reindex` commands of the real binary.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::helpers::{TestApp, WAIT, spawn_app, spawn_with};
+use crate::meili_double::MeiliDouble;
+
+fn encode(q: &str) -> String {
+    q.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn search(app: &TestApp, index: &str, params: &[(&str, &str)]) -> (u16, Value) {
+    let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+    app.get(&format!("/api/search/{index}?{}", query.join("&"))).await
+}
+
+async fn upload(
+    app: &TestApp,
+    token: Option<&str>,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, Value) {
+    let mut request = app.http.post(app.url("/api/library/tracks")).header("content-type", content_type).body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("upload answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls until `q` finds `id` in the tracks index (indexing is asynchronous).
+async fn eventually_found(app: &TestApp, q: &str, id: &str) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, body) = search(app, "tracks", &[("q", q)]).await;
+        if status == 200 && body["hits"].as_array().is_some_and(|h| h.iter().any(|t| t["id"] == id)) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{id} never became searchable with {q}: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const CATALOGUE: &str = "title,artist,album,genres,year,duration,explicit,popularity,isrc\n\
+    Zebra Crossing Blues,Quillon Marsh,Stripes,blues;jazz,1961,3:41,no,44,GBAYE6100001\n\
+    Quasar Lullaby,Quillon Marsh,Stripes,jazz,1962,4:02,no,51,GBAYE6200002\n";
+
+/// Index, query parameters, expected status and error code.
+type SearchCase<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str);
+/// Token, content type, body, expected status and error code.
+type UploadCase<'a> = (Option<&'a str>, &'a str, Vec<u8>, u16, &'a str);
+
+#[tokio::test]
+async fn search_answers_hits_totals_and_facets_for_the_demo_library() {
+    let app = spawn_app().await;
+    let (status, body) =
+        search(&app, "tracks", &[("q", "genre:(rock OR pop)"), ("facets", "genre,explicit"), ("limit", "5")]).await;
+    assert_eq!(status, 200, "{body}");
+    let hits = body["hits"].as_array().expect("hits");
+    assert_eq!(hits.len(), 5);
+    assert!(hits.iter().all(|h| h["genre"].as_array().expect("genres").iter().any(|g| g == "rock" || g == "pop")));
+    let total = body["total"].as_u64().expect("total");
+    let rock = body["facets"]["genre"]["rock"].as_u64().expect("rock count");
+    let pop = body["facets"]["genre"]["pop"].as_u64().expect("pop count");
+    assert!(rock + pop >= total && total >= rock.max(pop), "{body}");
+    let (_, sorted) = search(&app, "tracks", &[("sort", "year:asc"), ("filter", "year:[1990 TO 1999]")]).await;
+    let years: Vec<u64> =
+        sorted["hits"].as_array().expect("hits").iter().map(|h| h["year"].as_u64().expect("y")).collect();
+    assert!(years.windows(2).all(|w| w[0] <= w[1]) && years.iter().all(|y| (1990..=1999).contains(y)), "{years:?}");
+}
+
+#[tokio::test]
+async fn bad_search_input_gets_typed_errors() {
+    let app = spawn_app().await;
+    let long = "a ".repeat(300);
+    let cases: [SearchCase; 12] = [
+        ("tracks", &[("q", "\"unbalanced")], 400, "invalid_query"),
+        ("tracks", &[("q", "(a OR b")], 400, "invalid_query"),
+        ("tracks", &[("q", "lyrics:love")], 400, "unknown_field"),
+        ("tracks", &[("q", "title:[a TO b]")], 400, "invalid_query"),
+        ("tracks", &[("q", long.as_str())], 400, "invalid_query"),
+        ("tracks", &[("filter", "love")], 400, "invalid_query"),
+        ("tracks", &[("facets", "title")], 400, "invalid_query"),
+        ("tracks", &[("sort", "title:asc")], 400, "invalid_query"),
+        ("tracks", &[("limit", "0")], 400, "invalid_query"),
+        ("tracks", &[("near", "48.8,2.3")], 400, "invalid_query"),
+        ("tracks", &[("unknown", "1")], 400, "invalid_payload"),
+        ("songs", &[("q", "x")], 404, "index_not_found"),
+    ];
+    for (index, params, status, code) in cases {
+        let (got, body) = search(&app, index, params).await;
+        assert_eq!((got, body["error"]["code"].as_str()), (status, Some(code)), "{params:?}: {body}");
+    }
+    let (status, body) = search(&app, "tracks", &[("q", "   ")]).await;
+    assert_eq!(status, 200, "an empty query lists everything: {body}");
+    assert!(body["total"].as_u64().expect("total") > 100);
+}
+
+#[tokio::test]
+async fn a_host_uploads_a_catalogue_that_becomes_searchable_and_reuploads_update() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let (status, report) = upload(&app, Some(&host.token), "text/csv", CATALOGUE).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!((report["imported"].as_u64(), report["created"].as_u64()), (Some(2), Some(2)));
+    let found = eventually_found(&app, "zebra crosing", "isrc-GBAYE6100001").await;
+    assert_eq!(found["hits"][0]["artist"], json!(["Quillon Marsh"]));
+    let (status, report) = upload(&app, Some(&host.token), "text/csv; charset=utf-8", CATALOGUE).await;
+    assert_eq!(status, 200);
+    assert_eq!((report["created"].as_u64(), report["updated"].as_u64()), (Some(0), Some(2)));
+    let (_, hits) = search(&app, "tracks", &[("q", "artist:\"quillon marsh\"")]).await;
+    assert_eq!(hits["total"], 2, "a re-upload updates, never duplicates: {hits}");
+    let (_, track) = app.get("/api/tracks/isrc-GBAYE6200002").await;
+    assert_eq!(track["track"]["duration_ms"], 242_000, "uploaded tracks can be queued: {track}");
+}
+
+#[tokio::test]
+async fn bad_uploads_are_refused_and_import_nothing() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let guest = app.join(&host.code, "Guest").await;
+    let before = app.state.store.track_count().await.expect("count");
+    let broken = "title,artist,duration\nGood Song,Someone,3:00\n,No Title,3:00\nBad Year,X,9:99\n";
+    let (status, body) = upload(&app, Some(&host.token), "text/csv", broken).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_import")), "{body}");
+    let message = body["error"]["message"].as_str().expect("message");
+    assert!(message.contains("line 3: title") && message.contains("line 4: duration"), "{message}");
+    let cases: [UploadCase; 6] = [
+        (None, "text/csv", CATALOGUE.into(), 401, "unauthorized"),
+        (Some("forged.token"), "text/csv", CATALOGUE.into(), 401, "unauthorized"),
+        (Some(&guest.token), "text/csv", CATALOGUE.into(), 403, "forbidden"),
+        (Some(&host.token), "text/plain", CATALOGUE.into(), 400, "invalid_payload"),
+        (Some(&host.token), "text/csv", b"title,artist,duration\n\xff\xfe,x,3:00\n".to_vec(), 400, "invalid_import"),
+        (Some(&host.token), "application/json", br#"{"title": "not an array"}"#.to_vec(), 400, "invalid_import"),
+    ];
+    for (token, content_type, body, status, code) in cases {
+        let (got, answer) = upload(&app, token, content_type, body).await;
+        assert_eq!((got, answer["error"]["code"].as_str()), (status, Some(code)), "{content_type}: {answer}");
+    }
+    let huge = vec![b'a'; 51 * 1024 * 1024];
+    let (status, body) = upload(&app, Some(&host.token), "text/csv", huge).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")));
+    assert_eq!(app.state.store.track_count().await.expect("count"), before, "nothing was imported");
+}
+
+#[tokio::test]
+async fn the_meilisearch_index_catches_up_after_an_outage() {
+    let double = MeiliDouble::start(Some("outage-test-key")).await;
+    let url = double.url();
+    let app = spawn_with(TempDir::new().expect("dir"), |s| {
+        s.meilisearch_url = Some(url);
+        s.meilisearch_api_key = Some(crowdjuke::config::ApiKey("outage-test-key".into()));
+    })
+    .await;
+    let demo_total = eventually_found(&app, "", "demo-0000").await;
+    assert!(demo_total["total"].as_u64().expect("total") > 0);
+    double.set_down(true);
+    let host = app.create_room(json!({})).await;
+    let (status, _) = upload(&app, Some(&host.token), "text/csv", CATALOGUE).await;
+    assert_eq!(status, 200, "uploads are stored while search is down");
+    let (status, body) = search(&app, "tracks", &[("q", "zebra")]).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("unavailable")));
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    double.set_down(false);
+    eventually_found(&app, "zebra", "isrc-GBAYE6100001").await;
+    assert!(double.rejected().is_empty(), "{:#?}", double.rejected());
+}
+
+#[tokio::test]
+async fn the_import_and_reindex_commands_fill_the_index_the_server_serves() {
+    let dir = TempDir::new().expect("dir");
+    let file = dir.path().join("catalogue.csv");
+    std::fs::write(&file, CATALOGUE).expect("write catalogue");
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_crowdjuke"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .env("CROWDJUKE_LOG_FORMAT", "json")
+            .output()
+            .expect("crowdjuke runs");
+        (output.status.success(), String::from_utf8_lossy(&output.stdout).to_string(), output.stderr)
+    };
+    let (ok, out, err) = run(&["import", "tracks", file.to_str().expect("path")]);
+    assert!(ok, "{out} {}", String::from_utf8_lossy(&err));
+    assert!(out.contains("imported 2 tracks (2 new, 0 updated)"), "{out}");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "title,artist\nA,B\n").expect("write");
+    let (ok, _, err) = run(&["import", "tracks", bad.to_str().expect("path")]);
+    assert!(!ok && String::from_utf8_lossy(&err).contains("line 2: duration_ms"), "{}", String::from_utf8_lossy(&err));
+    let (ok, out, _) = run(&["reindex", "tracks"]);
+    assert!(ok && out.contains("tracks: 2 documents indexed"), "{out}");
+    let app = spawn_with(TempDir::new_in(dir.path()).expect("dir"), |s| s.data_dir = data.clone()).await;
+    let (_, body) = search(&app, "tracks", &[("q", "quasar")]).await;
+    assert_eq!(body["hits"][0]["id"], "isrc-GBAYE6200002", "served straight from the persisted index: {body}");
+    assert_eq!(app.state.store.track_count().await.expect("count"), 2, "no demo seeding over an imported library");
+}
