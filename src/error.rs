@@ -129,9 +129,10 @@ fn domain_status(e: &DomainError) -> StatusCode {
     match e {
         DomainError::Forbidden | DomainError::TargetIsHost | DomainError::NotAMember => StatusCode::FORBIDDEN,
         DomainError::EntryNotFound | DomainError::MemberNotFound => StatusCode::NOT_FOUND,
-        DomainError::InvalidVote | DomainError::InvalidRules(_) | DomainError::FallbackTooLong(_) => {
-            StatusCode::BAD_REQUEST
-        }
+        DomainError::InvalidVote
+        | DomainError::InvalidRules(_)
+        | DomainError::InvalidListing(_)
+        | DomainError::FallbackTooLong(_) => StatusCode::BAD_REQUEST,
         DomainError::CooldownActive(_) => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::CONFLICT,
     }

@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::domain::command::{Change, Departure, Outcome};
 use crate::domain::view::RoomChanged;
 use crate::domain::{Actor, Command, Room, apply};
 use crate::error::{AppError, Result};
 use crate::realtime::{Realtime, member_room};
+use crate::search::IndexName;
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -65,7 +66,19 @@ impl AppState {
     /// Stores a brand-new room.
     pub async fn create_room(&self, room: &Room) -> Result<(), StoreError> {
         let _write = self.writes.token();
-        self.store.insert_room(room).await
+        self.store.insert_room(room).await?;
+        if room.listing.public {
+            self.store.outbox_push(IndexName::Rooms.as_str(), std::slice::from_ref(&room.id)).await?;
+            self.index_changed.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Queues the room for the `rooms` search index.
+    async fn queue_for_index(&self, room_id: &str) -> Result<()> {
+        self.store.outbox_push(IndexName::Rooms.as_str(), &[room_id.to_string()]).await?;
+        self.index_changed.notify_one();
+        Ok(())
     }
 
     /// Applies `command` as `actor`, commits it and broadcasts the change.
@@ -92,12 +105,23 @@ impl AppState {
                 _ => self.load_room(room_id).await?,
             };
             let expected = room.version;
+            let listed_before = search_document(&room);
             let outcome = apply(&mut room, actor, command.clone(), self.clock.now())?;
             if outcome.changes.is_empty() {
                 return Ok((room, outcome));
             }
+            let relisted = search_document(&room) != listed_before;
+            if relisted {
+                // Before the write, so a crash cannot lose the change.
+                self.queue_for_index(&room.id).await?;
+            }
             match self.store.save_room(&room, expected, &outcome.plays).await {
                 Ok(()) => {
+                    if relisted {
+                        // After it, so an indexer that took the first item
+                        // early cannot leave the old listing in the index.
+                        self.queue_for_index(&room.id).await?;
+                    }
                     self.room_cache.put(&room).await;
                     self.publish(&room, &outcome).await;
                     return Ok((room, outcome));
@@ -136,11 +160,32 @@ impl AppState {
     pub async fn delete_room(&self, room_id: &str) -> Result<()> {
         let _write = self.writes.token();
         self.store.delete_room(room_id).await?;
+        self.queue_for_index(room_id).await?;
         self.room_cache.forget(room_id).await;
         self.rooms.forget(room_id);
         self.schedule.forget(room_id);
         Ok(())
     }
+}
+
+/// The `rooms` search index document of a listed (public) room; `None`
+/// for a private one, which the index must not hold.
+pub fn search_document(room: &Room) -> Option<Value> {
+    if !room.listing.public {
+        return None;
+    }
+    let mut doc = json!({
+        "id": room.id,
+        "code": room.code,
+        "name": room.name,
+        "city": room.listing.city,
+        "kind": room.kind,
+        "members": room.members.values().filter(|m| !m.banned).count(),
+    });
+    if let Some(l) = room.listing.location {
+        doc["_geo"] = json!({ "lat": l.lat, "lng": l.lng });
+    }
+    Some(doc)
 }
 
 /// Tells a kicked or banned member's sockets (on every node) why, then

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::room::{Entry, RECENT_PLAYS};
-use super::{DomainError, Member, Millis, NowPlaying, Play, PlayEnd, Role, Room, Rules, Track, queue};
+use super::{DomainError, Listing, Member, Millis, NowPlaying, Play, PlayEnd, Role, Room, Rules, Track, queue};
 
 /// Most entries one queue holds.
 pub const MAX_QUEUE: usize = 500;
@@ -61,6 +61,9 @@ pub enum Command {
     SetFallback {
         tracks: Vec<Track>,
     },
+    SetListing {
+        listing: Listing,
+    },
     /// Advance if `entry_id` is still playing and has ended by now.
     TrackEnded {
         entry_id: String,
@@ -81,6 +84,7 @@ impl Command {
                 | Self::SetRole { .. }
                 | Self::UpdateRules { .. }
                 | Self::SetFallback { .. }
+                | Self::SetListing { .. }
         )
     }
 }
@@ -114,6 +118,7 @@ pub enum Change {
     SkipVotes { count: usize, needed: usize },
     RulesUpdated,
     FallbackUpdated,
+    ListingUpdated,
 }
 
 /// The result of an accepted command.
@@ -164,6 +169,7 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         Command::SetRole { member_id, role } => set_role(room, &me, &member_id, role, out),
         Command::UpdateRules { rules } => update_rules(room, rules, out),
         Command::SetFallback { tracks } => set_fallback(room, tracks, out),
+        Command::SetListing { listing } => set_listing(room, listing, out),
     }
 }
 
@@ -447,6 +453,15 @@ fn update_rules(room: &mut Room, rules: Rules, out: &mut Outcome) -> Result<(), 
     if room.rules != rules {
         room.rules = rules;
         out.changes.push(Change::RulesUpdated);
+    }
+    Ok(())
+}
+
+fn set_listing(room: &mut Room, listing: Listing, out: &mut Outcome) -> Result<(), DomainError> {
+    listing.validate()?;
+    if room.listing != listing {
+        room.listing = listing;
+        out.changes.push(Change::ListingUpdated);
     }
     Ok(())
 }

@@ -39,6 +39,8 @@ pub enum DomainError {
     TargetIsHost,
     #[error("invalid rules: {0}")]
     InvalidRules(String),
+    #[error("invalid listing: {0}")]
+    InvalidListing(String),
     #[error("the queue is full ({0} entries)")]
     QueueFull(usize),
     #[error("vote-to-skip is not enabled in this room")]
@@ -70,6 +72,7 @@ impl DomainError {
             Self::NotPaused => "not_paused",
             Self::TargetIsHost => "target_is_host",
             Self::InvalidRules(_) => "invalid_rules",
+            Self::InvalidListing(_) => "invalid_listing",
             Self::QueueFull(_) => "queue_full",
             Self::SkipVotingDisabled => "skip_voting_disabled",
             Self::NotAMember => "not_a_member",

@@ -7,6 +7,7 @@
 pub mod code;
 pub mod command;
 pub mod error;
+pub mod listing;
 pub mod queue;
 pub mod room;
 pub mod rules;
@@ -15,6 +16,7 @@ pub mod view;
 
 pub use command::{Actor, Change, Command, apply};
 pub use error::DomainError;
+pub use listing::{Listing, Location};
 pub use room::{Member, NowPlaying, Play, PlayEnd, Role, Room, RoomKind};
 pub use rules::Rules;
 pub use track::Track;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Millis, Rules, Track};
+use super::{Listing, Millis, Rules, Track};
 
 /// Most plays kept inside the aggregate (for "recently played" and the
 /// no-replay rule); the full history lives in the store's history table.
@@ -141,6 +141,8 @@ pub struct Room {
     pub fallback: Vec<Track>,
     pub fallback_cursor: usize,
     pub next_seq: u64,
+    #[serde(default)]
+    pub listing: Listing,
 }
 
 impl Room {
@@ -163,6 +165,7 @@ impl Room {
             fallback: Vec::new(),
             fallback_cursor: 0,
             next_seq: 1,
+            listing: Listing::default(),
         }
     }
 

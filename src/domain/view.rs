@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::command::{Change, Departure, RemovalReason};
 use super::room::Entry;
-use super::{Member, Millis, NowPlaying, Play, Role, Room, RoomKind, Rules, Track, queue};
+use super::{Listing, Member, Millis, NowPlaying, Play, Role, Room, RoomKind, Rules, Track, queue};
 
 /// How many recent plays a snapshot carries.
 const SNAPSHOT_PLAYS: usize = 20;
@@ -114,6 +114,7 @@ pub struct RoomInfo<'a> {
     pub name: &'a str,
     pub kind: RoomKind,
     pub rules: &'a Rules,
+    pub listing: &'a Listing,
     pub member_count: usize,
     pub created_at: Millis,
     pub fallback_count: usize,
@@ -127,6 +128,7 @@ impl<'a> RoomInfo<'a> {
             name: &room.name,
             kind: room.kind,
             rules: &room.rules,
+            listing: &room.listing,
             member_count: room.members.values().filter(|m| !m.banned).count(),
             created_at: room.created_at,
             fallback_count: room.fallback.len(),
@@ -183,6 +185,7 @@ pub enum ChangeView<'a> {
     SkipVotes { count: usize, needed: usize },
     RulesUpdated { rules: &'a Rules },
     FallbackUpdated { count: usize },
+    ListingUpdated { listing: &'a Listing },
 }
 
 /// The `room:changed` payload: the new version, what changed, and the queue
@@ -243,5 +246,6 @@ fn change_view<'a>(
         Change::SkipVotes { count, needed } => ChangeView::SkipVotes { count: *count, needed: *needed },
         Change::RulesUpdated => ChangeView::RulesUpdated { rules: &room.rules },
         Change::FallbackUpdated => ChangeView::FallbackUpdated { count: room.fallback.len() },
+        Change::ListingUpdated => ChangeView::ListingUpdated { listing: &room.listing },
     })
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::ApiJson;
 use super::client_ip::ClientIp;
 use crate::domain::view::{MemberView, NowPlayingView, RoomInfo};
-use crate::domain::{Actor, Command, Member, Role, Room, Rules, code};
+use crate::domain::{Actor, Command, Listing, Member, Role, Room, Rules, code};
 use crate::error::{AppError, Result};
 use crate::ids::random_id;
 use crate::state::AppState;
@@ -40,6 +40,9 @@ struct CreateRoom {
     rules: Rules,
     #[serde(default)]
     fallback_track_ids: Vec<String>,
+    /// Public rooms can be found in room search (by name, city, distance).
+    #[serde(default)]
+    listing: Listing,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +89,7 @@ async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>)
     let name = clean_name("name", &body.name, MAX_ROOM_NAME)?;
     let host_name = clean_name("host_name", &body.host_name, MAX_MEMBER_NAME)?;
     body.rules.validate()?;
+    body.listing.validate()?;
     if body.fallback_track_ids.len() > crate::domain::command::MAX_FALLBACK {
         return Err(crate::domain::DomainError::FallbackTooLong(crate::domain::command::MAX_FALLBACK).into());
     }
@@ -94,8 +98,9 @@ async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>)
     let host = new_member(host_name, Role::Host, now);
     for _ in 0..16 {
         let room_code = code::from_random(|n| rand::random_range(0..n));
-        let room =
+        let mut room =
             Room::new(random_id(&mut rand::rng()), room_code, name.clone(), host.clone(), body.rules.clone(), now);
+        room.listing = body.listing.clone();
         match app.create_room(&room).await {
             Ok(()) => {
                 let room = if fallback.is_empty() {

@@ -146,6 +146,7 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value) -> R
         "member:demote" => Command::SetRole { member_id: parse::<MemberId>(data)?.member_id, role: Role::Guest },
         "room:update_rules" => rules_command(app, session, parse(data)?).await?,
         "room:set_fallback" => fallback_command(app, parse(data)?).await?,
+        "room:set_listing" => Command::SetListing { listing: parse(data)? },
         other => return Err(AppError::UnknownEvent(other.chars().take(64).collect())),
     };
     let actor = Actor::Member(session.member_id.clone());

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::{IndexName, SearchEngine, SearchError};
 use crate::locks::RoomLocks;
 use crate::music::search_document;
+use crate::rooms;
 use crate::store::{OutboxItem, Store, StoreError};
 
 /// Documents per engine write.
@@ -103,8 +104,17 @@ async fn index_documents(
 ) -> Result<(), IndexError> {
     let documents: Vec<serde_json::Value> = match index {
         IndexName::Tracks => store.tracks_by_ids(ids).await?.iter().map(search_document).collect(),
-        // Rooms and users reach the index when their features land.
-        IndexName::Rooms | IndexName::Users => Vec::new(),
+        IndexName::Rooms => {
+            let mut docs = Vec::new();
+            for id in ids {
+                if let Some(room) = store.load_room(id).await? {
+                    docs.extend(rooms::search_document(&room));
+                }
+            }
+            docs
+        }
+        // Accounts (and so the users index) arrive with the social features.
+        IndexName::Users => Vec::new(),
     };
     let present: HashSet<&str> = documents.iter().filter_map(|d| d["id"].as_str()).collect();
     let gone: Vec<String> = ids.iter().filter(|id| !present.contains(id.as_str())).cloned().collect();
@@ -122,6 +132,18 @@ async fn index_documents(
 pub async fn reindex(store: &dyn Store, engine: &dyn SearchEngine, index: IndexName) -> Result<u64, IndexError> {
     engine.clear(index).await?;
     let mut count = 0;
+    if index == IndexName::Rooms {
+        let mut documents = Vec::new();
+        for id in store.room_ids().await? {
+            if let Some(room) = store.load_room(&id).await? {
+                documents.extend(rooms::search_document(&room));
+            }
+        }
+        for chunk in documents.chunks(BATCH) {
+            engine.upsert(index, chunk).await?;
+        }
+        count = documents.len() as u64;
+    }
     if index == IndexName::Tracks {
         let mut after: Option<String> = None;
         loop {

@@ -209,3 +209,50 @@ async fn the_import_and_reindex_commands_fill_the_index_the_server_serves() {
     assert_eq!(body["hits"][0]["id"], "isrc-GBAYE6200002", "served straight from the persisted index: {body}");
     assert_eq!(app.state.store.track_count().await.expect("count"), 2, "no demo seeding over an imported library");
 }
+
+/// Polls until the rooms search for `q` returns exactly `want` (by code).
+async fn rooms_found(app: &TestApp, params: &[(&str, &str)], want: &[&str]) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, body) = search(app, "rooms", params).await;
+        let codes: Vec<&str> =
+            body["hits"].as_array().map(|h| h.iter().filter_map(|r| r["code"].as_str()).collect()).unwrap_or_default();
+        if status == 200 && codes == want {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "rooms search {params:?} never gave {want:?}: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn public_rooms_are_searchable_by_name_and_distance_and_private_ones_never() {
+    let app = spawn_app().await;
+    let create = |name: &str, listing: Value| {
+        let body = json!({"name": name, "host_name": "Host", "listing": listing});
+        let app = &app;
+        async move {
+            let (status, body) = app.post("/api/rooms", body).await;
+            assert_eq!(status, 201, "{body}");
+            crate::helpers::guest_from(&body)
+        }
+    };
+    let paris =
+        create("Canal Bar", json!({"public": true, "city": "Paris", "location": {"lat": 48.87, "lng": 2.36}})).await;
+    let lyon =
+        create("Canal Club", json!({"public": true, "city": "Lyon", "location": {"lat": 45.76, "lng": 4.83}})).await;
+    create("Canal Secret Party", json!({})).await;
+    rooms_found(&app, &[("q", "canal"), ("near", "45.7,4.8")], &[&lyon.code, &paris.code]).await;
+    let found = rooms_found(&app, &[("q", "canal"), ("near", "48.85,2.35"), ("radius", "50000")], &[&paris.code]).await;
+    assert_eq!(found["hits"][0]["city"], "Paris");
+    let host = app.connect(&lyon.token).await;
+    host.ok("room:set_listing", json!({"public": false})).await;
+    rooms_found(&app, &[("q", "canal")], &[&paris.code]).await;
+    let refused = host.refused("room:set_listing", json!({"public": true, "location": {"lat": 91, "lng": 0}})).await;
+    assert_eq!(refused, "invalid_listing");
+    let guest = app.join(&paris.code, "Guest").await;
+    let guest = app.connect(&guest.token).await;
+    assert_eq!(guest.refused("room:set_listing", json!({"public": false})).await, "forbidden");
+    let (status, body) = app.post("/api/rooms", json!({"name": "X", "host_name": "H", "listing": {"city": ""}})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_listing")));
+}

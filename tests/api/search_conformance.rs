@@ -245,6 +245,56 @@ async fn a_document_without_a_valid_id_fails_the_write(subject: Subject) {
     assert_eq!(s.engine.count(IndexName::Tracks).await.expect("count"), 13, "nothing half-written");
 }
 
+/// Public rooms in three cities: Paris (two), Lyon, Berlin.
+fn rooms() -> Vec<Value> {
+    let room = |id: &str, name: &str, city: &str, kind: &str, members: u64, lat: f64, lng: f64| {
+        serde_json::json!({"id": id, "code": id.to_uppercase(), "name": name, "city": city, "kind": kind,
+            "members": members, "_geo": {"lat": lat, "lng": lng}})
+    };
+    vec![
+        room("r1", "Le Comptoir Jukebox", "Paris", "venue", 40, 48.8566, 2.3522),
+        room("r2", "Rooftop Party", "Paris", "party", 12, 48.8738, 2.2950),
+        room("r3", "Vinyl Bar", "Lyon", "venue", 25, 45.7640, 4.8357),
+        room("r4", "Spree Rooftop", "Berlin", "party", 80, 52.5200, 13.4050),
+    ]
+}
+
+fn room_request(q: &str, params: SearchParams) -> SearchRequest {
+    let params = SearchParams { q: q.into(), limit: Some(100), ..params };
+    SearchRequest::build(&IndexConfig::shipped(IndexName::Rooms), &params).expect("a valid request")
+}
+
+async fn rooms_are_found_by_name_city_and_distance(subject: Subject) {
+    let s = subject;
+    s.engine.upsert(IndexName::Rooms, &rooms()).await.expect("rooms indexed");
+    let search = |request: SearchRequest| {
+        let engine = s.engine.clone();
+        async move { engine.search(IndexName::Rooms, &request).await.expect("search") }
+    };
+    let found = search(room_request("rooftop", SearchParams::default())).await;
+    let mut found_ids = ids(&found);
+    found_ids.sort();
+    assert_eq!(found_ids, expected(&["r2", "r4"]));
+    let in_paris = search(room_request("city:paris", SearchParams::default())).await;
+    assert_eq!(in_paris.total, 2);
+    let near_lyon = SearchParams { near: Some("45.75,4.85".into()), ..SearchParams::default() };
+    let nearest = search(room_request("", near_lyon)).await;
+    assert_eq!(ids(&nearest), expected(&["r3", "r1", "r2", "r4"]), "nearest first");
+    let metres = nearest.hits[0]["_geoDistance"].as_u64().expect("distance in metres");
+    assert!((1_000..3_000).contains(&metres), "{metres}");
+    let within = SearchParams {
+        near: Some("48.86,2.34".into()),
+        radius: Some(10_000.0),
+        facets: Some("kind".into()),
+        ..SearchParams::default()
+    };
+    let within = search(room_request("", within)).await;
+    assert_eq!((ids(&within), within.total), (expected(&["r1", "r2"]), 2));
+    assert_eq!(within.facets["kind"].get("venue"), Some(&1));
+    let busiest = SearchParams { sort: Some("members:desc".into()), ..SearchParams::default() };
+    assert_eq!(ids(&search(room_request("", busiest)).await)[0], "r4");
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod tantivy_engine {
@@ -275,6 +325,7 @@ conformance!(
     filter_values_cannot_inject_syntax,
     documents_are_replaced_and_deleted_by_id,
     a_document_without_a_valid_id_fails_the_write,
+    rooms_are_found_by_name_city_and_distance,
 );
 
 /// Lucene constructs tantivy executes natively and Meilisearch cannot.

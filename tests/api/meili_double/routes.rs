@@ -364,7 +364,7 @@ impl Ctx<'_> {
                 |f| if reverse { state.tasks[*i].uid as usize >= f } else { state.tasks[*i].uid as usize <= f },
             )
         };
-        let page: Vec<usize> = matching.iter().copied().filter(from_ok).take(limit + 1).collect();
+        let page: Vec<usize> = matching.iter().copied().filter(from_ok).take(limit.saturating_add(1)).collect();
         let next = page.get(limit).map(|&i| state.tasks[i].uid);
         let shown: Vec<usize> = page.into_iter().take(limit).collect();
         let results: Vec<Value> = shown

@@ -815,7 +815,10 @@ pub(super) fn run(index: &IndexData, params: &Params) -> Result<Value, ApiError>
     let hits: Vec<Value> = shown.iter().map(|c| hit(c, &view, params, &positives, &words, &searched)).collect();
     response.insert("hits".to_string(), Value::Array(hits));
     response.insert("query".to_string(), json!(params.q));
-    response.insert("processingTimeMs".to_string(), json!(started.elapsed().as_millis()));
+    response.insert(
+        "processingTimeMs".to_string(),
+        json!(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
+    );
     match (params.page, params.hits_per_page) {
         (None, None) => {
             response.insert("limit".to_string(), json!(params.limit));
