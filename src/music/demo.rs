@@ -198,9 +198,16 @@ fn title(rng: &mut SplitMix) -> String {
 /// The demo catalogue: 150 artists with a genre and era each, 8 tracks apiece
 /// spread over two albums.
 pub fn tracks() -> Vec<Track> {
-    let mut rng = SplitMix(0x0C0F_FEE0_D15C_0000);
-    let mut out = Vec::with_capacity(DEMO_TRACKS);
-    for artist_no in 0..DEMO_TRACKS / 8 {
+    generate("demo", DEMO_TRACKS, 0x0C0F_FEE0_D15C_0000)
+}
+
+/// A generated catalogue of `count` tracks (rounded down to whole artists of
+/// 8 tracks) with ids `{prefix}-{n:04}`: the demo library, and the large
+/// catalogues of the search benchmark.
+pub fn generate(prefix: &str, count: usize, seed: u64) -> Vec<Track> {
+    let mut rng = SplitMix(seed);
+    let mut out = Vec::with_capacity(count);
+    for artist_no in 0..count / 8 {
         let artist = artist_name(&mut rng);
         let (genre, from, to) = GENRES[rng.below(GENRES.len())];
         let second_genre = GENRES[rng.below(GENRES.len())].0;
@@ -217,7 +224,7 @@ pub fn tracks() -> Vec<Track> {
                 artists.push(artist_name(&mut rng));
             }
             out.push(Track {
-                id: format!("demo-{:04}", artist_no * 8 + n),
+                id: format!("{prefix}-{:04}", artist_no * 8 + n),
                 title: title(&mut rng),
                 artists,
                 album: albums[album_no].clone(),

@@ -79,15 +79,39 @@ impl Facets {
 }
 
 enum FacetColumn {
-    Str(Option<StrColumn>),
-    Int(Option<Column<i64>>),
-    Bool(Option<Column<bool>>),
+    /// Counts indexed by term ordinal.
+    Str(StrColumn, Vec<u64>),
+    Int(Column<i64>, IntCounts),
+    /// Counts of false and true.
+    Bool(Column<bool>, [u64; 2]),
+    Missing,
+}
+
+/// Counts of integer values: a short list scanned linearly while the
+/// values are few (decades, explicit years: the common facets, and twice as
+/// fast as hashing), a hash map beyond that (durations).
+#[derive(Default)]
+pub struct IntCounts {
+    few: Vec<(i64, u64)>,
+    many: HashMap<i64, u64>,
+}
+
+impl IntCounts {
+    const FEW: usize = 32;
+
+    fn add(&mut self, value: i64) {
+        if let Some((_, n)) = self.few.iter_mut().find(|(v, _)| *v == value) {
+            *n += 1;
+        } else if self.few.len() < Self::FEW {
+            self.few.push((value, 1));
+        } else {
+            *self.many.entry(value).or_default() += 1;
+        }
+    }
 }
 
 pub struct SegmentFacets {
     columns: Vec<FacetColumn>,
-    /// Per facet: raw value (term ordinal, integer, 0/1) → count.
-    counts: Vec<HashMap<i64, u64>>,
 }
 
 type FacetFruit = Vec<HashMap<String, u64>>;
@@ -101,13 +125,19 @@ impl Collector for Facets {
         let columns = self
             .fields
             .iter()
-            .map(|(name, kind)| match kind {
-                Kind::Int => FacetColumn::Int(fast.i64(name).ok()),
-                Kind::Bool => FacetColumn::Bool(fast.bool(name).ok()),
-                Kind::Str | Kind::Geo => FacetColumn::Str(fast.str(&keyword_name(name)).ok().flatten()),
+            .map(|(name, kind)| {
+                let column = match kind {
+                    Kind::Int => fast.i64(name).ok().map(|c| FacetColumn::Int(c, IntCounts::default())),
+                    Kind::Bool => fast.bool(name).ok().map(|c| FacetColumn::Bool(c, [0; 2])),
+                    Kind::Str | Kind::Geo => fast.str(&keyword_name(name)).ok().flatten().map(|c| {
+                        let terms = c.num_terms();
+                        FacetColumn::Str(c, vec![0; terms])
+                    }),
+                };
+                column.unwrap_or(FacetColumn::Missing)
             })
             .collect();
-        Ok(SegmentFacets { columns, counts: vec![HashMap::new(); self.fields.len()] })
+        Ok(SegmentFacets { columns })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -131,40 +161,44 @@ impl SegmentCollector for SegmentFacets {
     type Fruit = FacetFruit;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        for (column, counts) in self.columns.iter().zip(&mut self.counts) {
+        for column in &mut self.columns {
             match column {
-                FacetColumn::Str(Some(c)) => {
-                    c.ords().values_for_doc(doc).for_each(|o| *counts.entry(o as i64).or_default() += 1)
+                FacetColumn::Str(c, counts) => {
+                    for ord in c.ords().values_for_doc(doc) {
+                        if let Some(count) = counts.get_mut(ord as usize) {
+                            *count += 1;
+                        }
+                    }
                 }
-                FacetColumn::Int(Some(c)) => c.values_for_doc(doc).for_each(|v| *counts.entry(v).or_default() += 1),
-                FacetColumn::Bool(Some(c)) => {
-                    c.values_for_doc(doc).for_each(|v| *counts.entry(i64::from(v)).or_default() += 1)
-                }
-                _ => {}
+                FacetColumn::Int(c, counts) => c.values_for_doc(doc).for_each(|v| counts.add(v)),
+                FacetColumn::Bool(c, counts) => c.values_for_doc(doc).for_each(|v| counts[usize::from(v)] += 1),
+                FacetColumn::Missing => {}
             }
         }
     }
 
+    /// Turns this segment's ordinals into values (ordinals are per segment).
     fn harvest(self) -> FacetFruit {
         self.columns
-            .iter()
-            .zip(self.counts)
-            .map(|(column, counts)| {
-                counts
+            .into_iter()
+            .map(|column| match column {
+                FacetColumn::Str(c, counts) => counts
                     .into_iter()
-                    .map(|(raw, count)| {
-                        let key = match column {
-                            FacetColumn::Str(Some(c)) => {
-                                let mut s = String::new();
-                                c.ord_to_str(raw as u64, &mut s).ok();
-                                s
-                            }
-                            FacetColumn::Bool(_) => (raw == 1).to_string(),
-                            _ => raw.to_string(),
-                        };
-                        (key, count)
+                    .enumerate()
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(ord, n)| {
+                        let mut value = String::new();
+                        c.ord_to_str(ord as u64, &mut value).ok();
+                        (value, n)
                     })
-                    .collect()
+                    .collect(),
+                FacetColumn::Int(_, counts) => {
+                    counts.few.into_iter().chain(counts.many).map(|(v, n)| (v.to_string(), n)).collect()
+                }
+                FacetColumn::Bool(_, [no, yes]) => {
+                    [("false".to_string(), no), ("true".to_string(), yes)].into_iter().filter(|(_, n)| *n > 0).collect()
+                }
+                FacetColumn::Missing => HashMap::new(),
             })
             .collect()
     }
