@@ -5,6 +5,7 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+COPY search-config ./search-config
 RUN cargo build --release --locked --bin crowdjuke
 
 FROM debian:bookworm-slim

@@ -68,12 +68,17 @@ fn every_node_is_configured_for_scale_out_and_behind_the_balancer() {
         assert_eq!(settings.redis_url.as_deref(), Some("redis://redis:6379"), "{name}");
         assert!(settings.mongodb_uri.as_deref().is_some_and(|u| u.starts_with("mongodb://mongo:27017")), "{name}");
         assert!(settings.behind_proxy, "{name} rate-limits by the forwarded client address");
+        assert_eq!(settings.meilisearch_url.as_deref(), Some("http://meilisearch:7700"), "{name}");
+        let key = settings.meilisearch_api_key.as_ref().map(|k| k.0.clone());
+        let master = doc["services"]["meilisearch"]["environment"]["MEILI_MASTER_KEY"].as_str().map(str::to_string);
+        assert_eq!(key, master, "{name} uses the Meilisearch master key");
         assert_eq!(settings.listen.port(), 8080);
         ids.push(settings.node_id.expect("node id"));
         assert!(nginx.contains(&format!("server {name}:8080")), "nginx routes to {name}");
         let depends = &service["depends_on"];
         assert_eq!(depends["redis"]["condition"].as_str(), Some("service_healthy"));
         assert_eq!(depends["mongo"]["condition"].as_str(), Some("service_healthy"));
+        assert_eq!(depends["meilisearch"]["condition"].as_str(), Some("service_healthy"));
     }
     ids.sort();
     ids.dedup();
@@ -92,4 +97,5 @@ fn dockerfile_is_multi_stage_and_builds_the_binary() {
     assert!(stages >= 2, "multi-stage");
     assert!(dockerfile.contains("cargo build --release --locked --bin crowdjuke"));
     assert!(dockerfile.contains("COPY --from=build /src/target/release/crowdjuke"));
+    assert!(dockerfile.contains("COPY search-config ./search-config"), "index settings are compiled in");
 }
