@@ -55,6 +55,12 @@ impl Server {
     pub async fn build(settings: Settings, clock: SharedClock, public_url: String) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
+        let shared_store = settings.mongodb_uri.is_some() && settings.redis_url.is_some();
+        anyhow::ensure!(
+            !shared_store || settings.meilisearch_url.is_some(),
+            "nodes sharing MongoDB and Redis need a shared search index too: set CROWDJUKE_MEILISEARCH_URL \
+             (an embedded index per node would only see the changes its own indexer takes from the shared outbox)"
+        );
         let node_id = settings.node_id.clone().unwrap_or_else(|| format!("{:08x}", rand::random::<u32>()));
         let (store, secret): (Arc<dyn Store>, Vec<u8>) = match &settings.mongodb_uri {
             Some(uri) => {

@@ -6,7 +6,7 @@
 //! down just leaves the outbox growing: the loop retries with back-off and
 //! catches up, so the index never drifts from the store.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,7 +81,8 @@ pub async fn drain_once(store: &dyn Store, engine: &dyn SearchEngine) -> Result<
         return Ok(0);
     }
     for index in IndexName::ALL {
-        let ids: Vec<String> = items.iter().filter(|i| i.index == index.as_str()).map(|i| i.id.clone()).collect();
+        let ids: BTreeSet<&str> = items.iter().filter(|i| i.index == index.as_str()).map(|i| i.id.as_str()).collect();
+        let ids: Vec<String> = ids.into_iter().map(str::to_string).collect();
         if !ids.is_empty() {
             index_documents(store, engine, index, &ids).await?;
         }
@@ -128,8 +129,11 @@ async fn index_documents(
 }
 
 /// Rebuilds `index` from the store: clears it and writes every document.
-/// Returns the number of documents indexed.
+/// Returns the number of documents indexed. The queued items of the index
+/// are dropped first: everything written before is read below, and every
+/// write queues its document again after committing, so nothing is missed.
 pub async fn reindex(store: &dyn Store, engine: &dyn SearchEngine, index: IndexName) -> Result<u64, IndexError> {
+    store.outbox_clear(index.as_str()).await?;
     engine.clear(index).await?;
     let mut count = 0;
     if index == IndexName::Rooms {

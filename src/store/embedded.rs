@@ -293,6 +293,19 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn outbox_clear(&self, index: &str) -> StoreResult<()> {
+        let (from, to) = (format!("{index}/"), format!("{index}0"));
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            txn.open_table(OUTBOX)
+                .map_err(unavailable)?
+                .retain_in(from.as_str()..to.as_str(), |_, _| false)
+                .map_err(unavailable)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
     async fn close(&self) {
         self.db.write().unwrap_or_else(|e| e.into_inner()).take();
     }

@@ -39,7 +39,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct OutboxItem {
     pub index: String,
     pub id: String,
-    /// Changes each time the item is queued.
+    /// Random, new each time a document is queued: tells a later queuing
+    /// of the same document from the one an indexer took.
     pub stamp: u64,
 }
 
@@ -72,6 +73,8 @@ pub trait Store: Send + Sync + 'static {
     /// Removes items once indexed; an item queued again since it was read
     /// (another stamp) stays queued.
     async fn outbox_done(&self, items: &[OutboxItem]) -> StoreResult<()>;
+    /// Removes every queued item of an index (a full reindex follows).
+    async fn outbox_clear(&self, index: &str) -> StoreResult<()>;
     /// Releases the database; later calls answer `Unavailable`.
     async fn close(&self);
     /// Cheap round trip for the readiness probe.

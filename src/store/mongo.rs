@@ -51,6 +51,11 @@ fn is_duplicate(e: &MongoError) -> bool {
     }
 }
 
+/// The `_id` of an outbox event.
+fn outbox_key(item: &OutboxItem) -> String {
+    format!("{}/{}/{:016x}", item.index, item.id, item.stamp)
+}
+
 /// An `insertMany` that failed only on duplicate keys.
 fn only_duplicates(e: &MongoError) -> bool {
     match e.kind.as_ref() {
@@ -272,26 +277,29 @@ impl Store for MongoStore {
         self.tracks()?.count_documents(doc! {}).await.map_err(classify)
     }
 
-    /// Replaces the items (a fresh stamp each); a concurrent push of the
-    /// same item wins the insert, which is as good.
+    /// Appends one event per document (`_id` = `{index}/{id}/{stamp}`):
+    /// a document queued twice is two events, so one taken by an indexer
+    /// never hides a later one, and removal is a plain `$in` on `_id`.
     async fn outbox_push(&self, index: &str, ids: &[String]) -> StoreResult<()> {
-        let keys: Vec<String> = ids.iter().map(|id| format!("{index}/{id}")).collect();
-        let outbox = self.collection("search_outbox")?;
-        outbox.delete_many(doc! { "_id": { "$in": &keys } }).await.map_err(classify)?;
-        let docs = keys.iter().map(|k| doc! { "_id": k, "stamp": rand::random::<i64>() });
-        match outbox.insert_many(docs).ordered(false).await {
-            Ok(_) => Ok(()),
-            Err(e) if only_duplicates(&e) => Ok(()),
-            Err(e) => Err(classify(e)),
+        if ids.is_empty() {
+            return Ok(());
         }
+        let item = |id: &String| OutboxItem { index: index.into(), id: id.clone(), stamp: rand::random() };
+        let docs = ids.iter().map(item).map(|i| doc! { "_id": outbox_key(&i), "index": i.index, "doc_id": i.id });
+        self.collection("search_outbox")?.insert_many(docs).ordered(false).await.map_err(classify)?;
+        Ok(())
     }
 
     async fn outbox(&self, limit: usize) -> StoreResult<Vec<OutboxItem>> {
         let cursor = self.collection("search_outbox")?.find(doc! {}).limit(limit as i64).await.map_err(classify)?;
         let docs: Vec<Document> = cursor.try_collect().await.map_err(classify)?;
         let item = |d: &Document| -> Option<OutboxItem> {
-            let (index, id) = d.get_str("_id").ok()?.split_once('/')?;
-            Some(OutboxItem { index: index.to_string(), id: id.to_string(), stamp: d.get_i64("stamp").ok()? as u64 })
+            let stamp = d.get_str("_id").ok()?.rsplit('/').next()?;
+            Some(OutboxItem {
+                index: d.get_str("index").ok()?.to_string(),
+                id: d.get_str("doc_id").ok()?.to_string(),
+                stamp: u64::from_str_radix(stamp, 16).ok()?,
+            })
         };
         Ok(docs.iter().filter_map(item).collect())
     }
@@ -300,9 +308,13 @@ impl Store for MongoStore {
         if items.is_empty() {
             return Ok(());
         }
-        let matches: Vec<Document> =
-            items.iter().map(|i| doc! { "_id": format!("{}/{}", i.index, i.id), "stamp": i.stamp as i64 }).collect();
-        self.collection("search_outbox")?.delete_many(doc! { "$or": matches }).await.map_err(classify)?;
+        let keys: Vec<String> = items.iter().map(outbox_key).collect();
+        self.collection("search_outbox")?.delete_many(doc! { "_id": { "$in": keys } }).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn outbox_clear(&self, index: &str) -> StoreResult<()> {
+        self.collection("search_outbox")?.delete_many(doc! { "index": index }).await.map_err(classify)?;
         Ok(())
     }
 

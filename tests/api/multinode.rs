@@ -8,11 +8,13 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crowdjuke::config::{ApiKey, Settings};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::helpers::{Guest, SioClient, TestApp, WAIT, guest_from, queue_ids, spawn_with};
+use crate::meili_double::MeiliDouble;
 use crate::services::{self, Service};
 
 /// The multi-node tests run one at a time: each drives several nodes, a
@@ -22,23 +24,35 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 struct Cluster {
     nodes: Vec<TestApp>,
+    search: MeiliDouble,
+}
+
+/// The Meilisearch key the clusters' double expects.
+const MEILI_KEY: &str = "multinode-master-key";
+
+/// Points a node at the shared search engine (the Meilisearch double).
+fn use_search(s: &mut Settings, search: &MeiliDouble) {
+    s.meilisearch_url = Some(search.url());
+    s.meilisearch_api_key = Some(ApiKey(MEILI_KEY.into()));
 }
 
 async fn cluster(n: usize, mongodb_uri: &str, redis_url: &str) -> Cluster {
     let db = services::fresh_db_name();
+    let search = MeiliDouble::start(Some(MEILI_KEY)).await;
     let mut nodes = Vec::new();
     for i in 0..n {
         let (uri, db, redis) = (mongodb_uri.to_string(), db.clone(), redis_url.to_string());
-        let node = spawn_with(TempDir::new().expect("temp dir"), move |s| {
+        let node = spawn_with(TempDir::new().expect("temp dir"), |s| {
             s.mongodb_uri = Some(uri);
             s.mongodb_db = db;
             s.redis_url = Some(redis);
             s.node_id = Some(format!("node{i}"));
+            use_search(s, &search);
         })
         .await;
         nodes.push(node);
     }
-    Cluster { nodes }
+    Cluster { nodes, search }
 }
 
 async fn shared_cluster(n: usize) -> Cluster {
@@ -184,7 +198,7 @@ struct ProcessNode {
 }
 
 impl ProcessNode {
-    fn start(mongodb_uri: &str, db: &str, redis_url: &str, name: &str) -> Self {
+    fn start(mongodb_uri: &str, db: &str, redis_url: &str, search: &MeiliDouble, name: &str) -> Self {
         let dir = TempDir::new().expect("temp dir");
         let mut command = Command::new(env!("CARGO_BIN_EXE_crowdjuke"));
         for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CROWDJUKE_")) {
@@ -196,6 +210,8 @@ impl ProcessNode {
             .env("CROWDJUKE_MONGODB_URI", mongodb_uri)
             .env("CROWDJUKE_MONGODB_DB", db)
             .env("CROWDJUKE_REDIS_URL", redis_url)
+            .env("CROWDJUKE_MEILISEARCH_URL", search.url())
+            .env("CROWDJUKE_MEILISEARCH_API_KEY", MEILI_KEY)
             .env("CROWDJUKE_NODE_ID", name)
             .env("CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE", "100000")
             .stdout(Stdio::piped())
@@ -231,8 +247,9 @@ async fn post(addr: SocketAddr, path: &str, body: Value) -> Value {
 async fn a_killed_node_loses_nothing_acknowledged_and_its_clients_move_on() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let (uri, redis, db) = (services::mongodb_uri(), services::redis_url(), services::fresh_db_name());
-    let mut doomed = ProcessNode::start(&uri, &db, &redis, "doomed");
-    let survivor = ProcessNode::start(&uri, &db, &redis, "survivor");
+    let search = MeiliDouble::start(Some(MEILI_KEY)).await;
+    let mut doomed = ProcessNode::start(&uri, &db, &redis, &search, "doomed");
+    let survivor = ProcessNode::start(&uri, &db, &redis, &search, "survivor");
     let rules = json!({"max_queued_per_guest": 2});
     let host =
         guest_from(&post(survivor.addr, "/api/rooms", json!({"name": "P", "host_name": "H", "rules": rules})).await);
@@ -355,16 +372,18 @@ async fn writes_answer_unavailable_while_mongodb_is_down_and_succeed_after() {
 async fn rate_limits_are_shared_by_every_node() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let db = services::fresh_db_name();
+    let search = MeiliDouble::start(Some(MEILI_KEY)).await;
     let mut nodes = Vec::new();
     for _ in 0..2 {
         let (uri, db, redis) = (services::mongodb_uri(), db.clone(), services::redis_url());
         nodes.push(
-            spawn_with(TempDir::new().expect("dir"), move |s| {
+            spawn_with(TempDir::new().expect("dir"), |s| {
                 s.mongodb_uri = Some(uri);
                 s.mongodb_db = db;
                 s.redis_url = Some(redis);
                 s.join_attempts_per_minute = 4;
                 s.behind_proxy = true;
+                use_search(s, &search);
             })
             .await,
         );
@@ -378,4 +397,53 @@ async fn rate_limits_are_shared_by_every_node() {
         statuses.push(request.json(&json!({"name": "Eve"})).send().await.expect("request").status().as_u16());
     }
     assert_eq!(statuses, [404, 404, 404, 404, 429, 429], "four attempts in all, whichever node answers");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_catalogue_uploaded_on_one_node_is_searchable_and_queueable_on_every_node() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let cluster = shared_cluster(2).await;
+    let host = cluster.node(0).create_room(json!({})).await;
+    let csv = "title,artist,duration,isrc\nXylophone Sunrise,Orla Quist,3:30,GBXYZ2600001\n";
+    let response = cluster
+        .node(0)
+        .http
+        .post(cluster.node(0).url("/api/library/tracks"))
+        .bearer_auth(&host.token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status().as_u16(), 200);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (status, body) = cluster.node(1).get("/api/search/tracks?q=xylophone").await;
+        if status == 200 && body["hits"][0]["id"] == "isrc-GBXYZ2600001" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never searchable on node 1: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let guest = cluster.node(1).join(&host.code, "Gus").await;
+    let gs = cluster.node(1).connect(&guest.token).await;
+    gs.ok("queue:add", json!({"track_id": "isrc-GBXYZ2600001"})).await;
+    assert!(cluster.search.rejected().is_empty(), "{:#?}", cluster.search.rejected());
+}
+
+#[tokio::test]
+async fn nodes_sharing_mongodb_and_redis_refuse_to_start_without_shared_search() {
+    let (uri, redis) = (services::mongodb_uri(), services::redis_url());
+    let dir = TempDir::new().expect("dir");
+    let settings = Settings {
+        data_dir: dir.path().to_path_buf(),
+        mongodb_uri: Some(uri),
+        mongodb_db: services::fresh_db_name(),
+        redis_url: Some(redis),
+        ..Settings::default()
+    };
+    let clock = std::sync::Arc::new(crowdjuke::clock::ManualClock::new(0));
+    let built = crowdjuke::Server::build(settings, clock, "http://127.0.0.1".into()).await;
+    let error = built.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("CROWDJUKE_MEILISEARCH_URL"), "{error}");
 }
