@@ -150,17 +150,23 @@ impl Server {
     }
 
     /// Rebuilds the search indexes that are empty while the store is not
-    /// (first start with an existing store, or settings changed).
+    /// (first start with an existing store, a lost index, changed settings).
     async fn reindex_if_empty(state: &AppState) {
-        let (Ok(indexed), Ok(stored)) = (state.search.count(IndexName::Tracks).await, state.store.track_count().await)
-        else {
-            return;
-        };
-        if indexed == 0 && stored > 0 {
-            tracing::info!(stored, "the tracks index is empty: rebuilding it from the store");
-            match indexer::reindex(state.store.as_ref(), state.search.as_ref(), IndexName::Tracks).await {
-                Ok(count) => tracing::info!(count, "tracks index rebuilt"),
-                Err(e) => tracing::warn!(error = %e, "rebuilding the tracks index failed; the outbox will retry"),
+        for index in [IndexName::Tracks, IndexName::Rooms] {
+            let stored = match index {
+                IndexName::Tracks => state.store.track_count().await.ok(),
+                _ => state.store.room_ids().await.ok().map(|ids| ids.len() as u64),
+            };
+            let indexed = state.search.count(index).await.ok();
+            if indexed != Some(0) || stored.unwrap_or(0) == 0 {
+                continue;
+            }
+            tracing::info!(%index, "the index is empty: rebuilding it from the store");
+            match indexer::reindex(state.store.as_ref(), state.search.as_ref(), index).await {
+                Ok(count) => tracing::info!(%index, count, "index rebuilt"),
+                Err(e) => {
+                    tracing::warn!(%index, error = %e, "rebuilding the index failed; `crowdjuke reindex` retries")
+                }
             }
         }
     }

@@ -35,15 +35,28 @@ pub async fn import_tracks(settings: &Settings, file: &Path) -> anyhow::Result<(
         .map_err(|e| anyhow::anyhow!("{} was not imported:\n  {}", file.display(), e.problems.join("\n  ")))?;
     let store = open_store(settings).await?;
     let report = import::save(store.as_ref(), parsed).await?;
-    let engine = crate::app::open_search(settings).await?;
-    while indexer::drain_once(store.as_ref(), engine.as_ref()).await? > 0 {}
-    engine.close().await;
-    store.close().await;
     println!("imported {} tracks ({} new, {} updated)", report.imported, report.created, report.updated);
+    match index_queued(settings, store.as_ref()).await {
+        Ok(()) => println!("search index up to date"),
+        Err(e) => println!("the search index could not be updated now ({e}); the server catches up when it can"),
+    }
+    store.close().await;
     if !report.ignored_columns.is_empty() {
         println!("ignored columns: {}", report.ignored_columns.join(", "));
     }
     Ok(())
+}
+
+/// Indexes whatever the store has queued for the search engine.
+async fn index_queued(settings: &Settings, store: &dyn Store) -> anyhow::Result<()> {
+    let engine = crate::app::open_search(settings).await?;
+    let drained = async {
+        while indexer::drain_once(store, engine.as_ref()).await? > 0 {}
+        Ok::<_, indexer::IndexError>(())
+    }
+    .await;
+    engine.close().await;
+    Ok(drained?)
 }
 
 /// Rebuilds `index` (or every index) from the store.

@@ -18,6 +18,16 @@ use crate::redis::ensure_up;
 pub trait RoomLocks: Send + Sync + 'static {
     /// Waits (bounded) for the room's lock; the guard releases it.
     async fn acquire(&self, room_id: &str) -> Option<LockGuard>;
+    /// One attempt at a named lock, without waiting.
+    async fn try_acquire(&self, name: &str) -> LockAttempt;
+}
+
+pub enum LockAttempt {
+    Held(LockGuard),
+    /// Another node holds it.
+    Busy,
+    /// No shared locks (one node), or Redis is unreachable: go ahead.
+    Unshared,
 }
 
 /// One node: the per-room mutex in `rooms` already serialises writers.
@@ -27,6 +37,10 @@ pub struct NoLocks;
 impl RoomLocks for NoLocks {
     async fn acquire(&self, _room_id: &str) -> Option<LockGuard> {
         None
+    }
+
+    async fn try_acquire(&self, _name: &str) -> LockAttempt {
+        LockAttempt::Unshared
     }
 }
 
@@ -79,6 +93,16 @@ impl RoomLocks for RedisLocks {
                     return None;
                 }
             }
+        }
+    }
+
+    async fn try_acquire(&self, name: &str) -> LockAttempt {
+        let key = format!("lock:{name}");
+        let token = format!("{:016x}", rand::random::<u64>());
+        match self.try_take(&key, &token).await {
+            Ok(true) => LockAttempt::Held(LockGuard { redis: self.redis.clone(), key, token }),
+            Ok(false) => LockAttempt::Busy,
+            Err(_) => LockAttempt::Unshared,
         }
     }
 }

@@ -66,12 +66,23 @@ impl AppState {
     /// Stores a brand-new room.
     pub async fn create_room(&self, room: &Room) -> Result<(), StoreError> {
         let _write = self.writes.token();
-        self.store.insert_room(room).await?;
         if room.listing.public {
             self.store.outbox_push(IndexName::Rooms.as_str(), std::slice::from_ref(&room.id)).await?;
-            self.index_changed.notify_one();
+        }
+        self.store.insert_room(room).await?;
+        if room.listing.public {
+            self.queue_again_for_index(&room.id).await;
         }
         Ok(())
+    }
+
+    /// Queues a room again after its write committed (see `write`); the
+    /// write stands even if this fails: the item queued before it covers it.
+    async fn queue_again_for_index(&self, room_id: &str) {
+        if let Err(e) = self.store.outbox_push(IndexName::Rooms.as_str(), &[room_id.to_string()]).await {
+            tracing::warn!(room_id, error = %e, "could not queue the room for the search index again");
+        }
+        self.index_changed.notify_one();
     }
 
     /// Queues the room for the `rooms` search index.
@@ -120,7 +131,7 @@ impl AppState {
                     if relisted {
                         // After it, so an indexer that took the first item
                         // early cannot leave the old listing in the index.
-                        self.queue_for_index(&room.id).await?;
+                        self.queue_again_for_index(&room.id).await;
                     }
                     self.room_cache.put(&room).await;
                     self.publish(&room, &outcome).await;
@@ -159,8 +170,9 @@ impl AppState {
     /// Deletes a room and everything in it.
     pub async fn delete_room(&self, room_id: &str) -> Result<()> {
         let _write = self.writes.token();
-        self.store.delete_room(room_id).await?;
         self.queue_for_index(room_id).await?;
+        self.store.delete_room(room_id).await?;
+        self.queue_again_for_index(room_id).await;
         self.room_cache.forget(room_id).await;
         self.rooms.forget(room_id);
         self.schedule.forget(room_id);

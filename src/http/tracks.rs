@@ -94,7 +94,11 @@ async fn upload(
         Some("application/json") => Format::Json,
         _ => return Err(AppError::InvalidPayload("send text/csv or application/json".into())),
     };
-    let parsed = import::parse(&body, format).map_err(|e| AppError::InvalidImport(e.problems.join("; ")))?;
+    // Parsing 50 MB takes a while: off the async workers.
+    let parsed = tokio::task::spawn_blocking(move || import::parse(&body, format))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::InvalidImport(e.problems.join("; ")))?;
     let report = import::save(app.store.as_ref(), parsed).await?;
     app.index_changed.notify_one();
     tracing::info!(room_id = %room.id, imported = report.imported, "library upload");

@@ -76,8 +76,6 @@ struct Row {
     artwork_url: Option<String>,
 }
 
-/// Columns a CSV file must have.
-const REQUIRED_COLUMNS: [&str; 2] = ["title", "artist"];
 const KNOWN_COLUMNS: [&str; 15] = [
     "id",
     "title",
@@ -107,14 +105,11 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Parsed, ImportError> {
     if bytes.len() > MAX_IMPORT_BYTES {
         return Err(ImportError::one(format!("the file is larger than {} MB", MAX_IMPORT_BYTES / 1024 / 1024)));
     }
+    let mut problems = Problems::default();
     let (rows, ignored_columns) = match format {
-        Format::Csv => csv_rows(bytes)?,
-        Format::Json => (json_rows(bytes)?, Vec::new()),
+        Format::Csv => csv_rows(bytes, &mut problems)?,
+        Format::Json => (json_rows(bytes, &mut problems)?, Vec::new()),
     };
-    if rows.len() > MAX_IMPORT_TRACKS {
-        return Err(ImportError::one(format!("more than {MAX_IMPORT_TRACKS} tracks in one file")));
-    }
-    let mut problems = Vec::new();
     let mut tracks = Vec::with_capacity(rows.len());
     let mut seen: HashMap<String, String> = HashMap::new();
     for (place, row) in rows {
@@ -126,24 +121,60 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Parsed, ImportError> {
             Err(problem) => problems.push(format!("{place}: {problem}")),
         }
     }
-    if problems.is_empty() {
-        return Ok(Parsed { tracks, ignored_columns });
-    }
-    let more = problems.len().saturating_sub(MAX_REPORTED_ERRORS);
-    problems.truncate(MAX_REPORTED_ERRORS);
-    if more > 0 {
-        problems.push(format!("and {more} more problems"));
-    }
-    Err(ImportError { problems })
+    problems.into_result()?;
+    Ok(Parsed { tracks, ignored_columns })
 }
 
-/// CSV rows with their line numbers (the header is line 1).
+/// The problems found: the first few in full, the rest only counted, so a
+/// file of millions of bad lines cannot exhaust memory.
+#[derive(Default)]
+struct Problems {
+    listed: Vec<String>,
+    more: usize,
+}
+
+impl Problems {
+    fn push(&mut self, problem: String) {
+        if self.listed.len() < MAX_REPORTED_ERRORS {
+            self.listed.push(problem);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.listed.len() + self.more
+    }
+
+    fn into_result(self) -> Result<(), ImportError> {
+        if self.listed.is_empty() {
+            return Ok(());
+        }
+        let mut problems = self.listed;
+        if self.more > 0 {
+            problems.push(format!("and {} more problems", self.more));
+        }
+        Err(ImportError { problems })
+    }
+}
+
+fn too_many_tracks() -> ImportError {
+    ImportError::one(format!("more than {MAX_IMPORT_TRACKS} tracks in one file"))
+}
+
 /// Rows with where they came from (`line 3`, `item 2`).
 type Rows = Vec<(String, Row)>;
 
-fn csv_rows(bytes: &[u8]) -> Result<(Rows, Vec<String>), ImportError> {
+/// Most columns in a CSV header.
+const MAX_COLUMNS: usize = 64;
+
+/// CSV rows with their line numbers (the header is line 1).
+fn csv_rows(bytes: &[u8], problems: &mut Problems) -> Result<(Rows, Vec<String>), ImportError> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
     let headers = reader.byte_headers().map_err(|e| ImportError::one(format!("line 1: {e}")))?.clone();
+    if headers.len() > MAX_COLUMNS {
+        return Err(ImportError::one(format!("line 1: more than {MAX_COLUMNS} columns")));
+    }
     let headers: Vec<String> = headers
         .iter()
         .enumerate()
@@ -153,15 +184,24 @@ fn csv_rows(bytes: &[u8]) -> Result<(Rows, Vec<String>), ImportError> {
                 .map_err(|_| ImportError::one(format!("line 1, column {}: not valid UTF-8", i + 1)))
         })
         .collect::<Result<_, _>>()?;
-    let has = |name: &str| headers.iter().any(|h| h == name || h.strip_suffix('s') == Some(name));
-    let missing: Vec<&str> = REQUIRED_COLUMNS.into_iter().filter(|c| !has(c)).collect();
+    if let Some(twice) = headers.iter().enumerate().find(|(i, h)| headers[..*i].contains(h)).map(|(_, h)| h) {
+        return Err(ImportError::one(format!("line 1: column `{twice}` appears twice")));
+    }
+    let has = |names: &[&str]| headers.iter().any(|h| names.contains(&h.as_str()));
+    let missing: Vec<&str> = [("title", &["title"][..]), ("artist", &["artist", "artists"][..])]
+        .into_iter()
+        .filter(|(_, names)| !has(names))
+        .map(|(column, _)| column)
+        .collect();
     if !missing.is_empty() {
         return Err(ImportError::one(format!("line 1: missing column(s): {}", missing.join(", "))));
     }
     let ignored: Vec<String> = headers.iter().filter(|h| !KNOWN_COLUMNS.contains(&h.as_str())).cloned().collect();
     let mut rows = Vec::new();
-    let mut problems = Vec::new();
     for record in reader.byte_records() {
+        if rows.len() + problems.count() >= MAX_IMPORT_TRACKS {
+            return Err(too_many_tracks());
+        }
         let record = match record {
             Ok(r) => r,
             Err(e) => {
@@ -171,9 +211,6 @@ fn csv_rows(bytes: &[u8]) -> Result<(Rows, Vec<String>), ImportError> {
             }
         };
         let line = record.position().map_or(0, |p| p.line());
-        if rows.len() + problems.len() > MAX_IMPORT_TRACKS {
-            break;
-        }
         let mut object = serde_json::Map::new();
         for (header, field) in headers.iter().zip(record.iter()) {
             match std::str::from_utf8(field) {
@@ -190,19 +227,43 @@ fn csv_rows(bytes: &[u8]) -> Result<(Rows, Vec<String>), ImportError> {
             Err(e) => problems.push(format!("line {line}: {e}")),
         }
     }
-    if !problems.is_empty() {
-        problems.truncate(MAX_REPORTED_ERRORS);
-        return Err(ImportError { problems });
-    }
     Ok((rows, ignored))
 }
 
-fn json_rows(bytes: &[u8]) -> Result<Rows, ImportError> {
-    let items: Vec<Value> = serde_json::from_slice(bytes).map_err(|e| {
+/// A JSON array read element by element, refusing more than
+/// `MAX_IMPORT_TRACKS` elements before holding them all in memory.
+struct BoundedItems(Vec<Value>);
+
+impl<'de> serde::Deserialize<'de> for BoundedItems {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = BoundedItems;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "an array of at most {MAX_IMPORT_TRACKS} tracks")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<BoundedItems, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Value>()? {
+                    if items.len() == MAX_IMPORT_TRACKS {
+                        return Err(serde::de::Error::custom(format!("more than {MAX_IMPORT_TRACKS} tracks")));
+                    }
+                    items.push(item);
+                }
+                Ok(BoundedItems(items))
+            }
+        }
+        deserializer.deserialize_seq(Visitor)
+    }
+}
+
+fn json_rows(bytes: &[u8], problems: &mut Problems) -> Result<Rows, ImportError> {
+    let BoundedItems(items) = serde_json::from_slice(bytes).map_err(|e| {
         ImportError::one(format!("not a JSON array of tracks (line {}, column {}): {e}", e.line(), e.column()))
     })?;
     let mut rows = Vec::with_capacity(items.len());
-    let mut problems = Vec::new();
     for (n, item) in items.into_iter().enumerate() {
         let place = format!("item {}", n + 1);
         if !item.is_object() {
@@ -213,10 +274,6 @@ fn json_rows(bytes: &[u8]) -> Result<Rows, ImportError> {
             Ok(row) => rows.push((place, row)),
             Err(e) => problems.push(format!("{place}: {e}")),
         }
-    }
-    if !problems.is_empty() {
-        problems.truncate(MAX_REPORTED_ERRORS);
-        return Err(ImportError { problems });
     }
     Ok(rows)
 }
@@ -435,6 +492,21 @@ mod tests {
         let err = parse(br#"[{"title": 5, "artist": "x"}, 3]"#, Format::Json).expect_err("bad items");
         assert!(err.problems[0].starts_with("item 1:") && err.problems[1] == "item 2: not an object", "{err}");
         assert!(parse(b"{\"not\": \"an array\"}", Format::Json).is_err());
+    }
+
+    #[test]
+    fn header_mistakes_and_floods_of_bad_rows_are_refused_compactly() {
+        let err = parse(b"titles,artist\nx,y\n", Format::Csv).expect_err("no title column");
+        assert!(err.to_string().contains("missing column(s): title"), "{err}");
+        let err = parse(b"title,artist,title\nx,y,z\n", Format::Csv).expect_err("twice");
+        assert!(err.to_string().contains("`title` appears twice"), "{err}");
+        let flood = format!("title,artist\n{}", "a\n".repeat(100_000));
+        let err = parse(flood.as_bytes(), Format::Csv).expect_err("every row is bad");
+        assert_eq!(err.problems.len(), MAX_REPORTED_ERRORS + 1);
+        assert!(err.problems[MAX_REPORTED_ERRORS].starts_with("and 99980 more"), "{err}");
+        let zeros = format!("[{}0]", "0,".repeat(MAX_IMPORT_TRACKS));
+        let err = parse(zeros.as_bytes(), Format::Json).expect_err("too many items");
+        assert!(err.to_string().contains("more than 200000 tracks"), "{err}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{IndexName, SearchEngine, SearchError};
-use crate::locks::RoomLocks;
+use crate::locks::{LockAttempt, RoomLocks};
 use crate::music::search_document;
 use crate::rooms;
 use crate::store::{OutboxItem, Store, StoreError};
@@ -35,10 +35,11 @@ pub enum IndexError {
     Search(#[from] SearchError),
 }
 
-/// Drains the outbox until `stop`. Scaled out, a batch is drained under a
-/// short Redis lock so two nodes do not write the same document out of
-/// order; the lock is best effort (a batch outliving its lease could race),
-/// and `crowdjuke reindex` rebuilds an index from the store if ever needed.
+/// Drains the outbox until `stop`. Scaled out, one node at a time drains,
+/// under a short Redis lock (a node that finds it taken waits for its next
+/// round), so two nodes do not write the same document out of order. The
+/// lock is best effort: a batch outliving the 2 s lease could race, and
+/// `crowdjuke reindex` rebuilds an index from the store if ever needed.
 pub async fn run(
     store: Arc<dyn Store>,
     engine: Arc<dyn SearchEngine>,
@@ -48,11 +49,15 @@ pub async fn run(
 ) {
     let mut backoff = Duration::from_millis(500);
     loop {
-        let lock = locks.acquire(LOCK_NAME).await;
-        let drained = drain_once(store.as_ref(), engine.as_ref()).await;
-        if let Some(lock) = lock {
-            lock.release().await;
-        }
+        let drained = match locks.try_acquire(LOCK_NAME).await {
+            LockAttempt::Busy => Ok(0),
+            LockAttempt::Unshared => drain_once(store.as_ref(), engine.as_ref()).await,
+            LockAttempt::Held(lock) => {
+                let drained = drain_once(store.as_ref(), engine.as_ref()).await;
+                lock.release().await;
+                drained
+            }
+        };
         let pause = match drained {
             Ok(0) => IDLE_POLL,
             Ok(_) => {
@@ -120,10 +125,35 @@ async fn index_documents(
     let present: HashSet<&str> = documents.iter().filter_map(|d| d["id"].as_str()).collect();
     let gone: Vec<String> = ids.iter().filter(|id| !present.contains(id.as_str())).cloned().collect();
     if !documents.is_empty() {
-        engine.upsert(index, &documents).await?;
+        upsert_or_skip_refused(engine, index, &documents).await?;
     }
     if !gone.is_empty() {
         engine.delete(index, &gone).await?;
+    }
+    Ok(())
+}
+
+/// Writes a batch; when the engine refuses it (a failed task, not an
+/// outage), writes the documents one by one and drops, with an error in the
+/// log, only those it refuses, so one bad document cannot block the queue.
+async fn upsert_or_skip_refused(
+    engine: &dyn SearchEngine,
+    index: IndexName,
+    documents: &[serde_json::Value],
+) -> Result<(), SearchError> {
+    let why = match engine.upsert(index, documents).await {
+        Err(SearchError::Failed(why)) => why,
+        other => return other,
+    };
+    tracing::warn!(%index, %why, count = documents.len(), "batch refused, indexing documents one by one");
+    for document in documents {
+        match engine.upsert(index, std::slice::from_ref(document)).await {
+            Ok(()) => {}
+            Err(SearchError::Failed(why)) => {
+                tracing::error!(%index, id = %document["id"], %why, "the search engine refuses this document: skipped")
+            }
+            Err(other) => return Err(other),
+        }
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use meilisearch_sdk::client::Client;
 use meilisearch_sdk::documents::DocumentsQuery;
 use meilisearch_sdk::errors::{Error as MeiliError, ErrorCode};
-use meilisearch_sdk::search::Selectors;
+use meilisearch_sdk::search::{MatchingStrategies, Selectors};
 use meilisearch_sdk::settings::Settings;
 use meilisearch_sdk::task_info::TaskInfo;
 use meilisearch_sdk::tasks::Task;
@@ -24,6 +24,16 @@ use super::{IndexName, SearchEngine, SearchError, SearchRequest, SearchResult, S
 /// How often a task is polled, and for how long.
 const TASK_POLL: Duration = Duration::from_millis(50);
 const TASK_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest wait for a search, or for Meilisearch to accept a write.
+const SEARCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Bounds a call so a hung Meilisearch cannot hang a request or the indexer.
+async fn bounded<T>(call: impl std::future::Future<Output = Result<T, MeiliError>>) -> SearchResult<T> {
+    tokio::time::timeout(SEARCH_TIMEOUT, call)
+        .await
+        .map_err(|_| SearchError::Unavailable("Meilisearch did not answer in time".into()))?
+        .map_err(classify)
+}
 
 pub struct MeiliEngine {
     client: Client,
@@ -51,7 +61,11 @@ impl MeiliEngine {
 
     /// Waits for a task; a failed task is `Failed` with Meilisearch's code.
     async fn finish(&self, task: TaskInfo) -> SearchResult<()> {
-        let done = self.client.wait_for_task(task, Some(TASK_POLL), Some(TASK_TIMEOUT)).await.map_err(classify)?;
+        let wait = self.client.wait_for_task(task, Some(TASK_POLL), Some(TASK_TIMEOUT));
+        let done = tokio::time::timeout(TASK_TIMEOUT + SEARCH_TIMEOUT, wait)
+            .await
+            .map_err(|_| SearchError::Unavailable("a Meilisearch task did not finish in time".into()))?
+            .map_err(classify)?;
         match done {
             Task::Succeeded { .. } => Ok(()),
             Task::Failed { content } => {
@@ -66,7 +80,7 @@ impl MeiliEngine {
 
     async fn prepare_index(&self, name: IndexName) -> SearchResult<()> {
         let uid = name.as_str();
-        let created = self.client.create_index(uid, Some(PRIMARY_KEY)).await.map_err(classify)?;
+        let created = bounded(self.client.create_index(uid, Some(PRIMARY_KEY))).await?;
         match self.finish(created).await {
             Ok(()) => {}
             Err(SearchError::Failed(e)) if e.starts_with("index_already_exists") => {}
@@ -74,7 +88,7 @@ impl MeiliEngine {
         }
         let settings: Settings = serde_json::from_value(IndexConfig::shipped(name).raw)
             .map_err(|e| SearchError::Failed(format!("search-config/{uid}.json: {e}")))?;
-        let task = self.client.index(uid).set_settings(&settings).await.map_err(classify)?;
+        let task = bounded(self.client.index(uid).set_settings(&settings)).await?;
         self.finish(task).await
     }
 }
@@ -90,17 +104,17 @@ impl SearchEngine for MeiliEngine {
 
     async fn upsert(&self, name: IndexName, documents: &[Value]) -> SearchResult<()> {
         let index = self.client.index(name.as_str());
-        let task = index.add_or_replace(documents, Some(PRIMARY_KEY)).await.map_err(classify)?;
+        let task = bounded(index.add_or_replace(documents, Some(PRIMARY_KEY))).await?;
         self.finish(task).await
     }
 
     async fn delete(&self, name: IndexName, ids: &[String]) -> SearchResult<()> {
-        let task = self.client.index(name.as_str()).delete_documents(ids).await.map_err(classify)?;
+        let task = bounded(self.client.index(name.as_str()).delete_documents(ids)).await?;
         self.finish(task).await
     }
 
     async fn clear(&self, name: IndexName) -> SearchResult<()> {
-        let task = self.client.index(name.as_str()).delete_all_documents().await.map_err(classify)?;
+        let task = bounded(self.client.index(name.as_str()).delete_all_documents()).await?;
         self.finish(task).await
     }
 
@@ -109,7 +123,11 @@ impl SearchEngine for MeiliEngine {
         let t = translate::translate(request)?;
         let index = self.client.index(name.as_str());
         let mut query = index.search();
-        query.with_query(&t.q).with_offset(request.offset).with_limit(request.limit);
+        query
+            .with_query(&t.q)
+            .with_offset(request.offset)
+            .with_limit(request.limit)
+            .with_matching_strategy(MatchingStrategies::ALL);
         if let Some(filter) = &t.filter {
             query.with_filter(filter);
         }
@@ -125,7 +143,10 @@ impl SearchEngine for MeiliEngine {
         if !fields.is_empty() {
             query.with_attributes_to_search_on(&fields);
         }
-        let found = query.execute::<Value>().await.map_err(classify)?;
+        let found = tokio::time::timeout(SEARCH_TIMEOUT, query.execute::<Value>())
+            .await
+            .map_err(|_| SearchError::Unavailable("Meilisearch did not answer in time".into()))?
+            .map_err(classify)?;
         let facets = found
             .facet_distribution
             .unwrap_or_default()
@@ -144,7 +165,7 @@ impl SearchEngine for MeiliEngine {
 
     async fn count(&self, name: IndexName) -> SearchResult<u64> {
         let index = self.client.index(name.as_str());
-        let page = DocumentsQuery::new(&index).with_limit(1).execute::<Value>().await.map_err(classify)?;
+        let page = bounded(DocumentsQuery::new(&index).with_limit(1).execute::<Value>()).await?;
         Ok(page.total as u64)
     }
 

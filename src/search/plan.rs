@@ -51,7 +51,7 @@ pub enum Filter {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
-    /// Lower-cased, accent-folded.
+    /// Lower-cased.
     Str(String),
     Int(i64),
     Bool(bool),
@@ -79,10 +79,10 @@ pub fn text_analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// The analyser of exact values (filters and facets): the whole value,
-/// lower-cased and folded.
+/// The analyser of exact values (filters): the whole value, lower-cased.
+/// Accents stay, as in Meilisearch filters (`são paulo` ≠ `sao paulo`).
 pub fn keyword_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).filter(AsciiFoldingFilter).build()
+    TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).build()
 }
 
 pub fn words(text: &str) -> Vec<String> {
@@ -124,8 +124,13 @@ fn combine(
 ) -> Result<Option<Node>, SearchError> {
     let mut nodes = Vec::new();
     for child in children {
-        if let Some(node) = plan(child, config)? {
-            nodes.push(node);
+        match (plan(child, config)?, group(Vec::new())) {
+            // A term that analyses into several words (`hip-hop`) is itself
+            // an And: flatten it into the enclosing And.
+            (Some(Node::And(inner)), Node::And(_)) => nodes.extend(inner),
+            (Some(Node::Or(inner)), Node::Or(_)) => nodes.extend(inner),
+            (Some(node), _) => nodes.push(node),
+            (None, _) => {}
         }
     }
     Ok(match nodes.len() {

@@ -157,6 +157,7 @@ async fn negated_words_exclude(subject: Subject) {
     let s = loaded(subject).await;
     assert_eq!(matching(&s, "love -live").await, expected(&["t05", "t06"]));
     assert_eq!(matching(&s, "golden -\"golden hour\"").await, expected(&["t01"]));
+    assert_eq!(matching(&s, "love -forevr").await, expected(&["t05", "t06", "t12"]), "negation is exact only");
 }
 
 async fn accents_and_case_are_folded_and_synonyms_apply(subject: Subject) {
@@ -173,6 +174,8 @@ async fn fields_filters_and_ranges_narrow_the_results(subject: Subject) {
     assert_eq!(matching(&s, "genre:(rock OR folk) year:[1970 TO 1990]").await, expected(&["t02", "t06"]));
     assert_eq!(matching(&s, "love explicit:true").await, expected(&["t12"]));
     assert_eq!(matching(&s, "genre:hip-hop").await, expected(&["t08"]));
+    assert_eq!(matching(&s, "juicy hip-hop").await, expected(&["t08"]), "a hyphenated word is two words");
+    assert_eq!(matching(&s, "genre:hip-hop year:[* TO *]").await, expected(&["t08"]), "has a year");
     assert_eq!(matching(&s, "duration_ms:{300000 TO *]").await, expected(&["t08", "t09"]));
     assert_eq!(matching(&s, "genre:house -year:1997").await, Vec::<String>::new());
     let filtered = request("love", Some("year:[* TO 2000} AND NOT explicit:true"), None, None);
@@ -245,7 +248,7 @@ async fn a_document_without_a_valid_id_fails_the_write(subject: Subject) {
     assert_eq!(s.engine.count(IndexName::Tracks).await.expect("count"), 13, "nothing half-written");
 }
 
-/// Public rooms in three cities: Paris (two), Lyon, Berlin.
+/// Public rooms in four cities: Paris (two), Lyon, Berlin, São Paulo.
 fn rooms() -> Vec<Value> {
     let room = |id: &str, name: &str, city: &str, kind: &str, members: u64, lat: f64, lng: f64| {
         serde_json::json!({"id": id, "code": id.to_uppercase(), "name": name, "city": city, "kind": kind,
@@ -256,6 +259,7 @@ fn rooms() -> Vec<Value> {
         room("r2", "Rooftop Party", "Paris", "party", 12, 48.8738, 2.2950),
         room("r3", "Vinyl Bar", "Lyon", "venue", 25, 45.7640, 4.8357),
         room("r4", "Spree Rooftop", "Berlin", "party", 80, 52.5200, 13.4050),
+        room("r5", "Samba Jukebox", "São Paulo", "venue", 5, -23.5505, -46.6333),
     ]
 }
 
@@ -277,9 +281,18 @@ async fn rooms_are_found_by_name_city_and_distance(subject: Subject) {
     assert_eq!(found_ids, expected(&["r2", "r4"]));
     let in_paris = search(room_request("city:paris", SearchParams::default())).await;
     assert_eq!(in_paris.total, 2);
+    let exact = search(room_request("city:\"SÃO PAULO\"", SearchParams::default())).await;
+    assert_eq!(ids(&exact), expected(&["r5"]), "filters ignore case");
+    let folded = search(room_request("city:\"sao paulo\"", SearchParams::default())).await;
+    assert!(folded.hits.is_empty(), "filters keep accents, as Meilisearch's do");
+    assert_eq!(ids(&search(room_request("sao", SearchParams::default())).await), expected(&["r5"]), "words fold");
+    let cities = SearchParams { facets: Some("city".into()), ..SearchParams::default() };
+    let cities = search(room_request("", cities)).await;
+    assert_eq!(cities.facets["city"].get("São Paulo"), Some(&1), "facet values as written: {:?}", cities.facets);
+    assert_eq!(cities.facets["city"].get("Paris"), Some(&2));
     let near_lyon = SearchParams { near: Some("45.75,4.85".into()), ..SearchParams::default() };
     let nearest = search(room_request("", near_lyon)).await;
-    assert_eq!(ids(&nearest), expected(&["r3", "r1", "r2", "r4"]), "nearest first");
+    assert_eq!(ids(&nearest), expected(&["r3", "r1", "r2", "r4", "r5"]), "nearest first");
     let metres = nearest.hits[0]["_geoDistance"].as_u64().expect("distance in metres");
     assert!((1_000..3_000).contains(&metres), "{metres}");
     let within = SearchParams {

@@ -20,6 +20,9 @@ pub struct Translation {
     pub search_on: Vec<String>,
 }
 
+/// Meilisearch ignores the words of `q` after the tenth.
+const MAX_QUERY_WORDS: usize = 10;
+
 fn unsupported(what: &str) -> SearchError {
     SearchError::Unsupported(format!("{what} is not supported by the Meilisearch engine"))
 }
@@ -43,6 +46,9 @@ pub fn translate(request: &SearchRequest) -> Result<Translation, SearchError> {
         words.push(text);
         fields.push(field);
         ends_with_prefix = prefix;
+    }
+    if words.iter().map(|w| w.split_whitespace().count()).sum::<usize>() > MAX_QUERY_WORDS {
+        return Err(unsupported(&format!("a query of more than {MAX_QUERY_WORDS} words")));
     }
     if let Some(f) = &request.filter {
         filters.push(filter(f)?);

@@ -8,7 +8,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::schema::{LAT, LNG, keyword_name};
+use super::schema::{LAT, LNG, facet_name};
 use crate::search::config::{IndexConfig, Kind};
 use crate::search::request::{GeoPoint, SortKey};
 
@@ -129,7 +129,7 @@ impl Collector for Facets {
                 let column = match kind {
                     Kind::Int => fast.i64(name).ok().map(|c| FacetColumn::Int(c, IntCounts::default())),
                     Kind::Bool => fast.bool(name).ok().map(|c| FacetColumn::Bool(c, [0; 2])),
-                    Kind::Str | Kind::Geo => fast.str(&keyword_name(name)).ok().flatten().map(|c| {
+                    Kind::Str | Kind::Geo => fast.str(&facet_name(name)).ok().flatten().map(|c| {
                         let terms = c.num_terms();
                         FacetColumn::Str(c, vec![0; terms])
                     }),

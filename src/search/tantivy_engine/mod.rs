@@ -147,6 +147,9 @@ impl TantivyIndex {
                         if let Some(field) = self.fields.keyword.get(name) {
                             out.add_text(*field, keyword(text));
                         }
+                        if let Some(field) = self.fields.facet.get(name) {
+                            out.add_text(*field, text.trim());
+                        }
                     }
                 }
                 Kind::Int => {
@@ -210,18 +213,24 @@ impl TantivyIndex {
     ) -> SearchResult<SearchResults> {
         let Some((lat, lng)) = self.fields.geo else { return Ok(SearchResults::default()) };
         let d_lat = radius / 111_000.0;
-        let box_query = BooleanQuery::new(vec![(
-            Occur::Must,
-            Box::new(RangeQuery::new(
-                std::ops::Bound::Included(Term::from_field_f64(lat, near.lat - d_lat)),
-                std::ops::Bound::Included(Term::from_field_f64(lat, near.lat + d_lat)),
-            )) as Box<dyn tantivy::query::Query>,
-        )]);
-        let _ = lng;
+        let range = |field, low: f64, high: f64| -> (Occur, Box<dyn tantivy::query::Query>) {
+            let bound = |v: f64| std::ops::Bound::Included(Term::from_field_f64(field, v));
+            (Occur::Must, Box::new(RangeQuery::new(bound(low), bound(high))))
+        };
+        let mut clauses = vec![range(lat, near.lat - d_lat, near.lat + d_lat)];
+        // Longitude degrees shrink towards the poles; near a pole or across
+        // the antimeridian the latitude band alone narrows the candidates.
+        let d_lng = d_lat / near.lat.to_radians().cos().max(1e-6);
+        if near.lng - d_lng > -180.0 && near.lng + d_lng < 180.0 && near.lat.abs() + d_lat < 89.0 {
+            clauses.push(range(lng, near.lng - d_lng, near.lng + d_lng));
+        }
+        let box_query = BooleanQuery::new(clauses);
         let query = builder.request(request.query.as_ref(), request.filter.as_ref(), Some(Box::new(box_query)));
         let searcher = self.reader.searcher();
         let sort = Arc::new(request.sort.clone());
-        let top = TopDocs::with_limit(self.config.max_total_hits.max(1)).tweak_score(rank_key(sort));
+        // Every candidate in the box, ranked; the exact distance decides below.
+        let candidates = (searcher.num_docs() as usize).max(1);
+        let top = TopDocs::with_limit(candidates).tweak_score(rank_key(sort));
         let mut survivors = Vec::new();
         for (_, address) in searcher.search(&query, &top).map_err(internal)? {
             let doc: TantivyDocument = searcher.doc(address).map_err(internal)?;
@@ -240,6 +249,7 @@ impl TantivyIndex {
             }
             facets.insert(name.clone(), top_values(counts, self.config.max_values_per_facet));
         }
+        survivors.truncate(self.config.max_total_hits);
         let total = survivors.len();
         let hits = survivors.into_iter().skip(request.offset).take(request.limit).collect();
         Ok(SearchResults { hits, total, facets })
@@ -281,7 +291,7 @@ fn strings(value: &Value) -> Vec<&str> {
 
 fn facet_values(value: &Value) -> Vec<String> {
     match value {
-        Value::String(s) => vec![keyword(s)],
+        Value::String(s) => vec![s.trim().to_string()],
         Value::Array(items) => items.iter().flat_map(facet_values).collect(),
         Value::Null => Vec::new(),
         other => vec![other.to_string()],

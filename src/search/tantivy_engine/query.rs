@@ -55,7 +55,7 @@ impl Builder<'_> {
                 let mut clauses: Vec<(Occur, Boxed)> = children
                     .iter()
                     .map(|c| match c {
-                        Node::Not(inner) => (Occur::MustNot, self.node(inner)),
+                        Node::Not(inner) => (Occur::MustNot, self.negated(inner)),
                         other => (Occur::Must, self.node(other)),
                     })
                     .collect();
@@ -65,10 +65,25 @@ impl Builder<'_> {
                 boolean(clauses)
             }
             Node::Or(children) => boolean(children.iter().map(|c| (Occur::Should, self.node(c))).collect()),
-            Node::Not(inner) => boolean(vec![(Occur::Must, Box::new(AllQuery)), (Occur::MustNot, self.node(inner))]),
+            Node::Not(inner) => boolean(vec![(Occur::Must, Box::new(AllQuery)), (Occur::MustNot, self.negated(inner))]),
             Node::Word(word) => self.word(word),
             Node::Phrase(phrase) => self.phrase(phrase),
             Node::Filter(filter) => self.filter(filter),
+        }
+    }
+
+    /// What a negation excludes: a negated word only as written (no
+    /// prefix, typo or synonym), as in Meilisearch.
+    fn negated(&self, node: &Node) -> Boxed {
+        match node {
+            Node::Word(w) => {
+                let exact = self.text_fields(w.field.as_deref()).into_iter().map(|(field, _)| {
+                    let term = Term::from_field_text(field, &w.text);
+                    (Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Boxed)
+                });
+                boolean(exact.collect())
+            }
+            other => self.node(other),
         }
     }
 
@@ -148,7 +163,12 @@ impl Builder<'_> {
             Filter::Range { field, low, high } => match self.fields.int.get(field) {
                 Some(f) => {
                     let term = |n: &i64| Term::from_field_i64(*f, *n);
-                    Box::new(RangeQuery::new(map_bound(low, term), map_bound(high, term)))
+                    // `[* TO *]` means "has a value" (tantivy needs one bound).
+                    let low = match low {
+                        Bound::Unbounded => Bound::Included(i64::MIN),
+                        bound => *bound,
+                    };
+                    Box::new(RangeQuery::new(map_bound(&low, term), map_bound(high, term)))
                 }
                 None => nothing(),
             },

@@ -18,9 +18,16 @@ pub const SOURCE: &str = "_source";
 pub const LAT: &str = "_geo_lat";
 pub const LNG: &str = "_geo_lng";
 
-/// The keyword field of a filterable text attribute.
+/// The keyword field of a filterable text attribute (lower-cased values,
+/// for filters).
 pub fn keyword_name(field: &str) -> String {
     format!("{field}__kw")
+}
+
+/// The facet column of a filterable text attribute (values as written,
+/// as Meilisearch reports them).
+pub fn facet_name(field: &str) -> String {
+    format!("{field}__facet")
 }
 
 pub struct Fields {
@@ -29,6 +36,7 @@ pub struct Fields {
     /// Searchable attributes with their boost, highest priority first.
     pub text: Vec<(String, Field, f32)>,
     pub keyword: HashMap<String, Field>,
+    pub facet: HashMap<String, Field>,
     pub int: HashMap<String, Field>,
     pub boolean: HashMap<String, Field>,
     pub geo: Option<(Field, Field)>,
@@ -59,13 +67,15 @@ pub fn build(config: &IndexConfig) -> (Schema, Fields) {
             (name.clone(), schema.add_text_field(name, text_options.clone()), boost)
         })
         .collect();
-    let (mut keyword, mut int, mut boolean, mut geo) = (HashMap::new(), HashMap::new(), HashMap::new(), None);
+    let (mut keyword, mut facet, mut int, mut boolean, mut geo) =
+        (HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new(), None);
     for (name, kind) in config.fields() {
         let filterable = config.is_filterable(name);
         let sortable = config.is_sortable(name);
         match kind {
             Kind::Str if filterable => {
-                keyword.insert(name.to_string(), schema.add_text_field(&keyword_name(name), STRING | FAST));
+                keyword.insert(name.to_string(), schema.add_text_field(&keyword_name(name), STRING));
+                facet.insert(name.to_string(), schema.add_text_field(&facet_name(name), FAST));
             }
             Kind::Int if filterable || sortable => {
                 int.insert(name.to_string(), schema.add_i64_field(name, INDEXED | FAST));
@@ -79,5 +89,5 @@ pub fn build(config: &IndexConfig) -> (Schema, Fields) {
             _ => {}
         }
     }
-    (schema.build(), Fields { id, source, text, keyword, int, boolean, geo })
+    (schema.build(), Fields { id, source, text, keyword, facet, int, boolean, geo })
 }

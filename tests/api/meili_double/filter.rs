@@ -623,7 +623,7 @@ fn number(text: &str) -> Option<f64> {
 fn equals(value: &Value, literal: &str) -> bool {
     match value {
         Value::Number(n) => number(literal).is_some_and(|l| n.as_f64() == Some(l)),
-        Value::String(s) => text::normalize(s) == text::normalize(literal),
+        Value::String(s) => text::facet_value(s) == text::facet_value(literal),
         Value::Bool(b) => literal.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
         _ => false,
     }
@@ -636,7 +636,7 @@ fn compare(value: &Value, op: Op, literal: &str) -> bool {
             (Some(v), Some(l)) => v.partial_cmp(&l),
             _ => None,
         },
-        Value::String(s) => Some(text::normalize(s).cmp(&text::normalize(literal))),
+        Value::String(s) => Some(text::facet_value(s).cmp(&text::facet_value(literal))),
         _ => None,
     };
     let Some(ordering) = ordering else { return false };

@@ -15,7 +15,7 @@
 //!   Placeholder search: `sort`, then primary key.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
@@ -853,12 +853,17 @@ fn facet_distribution(
     let mut stats = Map::new();
     for facet in facets {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        // Values are grouped case-insensitively and reported as first seen.
+        let mut originals: HashMap<String, String> = HashMap::new();
         let mut range: Option<(f64, f64)> = None;
         for candidate in candidates {
             let mut seen = HashSet::new();
             for value in filter::values(candidate.doc, facet) {
                 let key = match value {
-                    Value::String(s) => s.to_lowercase(),
+                    Value::String(s) => {
+                        originals.entry(s.to_lowercase()).or_insert_with(|| s.clone());
+                        s.to_lowercase()
+                    }
                     Value::Number(n) => {
                         if let Some(f) = n.as_f64() {
                             range = Some(range.map_or((f, f), |(lo, hi)| (lo.min(f), hi.max(f))));
@@ -873,14 +878,18 @@ fn facet_distribution(
                 }
             }
         }
-        let mut entries: Vec<(String, usize)> = counts.into_iter().collect();
-        entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        entries.truncate(view.max_values_per_facet);
+        let mut entries: Vec<(String, usize)> =
+            counts.into_iter().map(|(k, n)| (originals.get(&k).cloned().unwrap_or(k), n)).collect();
         let by_count =
             view.facet_order.get(facet).or_else(|| view.facet_order.get("*")).and_then(Value::as_str) == Some("count");
-        if !by_count {
+        // Meilisearch keeps the first `maxValuesPerFacet` values in the
+        // configured order: the most frequent with `count`, else alphabetical.
+        if by_count {
+            entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        } else {
             entries.sort_by(|a, b| a.0.cmp(&b.0));
         }
+        entries.truncate(view.max_values_per_facet);
         distribution.insert(facet.clone(), Value::Object(entries.into_iter().map(|(k, n)| (k, json!(n))).collect()));
         if let Some((min, max)) = range {
             stats.insert(facet.clone(), json!({"min": min, "max": max}));

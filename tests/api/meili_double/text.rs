@@ -43,6 +43,13 @@ pub(super) fn normalize(text: &str) -> String {
     out
 }
 
+/// A facet value as Meilisearch compares it in filters: trimmed and
+/// lower-cased, accents kept (milli's `normalize_facet`: compatibility
+/// decomposition and lower case, no accent stripping).
+pub(super) fn facet_value(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
 /// Each token of `text` as (byte start, byte length) in `text` and its normalized form.
 pub(super) fn token_spans(text: &str) -> Vec<(usize, usize, String)> {
     let mut spans = Vec::new();
