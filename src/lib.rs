@@ -25,6 +25,7 @@ pub mod http;
 pub mod ids;
 pub mod limits;
 pub mod locks;
+pub mod media;
 pub mod music;
 pub mod player;
 pub mod presence;

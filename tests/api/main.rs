@@ -2,6 +2,7 @@
 //! Socket.IO (websocket transport) like a phone would.
 
 mod bad_input;
+mod blob_conformance;
 mod deploy;
 mod helpers;
 mod meili_double;

@@ -1,0 +1,282 @@
+//! Blob storage: immutable byte strings with a content type, addressed by
+//! a key like `photos/{room}/{photo}/thumb.webp`. Keys are checked (letters,
+//! digits, `-`, `_`, `.`, `/` separators, no `..`), so a key can never
+//! leave the store's directory or collide with its bookkeeping.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+use mongodb::bson::{Bson, Document, doc};
+use mongodb::gridfs::GridFsBucket;
+use mongodb::options::GridFsBucketOptions;
+
+const MAX_KEY_CHARS: usize = 200;
+const MAX_CONTENT_TYPE_CHARS: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("invalid blob key: {0}")]
+    InvalidKey(String),
+    #[error("blob storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub type BlobResult<T> = Result<T, BlobError>;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blob {
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+}
+
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Stores `blob` under `key`, replacing what was there.
+    async fn put(&self, key: &str, blob: Blob) -> BlobResult<()>;
+    async fn get(&self, key: &str) -> BlobResult<Option<Blob>>;
+    /// Removes the blob; a missing one is fine.
+    async fn delete(&self, key: &str) -> BlobResult<()>;
+    /// Keys starting with `prefix`, sorted (to find orphans and clean up).
+    async fn keys(&self, prefix: &str) -> BlobResult<Vec<String>>;
+}
+
+fn check_key(key: &str) -> BlobResult<()> {
+    let segment_ok = |s: &str| {
+        !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    if key.len() > MAX_KEY_CHARS || !key.split('/').all(segment_ok) || key.ends_with(".type") {
+        return Err(BlobError::InvalidKey(key.chars().take(64).collect()));
+    }
+    Ok(())
+}
+
+fn check_content_type(content_type: &str) -> BlobResult<()> {
+    let ok = !content_type.is_empty()
+        && content_type.len() <= MAX_CONTENT_TYPE_CHARS
+        && content_type.chars().all(|c| c.is_ascii_graphic() || c == ' ');
+    if ok { Ok(()) } else { Err(BlobError::InvalidKey(format!("content type {content_type:?}"))) }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> BlobError {
+    BlobError::Unavailable(e.to_string())
+}
+
+/// Files under a directory: the blob at `{dir}/{key}`, its content type in
+/// `{dir}/{key}.type`. Written to a temporary name and renamed, so a reader
+/// never sees half a file.
+pub struct FileBlobStore {
+    dir: PathBuf,
+}
+
+impl FileBlobStore {
+    pub fn open(dir: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Self { dir: dir.to_path_buf() })
+    }
+
+    fn path(&self, key: &str) -> BlobResult<PathBuf> {
+        check_key(key)?;
+        Ok(self.dir.join(key))
+    }
+}
+
+fn type_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".type");
+    PathBuf::from(name)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_os_string();
+    tmp.push(format!(".tmp-{:08x}", rand::random::<u32>()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+#[async_trait]
+impl BlobStore for FileBlobStore {
+    async fn put(&self, key: &str, blob: Blob) -> BlobResult<()> {
+        check_content_type(&blob.content_type)?;
+        let path = self.path(key)?;
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            write_atomically(&type_path(&path), blob.content_type.as_bytes())?;
+            write_atomically(&path, &blob.bytes)
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+
+    async fn get(&self, key: &str) -> BlobResult<Option<Blob>> {
+        let path = self.path(key)?;
+        tokio::task::spawn_blocking(move || -> std::io::Result<Option<Blob>> {
+            let bytes = match std::fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let content_type =
+                std::fs::read_to_string(type_path(&path)).unwrap_or_else(|_| "application/octet-stream".to_string());
+            Ok(Some(Blob { bytes, content_type }))
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+
+    async fn delete(&self, key: &str) -> BlobResult<()> {
+        let path = self.path(key)?;
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            for file in [path.clone(), type_path(&path)] {
+                match std::fs::remove_file(&file) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+
+    async fn keys(&self, prefix: &str) -> BlobResult<Vec<String>> {
+        let dir = self.dir.clone();
+        let prefix = prefix.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut keys = Vec::new();
+            collect_keys(&dir, &dir, &mut keys)?;
+            keys.retain(|k| k.starts_with(&prefix));
+            keys.sort();
+            Ok(keys)
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(|e: std::io::Error| unavailable(e))
+    }
+}
+
+/// Blob keys under `dir` (skipping `.type` and temporary files).
+fn collect_keys(root: &Path, dir: &Path, keys: &mut Vec<String>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_keys(root, &path, keys)?;
+            continue;
+        }
+        let Ok(relative) = path.strip_prefix(root) else { continue };
+        let key = relative.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/");
+        if check_key(&key).is_ok() && !key.contains(".tmp-") {
+            keys.push(key);
+        }
+    }
+    Ok(())
+}
+
+/// GridFS in the shared MongoDB: the key is the file's `_id` (and name),
+/// the content type its metadata.
+pub struct GridFsBlobStore {
+    bucket: GridFsBucket,
+    closed: Arc<AtomicBool>,
+}
+
+impl GridFsBlobStore {
+    pub fn new(db: &mongodb::Database) -> Self {
+        let options = GridFsBucketOptions::builder().bucket_name("media".to_string()).build();
+        Self { bucket: db.gridfs_bucket(options), closed: Arc::default() }
+    }
+
+    /// Later calls answer `Unavailable` (the client is shut down elsewhere).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    fn bucket(&self) -> BlobResult<&GridFsBucket> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(unavailable("the blob store is closed"));
+        }
+        Ok(&self.bucket)
+    }
+}
+
+fn is_missing_file(e: &mongodb::error::Error) -> bool {
+    matches!(e.kind.as_ref(), mongodb::error::ErrorKind::GridFs(mongodb::error::GridFsErrorKind::FileNotFound { .. }))
+}
+
+#[async_trait]
+impl BlobStore for GridFsBlobStore {
+    /// Replacing is delete + upload: keys are written once in practice
+    /// (photo variants), so the short gap does not matter.
+    async fn put(&self, key: &str, blob: Blob) -> BlobResult<()> {
+        check_key(key)?;
+        check_content_type(&blob.content_type)?;
+        self.delete(key).await?;
+        let bucket = self.bucket()?;
+        let metadata: Document = doc! { "contentType": &blob.content_type };
+        let mut upload = bucket
+            .open_upload_stream(key)
+            .id(Bson::String(key.to_string()))
+            .metadata(metadata)
+            .await
+            .map_err(unavailable)?;
+        if let Err(e) = upload.write_all(&blob.bytes).await {
+            upload.abort().await.ok();
+            return Err(unavailable(e));
+        }
+        upload.close().await.map_err(unavailable)
+    }
+
+    async fn get(&self, key: &str) -> BlobResult<Option<Blob>> {
+        check_key(key)?;
+        let bucket = self.bucket()?;
+        let files: Vec<_> =
+            bucket.find(doc! { "_id": key }).await.map_err(unavailable)?.try_collect().await.map_err(unavailable)?;
+        let Some(file) = files.into_iter().next() else { return Ok(None) };
+        let content_type = file
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get_str("contentType").ok())
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let mut download = match bucket.open_download_stream(Bson::String(key.to_string())).await {
+            Ok(d) => d,
+            Err(e) if is_missing_file(&e) => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let mut bytes = Vec::with_capacity(file.length as usize);
+        download.read_to_end(&mut bytes).await.map_err(unavailable)?;
+        Ok(Some(Blob { bytes, content_type }))
+    }
+
+    async fn delete(&self, key: &str) -> BlobResult<()> {
+        check_key(key)?;
+        match self.bucket()?.delete(Bson::String(key.to_string())).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_missing_file(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn keys(&self, prefix: &str) -> BlobResult<Vec<String>> {
+        let bucket = self.bucket()?;
+        // Keys are ASCII, so every key with the prefix sorts below prefix + U+FFFF.
+        let range = doc! { "_id": { "$gte": prefix, "$lt": format!("{prefix}\u{ffff}") } };
+        let files: Vec<_> = bucket.find(range).await.map_err(unavailable)?.try_collect().await.map_err(unavailable)?;
+        let mut keys: Vec<String> = files
+            .into_iter()
+            .filter_map(|f| match f.id {
+                Bson::String(key) if key.starts_with(prefix) => Some(key),
+                _ => None,
+            })
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
+}

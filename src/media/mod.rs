@@ -1,0 +1,7 @@
+//! Media (room photos): where their bytes live. `BlobStore` keeps them as
+//! files under the data directory (embedded) or in GridFS in the shared
+//! MongoDB (scale-out), behind one trait with one conformance suite.
+
+mod blobs;
+
+pub use blobs::{Blob, BlobError, BlobResult, BlobStore, FileBlobStore, GridFsBlobStore};
