@@ -3,5 +3,6 @@
 //! MongoDB (scale-out), behind one trait with one conformance suite.
 
 mod blobs;
+pub mod pipeline;
 
 pub use blobs::{Blob, BlobError, BlobResult, BlobStore, FileBlobStore, GridFsBlobStore};
