@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{OutboxItem, Store, StoreError, StoreResult};
-use crate::domain::{Play, Room, Track};
+use crate::domain::{Millis, Photo, PhotoStatus, Play, Room, Track};
 
 const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("rooms");
 const ROOM_CODES: TableDefinition<&str, &str> = TableDefinition::new("room_codes");
@@ -19,6 +19,9 @@ const ROOM_CODES: TableDefinition<&str, &str> = TableDefinition::new("room_codes
 /// history in time order.
 const HISTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("history");
 const TRACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tracks");
+const PHOTOS: TableDefinition<&str, &[u8]> = TableDefinition::new("photos");
+/// Key `{room_id}/{created_at:020}/{photo_id}`: a room's wall in time order.
+const ROOM_PHOTOS: TableDefinition<&str, ()> = TableDefinition::new("room_photos");
 /// Key `{index}/{id}`, value the stamp: documents waiting for the indexer.
 const OUTBOX: TableDefinition<&str, u64> = TableDefinition::new("search_outbox");
 
@@ -51,6 +54,8 @@ impl EmbeddedStore {
         txn.open_table(HISTORY)?;
         txn.open_table(TRACKS)?;
         txn.open_table(OUTBOX)?;
+        txn.open_table(PHOTOS)?;
+        txn.open_table(ROOM_PHOTOS)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(RwLock::new(Some(Arc::new(db)))) })
     }
@@ -65,6 +70,27 @@ impl EmbeddedStore {
         let db = db.ok_or_else(|| unavailable("the store is closed"))?;
         tokio::task::spawn_blocking(move || work(&db)).await.map_err(unavailable)?
     }
+}
+
+fn wall_key(room_id: &str, created_at: Millis, photo_id: &str) -> String {
+    format!("{room_id}/{created_at:020}/{photo_id}")
+}
+
+/// Reads, changes and writes back one photo in a write transaction.
+fn change_photo(db: &Database, id: &str, change: impl FnOnce(&mut Photo)) -> StoreResult<Option<Photo>> {
+    let txn = db.begin_write().map_err(unavailable)?;
+    let photo = {
+        let mut photos = txn.open_table(PHOTOS).map_err(unavailable)?;
+        let mut photo: Photo = match photos.get(id).map_err(unavailable)? {
+            Some(v) => decode(v.value())?,
+            None => return Ok(None),
+        };
+        change(&mut photo);
+        photos.insert(id, encode(&photo)?.as_slice()).map_err(unavailable)?;
+        photo
+    };
+    txn.commit().map_err(unavailable)?;
+    Ok(Some(photo))
 }
 
 fn history_key(room_id: &str, play: &Play) -> String {
@@ -301,6 +327,107 @@ impl Store for EmbeddedStore {
                 .map_err(unavailable)?
                 .retain_in(from.as_str()..to.as_str(), |_, _| false)
                 .map_err(unavailable)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn insert_photo(&self, photo: &Photo) -> StoreResult<()> {
+        let (bytes, photo) = (encode(photo)?, photo.clone());
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut photos = txn.open_table(PHOTOS).map_err(unavailable)?;
+                if photos.get(photo.id.as_str()).map_err(unavailable)?.is_some() {
+                    return Err(StoreError::Duplicate);
+                }
+                photos.insert(photo.id.as_str(), bytes.as_slice()).map_err(unavailable)?;
+                let key = wall_key(&photo.room_id, photo.created_at, &photo.id);
+                txn.open_table(ROOM_PHOTOS).map_err(unavailable)?.insert(key.as_str(), ()).map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn photo(&self, id: &str) -> StoreResult<Option<Photo>> {
+        let id = id.to_string();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let photos = txn.open_table(PHOTOS).map_err(unavailable)?;
+            let found = photos.get(id.as_str()).map_err(unavailable)?;
+            found.map(|v| decode(v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn room_photos(
+        &self,
+        room_id: &str,
+        before: Option<(Millis, &str)>,
+        limit: usize,
+    ) -> StoreResult<Vec<Photo>> {
+        let from = format!("{room_id}/");
+        let to = match before {
+            Some((at, id)) => wall_key(room_id, at, id),
+            None => format!("{room_id}0"),
+        };
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let wall = txn.open_table(ROOM_PHOTOS).map_err(unavailable)?;
+            let photos = txn.open_table(PHOTOS).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for row in wall.range(from.as_str()..to.as_str()).map_err(unavailable)?.rev().take(limit) {
+                let (key, _) = row.map_err(unavailable)?;
+                let id = key.value().rsplit('/').next().unwrap_or_default().to_string();
+                if let Some(v) = photos.get(id.as_str()).map_err(unavailable)? {
+                    out.push(decode(v.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn finish_photo(&self, id: &str, status: PhotoStatus, width: u32, height: u32) -> StoreResult<()> {
+        let id = id.to_string();
+        self.blocking(move |db| {
+            change_photo(db, &id, |p| {
+                (p.status, p.width, p.height) = (status, width, height);
+            })
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn set_like(&self, id: &str, member_id: &str, liked: bool) -> StoreResult<Option<Photo>> {
+        let (id, member_id) = (id.to_string(), member_id.to_string());
+        self.blocking(move |db| {
+            change_photo(db, &id, |p| {
+                let has = p.likes.contains(&member_id);
+                if liked && !has {
+                    p.likes.push(member_id);
+                } else if !liked && has {
+                    p.likes.retain(|m| m != &member_id);
+                }
+            })
+        })
+        .await
+    }
+
+    async fn delete_photo(&self, id: &str) -> StoreResult<()> {
+        let id = id.to_string();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut photos = txn.open_table(PHOTOS).map_err(unavailable)?;
+                let removed: Option<Photo> =
+                    photos.remove(id.as_str()).map_err(unavailable)?.map(|v| decode(v.value())).transpose()?;
+                if let Some(photo) = removed {
+                    let key = wall_key(&photo.room_id, photo.created_at, &photo.id);
+                    txn.open_table(ROOM_PHOTOS).map_err(unavailable)?.remove(key.as_str()).map_err(unavailable)?;
+                }
+            }
             txn.commit().map_err(unavailable)
         })
         .await

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 pub use embedded::EmbeddedStore;
 pub use mongo::MongoStore;
 
-use crate::domain::{Play, Room, Track};
+use crate::domain::{Millis, Photo, PhotoStatus, Play, Room, Track};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -75,6 +75,20 @@ pub trait Store: Send + Sync + 'static {
     async fn outbox_done(&self, items: &[OutboxItem]) -> StoreResult<()>;
     /// Removes every queued item of an index (a full reindex follows).
     async fn outbox_clear(&self, index: &str) -> StoreResult<()>;
+    /// Stores a new photo; `Duplicate` if its id is taken.
+    async fn insert_photo(&self, photo: &Photo) -> StoreResult<()>;
+    async fn photo(&self, id: &str) -> StoreResult<Option<Photo>>;
+    /// A room's photos, newest first (ties by id, descending), strictly
+    /// older than the `before` cursor (`created_at`, `id`) of the last one seen.
+    async fn room_photos(&self, room_id: &str, before: Option<(Millis, &str)>, limit: usize)
+    -> StoreResult<Vec<Photo>>;
+    /// Records the end of rendering: ready with its size, or failed.
+    async fn finish_photo(&self, id: &str, status: PhotoStatus, width: u32, height: u32) -> StoreResult<()>;
+    /// Adds (`liked`) or removes a member's like, atomically; the photo
+    /// after the change, `None` if there is no such photo.
+    async fn set_like(&self, id: &str, member_id: &str, liked: bool) -> StoreResult<Option<Photo>>;
+    /// Removes a photo (a missing one is fine).
+    async fn delete_photo(&self, id: &str) -> StoreResult<()>;
     /// Releases the database; later calls answer `Unavailable`.
     async fn close(&self);
     /// Cheap round trip for the readiness probe.

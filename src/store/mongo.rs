@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{OutboxItem, Store, StoreError, StoreResult};
-use crate::domain::{Play, Room, Track};
+use crate::domain::{Millis, Photo, PhotoStatus, Play, Room, Track};
 
 /// How long an operation waits for a reachable server before answering
 /// `unavailable`: short, so a database outage is an error ack, not a hang.
@@ -111,6 +111,9 @@ impl MongoStore {
         let by_room = IndexOptions::builder().name("room_time".to_string()).build();
         let keys = doc! { "room_id": 1, "ended_at": -1 };
         self.history()?.create_index(IndexModel::builder().keys(keys).options(by_room).build()).await?;
+        let wall = IndexOptions::builder().name("room_wall".to_string()).build();
+        let keys = doc! { "room_id": 1, "created_at": -1, "_id": -1 };
+        self.photos()?.create_index(IndexModel::builder().keys(keys).options(wall).build()).await?;
         Ok(())
     }
 
@@ -148,6 +151,10 @@ impl MongoStore {
 
     fn tracks(&self) -> StoreResult<Collection<Document>> {
         self.collection("tracks")
+    }
+
+    fn photos(&self) -> StoreResult<Collection<Document>> {
+        self.collection("photos")
     }
 
     /// The token-signing secret every node must share: the first node to
@@ -315,6 +322,67 @@ impl Store for MongoStore {
 
     async fn outbox_clear(&self, index: &str) -> StoreResult<()> {
         self.collection("search_outbox")?.delete_many(doc! { "index": index }).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn insert_photo(&self, photo: &Photo) -> StoreResult<()> {
+        match self.photos()?.insert_one(to_doc(&photo.id, photo)?).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_duplicate(&e) => Err(StoreError::Duplicate),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn photo(&self, id: &str) -> StoreResult<Option<Photo>> {
+        let found = self.photos()?.find_one(doc! { "_id": id }).await.map_err(classify)?;
+        found.map(from_doc).transpose()
+    }
+
+    async fn room_photos(
+        &self,
+        room_id: &str,
+        before: Option<(Millis, &str)>,
+        limit: usize,
+    ) -> StoreResult<Vec<Photo>> {
+        let filter = match before {
+            Some((at, id)) => doc! { "room_id": room_id, "$or": [
+                { "created_at": { "$lt": at as i64 } },
+                { "created_at": at as i64, "_id": { "$lt": id } },
+            ] },
+            None => doc! { "room_id": room_id },
+        };
+        let sort = doc! { "created_at": -1, "_id": -1 };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let cursor = self.photos()?.find(filter).sort(sort).limit(limit).await.map_err(classify)?;
+        let docs: Vec<Document> = cursor.try_collect().await.map_err(classify)?;
+        docs.into_iter().map(from_doc).collect()
+    }
+
+    async fn finish_photo(&self, id: &str, status: PhotoStatus, width: u32, height: u32) -> StoreResult<()> {
+        let status = bson::to_bson(&status).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let update = doc! { "$set": { "status": status, "width": width as i64, "height": height as i64 } };
+        self.photos()?.update_one(doc! { "_id": id }, update).await.map_err(classify)?;
+        Ok(())
+    }
+
+    /// `$addToSet` / `$pull`: two members liking at once both count.
+    async fn set_like(&self, id: &str, member_id: &str, liked: bool) -> StoreResult<Option<Photo>> {
+        let update = if liked {
+            doc! { "$addToSet": { "likes": member_id } }
+        } else {
+            doc! { "$pull": { "likes": member_id } }
+        };
+        let after = self
+            .photos()?
+            .find_one_and_update(doc! { "_id": id }, update)
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await
+            .map_err(classify)?;
+        after.map(from_doc).transpose()
+    }
+
+    async fn delete_photo(&self, id: &str) -> StoreResult<()> {
+        self.photos()?.delete_one(doc! { "_id": id }).await.map_err(classify)?;
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crowdjuke::domain::{Actor, Command, Member, Play, PlayEnd, Role, Room, Rules, Track, apply};
+use crowdjuke::domain::{Actor, Command, Member, Photo, PhotoStatus, Play, PlayEnd, Role, Room, Rules, Track, apply};
 use crowdjuke::music::demo;
 use crowdjuke::store::{EmbeddedStore, MongoStore, OutboxItem, Store, StoreError};
 use tempfile::TempDir;
@@ -235,6 +235,60 @@ async fn a_closed_store_answers_unavailable(store: Arc<dyn Store>) {
     assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))));
 }
 
+fn photo(id: &str, room_id: &str, created_at: u64) -> Photo {
+    Photo {
+        id: id.into(),
+        room_id: room_id.into(),
+        member_id: "m1".into(),
+        member_name: "Ana".into(),
+        comment: Some("on the dance floor".into()),
+        created_at,
+        status: PhotoStatus::Processing,
+        width: 0,
+        height: 0,
+        likes: Vec::new(),
+    }
+}
+
+async fn photos_are_paged_newest_first_per_room(store: Arc<dyn Store>) {
+    for (id, at) in [("p1", NOW), ("p2", NOW + 1), ("p3", NOW + 1), ("p4", NOW + 5)] {
+        store.insert_photo(&photo(id, "r1", at)).await.expect("insert");
+    }
+    store.insert_photo(&photo("q1", "r2", NOW + 3)).await.expect("another room");
+    assert!(matches!(store.insert_photo(&photo("p1", "r1", NOW)).await, Err(StoreError::Duplicate)));
+    let ids = |photos: Vec<Photo>| photos.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    let first = store.room_photos("r1", None, 2).await.expect("page");
+    assert_eq!(ids(first.clone()), vec!["p4", "p3"], "newest first, ties by id descending");
+    let last = first.last().expect("a photo");
+    let next = store.room_photos("r1", Some((last.created_at, &last.id)), 10).await.expect("page");
+    assert_eq!(ids(next), vec!["p2", "p1"]);
+    assert_eq!(store.photo("q1").await.expect("get"), Some(photo("q1", "r2", NOW + 3)));
+    store.delete_photo("p3").await.expect("delete");
+    store.delete_photo("p3").await.expect("deleting twice is fine");
+    assert_eq!(ids(store.room_photos("r1", None, 10).await.expect("page")), vec!["p4", "p2", "p1"]);
+    assert_eq!(store.photo("p3").await.expect("get"), None);
+}
+
+async fn likes_count_each_member_once_and_rendering_finishes(store: Arc<dyn Store>) {
+    store.insert_photo(&photo("p1", "r1", NOW)).await.expect("insert");
+    store.finish_photo("p1", PhotoStatus::Ready, 2560, 1707).await.expect("finish");
+    let liked = store.set_like("p1", "m2", true).await.expect("like").expect("photo");
+    assert_eq!(liked.likes, vec!["m2".to_string()]);
+    assert_eq!((liked.status, liked.width, liked.height), (PhotoStatus::Ready, 2560, 1707));
+    store.set_like("p1", "m2", true).await.expect("liking twice is one like");
+    let racing = (0..8).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move { store.set_like("p1", &format!("racer{n}"), true).await })
+    });
+    for handle in racing {
+        handle.await.expect("join").expect("like");
+    }
+    let after = store.set_like("p1", "m2", false).await.expect("unlike").expect("photo");
+    assert_eq!(after.likes.len(), 8, "no like lost to a race, the unlike removed one: {:?}", after.likes);
+    assert!(!after.likes.contains(&"m2".to_string()));
+    assert_eq!(store.set_like("nope", "m2", true).await.expect("no photo"), None);
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded_store {
@@ -263,5 +317,7 @@ conformance!(
     delete_removes_room_code_and_history,
     tracks_are_upserted_by_id,
     written_tracks_wait_in_the_search_outbox_until_done,
+    photos_are_paged_newest_first_per_room,
+    likes_count_each_member_once_and_rendering_finishes,
     a_closed_store_answers_unavailable,
 );

@@ -1,0 +1,34 @@
+//! A photo on a room's wall: who shared it, whether its variants are
+//! ready, and who liked it. Kept outside the room aggregate (a busy wall
+//! would bloat every room write); the bytes live in the `BlobStore`.
+
+use serde::{Deserialize, Serialize};
+
+use super::Millis;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Photo {
+    pub id: String,
+    pub room_id: String,
+    pub member_id: String,
+    /// The sharer's name when shared, shown even after they left.
+    pub member_name: String,
+    pub comment: Option<String>,
+    pub created_at: Millis,
+    pub status: PhotoStatus,
+    /// Of the full-size variant, once ready.
+    pub width: u32,
+    pub height: u32,
+    /// Member ids in the order they liked; each at most once.
+    pub likes: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoStatus {
+    /// Stored, variants being rendered.
+    Processing,
+    Ready,
+    /// Rendering failed; never shown.
+    Failed,
+}
