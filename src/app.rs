@@ -22,6 +22,7 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::limits::{LocalLimiter, RateLimiter, RedisLimiter};
 use crate::locks::{NoLocks, RedisLocks, RoomLocks};
+use crate::media::{BlobStore, FileBlobStore, GridFsBlobStore};
 use crate::presence::{LocalPresence, Presence, RedisPresence};
 use crate::realtime::Realtime;
 use crate::search::{IndexName, MeiliEngine, SearchEngine, TantivyEngine, indexer};
@@ -62,15 +63,17 @@ impl Server {
              (an embedded index per node would only see the changes its own indexer takes from the shared outbox)"
         );
         let node_id = settings.node_id.clone().unwrap_or_else(|| format!("{:08x}", rand::random::<u32>()));
-        let (store, secret): (Arc<dyn Store>, Vec<u8>) = match &settings.mongodb_uri {
+        let (store, secret, blobs): (Arc<dyn Store>, Vec<u8>, Arc<dyn BlobStore>) = match &settings.mongodb_uri {
             Some(uri) => {
                 let store = MongoStore::connect(uri, &settings.mongodb_db).await.context("cannot reach MongoDB")?;
                 let secret = store.shared_secret(&rand::random::<[u8; 32]>()).await.context("token secret")?;
-                (Arc::new(store), secret)
+                let blobs = GridFsBlobStore::new(store.database());
+                (Arc::new(store), secret, Arc::new(blobs))
             }
             None => {
                 let store = EmbeddedStore::open(&settings.data_dir).context("cannot open the store")?;
-                (Arc::new(store), load_or_create_secret(&settings.data_dir)?)
+                let blobs = FileBlobStore::open(&settings.data_dir.join("media")).context("cannot open media")?;
+                (Arc::new(store), load_or_create_secret(&settings.data_dir)?, Arc::new(blobs))
             }
         };
         crate::music::seed_demo_if_empty(&store).await.context("cannot seed the demo library")?;
@@ -111,6 +114,7 @@ impl Server {
             store,
             search,
             index_changed: Default::default(),
+            blobs,
             clock,
             tokens: TokenKey::new(secret),
             io: RwLock::new(None),

@@ -8,7 +8,12 @@
 //! - `realtime` — Socket.IO handshake and client events.
 //! - `http` — REST routes, one module per resource.
 //! - `store` — the `Store` trait: embedded redb store, MongoDB store.
-//! - `music`, `search` — the track library and its tantivy index.
+//! - `music` — the demo library and catalogue import.
+//! - `search` — the query language and the `SearchEngine` trait: embedded
+//!   tantivy, Meilisearch; the indexer that drains the store's outbox.
+//! - `media` — photo bytes (`BlobStore`: files or GridFS) and the photo
+//!   pipeline (validate, strip metadata, render variants).
+//! - `commands` — `crowdjuke import` and `crowdjuke reindex`.
 //! - `presence`, `limits`, `cache`, `locks` — state nodes must agree on: in-process
 //!   on one node, in Redis when scaled out (`redis` holds the connections).
 //! - `token`, `clock`, `qr`, `ids` — small services.

@@ -13,6 +13,7 @@ use crate::domain::Track;
 use crate::error::{AppError, Result};
 use crate::limits::RateLimiter;
 use crate::locks::RoomLocks;
+use crate::media::BlobStore;
 use crate::player::Schedule;
 use crate::presence::Presence;
 use crate::realtime::Realtime;
@@ -30,6 +31,8 @@ pub struct Shared {
     pub search: Arc<dyn SearchEngine>,
     /// Wakes the indexer when the store queued documents for the index.
     pub index_changed: Arc<tokio::sync::Notify>,
+    /// Photo bytes: files under the data directory, or GridFS.
+    pub blobs: Arc<dyn BlobStore>,
     pub clock: SharedClock,
     pub tokens: TokenKey,
     /// Set at start-up (the Socket.IO layer needs the state first) and

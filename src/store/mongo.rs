@@ -133,6 +133,11 @@ impl MongoStore {
         Ok(())
     }
 
+    /// The database, for what lives beside the store (GridFS media).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// A collection, or `Unavailable` once the store is closed.
     fn collection(&self, name: &str) -> StoreResult<Collection<Document>> {
         if self.closed.load(Ordering::Acquire) {
