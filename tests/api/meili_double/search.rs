@@ -79,16 +79,7 @@ pub(super) struct Params {
 }
 
 fn code(key: &str) -> String {
-    let mut out = String::from("invalid_search_");
-    for c in key.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    format!("invalid_search_{}", super::settings::snake(key))
 }
 
 struct Body<'a>(&'a Map<String, Value>);

@@ -92,7 +92,7 @@ pub(super) fn reset_all() -> Map<String, Value> {
     SPECS.iter().map(|s| (s.key.to_string(), Value::Null)).collect()
 }
 
-fn snake(key: &str) -> String {
+pub(super) fn snake(key: &str) -> String {
     let mut out = String::new();
     for c in key.chars() {
         if c.is_ascii_uppercase() {
