@@ -115,6 +115,7 @@ impl Server {
             search,
             index_changed: Default::default(),
             blobs,
+            render_slots: crate::photos::render_slots(),
             clock,
             tokens: TokenKey::new(secret),
             io: RwLock::new(None),

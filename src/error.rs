@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::DomainError;
+use crate::media::pipeline::PhotoError;
 use crate::search::SearchError;
 use crate::store::StoreError;
 
@@ -59,6 +60,13 @@ pub enum AppError {
     /// when the search engine is down.
     #[error(transparent)]
     Search(#[from] SearchError),
+    /// 404: no visible photo with that id in this room.
+    #[error("no photo with this id")]
+    PhotoNotFound,
+    /// An upload that is not an acceptable photo: 413 `payload_too_large`,
+    /// 415 `not_an_image`, 400 `image_too_large` / `image_damaged`.
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
     /// 503: a backing service is down or the room is too contended.
     #[error("service unavailable, retry shortly")]
     Unavailable,
@@ -87,6 +95,11 @@ impl AppError {
             Self::Search(SearchError::UnknownField(_)) => "unknown_field",
             Self::Search(SearchError::Unsupported(_)) => "unsupported_query",
             Self::Search(SearchError::Unavailable(_) | SearchError::Failed(_)) => "unavailable",
+            Self::PhotoNotFound => "photo_not_found",
+            Self::Photo(PhotoError::TooLarge) => "payload_too_large",
+            Self::Photo(PhotoError::NotAnImage) => "not_an_image",
+            Self::Photo(PhotoError::TooManyPixels(..)) => "image_too_large",
+            Self::Photo(PhotoError::Damaged) => "image_damaged",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -106,6 +119,10 @@ impl AppError {
             Self::InvalidImport(_) => StatusCode::BAD_REQUEST,
             Self::Search(SearchError::Unavailable(_) | SearchError::Failed(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Search(_) => StatusCode::BAD_REQUEST,
+            Self::PhotoNotFound => StatusCode::NOT_FOUND,
+            Self::Photo(PhotoError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Photo(PhotoError::NotAnImage) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Photo(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -13,6 +13,8 @@
 //!   tantivy, Meilisearch; the indexer that drains the store's outbox.
 //! - `media` — photo bytes (`BlobStore`: files or GridFS) and the photo
 //!   pipeline (validate, strip metadata, render variants).
+//! - `photos` — the room photo wall: share, render job, likes, reports,
+//!   removal, orphan sweep.
 //! - `commands` — `crowdjuke import` and `crowdjuke reindex`.
 //! - `presence`, `limits`, `cache`, `locks` — state nodes must agree on: in-process
 //!   on one node, in Redis when scaled out (`redis` holds the connections).
@@ -32,6 +34,7 @@ pub mod limits;
 pub mod locks;
 pub mod media;
 pub mod music;
+pub mod photos;
 pub mod player;
 pub mod presence;
 pub mod qr;

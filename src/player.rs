@@ -16,6 +16,8 @@ use crate::state::AppState;
 const TICK: Duration = Duration::from_millis(200);
 /// How often idle rooms are swept.
 const SWEEP_EVERY_SECONDS: u64 = 60;
+/// The orphan photo file sweep runs at start and then this often.
+const ORPHAN_SWEEP_EVERY_SECONDS: u64 = 3600;
 
 /// Deadlines of the rooms this node knows about.
 #[derive(Default)]
@@ -110,7 +112,8 @@ impl AppState {
     /// Slower housekeeping, apart from the player so a slow service cannot
     /// delay a track change: version announcements (every 3 s), presence
     /// refresh (10 s), re-planning rooms changed by other nodes (5 s, when
-    /// scaled out) and the idle-room sweep (60 s).
+    /// scaled out), photos whose render job was lost (10 s), the idle-room
+    /// sweep (60 s) and orphan photo files (at start, then hourly).
     pub async fn run_housekeeping(self, stop: CancellationToken) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut seconds: u64 = 0;
@@ -132,6 +135,16 @@ impl AppState {
                 && let Err(e) = self.plan_all_rooms().await
             {
                 tracing::warn!(error = %e, "could not re-plan rooms");
+            }
+            if seconds.is_multiple_of(10) {
+                self.resume_rendering().await;
+            }
+            if seconds % ORPHAN_SWEEP_EVERY_SECONDS == 1 {
+                match self.sweep_orphan_blobs().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(files = n, "removed orphan photo files"),
+                    Err(e) => tracing::warn!(error = %e, "orphan photo file sweep failed"),
+                }
             }
             if seconds.is_multiple_of(SWEEP_EVERY_SECONDS) {
                 match self.expire_idle_rooms().await {

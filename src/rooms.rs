@@ -163,6 +163,10 @@ impl AppState {
         for change in &outcome.changes {
             if let Change::MemberRemoved { member_id, reason } = change {
                 remove_sockets(&io, member_id, *reason).await;
+                if *reason == Departure::Banned {
+                    // A banned guest's photos leave every wall.
+                    io.emit_to(room.id.clone(), "photos:hidden", &json!({ "member_id": member_id })).await;
+                }
             }
         }
     }
@@ -171,6 +175,7 @@ impl AppState {
     pub async fn delete_room(&self, room_id: &str) -> Result<()> {
         let _write = self.writes.token();
         self.queue_for_index(room_id).await?;
+        self.delete_room_photos(room_id).await?;
         self.store.delete_room(room_id).await?;
         self.queue_again_for_index(room_id).await;
         self.room_cache.forget(room_id).await;

@@ -33,6 +33,8 @@ pub struct Shared {
     pub index_changed: Arc<tokio::sync::Notify>,
     /// Photo bytes: files under the data directory, or GridFS.
     pub blobs: Arc<dyn BlobStore>,
+    /// Photo render jobs running at once (see `photos::render_slots`).
+    pub render_slots: Arc<tokio::sync::Semaphore>,
     pub clock: SharedClock,
     pub tokens: TokenKey,
     /// Set at start-up (the Socket.IO layer needs the state first) and

@@ -18,7 +18,7 @@ pub mod view;
 pub use command::{Actor, Change, Command, apply};
 pub use error::DomainError;
 pub use listing::{Listing, Location};
-pub use photo::{Photo, PhotoStatus};
+pub use photo::{Photo, PhotoMark, PhotoStatus};
 pub use room::{Member, NowPlaying, Play, PlayEnd, Role, Room, RoomKind};
 pub use rules::Rules;
 pub use track::Track;

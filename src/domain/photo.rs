@@ -21,6 +21,33 @@ pub struct Photo {
     pub height: u32,
     /// Member ids in the order they liked; each at most once.
     pub likes: Vec<String>,
+    /// Member ids who reported the photo to the room's hosts.
+    #[serde(default)]
+    pub reports: Vec<String>,
+}
+
+/// A per-member mark on a photo, held as a set of member ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhotoMark {
+    Like,
+    Report,
+}
+
+impl PhotoMark {
+    /// The field of `Photo` holding the set.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::Like => "likes",
+            Self::Report => "reports",
+        }
+    }
+
+    pub fn members(self, photo: &mut Photo) -> &mut Vec<String> {
+        match self {
+            Self::Like => &mut photo.likes,
+            Self::Report => &mut photo.reports,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,9 +1,11 @@
 //! REST routes, one module per resource, merged here. Every error is a JSON
 //! body `{error: {code, message}}` with the status the code documents.
 
+mod auth;
 mod client_ip;
 mod health;
 mod json;
+mod photos;
 mod rooms;
 mod search;
 mod tracks;
@@ -25,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .merge(rooms::router())
         .merge(tracks::router())
         .merge(search::router())
+        .merge(photos::router())
         .fallback(async || AppError::NotFound)
         .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

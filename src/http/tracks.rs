@@ -6,12 +6,13 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::auth::Bearer;
 use crate::error::{AppError, Result};
 use crate::music::import::{self, Format, MAX_IMPORT_BYTES};
 use crate::search::plan::words;
@@ -74,6 +75,7 @@ async fn track(State(app): State<AppState>, Path(id): Path<String>) -> Result<Js
 /// queued for the search index; a file with any error imports nothing.
 async fn upload(
     State(app): State<AppState>,
+    bearer: Bearer,
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>> {
@@ -81,11 +83,9 @@ async fn upload(
         axum::http::StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge(MAX_IMPORT_BYTES),
         _ => AppError::InvalidPayload(e.body_text()),
     })?;
-    let token = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let claims = token.and_then(|t| app.tokens.verify(t.trim())).ok_or(AppError::Unauthorized)?;
-    let room = app.room(&claims.r).await?;
-    let member = room.member(&claims.m).ok_or(AppError::Unauthorized)?;
-    if !member.is_staff() || member.banned {
+    let room = app.room(&bearer.0.r).await?;
+    let member = bearer.member_of(&room)?;
+    if !member.is_staff() {
         return Err(crate::domain::DomainError::Forbidden.into());
     }
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();

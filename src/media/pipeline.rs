@@ -86,6 +86,9 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspected, PhotoError> {
     {
         return Err(PhotoError::TooManyPixels(width, height));
     }
+    if !is_complete(bytes, format) {
+        return Err(PhotoError::Damaged);
+    }
     Ok(Inspected { format, width, height })
 }
 
@@ -97,19 +100,30 @@ fn classify(e: &image::ImageError) -> PhotoError {
     }
 }
 
-/// The JPEG decoder fills a cut-off picture with grey instead of failing,
-/// so a JPEG must show its end-of-image marker after its image data (data
-/// appended after it, as in motion photos, is fine).
-fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let Some(scan) = bytes.windows(2).position(|w| w == [0xFF, 0xDA]) else { return false };
-    bytes[scan..].windows(2).any(|w| w == [0xFF, 0xD9])
+/// Whether the file reaches its format's end marker, so a cut-off upload
+/// is refused at once instead of failing later in the render job (and the
+/// JPEG decoder would fill a cut-off picture with grey instead of failing).
+fn is_complete(bytes: &[u8], format: ImageFormat) -> bool {
+    match format {
+        // The end-of-image marker after the image data (data appended
+        // after it, as in motion photos, is fine).
+        ImageFormat::Jpeg => {
+            let Some(scan) = bytes.windows(2).position(|w| w == [0xFF, 0xDA]) else { return false };
+            bytes[scan..].windows(2).any(|w| w == [0xFF, 0xD9])
+        }
+        ImageFormat::Png => bytes.windows(4).any(|w| w == b"IEND"),
+        // The RIFF header's size of the rest of the file.
+        ImageFormat::WebP => bytes
+            .get(4..8)
+            .and_then(|b| b.try_into().ok())
+            .is_some_and(|size: [u8; 4]| bytes.len() >= u32::from_le_bytes(size) as usize + 8),
+        _ => false,
+    }
 }
 
 /// Decodes the whole picture and renders the variants.
 pub fn render(bytes: &[u8]) -> Result<Rendered, PhotoError> {
-    if inspect(bytes)?.format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
-        return Err(PhotoError::Damaged);
-    }
+    inspect(bytes)?;
     let mut decoder = reader(bytes)?.into_decoder().map_err(|e| classify(&e))?;
     let orientation = decoder.orientation().ok();
     let mut picture = DynamicImage::from_decoder(decoder).map_err(|e| classify(&e))?;
@@ -205,12 +219,12 @@ mod tests {
     fn non_images_damaged_images_and_bombs_are_refused() {
         assert_eq!(inspect(b"<html>not a photo</html>"), Err(PhotoError::NotAnImage));
         assert_eq!(inspect(b"GIF89a\x01\0\x01\0\0\0\0;"), Err(PhotoError::NotAnImage), "GIF is not accepted");
-        let whole = encoded(600, 400, ImageFormat::Jpeg);
-        assert!(matches!(render(&whole[..whole.len() / 2]), Err(PhotoError::Damaged)), "truncated JPEG");
-        let png = encoded(600, 400, ImageFormat::Png);
-        assert!(matches!(render(&png[..png.len() / 2]), Err(PhotoError::Damaged)), "truncated PNG");
-        let webp = encoded(600, 400, ImageFormat::WebP);
-        assert!(render(&webp[..webp.len() / 2]).is_err(), "truncated WebP");
+        for (format, name) in [(ImageFormat::Jpeg, "JPEG"), (ImageFormat::Png, "PNG"), (ImageFormat::WebP, "WebP")] {
+            let whole = encoded(600, 400, format);
+            let cut = &whole[..whole.len() / 2];
+            assert_eq!(inspect(cut), Err(PhotoError::Damaged), "a truncated {name} is refused before decoding");
+            assert!(matches!(render(cut), Err(PhotoError::Damaged)));
+        }
         // A 12,000 × 12,000 PNG of one colour is tiny on disk and 576 MB decoded.
         let bomb = {
             let picture = image::GrayImage::new(12_000, 12_000);

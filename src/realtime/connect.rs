@@ -10,6 +10,7 @@ use socketioxide::socket::DisconnectReason;
 use super::{Session, events, member_room};
 use crate::domain::view::Snapshot;
 use crate::error::AppError;
+use crate::photos::WALL_PAGE;
 use crate::state::AppState;
 
 #[derive(Debug)]
@@ -88,5 +89,15 @@ pub async fn snapshot(app: &AppState, session: &Session) -> Result<Value, AppErr
     let room = app.room(&session.room_id).await?;
     let online = app.presence.online(&session.room_id).await;
     let view = Snapshot::new(&room, Some(&session.member_id), &online, app.clock.now());
-    serde_json::to_value(view).map_err(|e| AppError::Internal(e.into()))
+    let mut snapshot = serde_json::to_value(view).map_err(|e| AppError::Internal(e.into()))?;
+    // The party goes on without its wall while the store is down (the
+    // room itself may come from the cache): the fields are then absent.
+    match app.wall(&room, None, WALL_PAGE, Some(&session.member_id)).await {
+        Ok((photos, next)) => {
+            snapshot["photos"] = json!(photos);
+            snapshot["photos_next"] = json!(next);
+        }
+        Err(e) => tracing::warn!(error = %e, "snapshot without photos"),
+    }
+    Ok(snapshot)
 }

@@ -5,7 +5,9 @@
 //! Events: `room:sync`, `room:members`, `queue:add`, `queue:vote`, `queue:remove`,
 //! `queue:pin`, `player:skip`, `player:vote_skip`, `player:pause`,
 //! `player:resume`, `member:kick`, `member:ban`, `member:promote`,
-//! `member:demote`, `room:update_rules`, `room:set_fallback`.
+//! `member:demote`, `room:update_rules`, `room:set_fallback`,
+//! `room:set_listing`, `photo:like`, `photo:unlike`, `photo:report`,
+//! `photo:remove`.
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -62,6 +64,11 @@ struct EntryId {
 struct VotePayload {
     entry_id: String,
     value: i64,
+}
+
+#[derive(Deserialize)]
+struct PhotoId {
+    photo_id: String,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +131,22 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value) -> R
             return snapshot(app, session).await;
         }
         "room:members" => return members_page(app, session, parse(data)?).await,
+        "photo:like" | "photo:unlike" => {
+            let photo_id = parse::<PhotoId>(data)?.photo_id;
+            let on = name == "photo:like";
+            let view = app.like_photo(&session.room_id, &session.member_id, &photo_id, on).await?;
+            return Ok(json!({ "photo_id": view.id, "likes": view.likes, "liked_by": view.liked_by, "liked": on }));
+        }
+        "photo:report" => {
+            let photo_id = parse::<PhotoId>(data)?.photo_id;
+            let reports = app.report_photo(&session.room_id, &session.member_id, &photo_id).await?;
+            return Ok(json!({ "photo_id": photo_id, "reports": reports }));
+        }
+        "photo:remove" => {
+            let photo_id = parse::<PhotoId>(data)?.photo_id;
+            app.remove_photo(&session.room_id, &session.member_id, &photo_id).await?;
+            return Ok(json!({ "photo_id": photo_id }));
+        }
         "queue:add" => add_command(app, parse(data)?).await?,
         "queue:vote" => {
             let p: VotePayload = parse(data)?;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{OutboxItem, Store, StoreError, StoreResult};
-use crate::domain::{Millis, Photo, PhotoStatus, Play, Room, Track};
+use crate::domain::{Millis, Photo, PhotoMark, PhotoStatus, Play, Room, Track};
 
 const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("rooms");
 const ROOM_CODES: TableDefinition<&str, &str> = TableDefinition::new("room_codes");
@@ -389,26 +389,48 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn finish_photo(&self, id: &str, status: PhotoStatus, width: u32, height: u32) -> StoreResult<()> {
+    async fn finish_photo(&self, id: &str, status: PhotoStatus, width: u32, height: u32) -> StoreResult<bool> {
         let id = id.to_string();
         self.blocking(move |db| {
+            let mut finished = false;
             change_photo(db, &id, |p| {
-                (p.status, p.width, p.height) = (status, width, height);
-            })
-            .map(|_| ())
+                if p.status == PhotoStatus::Processing {
+                    (p.status, p.width, p.height, finished) = (status, width, height, true);
+                }
+            })?;
+            Ok(finished)
         })
         .await
     }
 
-    async fn set_like(&self, id: &str, member_id: &str, liked: bool) -> StoreResult<Option<Photo>> {
+    async fn processing_photos(&self, limit: usize) -> StoreResult<Vec<Photo>> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let photos = txn.open_table(PHOTOS).map_err(unavailable)?;
+            let mut found = Vec::new();
+            for row in photos.iter().map_err(unavailable)? {
+                let photo: Photo = decode(row.map_err(unavailable)?.1.value())?;
+                if photo.status == PhotoStatus::Processing {
+                    found.push(photo);
+                }
+            }
+            found.sort_by_key(|p| p.created_at);
+            found.truncate(limit);
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn mark_photo(&self, id: &str, mark: PhotoMark, member_id: &str, on: bool) -> StoreResult<Option<Photo>> {
         let (id, member_id) = (id.to_string(), member_id.to_string());
         self.blocking(move |db| {
             change_photo(db, &id, |p| {
-                let has = p.likes.contains(&member_id);
-                if liked && !has {
-                    p.likes.push(member_id);
-                } else if !liked && has {
-                    p.likes.retain(|m| m != &member_id);
+                let members = mark.members(p);
+                let has = members.contains(&member_id);
+                if on && !has {
+                    members.push(member_id);
+                } else if !on && has {
+                    members.retain(|m| m != &member_id);
                 }
             })
         })

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 pub use embedded::EmbeddedStore;
 pub use mongo::MongoStore;
 
-use crate::domain::{Millis, Photo, PhotoStatus, Play, Room, Track};
+use crate::domain::{Millis, Photo, PhotoMark, PhotoStatus, Play, Room, Track};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -82,11 +82,16 @@ pub trait Store: Send + Sync + 'static {
     /// older than the `before` cursor (`created_at`, `id`) of the last one seen.
     async fn room_photos(&self, room_id: &str, before: Option<(Millis, &str)>, limit: usize)
     -> StoreResult<Vec<Photo>>;
-    /// Records the end of rendering: ready with its size, or failed.
-    async fn finish_photo(&self, id: &str, status: PhotoStatus, width: u32, height: u32) -> StoreResult<()>;
-    /// Adds (`liked`) or removes a member's like, atomically; the photo
-    /// after the change, `None` if there is no such photo.
-    async fn set_like(&self, id: &str, member_id: &str, liked: bool) -> StoreResult<Option<Photo>>;
+    /// Records the end of rendering (ready with its size, or failed) if the
+    /// photo is still `processing`; `false` when it was not (already
+    /// finished by another worker, or gone), so one worker announces it.
+    async fn finish_photo(&self, id: &str, status: PhotoStatus, width: u32, height: u32) -> StoreResult<bool>;
+    /// Up to `limit` photos still `processing` (a render job to redo after
+    /// a crash), oldest first.
+    async fn processing_photos(&self, limit: usize) -> StoreResult<Vec<Photo>>;
+    /// Adds (`on`) or removes a member's like or report, atomically; the
+    /// photo after the change, `None` if there is no such photo.
+    async fn mark_photo(&self, id: &str, mark: PhotoMark, member_id: &str, on: bool) -> StoreResult<Option<Photo>>;
     /// Removes a photo (a missing one is fine).
     async fn delete_photo(&self, id: &str) -> StoreResult<()>;
     /// Releases the database; later calls answer `Unavailable`.

@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{OutboxItem, Store, StoreError, StoreResult};
-use crate::domain::{Millis, Photo, PhotoStatus, Play, Room, Track};
+use crate::domain::{Millis, Photo, PhotoMark, PhotoStatus, Play, Room, Track};
 
 /// How long an operation waits for a reachable server before answering
 /// `unavailable`: short, so a database outage is an error ack, not a hang.
@@ -114,6 +114,8 @@ impl MongoStore {
         let wall = IndexOptions::builder().name("room_wall".to_string()).build();
         let keys = doc! { "room_id": 1, "created_at": -1, "_id": -1 };
         self.photos()?.create_index(IndexModel::builder().keys(keys).options(wall).build()).await?;
+        let status = IndexOptions::builder().name("status".to_string()).build();
+        self.photos()?.create_index(IndexModel::builder().keys(doc! { "status": 1 }).options(status).build()).await?;
         Ok(())
     }
 
@@ -363,19 +365,28 @@ impl Store for MongoStore {
         docs.into_iter().map(from_doc).collect()
     }
 
-    async fn finish_photo(&self, id: &str, status: PhotoStatus, width: u32, height: u32) -> StoreResult<()> {
+    async fn finish_photo(&self, id: &str, status: PhotoStatus, width: u32, height: u32) -> StoreResult<bool> {
         let status = bson::to_bson(&status).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let update = doc! { "$set": { "status": status, "width": width as i64, "height": height as i64 } };
-        self.photos()?.update_one(doc! { "_id": id }, update).await.map_err(classify)?;
-        Ok(())
+        let filter = doc! { "_id": id, "status": "processing" };
+        let done = self.photos()?.update_one(filter, update).await.map_err(classify)?;
+        Ok(done.modified_count == 1)
+    }
+
+    async fn processing_photos(&self, limit: usize) -> StoreResult<Vec<Photo>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let filter = doc! { "status": "processing" };
+        let cursor = self.photos()?.find(filter).sort(doc! { "created_at": 1 }).limit(limit).await.map_err(classify)?;
+        let docs: Vec<Document> = cursor.try_collect().await.map_err(classify)?;
+        docs.into_iter().map(from_doc).collect()
     }
 
     /// `$addToSet` / `$pull`: two members liking at once both count.
-    async fn set_like(&self, id: &str, member_id: &str, liked: bool) -> StoreResult<Option<Photo>> {
-        let update = if liked {
-            doc! { "$addToSet": { "likes": member_id } }
+    async fn mark_photo(&self, id: &str, mark: PhotoMark, member_id: &str, on: bool) -> StoreResult<Option<Photo>> {
+        let update = if on {
+            doc! { "$addToSet": { mark.field(): member_id } }
         } else {
-            doc! { "$pull": { "likes": member_id } }
+            doc! { "$pull": { mark.field(): member_id } }
         };
         let after = self
             .photos()?

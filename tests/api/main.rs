@@ -7,6 +7,7 @@ mod deploy;
 mod helpers;
 mod meili_double;
 mod multinode;
+mod photos;
 mod player;
 mod realtime;
 mod restart;

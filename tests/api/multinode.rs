@@ -447,3 +447,31 @@ async fn nodes_sharing_mongodb_and_redis_refuse_to_start_without_shared_search()
     let error = built.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(error.contains("CROWDJUKE_MEILISEARCH_URL"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_photo_shared_on_one_node_reaches_and_is_served_by_every_node_from_gridfs() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let cluster = shared_cluster(2).await;
+    let host = cluster.node(0).create_room(json!({})).await;
+    let guest = cluster.node(1).join(&host.code, "Gus").await;
+    let gs = cluster.node(1).connect(&guest.token).await;
+    let jpeg = crate::photos::encoded(800, 600, image::ImageFormat::Jpeg);
+    let part = reqwest::multipart::Part::bytes(jpeg).file_name("a.jpg");
+    let form = reqwest::multipart::Form::new().part("photo", part).text("comment", "from node 0");
+    let (status, body) = crate::photos::upload(cluster.node(0), &host.code, Some(&host.token), form).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["photo"]["id"].clone();
+    let photo = gs.wait_for("photo:new", |v| v["photo"]["id"] == id).await["photo"].clone();
+    let thumb = photo["urls"]["thumb"].as_str().expect("url");
+    let response = cluster.node(1).http.get(cluster.node(1).url(thumb)).send().await.expect("get");
+    assert_eq!(response.status().as_u16(), 200);
+    let bytes = response.bytes().await.expect("bytes");
+    assert_eq!(image::load_from_memory(&bytes).expect("jpeg").width(), 320);
+    let hs = cluster.node(0).connect(&host.token).await;
+    gs.ok("photo:like", json!({"photo_id": id})).await;
+    hs.wait_for("photo:likes", |v| v["photo_id"] == id && v["liked_by"][0]["name"] == "Gus").await;
+    hs.ok("photo:remove", json!({"photo_id": id})).await;
+    gs.wait_for("photo:removed", |v| v["photo_id"] == id).await;
+    let keys = cluster.node(1).state.blobs.keys("photos/").await.expect("keys");
+    assert!(keys.is_empty(), "nothing left in GridFS: {keys:?}");
+}

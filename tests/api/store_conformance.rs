@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crowdjuke::domain::{Actor, Command, Member, Photo, PhotoStatus, Play, PlayEnd, Role, Room, Rules, Track, apply};
+use crowdjuke::domain::{
+    Actor, Command, Member, Photo, PhotoMark, PhotoStatus, Play, PlayEnd, Role, Room, Rules, Track, apply,
+};
 use crowdjuke::music::demo;
 use crowdjuke::store::{EmbeddedStore, MongoStore, OutboxItem, Store, StoreError};
 use tempfile::TempDir;
@@ -247,6 +249,7 @@ fn photo(id: &str, room_id: &str, created_at: u64) -> Photo {
         width: 0,
         height: 0,
         likes: Vec::new(),
+        reports: Vec::new(),
     }
 }
 
@@ -271,22 +274,31 @@ async fn photos_are_paged_newest_first_per_room(store: Arc<dyn Store>) {
 
 async fn likes_count_each_member_once_and_rendering_finishes(store: Arc<dyn Store>) {
     store.insert_photo(&photo("p1", "r1", NOW)).await.expect("insert");
-    store.finish_photo("p1", PhotoStatus::Ready, 2560, 1707).await.expect("finish");
-    let liked = store.set_like("p1", "m2", true).await.expect("like").expect("photo");
+    store.insert_photo(&photo("p0", "r2", NOW - 5)).await.expect("insert");
+    let waiting = store.processing_photos(10).await.expect("sweep");
+    assert_eq!(waiting.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), vec!["p0", "p1"], "oldest first");
+    assert!(store.finish_photo("p1", PhotoStatus::Ready, 2560, 1707).await.expect("finish"));
+    assert!(!store.finish_photo("p1", PhotoStatus::Failed, 1, 1).await.expect("finish"), "finished only once");
+    assert!(!store.finish_photo("nope", PhotoStatus::Ready, 1, 1).await.expect("no photo"));
+    assert_eq!(store.processing_photos(10).await.expect("sweep").len(), 1);
+    let like = |id: &'static str, member: String, on: bool| {
+        let store = store.clone();
+        async move { store.mark_photo(id, PhotoMark::Like, &member, on).await }
+    };
+    let liked = like("p1", "m2".into(), true).await.expect("like").expect("photo");
     assert_eq!(liked.likes, vec!["m2".to_string()]);
     assert_eq!((liked.status, liked.width, liked.height), (PhotoStatus::Ready, 2560, 1707));
-    store.set_like("p1", "m2", true).await.expect("liking twice is one like");
-    let racing = (0..8).map(|n| {
-        let store = store.clone();
-        tokio::spawn(async move { store.set_like("p1", &format!("racer{n}"), true).await })
-    });
+    like("p1", "m2".into(), true).await.expect("liking twice is one like");
+    let racing = (0..8).map(|n| tokio::spawn(like("p1", format!("racer{n}"), true)));
     for handle in racing {
         handle.await.expect("join").expect("like");
     }
-    let after = store.set_like("p1", "m2", false).await.expect("unlike").expect("photo");
+    let after = like("p1", "m2".into(), false).await.expect("unlike").expect("photo");
     assert_eq!(after.likes.len(), 8, "no like lost to a race, the unlike removed one: {:?}", after.likes);
     assert!(!after.likes.contains(&"m2".to_string()));
-    assert_eq!(store.set_like("nope", "m2", true).await.expect("no photo"), None);
+    assert_eq!(like("nope", "m2".into(), true).await.expect("no photo"), None);
+    let reported = store.mark_photo("p1", PhotoMark::Report, "m3", true).await.expect("report").expect("photo");
+    assert_eq!((reported.reports, reported.likes.len()), (vec!["m3".to_string()], 8), "reports are their own set");
 }
 
 macro_rules! conformance {

@@ -1,0 +1,164 @@
+//! The photo wall over REST: share a photo (multipart upload), page the
+//! wall, and serve the rendered files. Likes, reports and removal are
+//! Socket.IO events (`realtime::events`).
+
+use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::Bearer;
+use super::client_ip::ClientIp;
+use crate::domain::code;
+use crate::error::{AppError, Result};
+use crate::media::pipeline::MAX_PHOTO_BYTES;
+use crate::photos::{self, MAX_COMMENT_CHARS, MAX_WALL_PAGE, PhotoView, Variant, WALL_PAGE};
+use crate::state::AppState;
+
+/// The photo plus the comment and the multipart framing.
+const MAX_UPLOAD_BYTES: usize = MAX_PHOTO_BYTES + 64 * 1024;
+/// Rendered files never change (a new photo gets a new id).
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/rooms/{code}/photos", get(wall).post(share).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
+        .route("/api/photos/{id}/{file}", get(file))
+}
+
+fn room_code(raw: &str) -> Result<String> {
+    code::normalize(raw).ok_or(AppError::RoomNotFound)
+}
+
+fn multipart_error(e: MultipartError) -> AppError {
+    match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge(MAX_PHOTO_BYTES),
+        _ => AppError::InvalidPayload(e.body_text()),
+    }
+}
+
+/// The parts of an upload: `photo` (the file) and an optional `comment`.
+struct Upload {
+    photo: Vec<u8>,
+    comment: Option<String>,
+}
+
+async fn read_upload(mut form: Multipart) -> Result<Upload> {
+    let (mut photo, mut comment) = (None, None);
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "photo" if photo.is_none() => photo = Some(field.bytes().await.map_err(multipart_error)?.to_vec()),
+            "comment" if comment.is_none() => comment = Some(field.text().await.map_err(multipart_error)?),
+            "photo" | "comment" => return Err(AppError::InvalidPayload(format!("more than one '{name}' part"))),
+            other => {
+                let other: String = other.chars().take(40).collect();
+                return Err(AppError::InvalidPayload(format!("unknown part '{other}': send 'photo' and 'comment'")));
+            }
+        }
+    }
+    let photo = photo.ok_or_else(|| AppError::InvalidPayload("the 'photo' part is missing".into()))?;
+    Ok(Upload { photo, comment: clean_comment(comment)? })
+}
+
+fn clean_comment(comment: Option<String>) -> Result<Option<String>> {
+    let Some(comment) = comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()) else { return Ok(None) };
+    if comment.chars().count() > MAX_COMMENT_CHARS || comment.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(AppError::InvalidPayload(format!(
+            "comment must be at most {MAX_COMMENT_CHARS} printable characters"
+        )));
+    }
+    Ok(Some(comment))
+}
+
+/// `POST /api/rooms/{code}/photos`: a member shares a photo. Answered `202`
+/// with the photo `processing`; the room gets `photo:new` once it is ready.
+async fn share(
+    State(app): State<AppState>,
+    bearer: Bearer,
+    Path(raw_code): Path<String>,
+    form: std::result::Result<Multipart, MultipartRejection>,
+) -> Result<impl IntoResponse> {
+    let room = app.room_by_code(&room_code(&raw_code)?).await?;
+    let member = bearer.member_of(&room)?.clone();
+    app.event_limiter.check(&member.id).await?;
+    let form = form.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
+    let upload = read_upload(form).await?;
+    let photo = app.share_photo(&room, &member, upload.photo, upload.comment).await?;
+    let view = PhotoView::new(&photo, &room, Some(&member.id));
+    Ok((StatusCode::ACCEPTED, Json(json!({ "photo": view }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WallPage {
+    before: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/rooms/{code}/photos?before=&limit=`: the wall, newest first.
+/// With a member token `liked` is filled in and no rate limit applies.
+async fn wall(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    bearer: Option<Bearer>,
+    Path(raw_code): Path<String>,
+    page: std::result::Result<Query<WallPage>, QueryRejection>,
+) -> Result<Json<Value>> {
+    if bearer.is_none() {
+        app.join_limiter.check(&ip.to_string()).await?;
+    }
+    let Query(page) = page.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
+    let limit = page.limit.unwrap_or(WALL_PAGE);
+    if !(1..=MAX_WALL_PAGE).contains(&limit) {
+        return Err(AppError::InvalidPayload(format!("limit must be between 1 and {MAX_WALL_PAGE}")));
+    }
+    let before = match page.before.as_deref() {
+        Some(raw) => Some(photos::parse_cursor(raw).ok_or_else(|| AppError::InvalidPayload("bad cursor".into()))?),
+        None => None,
+    };
+    let room = app.room_by_code(&room_code(&raw_code)?).await?;
+    let viewer = match &bearer {
+        Some(bearer) => Some(bearer.member_of(&room)?.id.clone()),
+        None => None,
+    };
+    let (photos, next) = app.wall(&room, before, limit, viewer.as_deref()).await?;
+    Ok(Json(json!({ "photos": photos, "next": next })))
+}
+
+/// `GET /api/photos/{id}/{full|preview|thumb}.jpg`: a rendered file, cached
+/// forever; `photo_not_found` once the photo is removed or hidden.
+async fn file(
+    State(app): State<AppState>,
+    Path((id, file_name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let variant = Variant::served(&file_name).ok_or(AppError::NotFound)?;
+    if id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(AppError::PhotoNotFound);
+    }
+    let photo = app.store.photo(&id).await?.ok_or(AppError::PhotoNotFound)?;
+    let room = app.room(&photo.room_id).await?;
+    if !photos::visible(&photo, &room) {
+        return Err(AppError::PhotoNotFound);
+    }
+    let etag = format!("\"{id}-{}\"", variant.file_name());
+    let cached = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
+    let etag = HeaderValue::from_str(&etag).map_err(|e| AppError::Internal(e.into()))?;
+    let common = [
+        (header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE)),
+        (header::ETAG, etag),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+    ];
+    if cached {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    let blob = photos::served_file(app.blobs.as_ref(), &id, variant).await?;
+    let content_type = HeaderValue::from_str(&blob.content_type).map_err(|e| AppError::Internal(e.into()))?;
+    Ok((common, [(header::CONTENT_TYPE, content_type)], blob.bytes).into_response())
+}
