@@ -143,6 +143,7 @@ async fn main() -> anyhow::Result<()> {
         data_dir: dir.path().to_path_buf(),
         default_room: false,
         events_per_minute: 100_000,
+        photos_per_minute: 100_000,
         ..Settings::default()
     };
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;

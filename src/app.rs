@@ -97,6 +97,11 @@ impl Server {
                 Arc::new(LocalLimiter::per_minute(events)),
             ),
         };
+        let photos = settings.photos_per_minute;
+        let photo_limiter: Arc<dyn RateLimiter> = match &redis {
+            Some(r) => Arc::new(RedisLimiter::per_minute(r.client.clone(), "photo", photos)),
+            None => Arc::new(LocalLimiter::per_minute(photos)),
+        };
         let room_locks: Arc<dyn RoomLocks> = match &redis {
             Some(r) => Arc::new(RedisLocks::new(r.client.clone())),
             None => Arc::new(NoLocks),
@@ -116,6 +121,8 @@ impl Server {
             index_changed: Default::default(),
             blobs,
             render_slots: crate::photos::render_slots(),
+            rendering: Default::default(),
+            photo_limiter,
             clock,
             tokens: TokenKey::new(secret),
             io: RwLock::new(None),

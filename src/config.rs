@@ -26,6 +26,8 @@ pub struct Settings {
     pub join_attempts_per_minute: u32,
     /// Socket.IO events allowed per member per minute (all their sockets).
     pub events_per_minute: u32,
+    /// Photos a member may share per minute.
+    pub photos_per_minute: u32,
     /// Largest Socket.IO event payload handled (bigger → `payload_too_large`).
     pub max_event_bytes: usize,
     /// On `serve`, create (or reuse) a party room and print how to join it.
@@ -78,6 +80,7 @@ impl Default for Settings {
             room_idle_hours: 48,
             join_attempts_per_minute: 30,
             events_per_minute: 600,
+            photos_per_minute: 12,
             max_event_bytes: 16 * 1024,
             default_room: true,
             redis_url: None,

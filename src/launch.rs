@@ -70,6 +70,8 @@ async fn announce_party(state: &AppState, public_url: &str) -> anyhow::Result<()
                 joined_at: now,
                 banned: false,
                 last_add_at: None,
+                user_id: None,
+                username: None,
             };
             let room_code = code::from_random(|n| rand::random_range(0..n));
             let room = Room::new(random_id(&mut rand::rng()), room_code, "Party".into(), host, Rules::default(), now);

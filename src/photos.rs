@@ -10,10 +10,12 @@
 //! render is deleted and its sharer told `photo:failed`.
 //!
 //! The record is written before any blob, so a blob without a record is
-//! garbage: `sweep_orphan_blobs` removes such leftovers of a crash. Records
-//! still `processing` after a crash are rendered again by
-//! `resume_rendering`; `finish_photo` is conditional, so when two workers
-//! race only one announces the photo.
+//! garbage: `sweep_orphan_blobs` removes such leftovers of a crash. A render
+//! job is leased in the record (`claim_render`): the uploading node holds it
+//! first; a job whose lease ran out (its node crashed) is claimed again by
+//! one node in `resume_rendering`. Each node also remembers the jobs it runs,
+//! so a job is never queued twice. `finish_photo` is conditional, so even a
+//! job that outlived its lease announces the photo once.
 
 use std::sync::Arc;
 
@@ -34,9 +36,13 @@ pub const MAX_WALL_PAGE: usize = 100;
 pub const MAX_COMMENT_CHARS: usize = 280;
 /// Names of likers sent with a photo (the count is always exact).
 const LIKERS_SHOWN: usize = 50;
-/// A photo still `processing` this long after its upload lost its render job
-/// (a crash or a restart): `resume_rendering` starts another.
-const RENDER_GRACE_MS: Millis = 30_000;
+/// How long a worker owns a render job it claimed; a job not finished by
+/// then (its worker crashed) is claimed again by `resume_rendering`.
+const RENDER_LEASE_MS: Millis = 5 * 60_000;
+/// Render jobs waiting or running on this node before uploads are refused
+/// with `unavailable` (a burst on a small machine must not queue without end).
+const MAX_PENDING_RENDERS: usize = 200;
+
 const BLOB_PREFIX: &str = "photos/";
 
 /// The stored files of a photo.
@@ -133,11 +139,21 @@ impl PhotoView {
     }
 }
 
-/// The most recent likers, newest first, by their current name.
+/// The most recent likers, newest first, by their current name (banned
+/// members are left out of the names; their like still counts).
 fn likers(photo: &Photo, room: &Room) -> Vec<Liker> {
-    let name = |id: &str| room.member(id).map_or_else(|| "someone".to_string(), |m| m.name.clone());
-    let recent = photo.likes.iter().rev().take(LIKERS_SHOWN);
-    recent.map(|id| Liker { member_id: id.clone(), name: name(id) }).collect()
+    let name = |id: &str| match room.member(id) {
+        Some(m) if m.banned => None,
+        Some(m) => Some(m.name.clone()),
+        None => Some("someone".to_string()),
+    };
+    let recent = photo.likes.iter().rev().filter_map(|id| Some(Liker { member_id: id.clone(), name: name(id)? }));
+    recent.take(LIKERS_SHOWN).collect()
+}
+
+/// The member behind an action on the wall: present and not banned.
+fn active_member<'r>(room: &'r Room, member_id: &str) -> Result<&'r Member> {
+    room.member(member_id).filter(|m| !m.banned).ok_or_else(|| crate::domain::DomainError::NotAMember.into())
 }
 
 /// Shown on the wall: rendered, and its sharer not banned.
@@ -175,6 +191,10 @@ impl AppState {
         bytes: Vec<u8>,
         comment: Option<String>,
     ) -> Result<Photo> {
+        if self.rendering_count() >= MAX_PENDING_RENDERS {
+            tracing::warn!("too many photos waiting to be rendered, refusing an upload");
+            return Err(AppError::Unavailable);
+        }
         let (bytes, inspected) = tokio::task::spawn_blocking(move || {
             let inspected = pipeline::inspect(&bytes);
             (bytes, inspected)
@@ -182,37 +202,65 @@ impl AppState {
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
         let inspected = inspected?;
+        let now = self.clock.now();
         let photo = Photo {
             id: crate::ids::random_id(&mut rand::rng()),
             room_id: room.id.clone(),
             member_id: member.id.clone(),
             member_name: member.name.clone(),
             comment,
-            created_at: self.clock.now(),
+            created_at: now,
             status: PhotoStatus::Processing,
             width: inspected.width,
             height: inspected.height,
             likes: Vec::new(),
             reports: Vec::new(),
+            user_id: member.user_id.clone(),
+            public: room.listing.public,
+            render_lease_until: now + RENDER_LEASE_MS,
         };
-        self.store.insert_photo(&photo).await?;
         let original = Blob { bytes, content_type: inspected.format.to_mime_type().to_string() };
+        // Detached: a client that hangs up midway cannot leave a record
+        // without its file, or a stored photo without its render job.
+        let app = self.clone();
+        let stored = tokio::spawn(async move { app.store_upload(photo, original).await });
+        stored.await.map_err(|e| AppError::Internal(e.into()))?
+    }
+
+    async fn store_upload(&self, photo: Photo, original: Blob) -> Result<Photo> {
+        self.store.insert_photo(&photo).await?;
         if let Err(e) = self.blobs.put(&Variant::Original.key(&photo.id), original).await {
             tracing::warn!(photo_id = %photo.id, error = %e, "could not store an upload");
-            self.delete_photo_files(&photo).await;
+            self.delete_photo_everywhere(&photo).await.ok();
             return Err(AppError::Unavailable);
         }
-        tracing::info!(photo_id = %photo.id, room_id = %room.id, "photo shared");
+        // A room deleted meanwhile took its photos, but not this one.
+        if matches!(self.store.load_room(&photo.room_id).await, Ok(None)) {
+            self.delete_photo_everywhere(&photo).await.ok();
+            return Err(AppError::RoomNotFound);
+        }
+        tracing::info!(photo_id = %photo.id, room_id = %photo.room_id, "photo shared");
         self.start_render(photo.clone());
         Ok(photo)
     }
 
-    /// Runs the render job in the background, at most `render_slots` at once.
+    fn rendering_count(&self) -> usize {
+        self.rendering.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Runs the render job in the background, at most `render_slots` at
+    /// once, unless this node already runs it.
     fn start_render(&self, photo: Photo) {
+        if !self.rendering.lock().unwrap_or_else(|e| e.into_inner()).insert(photo.id.clone()) {
+            return;
+        }
         let app = self.clone();
         tokio::spawn(async move {
-            let Ok(_slot) = app.render_slots.clone().acquire_owned().await else { return };
-            app.render(photo).await;
+            let id = photo.id.clone();
+            if let Ok(_slot) = app.render_slots.clone().acquire_owned().await {
+                app.render(photo).await;
+            }
+            app.rendering.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
         });
     }
 
@@ -227,7 +275,11 @@ impl AppState {
         let rendered = match rendered {
             Ok(Ok(rendered)) => rendered,
             Ok(Err(e)) => return self.give_up_render(&photo, e).await,
-            Err(e) => return tracing::error!(photo_id = %photo.id, error = %e, "render job panicked"),
+            Err(e) => {
+                // A decoder bug on this file: retrying would only repeat it.
+                tracing::error!(photo_id = %photo.id, error = %e, "render job panicked");
+                return self.give_up_render(&photo, PhotoError::Damaged).await;
+            }
         };
         let (width, height) = (rendered.width, rendered.height);
         for (variant, bytes) in
@@ -251,18 +303,20 @@ impl AppState {
             Err(e) => return tracing::warn!(photo_id = %photo.id, error = %e, "render postponed: store unavailable"),
         }
         self.delete_blob(&Variant::Original.key(&photo.id)).await;
-        let finished = Photo { status: PhotoStatus::Ready, width, height, ..photo };
-        self.announce_new_photo(&finished).await;
+        self.announce_new_photo(&photo.id).await;
     }
 
-    async fn announce_new_photo(&self, photo: &Photo) {
+    /// Announces the photo as stored now (it may have been removed or its
+    /// sharer banned while it was rendered).
+    async fn announce_new_photo(&self, photo_id: &str) {
+        let Ok(Some(photo)) = self.store.photo(photo_id).await else { return };
         let Ok(room) = self.room(&photo.room_id).await else { return };
-        tracing::info!(photo_id = %photo.id, "photo ready");
-        if !visible(photo, &room) {
+        tracing::info!(photo_id, "photo ready");
+        if !visible(&photo, &room) {
             return;
         }
         let Some(io) = self.io() else { return };
-        let view = PhotoView::new(photo, &room, None);
+        let view = PhotoView::new(&photo, &room, None);
         io.emit_to(room.id.clone(), "photo:new", &json!({ "photo": view })).await;
     }
 
@@ -283,17 +337,26 @@ impl AppState {
         io.emit_to(member_room(&photo.member_id), "photo:failed", &payload).await;
     }
 
-    /// Starts render jobs for photos whose job was lost (older than the
-    /// grace period and still `processing`).
+    /// Claims and restarts render jobs whose lease ran out (their worker
+    /// crashed or the server restarted).
     pub async fn resume_rendering(&self) {
-        let waiting = match self.store.processing_photos(100).await {
+        let now = self.clock.now();
+        let waiting = match self.store.processing_photos(now, 100).await {
             Ok(photos) => photos,
             Err(e) => return tracing::warn!(error = %e, "could not look for unrendered photos"),
         };
-        let now = self.clock.now();
-        for photo in waiting.into_iter().filter(|p| now.saturating_sub(p.created_at) >= RENDER_GRACE_MS) {
-            tracing::info!(photo_id = %photo.id, "rendering a photo whose job was lost");
-            self.start_render(photo);
+        for photo in waiting {
+            if self.rendering.lock().unwrap_or_else(|e| e.into_inner()).contains(&photo.id) {
+                continue;
+            }
+            match self.store.claim_render(&photo.id, now, now + RENDER_LEASE_MS).await {
+                Ok(true) => {
+                    tracing::info!(photo_id = %photo.id, "rendering a photo whose job was lost");
+                    self.start_render(photo);
+                }
+                Ok(false) => {}
+                Err(e) => return tracing::warn!(error = %e, "could not claim a render job"),
+            }
         }
     }
 
@@ -385,6 +448,7 @@ impl AppState {
     /// Likes (`on`) or unlikes a photo of the member's room and tells the room.
     pub async fn like_photo(&self, room_id: &str, member_id: &str, photo_id: &str, on: bool) -> Result<PhotoView> {
         let room = self.room(room_id).await?;
+        active_member(&room, member_id)?;
         self.wall_photo(&room, photo_id).await?;
         let photo = self.store.mark_photo(photo_id, PhotoMark::Like, member_id, on).await?;
         let photo = photo.ok_or(AppError::PhotoNotFound)?;
@@ -399,11 +463,13 @@ impl AppState {
     /// Reports a photo to the room's hosts and co-hosts (once per member).
     pub async fn report_photo(&self, room_id: &str, member_id: &str, photo_id: &str) -> Result<usize> {
         let room = self.room(room_id).await?;
-        self.wall_photo(&room, photo_id).await?;
+        active_member(&room, member_id)?;
+        let before = self.wall_photo(&room, photo_id).await?;
         let photo = self.store.mark_photo(photo_id, PhotoMark::Report, member_id, true).await?;
         let photo = photo.ok_or(AppError::PhotoNotFound)?;
         tracing::info!(photo_id, reports = photo.reports.len(), "photo reported");
-        if let Some(io) = self.io() {
+        let repeated = before.reports.iter().any(|m| m == member_id);
+        if let Some(io) = self.io().filter(|_| !repeated) {
             let view = PhotoView::new(&photo, &room, None);
             let payload = json!({ "photo": view, "reports": photo.reports.len() });
             for staff in room.members.values().filter(|m| m.is_staff() && !m.banned) {
@@ -418,7 +484,7 @@ impl AppState {
         let room = self.room(room_id).await?;
         let photo = self.store.photo(photo_id).await?.filter(|p| p.room_id == room.id);
         let photo = photo.ok_or(AppError::PhotoNotFound)?;
-        let staff = room.member(member_id).is_some_and(Member::is_staff);
+        let staff = active_member(&room, member_id)?.is_staff();
         if !staff && photo.member_id != member_id {
             return Err(crate::domain::DomainError::Forbidden.into());
         }

@@ -140,11 +140,15 @@ impl AppState {
                 self.resume_rendering().await;
             }
             if seconds % ORPHAN_SWEEP_EVERY_SECONDS == 1 {
-                match self.sweep_orphan_blobs().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(files = n, "removed orphan photo files"),
-                    Err(e) => tracing::warn!(error = %e, "orphan photo file sweep failed"),
-                }
+                // Its own task: listing every file must not delay the rest.
+                let app = self.clone();
+                tokio::spawn(async move {
+                    match app.sweep_orphan_blobs().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(files = n, "removed orphan photo files"),
+                        Err(e) => tracing::warn!(error = %e, "orphan photo file sweep failed"),
+                    }
+                });
             }
             if seconds.is_multiple_of(SWEEP_EVERY_SECONDS) {
                 match self.expire_idle_rooms().await {

@@ -35,6 +35,10 @@ pub struct Shared {
     pub blobs: Arc<dyn BlobStore>,
     /// Photo render jobs running at once (see `photos::render_slots`).
     pub render_slots: Arc<tokio::sync::Semaphore>,
+    /// Photos whose render job waits or runs on this node.
+    pub rendering: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Photo uploads per member.
+    pub photo_limiter: Arc<dyn RateLimiter>,
     pub clock: SharedClock,
     pub tokens: TokenKey,
     /// Set at start-up (the Socket.IO layer needs the state first) and

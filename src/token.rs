@@ -14,11 +14,24 @@ type HmacSha256 = Hmac<Sha256>;
 const MAX_TOKEN_LEN: usize = 512;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Claims {
     /// Room id.
     pub r: String,
     /// Member id.
     pub m: String,
+}
+
+/// An account token: one login session of one account. Its fields differ
+/// from a member token's and both refuse unknown fields, so neither kind
+/// verifies as the other.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountClaims {
+    /// Session id (deleted on logout: the token stops working).
+    pub s: String,
+    /// User id.
+    pub u: String,
 }
 
 /// The signing key. `Debug` never prints it.
@@ -41,13 +54,29 @@ impl TokenKey {
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
+        self.sign_any(claims)
+    }
+
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        self.verify_any(token)
+    }
+
+    pub fn sign_account(&self, claims: &AccountClaims) -> String {
+        self.sign_any(claims)
+    }
+
+    pub fn verify_account(&self, token: &str) -> Option<AccountClaims> {
+        self.verify_any(token)
+    }
+
+    fn sign_any(&self, claims: &impl Serialize) -> String {
         let payload = B64.encode(serde_json::to_vec(claims).expect("claims serialize"));
         let mut mac = self.mac();
         mac.update(payload.as_bytes());
         format!("{payload}.{}", B64.encode(mac.finalize().into_bytes()))
     }
 
-    pub fn verify(&self, token: &str) -> Option<Claims> {
+    fn verify_any<T: serde::de::DeserializeOwned>(&self, token: &str) -> Option<T> {
         if token.len() > MAX_TOKEN_LEN {
             return None;
         }
@@ -87,6 +116,9 @@ mod tests {
         );
         assert_eq!(key.verify(&forged), None);
         assert_eq!(key.verify("garbage"), None);
+        let account = key.sign_account(&AccountClaims { s: "session".into(), u: "user".into() });
+        assert_eq!(key.verify(&account), None, "an account token is not a member token");
+        assert_eq!(key.verify_account(&key.sign(&claims())), None, "nor the other way round");
         assert_eq!(key.verify(""), None);
     }
 }

@@ -64,6 +64,11 @@ pub enum Command {
     SetListing {
         listing: Listing,
     },
+    /// The acting member turns out to be (or becomes) this account.
+    LinkAccount {
+        user_id: String,
+        username: String,
+    },
     /// Advance if `entry_id` is still playing and has ended by now.
     TrackEnded {
         entry_id: String,
@@ -170,6 +175,7 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         Command::UpdateRules { rules } => update_rules(room, rules, out),
         Command::SetFallback { tracks } => set_fallback(room, tracks, out),
         Command::SetListing { listing } => set_listing(room, listing, out),
+        Command::LinkAccount { user_id, username } => link_account(room, &me.id, user_id, username, out),
     }
 }
 
@@ -455,6 +461,27 @@ fn update_rules(room: &mut Room, rules: Rules, out: &mut Outcome) -> Result<(), 
         out.changes.push(Change::RulesUpdated);
     }
     Ok(())
+}
+
+/// A member is linked to one account for good: linking it again to the
+/// same account changes nothing, to another one is refused.
+fn link_account(
+    room: &mut Room,
+    member_id: &str,
+    user_id: String,
+    username: String,
+    out: &mut Outcome,
+) -> Result<(), DomainError> {
+    let member = room.members.get_mut(member_id).ok_or(DomainError::NotAMember)?;
+    match &member.user_id {
+        Some(linked) if *linked == user_id => Ok(()),
+        Some(_) => Err(DomainError::AlreadyLinked),
+        None => {
+            (member.user_id, member.username) = (Some(user_id), Some(username));
+            out.changes.push(Change::MemberUpdated { member_id: member_id.to_string() });
+            Ok(())
+        }
+    }
 }
 
 fn set_listing(room: &mut Room, listing: Listing, out: &mut Outcome) -> Result<(), DomainError> {

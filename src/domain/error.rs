@@ -49,6 +49,8 @@ pub enum DomainError {
     NotAMember,
     #[error("the fallback playlist holds at most {0} tracks")]
     FallbackTooLong(usize),
+    #[error("this member is already linked to another account")]
+    AlreadyLinked,
 }
 
 impl DomainError {
@@ -77,6 +79,7 @@ impl DomainError {
             Self::SkipVotingDisabled => "skip_voting_disabled",
             Self::NotAMember => "not_a_member",
             Self::FallbackTooLong(_) => "fallback_too_long",
+            Self::AlreadyLinked => "already_linked",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod queue;
 pub mod room;
 pub mod rules;
 pub mod track;
+pub mod user;
 pub mod view;
 
 pub use command::{Actor, Change, Command, apply};
@@ -22,6 +23,7 @@ pub use photo::{Photo, PhotoMark, PhotoStatus};
 pub use room::{Member, NowPlaying, Play, PlayEnd, Role, Room, RoomKind};
 pub use rules::Rules;
 pub use track::Track;
+pub use user::{AccountSession, Activity, ActivityKind, User};
 
 /// Milliseconds since the Unix epoch, as handed out by the injectable clock.
 pub type Millis = u64;

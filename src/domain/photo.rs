@@ -24,6 +24,16 @@ pub struct Photo {
     /// Member ids who reported the photo to the room's hosts.
     #[serde(default)]
     pub reports: Vec<String>,
+    /// The sharer's account, if they have one (for profiles and timelines).
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Shared in a public room: shown in the public latest-photos feed.
+    #[serde(default)]
+    pub public: bool,
+    /// While `processing`: until when the worker that claimed the render
+    /// job owns it; after that another worker may claim it.
+    #[serde(default)]
+    pub render_lease_until: Millis,
 }
 
 /// A per-member mark on a photo, held as a set of member ids.

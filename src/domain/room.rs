@@ -37,6 +37,12 @@ pub struct Member {
     pub banned: bool,
     /// When this member last added a new entry (for the cooldown rule).
     pub last_add_at: Option<Millis>,
+    /// The account this member belongs to, if they have one (set together
+    /// with `username`, which never changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
 }
 
 impl Member {

@@ -23,7 +23,16 @@ fn track(id: &str, secs: u64) -> Track {
 }
 
 fn member(id: &str, role: Role) -> Member {
-    Member { id: id.into(), name: id.to_uppercase(), role, joined_at: T0, banned: false, last_add_at: None }
+    Member {
+        id: id.into(),
+        name: id.to_uppercase(),
+        role,
+        joined_at: T0,
+        banned: false,
+        last_add_at: None,
+        user_id: None,
+        username: None,
+    }
 }
 
 /// A room with host `h`, guests `a`, `b`, `c`, and something playing.

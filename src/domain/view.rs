@@ -73,11 +73,14 @@ pub struct MemberView<'a> {
     pub name: &'a str,
     pub role: Role,
     pub online: bool,
+    /// The member's account, to open their profile or follow them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<&'a str>,
 }
 
 impl<'a> MemberView<'a> {
     pub fn new(m: &'a Member, online: bool) -> Self {
-        Self { id: &m.id, name: &m.name, role: m.role, online }
+        Self { id: &m.id, name: &m.name, role: m.role, online, username: m.username.as_deref() }
     }
 }
 

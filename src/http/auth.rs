@@ -16,7 +16,9 @@ pub struct Bearer(pub Claims);
 
 fn claims(parts: &Parts, app: &AppState) -> Option<Result<Claims>> {
     let header = parts.headers.get(AUTHORIZATION)?;
-    let token = header.to_str().ok().and_then(|v| v.strip_prefix("Bearer "));
+    // The scheme is case-insensitive (RFC 9110).
+    let token = header.to_str().ok().and_then(|v| v.split_once(' ')).filter(|(s, _)| s.eq_ignore_ascii_case("bearer"));
+    let token = token.map(|(_, t)| t);
     Some(token.and_then(|t| app.tokens.verify(t.trim())).ok_or(AppError::Unauthorized))
 }
 

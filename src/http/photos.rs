@@ -22,8 +22,9 @@ use crate::state::AppState;
 
 /// The photo plus the comment and the multipart framing.
 const MAX_UPLOAD_BYTES: usize = MAX_PHOTO_BYTES + 64 * 1024;
-/// Rendered files never change (a new photo gets a new id).
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Rendered files never change (a new photo gets a new id), but a photo can
+/// be removed: phones may keep a copy, shared caches (CDNs) may not.
+const CACHE_FILE: &str = "private, max-age=31536000, immutable";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,7 +38,7 @@ fn room_code(raw: &str) -> Result<String> {
 
 fn multipart_error(e: MultipartError) -> AppError {
     match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge(MAX_PHOTO_BYTES),
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::Photo(crate::media::pipeline::PhotoError::TooLarge),
         _ => AppError::InvalidPayload(e.body_text()),
     }
 }
@@ -84,9 +85,11 @@ async fn share(
     Path(raw_code): Path<String>,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<impl IntoResponse> {
+    // Limited by the token's member before the code is looked up, so a
+    // token cannot be used to probe room codes.
+    app.photo_limiter.check(&bearer.0.m).await?;
     let room = app.room_by_code(&room_code(&raw_code)?).await?;
     let member = bearer.member_of(&room)?.clone();
-    app.event_limiter.check(&member.id).await?;
     let form = form.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
     let upload = read_upload(form).await?;
     let photo = app.share_photo(&room, &member, upload.photo, upload.comment).await?;
@@ -102,7 +105,9 @@ struct WallPage {
 }
 
 /// `GET /api/rooms/{code}/photos?before=&limit=`: the wall, newest first.
-/// With a member token `liked` is filled in and no rate limit applies.
+/// Rate limited per client address, or per member with a member token (so
+/// guests behind one venue address do not share a quota); with the token
+/// `liked` is filled in.
 async fn wall(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -110,9 +115,8 @@ async fn wall(
     Path(raw_code): Path<String>,
     page: std::result::Result<Query<WallPage>, QueryRejection>,
 ) -> Result<Json<Value>> {
-    if bearer.is_none() {
-        app.join_limiter.check(&ip.to_string()).await?;
-    }
+    let limited = bearer.as_ref().map_or_else(|| ip.to_string(), |b| format!("member:{}", b.0.m));
+    app.join_limiter.check(&limited).await?;
     let Query(page) = page.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
     let limit = page.limit.unwrap_or(WALL_PAGE);
     if !(1..=MAX_WALL_PAGE).contains(&limit) {
@@ -137,28 +141,49 @@ async fn file(
     State(app): State<AppState>,
     Path((id, file_name)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Result<Response> {
-    let variant = Variant::served(&file_name).ok_or(AppError::NotFound)?;
+) -> Response {
+    match serve_file(&app, &id, &file_name, &headers).await {
+        Ok(response) => response,
+        Err(e) => {
+            // Never cache a refusal: a photo can be missing only for a moment.
+            let mut response = e.into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+    }
+}
+
+/// Whether `If-None-Match` lists `etag` (weak or strong, or `*`).
+fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+    let listed = headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok());
+    listed.flat_map(|v| v.split(',')).map(|t| t.trim().trim_start_matches("W/")).any(|t| t == etag || t == "*")
+}
+
+async fn serve_file(app: &AppState, id: &str, file_name: &str, headers: &HeaderMap) -> Result<Response> {
+    let variant = Variant::served(file_name).ok_or(AppError::NotFound)?;
     if id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(AppError::PhotoNotFound);
     }
-    let photo = app.store.photo(&id).await?.ok_or(AppError::PhotoNotFound)?;
-    let room = app.room(&photo.room_id).await?;
+    let photo = app.store.photo(id).await?.ok_or(AppError::PhotoNotFound)?;
+    let room = match app.room(&photo.room_id).await {
+        Err(AppError::RoomNotFound) => return Err(AppError::PhotoNotFound),
+        other => other?,
+    };
     if !photos::visible(&photo, &room) {
         return Err(AppError::PhotoNotFound);
     }
     let etag = format!("\"{id}-{}\"", variant.file_name());
-    let cached = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
+    let cached = matches_etag(headers, &etag);
     let etag = HeaderValue::from_str(&etag).map_err(|e| AppError::Internal(e.into()))?;
     let common = [
-        (header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE)),
+        (header::CACHE_CONTROL, HeaderValue::from_static(CACHE_FILE)),
         (header::ETAG, etag),
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
     ];
     if cached {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
-    let blob = photos::served_file(app.blobs.as_ref(), &id, variant).await?;
+    let blob = photos::served_file(app.blobs.as_ref(), id, variant).await?;
     let content_type = HeaderValue::from_str(&blob.content_type).map_err(|e| AppError::Internal(e.into()))?;
     Ok((common, [(header::CONTENT_TYPE, content_type)], blob.bytes).into_response())
 }

@@ -69,7 +69,7 @@ fn parse_code(raw: &str) -> Result<String> {
 
 fn new_member(name: String, role: Role, now: u64) -> Member {
     let id = random_id(&mut rand::rng());
-    Member { id, name, role, joined_at: now, banned: false, last_add_at: None }
+    Member { id, name, role, joined_at: now, banned: false, last_add_at: None, user_id: None, username: None }
 }
 
 async fn room_json(app: &AppState, room: &Room) -> Value {

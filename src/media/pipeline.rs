@@ -55,34 +55,41 @@ pub struct Rendered {
     pub thumb: Vec<u8>,
 }
 
+/// Most bytes a picture may decode to (50 MP of 8-bit RGBA; a 16-bit or
+/// float picture must be smaller).
+const MAX_DECODED_BYTES: u64 = MAX_PIXELS * 4;
+
 fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, PhotoError> {
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| PhotoError::NotAnImage)?;
     match reader.format() {
         Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) => {}
         _ => return Err(PhotoError::NotAnImage),
     }
+    // Sides and pixel counts are checked by `inspect` (with the real
+    // numbers in the error); this bounds the decoders' own allocations.
     let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    // Decoded RGBA of the largest allowed picture, plus headroom.
-    limits.max_alloc = Some(MAX_PIXELS * 4 + 64 * 1024 * 1024);
+    limits.max_alloc = Some(MAX_DECODED_BYTES + 64 * 1024 * 1024);
     reader.limits(limits);
     Ok(reader)
 }
 
-/// Checks size, format (by content, not by name) and declared dimensions.
+/// Checks size, format (by content, not by name), declared dimensions and
+/// decoded size, and that the file is not cut off — all from the headers,
+/// before anything is decoded.
 pub fn inspect(bytes: &[u8]) -> Result<Inspected, PhotoError> {
     if bytes.len() > MAX_PHOTO_BYTES {
         return Err(PhotoError::TooLarge);
     }
     let reader = reader(bytes)?;
     let format = reader.format().ok_or(PhotoError::NotAnImage)?;
-    let (width, height) = reader.into_dimensions().map_err(|e| classify(&e))?;
+    let decoder = reader.into_decoder().map_err(|e| classify(&e))?;
+    let (width, height) = decoder.dimensions();
     if width == 0
         || height == 0
         || width > MAX_SIDE
         || height > MAX_SIDE
         || u64::from(width) * u64::from(height) > MAX_PIXELS
+        || decoder.total_bytes() > MAX_DECODED_BYTES
     {
         return Err(PhotoError::TooManyPixels(width, height));
     }
@@ -100,18 +107,13 @@ fn classify(e: &image::ImageError) -> PhotoError {
     }
 }
 
-/// Whether the file reaches its format's end marker, so a cut-off upload
-/// is refused at once instead of failing later in the render job (and the
+/// Whether the file reaches its format's end, so a cut-off upload is
+/// refused at once instead of failing later in the render job (and the
 /// JPEG decoder would fill a cut-off picture with grey instead of failing).
 fn is_complete(bytes: &[u8], format: ImageFormat) -> bool {
     match format {
-        // The end-of-image marker after the image data (data appended
-        // after it, as in motion photos, is fine).
-        ImageFormat::Jpeg => {
-            let Some(scan) = bytes.windows(2).position(|w| w == [0xFF, 0xDA]) else { return false };
-            bytes[scan..].windows(2).any(|w| w == [0xFF, 0xD9])
-        }
-        ImageFormat::Png => bytes.windows(4).any(|w| w == b"IEND"),
+        ImageFormat::Jpeg => jpeg_is_complete(bytes),
+        ImageFormat::Png => png_is_complete(bytes),
         // The RIFF header's size of the rest of the file.
         ImageFormat::WebP => bytes
             .get(4..8)
@@ -119,6 +121,50 @@ fn is_complete(bytes: &[u8], format: ImageFormat) -> bool {
             .is_some_and(|size: [u8; 4]| bytes.len() >= u32::from_le_bytes(size) as usize + 8),
         _ => false,
     }
+}
+
+/// Walks the marker segments from the start of image to the first scan
+/// (skipping each by its length, so the complete JPEG thumbnail inside an
+/// EXIF segment is never mistaken for the picture), then looks for the end
+/// of image after it: inside scan data a 0xFF byte is always followed by
+/// 0x00 or a restart marker, so 0xFF 0xD9 there is the real end.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let mut at = 2;
+    loop {
+        let (Some(&0xFF), Some(&marker)) = (bytes.get(at), bytes.get(at + 1)) else { return false };
+        match marker {
+            0xFF => at += 1,
+            0x01 | 0xD0..=0xD7 => at += 2,
+            _ => {
+                let Some(length) = bytes.get(at + 2..at + 4).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+                else {
+                    return false;
+                };
+                let segment_end = at + 2 + length;
+                if marker == 0xDA {
+                    return bytes.get(segment_end..).is_some_and(|scan| scan.windows(2).any(|w| w == [0xFF, 0xD9]));
+                }
+                at = segment_end;
+            }
+        }
+    }
+}
+
+/// Walks the chunks (length, type, data, CRC) up to `IEND`.
+fn png_is_complete(bytes: &[u8]) -> bool {
+    let mut at = 8;
+    while let Some(header) = bytes.get(at..at + 8) {
+        let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let end = at.saturating_add(12).saturating_add(length);
+        if end > bytes.len() {
+            return false;
+        }
+        if &header[4..8] == b"IEND" {
+            return true;
+        }
+        at = end;
+    }
+    false
 }
 
 /// Decodes the whole picture and renders the variants.
@@ -185,6 +231,36 @@ mod tests {
         out
     }
 
+    /// A PNG of the given header (size, bit depth, colour type) with a
+    /// token pixel stream: `inspect` reads only headers.
+    fn png_header(width: u32, height: u32, depth: u8, colour: u8) -> Vec<u8> {
+        fn crc32(data: &[u8]) -> u32 {
+            let mut c = !0u32;
+            for &b in data {
+                c ^= u32::from(b);
+                for _ in 0..8 {
+                    c = if c & 1 == 1 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                }
+            }
+            !c
+        }
+        fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            let mut typed = kind.to_vec();
+            typed.extend_from_slice(data);
+            out.extend_from_slice(&typed);
+            out.extend_from_slice(&crc32(&typed).to_be_bytes());
+        }
+        let mut ihdr = width.to_be_bytes().to_vec();
+        ihdr.extend_from_slice(&height.to_be_bytes());
+        ihdr.extend_from_slice(&[depth, colour, 0, 0, 0]);
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        chunk(&mut out, b"IHDR", &ihdr);
+        chunk(&mut out, b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         haystack.windows(needle.len()).any(|w| w == needle)
     }
@@ -225,14 +301,30 @@ mod tests {
             assert_eq!(inspect(cut), Err(PhotoError::Damaged), "a truncated {name} is refused before decoding");
             assert!(matches!(render(cut), Err(PhotoError::Damaged)));
         }
-        // A 12,000 × 12,000 PNG of one colour is tiny on disk and 576 MB decoded.
-        let bomb = {
-            let picture = image::GrayImage::new(12_000, 12_000);
-            let mut out = Cursor::new(Vec::new());
-            DynamicImage::ImageLuma8(picture).write_to(&mut out, ImageFormat::Png).expect("encodes");
-            out.into_inner()
-        };
-        assert!(bomb.len() < 1_000_000);
+        // A camera JPEG carries a complete thumbnail JPEG in its EXIF
+        // segment: cutting the picture itself off must still be noticed.
+        let thumbnail = encoded(160, 120, ImageFormat::Jpeg);
+        let picture = encoded(600, 400, ImageFormat::Jpeg);
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&thumbnail);
+        let mut camera = vec![0xFF, 0xD8, 0xFF, 0xE1];
+        camera.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+        camera.extend_from_slice(&app1);
+        camera.extend_from_slice(&picture[2..]);
+        assert!(inspect(&camera).is_ok(), "the whole camera JPEG is fine");
+        let cut = &camera[..camera.len() - picture.len() / 2];
+        assert_eq!(inspect(cut), Err(PhotoError::Damaged), "cut off after its EXIF thumbnail");
+        // A long thin strip has few pixels but a side over the limit; the
+        // error names the real dimensions.
+        let strip = encoded(MAX_SIDE + 1, 2, ImageFormat::Png);
+        assert_eq!(inspect(&strip), Err(PhotoError::TooManyPixels(MAX_SIDE + 1, 2)));
+        // 16-bit RGBA decodes to 8 bytes a pixel: 7000 × 7000 is under the
+        // pixel limit but over the decoded-size budget.
+        assert_eq!(inspect(&png_header(7_000, 7_000, 16, 6)), Err(PhotoError::TooManyPixels(7_000, 7_000)));
+        assert!(inspect(&png_header(7_000, 7_000, 8, 0)).is_ok(), "the same size in 8-bit grey is fine");
+        // A 12,000 × 12,000 picture declared in a tiny file (a decompression
+        // bomb) is refused from its header.
+        let bomb = png_header(12_000, 12_000, 8, 0);
         assert_eq!(inspect(&bomb), Err(PhotoError::TooManyPixels(12_000, 12_000)));
         assert!(render(&bomb).is_err());
         assert_eq!(inspect(&vec![0; MAX_PHOTO_BYTES + 1]), Err(PhotoError::TooLarge));

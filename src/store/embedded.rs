@@ -10,6 +10,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+mod accounts;
+
 use super::{OutboxItem, Store, StoreError, StoreResult};
 use crate::domain::{Millis, Photo, PhotoMark, PhotoStatus, Play, Room, Track};
 
@@ -22,6 +24,12 @@ const TRACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tracks");
 const PHOTOS: TableDefinition<&str, &[u8]> = TableDefinition::new("photos");
 /// Key `{room_id}/{created_at:020}/{photo_id}`: a room's wall in time order.
 const ROOM_PHOTOS: TableDefinition<&str, ()> = TableDefinition::new("room_photos");
+/// Ids of photos still `processing`.
+const PROCESSING: TableDefinition<&str, ()> = TableDefinition::new("processing_photos");
+/// Key `{user_id}/{created_at:020}/{photo_id}`: an account's photos.
+const USER_PHOTOS: TableDefinition<&str, ()> = TableDefinition::new("user_photos");
+/// Key `{created_at:020}/{photo_id}`: photos shared in public rooms.
+const PUBLIC_PHOTOS: TableDefinition<&str, ()> = TableDefinition::new("public_photos");
 /// Key `{index}/{id}`, value the stamp: documents waiting for the indexer.
 const OUTBOX: TableDefinition<&str, u64> = TableDefinition::new("search_outbox");
 
@@ -56,6 +64,10 @@ impl EmbeddedStore {
         txn.open_table(OUTBOX)?;
         txn.open_table(PHOTOS)?;
         txn.open_table(ROOM_PHOTOS)?;
+        txn.open_table(USER_PHOTOS)?;
+        txn.open_table(PUBLIC_PHOTOS)?;
+        txn.open_table(PROCESSING)?;
+        accounts::open_tables(&txn)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(RwLock::new(Some(Arc::new(db)))) })
     }
@@ -76,8 +88,59 @@ fn wall_key(room_id: &str, created_at: Millis, photo_id: &str) -> String {
     format!("{room_id}/{created_at:020}/{photo_id}")
 }
 
+/// Adds (`listed`) or removes a photo's entries in the wall, account and
+/// public-feed tables.
+fn list_photo(txn: &redb::WriteTransaction, photo: &Photo, listed: bool) -> StoreResult<()> {
+    let mut keys = vec![(ROOM_PHOTOS, wall_key(&photo.room_id, photo.created_at, &photo.id))];
+    if let Some(user_id) = &photo.user_id {
+        keys.push((USER_PHOTOS, wall_key(user_id, photo.created_at, &photo.id)));
+    }
+    if photo.public {
+        keys.push((PUBLIC_PHOTOS, format!("{:020}/{}", photo.created_at, photo.id)));
+    }
+    if photo.status == PhotoStatus::Processing {
+        keys.push((PROCESSING, photo.id.clone()));
+    }
+    for (table, key) in keys {
+        let mut table = txn.open_table(table).map_err(unavailable)?;
+        if listed {
+            table.insert(key.as_str(), ()).map_err(unavailable)?;
+        } else {
+            table.remove(key.as_str()).map_err(unavailable)?;
+        }
+    }
+    Ok(())
+}
+
+/// Up to `limit` photos from a time-ordered key table, newest first, in the
+/// key range `from..to`.
+fn photos_in(
+    db: &Database,
+    table: TableDefinition<&str, ()>,
+    from: &str,
+    to: &str,
+    limit: usize,
+) -> StoreResult<Vec<Photo>> {
+    let txn = db.begin_read().map_err(unavailable)?;
+    let keys = txn.open_table(table).map_err(unavailable)?;
+    let photos = txn.open_table(PHOTOS).map_err(unavailable)?;
+    let mut out = Vec::new();
+    for row in keys.range(from..to).map_err(unavailable)?.rev().take(limit) {
+        let (key, _) = row.map_err(unavailable)?;
+        let id = key.value().rsplit('/').next().unwrap_or_default().to_string();
+        if let Some(v) = photos.get(id.as_str()).map_err(unavailable)? {
+            out.push(decode(v.value())?);
+        }
+    }
+    Ok(out)
+}
+
 /// Reads, changes and writes back one photo in a write transaction.
-fn change_photo(db: &Database, id: &str, change: impl FnOnce(&mut Photo)) -> StoreResult<Option<Photo>> {
+fn change_photo(
+    db: &Database,
+    id: &str,
+    change: impl FnOnce(&redb::WriteTransaction, &mut Photo) -> StoreResult<()>,
+) -> StoreResult<Option<Photo>> {
     let txn = db.begin_write().map_err(unavailable)?;
     let photo = {
         let mut photos = txn.open_table(PHOTOS).map_err(unavailable)?;
@@ -85,7 +148,7 @@ fn change_photo(db: &Database, id: &str, change: impl FnOnce(&mut Photo)) -> Sto
             Some(v) => decode(v.value())?,
             None => return Ok(None),
         };
-        change(&mut photo);
+        change(&txn, &mut photo)?;
         photos.insert(id, encode(&photo)?.as_slice()).map_err(unavailable)?;
         photo
     };
@@ -342,9 +405,8 @@ impl Store for EmbeddedStore {
                     return Err(StoreError::Duplicate);
                 }
                 photos.insert(photo.id.as_str(), bytes.as_slice()).map_err(unavailable)?;
-                let key = wall_key(&photo.room_id, photo.created_at, &photo.id);
-                txn.open_table(ROOM_PHOTOS).map_err(unavailable)?.insert(key.as_str(), ()).map_err(unavailable)?;
             }
+            list_photo(&txn, &photo, true)?;
             txn.commit().map_err(unavailable)
         })
         .await
@@ -372,46 +434,38 @@ impl Store for EmbeddedStore {
             Some((at, id)) => wall_key(room_id, at, id),
             None => format!("{room_id}0"),
         };
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let wall = txn.open_table(ROOM_PHOTOS).map_err(unavailable)?;
-            let photos = txn.open_table(PHOTOS).map_err(unavailable)?;
-            let mut out = Vec::new();
-            for row in wall.range(from.as_str()..to.as_str()).map_err(unavailable)?.rev().take(limit) {
-                let (key, _) = row.map_err(unavailable)?;
-                let id = key.value().rsplit('/').next().unwrap_or_default().to_string();
-                if let Some(v) = photos.get(id.as_str()).map_err(unavailable)? {
-                    out.push(decode(v.value())?);
-                }
-            }
-            Ok(out)
-        })
-        .await
+        self.blocking(move |db| photos_in(db, ROOM_PHOTOS, &from, &to, limit)).await
     }
 
     async fn finish_photo(&self, id: &str, status: PhotoStatus, width: u32, height: u32) -> StoreResult<bool> {
         let id = id.to_string();
         self.blocking(move |db| {
             let mut finished = false;
-            change_photo(db, &id, |p| {
+            change_photo(db, &id, |txn, p| {
                 if p.status == PhotoStatus::Processing {
                     (p.status, p.width, p.height, finished) = (status, width, height, true);
+                    txn.open_table(PROCESSING).map_err(unavailable)?.remove(id.as_str()).map_err(unavailable)?;
                 }
+                Ok(())
             })?;
             Ok(finished)
         })
         .await
     }
 
-    async fn processing_photos(&self, limit: usize) -> StoreResult<Vec<Photo>> {
+    async fn processing_photos(&self, now: Millis, limit: usize) -> StoreResult<Vec<Photo>> {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
+            let waiting = txn.open_table(PROCESSING).map_err(unavailable)?;
             let photos = txn.open_table(PHOTOS).map_err(unavailable)?;
             let mut found = Vec::new();
-            for row in photos.iter().map_err(unavailable)? {
-                let photo: Photo = decode(row.map_err(unavailable)?.1.value())?;
-                if photo.status == PhotoStatus::Processing {
-                    found.push(photo);
+            for row in waiting.iter().map_err(unavailable)? {
+                let (id, _) = row.map_err(unavailable)?;
+                if let Some(v) = photos.get(id.value()).map_err(unavailable)? {
+                    let photo: Photo = decode(v.value())?;
+                    if photo.render_lease_until < now {
+                        found.push(photo);
+                    }
                 }
             }
             found.sort_by_key(|p| p.created_at);
@@ -421,10 +475,25 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn claim_render(&self, id: &str, now: Millis, until: Millis) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.blocking(move |db| {
+            let mut claimed = false;
+            change_photo(db, &id, |_, p| {
+                if p.status == PhotoStatus::Processing && p.render_lease_until < now {
+                    (p.render_lease_until, claimed) = (until, true);
+                }
+                Ok(())
+            })?;
+            Ok(claimed)
+        })
+        .await
+    }
+
     async fn mark_photo(&self, id: &str, mark: PhotoMark, member_id: &str, on: bool) -> StoreResult<Option<Photo>> {
         let (id, member_id) = (id.to_string(), member_id.to_string());
         self.blocking(move |db| {
-            change_photo(db, &id, |p| {
+            change_photo(db, &id, |_, p| {
                 let members = mark.members(p);
                 let has = members.contains(&member_id);
                 if on && !has {
@@ -432,6 +501,7 @@ impl Store for EmbeddedStore {
                 } else if !on && has {
                     members.retain(|m| m != &member_id);
                 }
+                Ok(())
             })
         })
         .await
@@ -446,8 +516,7 @@ impl Store for EmbeddedStore {
                 let removed: Option<Photo> =
                     photos.remove(id.as_str()).map_err(unavailable)?.map(|v| decode(v.value())).transpose()?;
                 if let Some(photo) = removed {
-                    let key = wall_key(&photo.room_id, photo.created_at, &photo.id);
-                    txn.open_table(ROOM_PHOTOS).map_err(unavailable)?.remove(key.as_str()).map_err(unavailable)?;
+                    list_photo(&txn, &photo, false)?;
                 }
             }
             txn.commit().map_err(unavailable)

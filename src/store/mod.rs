@@ -4,11 +4,13 @@
 //! compare-and-swap on the room's `version`, so any number of writers can
 //! race and exactly one wins each version.
 
+mod accounts;
 mod embedded;
 mod mongo;
 
 use async_trait::async_trait;
 
+pub use accounts::{AccountStore, Before, FollowSide};
 pub use embedded::EmbeddedStore;
 pub use mongo::MongoStore;
 
@@ -86,9 +88,13 @@ pub trait Store: Send + Sync + 'static {
     /// photo is still `processing`; `false` when it was not (already
     /// finished by another worker, or gone), so one worker announces it.
     async fn finish_photo(&self, id: &str, status: PhotoStatus, width: u32, height: u32) -> StoreResult<bool>;
-    /// Up to `limit` photos still `processing` (a render job to redo after
-    /// a crash), oldest first.
-    async fn processing_photos(&self, limit: usize) -> StoreResult<Vec<Photo>>;
+    /// Up to `limit` photos still `processing` whose render lease ended
+    /// before `now` (a job lost to a crash), oldest first.
+    async fn processing_photos(&self, now: Millis, limit: usize) -> StoreResult<Vec<Photo>>;
+    /// Takes the render job of a `processing` photo whose lease ended
+    /// before `now`, until `until`; `false` if another worker holds it (or
+    /// the photo is finished or gone), so each job runs on one worker.
+    async fn claim_render(&self, id: &str, now: Millis, until: Millis) -> StoreResult<bool>;
     /// Adds (`on`) or removes a member's like or report, atomically; the
     /// photo after the change, `None` if there is no such photo.
     async fn mark_photo(&self, id: &str, mark: PhotoMark, member_id: &str, on: bool) -> StoreResult<Option<Photo>>;

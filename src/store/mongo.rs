@@ -11,6 +11,8 @@
 //! - `tracks`: the library, `_id` = track id.
 //! - `settings`: `token_secret`, shared by every node.
 
+mod accounts;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -116,6 +118,7 @@ impl MongoStore {
         self.photos()?.create_index(IndexModel::builder().keys(keys).options(wall).build()).await?;
         let status = IndexOptions::builder().name("status".to_string()).build();
         self.photos()?.create_index(IndexModel::builder().keys(doc! { "status": 1 }).options(status).build()).await?;
+        self.create_account_indexes().await?;
         Ok(())
     }
 
@@ -373,12 +376,19 @@ impl Store for MongoStore {
         Ok(done.modified_count == 1)
     }
 
-    async fn processing_photos(&self, limit: usize) -> StoreResult<Vec<Photo>> {
+    async fn processing_photos(&self, now: Millis, limit: usize) -> StoreResult<Vec<Photo>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let filter = doc! { "status": "processing" };
+        let filter = doc! { "status": "processing", "render_lease_until": { "$lt": now as i64 } };
         let cursor = self.photos()?.find(filter).sort(doc! { "created_at": 1 }).limit(limit).await.map_err(classify)?;
         let docs: Vec<Document> = cursor.try_collect().await.map_err(classify)?;
         docs.into_iter().map(from_doc).collect()
+    }
+
+    async fn claim_render(&self, id: &str, now: Millis, until: Millis) -> StoreResult<bool> {
+        let filter = doc! { "_id": id, "status": "processing", "render_lease_until": { "$lt": now as i64 } };
+        let update = doc! { "$set": { "render_lease_until": until as i64 } };
+        let done = self.photos()?.update_one(filter, update).await.map_err(classify)?;
+        Ok(done.modified_count == 1)
     }
 
     /// `$addToSet` / `$pull`: two members liking at once both count.

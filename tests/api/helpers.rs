@@ -50,6 +50,7 @@ pub async fn spawn_with(dir: TempDir, tweak: impl FnOnce(&mut Settings)) -> Test
         data_dir: dir.path().to_path_buf(),
         default_room: false,
         join_attempts_per_minute: 10_000,
+        photos_per_minute: 10_000,
         ..Settings::default()
     };
     tweak(&mut settings);

@@ -185,6 +185,12 @@ async fn hosts_remove_any_photo_members_only_their_own_and_reports_reach_the_hos
     assert_eq!(notice["reports"], 1);
     assert!(p.gs.events("photo:reported").is_empty(), "reports go to hosts only");
     assert_eq!(p.gs.refused("photo:report", json!({"photo_id": "nope"})).await, "photo_not_found");
+    for payload in [json!({}), json!({"photo_id": 1}), json!(null)] {
+        assert_eq!(p.gs.refused("photo:report", payload.clone()).await, "invalid_payload");
+        assert_eq!(p.gs.refused("photo:remove", payload).await, "invalid_payload");
+    }
+    p.hs.ok("room:sync", json!({})).await;
+    assert_eq!(p.hs.events("photo:reported").len(), 1, "a repeated report does not notify again");
 
     assert_eq!(p.gs.refused("photo:remove", json!({"photo_id": host_id})).await, "forbidden");
     p.gs.ok("photo:remove", json!({"photo_id": guest_id})).await;
@@ -268,6 +274,10 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() {
         out.into_inner()
     };
     let gif = b"GIF89a\x01\0\x01\0\0\0\0;".to_vec();
+    let cut = |format| {
+        let whole = encoded(300, 200, format);
+        whole[..whole.len() / 2].to_vec()
+    };
     let cases: Vec<(&str, Option<&str>, Form, u16, &str)> = vec![
         ("no token", None, photo_form(jpeg.clone(), "a.jpg", None), 401, "unauthorized"),
         ("forged token", Some("eyJyIjoieCJ9.Zm9yZ2Vk"), photo_form(jpeg.clone(), "a.jpg", None), 401, "unauthorized"),
@@ -288,6 +298,15 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() {
         ("a GIF", token, photo_form(gif, "anim.jpg", None), 415, "not_an_image"),
         ("empty file", token, photo_form(Vec::new(), "a.jpg", None), 415, "not_an_image"),
         ("truncated JPEG", token, photo_form(jpeg[..jpeg.len() / 2].to_vec(), "a.jpg", None), 400, "image_damaged"),
+        ("truncated PNG", token, photo_form(cut(ImageFormat::Png), "a.png", None), 400, "image_damaged"),
+        ("truncated WebP", token, photo_form(cut(ImageFormat::WebP), "a.webp", None), 400, "image_damaged"),
+        (
+            "a 20000 px strip",
+            token,
+            photo_form(encoded(20_000, 2, ImageFormat::Png), "a.png", None),
+            400,
+            "image_too_large",
+        ),
         ("decompression bomb", token, photo_form(bomb, "a.png", None), 400, "image_too_large"),
         ("16 MB body", token, photo_form(vec![0xFF; 16 * 1024 * 1024], "a.jpg", None), 413, "payload_too_large"),
         ("no photo part", token, Form::new().text("comment", "hi"), 400, "invalid_payload"),
@@ -368,6 +387,10 @@ async fn lost_render_jobs_resume_orphan_files_are_swept_and_a_deleted_room_takes
         height: 480,
         likes: vec![],
         reports: vec![],
+        user_id: None,
+        public: false,
+        // The lease of the worker that crashed, not over yet.
+        render_lease_until: p.app.clock.now() + 60_000,
     };
     p.app.state.store.insert_photo(&stuck).await.expect("insert");
     let original =
@@ -378,7 +401,8 @@ async fn lost_render_jobs_resume_orphan_files_are_swept_and_a_deleted_room_takes
     p.app.state.blobs.put("photos/gonephoto0001.thumb.jpg", orphan).await.expect("put");
 
     p.app.state.resume_rendering().await;
-    p.app.clock.advance(60_000);
+    p.app.clock.advance(61_000);
+    p.app.state.resume_rendering().await;
     p.app.state.resume_rendering().await;
     p.hs.wait_for("photo:new", |v| v["photo"]["id"] == "stuckphoto0001").await;
     assert_eq!(p.hs.events("photo:new").iter().filter(|v| v["photo"]["id"] == "stuckphoto0001").count(), 1);
@@ -390,4 +414,78 @@ async fn lost_render_jobs_resume_orphan_files_are_swept_and_a_deleted_room_takes
     p.app.state.delete_room(&p.host.room_id).await.expect("delete room");
     assert!(photo_keys(&p.app).await.is_empty(), "a deleted room leaves no photo files");
     assert!(p.app.state.store.photo("stuckphoto0001").await.expect("get").is_none());
+}
+
+#[tokio::test]
+async fn webp_uploads_work_and_the_wall_and_files_refuse_bad_tokens_and_ids() {
+    let p = party().await;
+    let form = photo_form(encoded(500, 300, ImageFormat::WebP), "a.webp", None);
+    let (status, body) = upload(&p.app, &p.guest.code, Some(&p.guest.token), form).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["photo"]["id"].as_str().expect("id").to_string();
+    p.hs.wait_for("photo:new", |v| v["photo"]["id"] == id.as_str()).await;
+
+    let wall = format!("/api/rooms/{}/photos", p.host.code);
+    let other = p.app.create_room(json!({})).await;
+    for (token, status, code) in
+        [("Bearer forged.token", 401, "unauthorized"), (&*format!("bearer {}", other.token), 403, "not_a_member")]
+    {
+        let response = p.app.http.get(p.app.url(&wall)).header("authorization", token).send().await.expect("get");
+        assert_eq!(response.status().as_u16(), status);
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["code"], code);
+    }
+    let mine = p
+        .app
+        .http
+        .get(p.app.url(&wall))
+        .header("authorization", format!("BEARER {}", p.guest.token))
+        .send()
+        .await
+        .expect("get");
+    let mine: Value = mine.json().await.expect("json");
+    assert_eq!(mine["photos"][0]["liked"], false, "a member's page says what they liked");
+
+    for bad in ["nope", "..%2F..%2Fsecret.key", "a.b", &"x".repeat(65)] {
+        let response = p.app.http.get(p.app.url(&format!("/api/photos/{bad}/thumb.jpg"))).send().await.expect("get");
+        assert_eq!(response.status().as_u16(), 404, "{bad}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "a refusal is never cached");
+    }
+    let thumb = p.app.http.get(p.app.url(&format!("/api/photos/{id}/thumb.jpg"))).send().await.expect("get");
+    assert!(thumb.headers()["cache-control"].to_str().expect("ascii").starts_with("private"), "no shared caches");
+    let etag = thumb.headers()["etag"].to_str().expect("ascii").to_string();
+    let listed = format!("\"other\", W/{etag}");
+    let again =
+        p.app.http.get(p.app.url(&format!("/api/photos/{id}/thumb.jpg"))).header("if-none-match", listed).send().await;
+    assert_eq!(again.expect("get").status().as_u16(), 304);
+
+    // A member removed while their socket is still open cannot act on the wall.
+    p.hs.ok("member:kick", json!({"member_id": p.guest.member_id})).await;
+    let refused = p.app.state.like_photo(&p.host.room_id, &p.guest.member_id, &id, true).await;
+    assert_eq!(refused.err().map(|e| e.code()), Some("not_a_member"));
+    let refused = p.app.state.remove_photo(&p.host.room_id, &p.guest.member_id, &id).await;
+    assert_eq!(refused.err().map(|e| e.code()), Some("not_a_member"));
+}
+
+#[tokio::test]
+async fn uploads_are_rate_limited_per_member_before_anything_is_stored() {
+    let app = crate::helpers::spawn_with(tempfile::TempDir::new().expect("dir"), |s| s.photos_per_minute = 2).await;
+    let host = app.create_room(json!({})).await;
+    let guest = app.join(&host.code, "Gus").await;
+    for _ in 0..2 {
+        let (status, body) =
+            upload(&app, &host.code, Some(&guest.token), photo_form(b"junk".to_vec(), "a.jpg", None)).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (415, Some("not_an_image")), "refused uploads count too");
+    }
+    let form = photo_form(encoded(64, 64, ImageFormat::Jpeg), "a.jpg", None);
+    let mut request = app.http.post(app.url(&format!("/api/rooms/{}/photos", host.code))).multipart(form);
+    request = request.bearer_auth(&guest.token);
+    let response = request.send().await.expect("upload");
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    let (status, _) =
+        upload(&app, &host.code, Some(&host.token), photo_form(encoded(64, 64, ImageFormat::Jpeg), "a.jpg", None))
+            .await;
+    assert_eq!(status, 202, "another member has their own quota");
+    assert_eq!(app.state.store.room_photos(&host.room_id, None, 10).await.expect("wall").len(), 1);
 }

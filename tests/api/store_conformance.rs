@@ -35,7 +35,16 @@ async fn mongo() -> Subject {
 }
 
 fn member(id: &str, role: Role) -> Member {
-    Member { id: id.into(), name: format!("name {id}"), role, joined_at: NOW, banned: false, last_add_at: None }
+    Member {
+        id: id.into(),
+        name: format!("name {id}"),
+        role,
+        joined_at: NOW,
+        banned: false,
+        last_add_at: None,
+        user_id: None,
+        username: None,
+    }
 }
 
 fn track(n: usize) -> Track {
@@ -250,6 +259,9 @@ fn photo(id: &str, room_id: &str, created_at: u64) -> Photo {
         height: 0,
         likes: Vec::new(),
         reports: Vec::new(),
+        user_id: None,
+        public: false,
+        render_lease_until: 0,
     }
 }
 
@@ -275,12 +287,20 @@ async fn photos_are_paged_newest_first_per_room(store: Arc<dyn Store>) {
 async fn likes_count_each_member_once_and_rendering_finishes(store: Arc<dyn Store>) {
     store.insert_photo(&photo("p1", "r1", NOW)).await.expect("insert");
     store.insert_photo(&photo("p0", "r2", NOW - 5)).await.expect("insert");
-    let waiting = store.processing_photos(10).await.expect("sweep");
+    let waiting = store.processing_photos(NOW, 10).await.expect("sweep");
     assert_eq!(waiting.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), vec!["p0", "p1"], "oldest first");
+    assert!(store.claim_render("p0", NOW, NOW + 100).await.expect("claim"));
+    assert!(!store.claim_render("p0", NOW + 50, NOW + 150).await.expect("claim"), "the lease holds");
+    assert!(!store.claim_render("nope", NOW, NOW + 100).await.expect("claim"));
+    let waiting = store.processing_photos(NOW + 50, 10).await.expect("sweep");
+    assert_eq!(waiting.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), vec!["p1"], "p0 is claimed");
+    assert_eq!(store.processing_photos(NOW + 101, 10).await.expect("sweep").len(), 2, "p0's lease ran out");
+    assert!(store.claim_render("p0", NOW + 101, NOW + 200).await.expect("claim"), "a lapsed lease is claimed again");
     assert!(store.finish_photo("p1", PhotoStatus::Ready, 2560, 1707).await.expect("finish"));
     assert!(!store.finish_photo("p1", PhotoStatus::Failed, 1, 1).await.expect("finish"), "finished only once");
     assert!(!store.finish_photo("nope", PhotoStatus::Ready, 1, 1).await.expect("no photo"));
-    assert_eq!(store.processing_photos(10).await.expect("sweep").len(), 1);
+    assert_eq!(store.processing_photos(NOW + 1_000, 10).await.expect("sweep").len(), 1);
+    assert!(!store.claim_render("p1", NOW + 1_000, NOW + 2_000).await.expect("claim"), "finished");
     let like = |id: &'static str, member: String, on: bool| {
         let store = store.clone();
         async move { store.mark_photo(id, PhotoMark::Like, &member, on).await }

@@ -1,0 +1,63 @@
+//! What accounts need from the database: users and their login sessions,
+//! follows, activities for timelines, and photos by account. A trait of its
+//! own beside `Store` (same databases, same conformance approach), so the
+//! party store does not grow every social feature.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::domain::{AccountSession, Activity, Millis, Photo, User};
+
+/// Which side of a follow to list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FollowSide {
+    /// Accounts that follow the user.
+    Followers,
+    /// Accounts the user follows.
+    Following,
+}
+
+/// A `(created_at, id)` cursor: strictly older items come next.
+pub type Before<'a> = Option<(Millis, &'a str)>;
+
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// Stores a new account; `Duplicate` if its id or username is taken.
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn user(&self, id: &str) -> StoreResult<Option<User>>;
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// Replaces an account's profile (its username never changes).
+    async fn save_user(&self, user: &User) -> StoreResult<()>;
+    /// Removes an account with its sessions, its follows both ways and its
+    /// activities (its photos are removed by the caller, files first).
+    async fn delete_user(&self, id: &str) -> StoreResult<()>;
+
+    async fn insert_session(&self, session: &AccountSession) -> StoreResult<()>;
+    async fn session(&self, id: &str) -> StoreResult<Option<AccountSession>>;
+    async fn delete_session(&self, id: &str) -> StoreResult<()>;
+
+    /// Follows (`on`) or unfollows; whether anything changed.
+    async fn set_follow(&self, follower: &str, followee: &str, on: bool) -> StoreResult<bool>;
+    /// Account ids on one `side` of `user`'s follows, in id order after `after`.
+    async fn follows(
+        &self,
+        user: &str,
+        side: FollowSide,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<String>>;
+    /// (followers, following)
+    async fn follow_counts(&self, user: &str) -> StoreResult<(u64, u64)>;
+
+    async fn insert_activity(&self, activity: &Activity) -> StoreResult<()>;
+    /// Activities of any of `users`, newest first (ties by id, descending).
+    async fn activities(&self, users: &[String], before: Before<'_>, limit: usize) -> StoreResult<Vec<Activity>>;
+
+    /// Photos shared by an account, newest first, any status.
+    async fn user_photos(&self, user_id: &str, before: Before<'_>, limit: usize) -> StoreResult<Vec<Photo>>;
+    async fn count_user_photos(&self, user_id: &str) -> StoreResult<u64>;
+    /// Photos shared in public rooms, newest first, any status.
+    async fn public_photos(&self, before: Before<'_>, limit: usize) -> StoreResult<Vec<Photo>>;
+    /// Attributes a member's photos to the account they turned into.
+    async fn claim_photos(&self, member_id: &str, user_id: &str) -> StoreResult<()>;
+}
