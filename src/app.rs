@@ -102,6 +102,11 @@ impl Server {
             Some(r) => Arc::new(RedisLimiter::per_minute(r.client.clone(), "photo", photos)),
             None => Arc::new(LocalLimiter::per_minute(photos)),
         };
+        let logins = settings.login_attempts_per_minute;
+        let login_limiter: Arc<dyn RateLimiter> = match &redis {
+            Some(r) => Arc::new(RedisLimiter::per_minute(r.client.clone(), "login", logins)),
+            None => Arc::new(LocalLimiter::per_minute(logins)),
+        };
         let room_locks: Arc<dyn RoomLocks> = match &redis {
             Some(r) => Arc::new(RedisLocks::new(r.client.clone())),
             None => Arc::new(NoLocks),
@@ -123,6 +128,7 @@ impl Server {
             render_slots: crate::photos::render_slots(),
             rendering: Default::default(),
             photo_limiter,
+            login_limiter,
             clock,
             tokens: TokenKey::new(secret),
             io: RwLock::new(None),
@@ -164,10 +170,11 @@ impl Server {
     /// Rebuilds the search indexes that are empty while the store is not
     /// (first start with an existing store, a lost index, changed settings).
     async fn reindex_if_empty(state: &AppState) {
-        for index in [IndexName::Tracks, IndexName::Rooms] {
+        for index in IndexName::ALL {
             let stored = match index {
                 IndexName::Tracks => state.store.track_count().await.ok(),
-                _ => state.store.room_ids().await.ok().map(|ids| ids.len() as u64),
+                IndexName::Rooms => state.store.room_ids().await.ok().map(|ids| ids.len() as u64),
+                IndexName::Users => state.accounts().users_after(None, 1).await.ok().map(|u| u.len() as u64),
             };
             let indexed = state.search.count(index).await.ok();
             if indexed != Some(0) || stored.unwrap_or(0) == 0 {

@@ -28,6 +28,8 @@ pub struct Settings {
     pub events_per_minute: u32,
     /// Photos a member may share per minute.
     pub photos_per_minute: u32,
+    /// Login attempts per client address, and per username, per minute.
+    pub login_attempts_per_minute: u32,
     /// Largest Socket.IO event payload handled (bigger → `payload_too_large`).
     pub max_event_bytes: usize,
     /// On `serve`, create (or reuse) a party room and print how to join it.
@@ -81,6 +83,7 @@ impl Default for Settings {
             join_attempts_per_minute: 30,
             events_per_minute: 600,
             photos_per_minute: 12,
+            login_attempts_per_minute: 10,
             max_event_bytes: 16 * 1024,
             default_room: true,
             redis_url: None,

@@ -60,6 +60,24 @@ pub enum AppError {
     /// when the search engine is down.
     #[error(transparent)]
     Search(#[from] SearchError),
+    /// 400: the password is too short, too long or too easy to guess.
+    #[error("{0}")]
+    WeakPassword(String),
+    /// 409: another account has this username.
+    #[error("this username is taken")]
+    UsernameTaken,
+    /// 401: wrong username or password (which one is not said).
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    /// 404: no account with that username.
+    #[error("no account with this username")]
+    UserNotFound,
+    /// 400: following oneself.
+    #[error("you cannot follow yourself")]
+    CannotFollowSelf,
+    /// 409: following the most accounts allowed.
+    #[error("you follow {0} accounts, the most allowed")]
+    FollowLimit(usize),
     /// 404: no visible photo with that id in this room.
     #[error("no photo with this id")]
     PhotoNotFound,
@@ -95,6 +113,12 @@ impl AppError {
             Self::Search(SearchError::UnknownField(_)) => "unknown_field",
             Self::Search(SearchError::Unsupported(_)) => "unsupported_query",
             Self::Search(SearchError::Unavailable(_) | SearchError::Failed(_)) => "unavailable",
+            Self::WeakPassword(_) => "weak_password",
+            Self::UsernameTaken => "username_taken",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::UserNotFound => "user_not_found",
+            Self::CannotFollowSelf => "cannot_follow_self",
+            Self::FollowLimit(_) => "follow_limit",
             Self::PhotoNotFound => "photo_not_found",
             Self::Photo(PhotoError::TooLarge) => "payload_too_large",
             Self::Photo(PhotoError::NotAnImage) => "not_an_image",
@@ -119,6 +143,10 @@ impl AppError {
             Self::InvalidImport(_) => StatusCode::BAD_REQUEST,
             Self::Search(SearchError::Unavailable(_) | SearchError::Failed(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Search(_) => StatusCode::BAD_REQUEST,
+            Self::WeakPassword(_) | Self::CannotFollowSelf => StatusCode::BAD_REQUEST,
+            Self::UsernameTaken | Self::FollowLimit(_) => StatusCode::CONFLICT,
+            Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::UserNotFound => StatusCode::NOT_FOUND,
             Self::PhotoNotFound => StatusCode::NOT_FOUND,
             Self::Photo(PhotoError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Photo(PhotoError::NotAnImage) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

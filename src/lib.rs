@@ -13,6 +13,8 @@
 //!   tantivy, Meilisearch; the indexer that drains the store's outbox.
 //! - `media` — photo bytes (`BlobStore`: files or GridFS) and the photo
 //!   pipeline (validate, strip metadata, render variants).
+//! - `accounts` — optional accounts: sessions, profiles, follows,
+//!   timelines, the public photo feed, `feed:new`.
 //! - `photos` — the room photo wall: share, render job, likes, reports,
 //!   removal, orphan sweep.
 //! - `commands` — `crowdjuke import` and `crowdjuke reindex`.
@@ -21,6 +23,7 @@
 //! - `token`, `clock`, `qr`, `ids` — small services.
 //! - `config`, `app`, `error`, `state` — settings, wiring, errors, context.
 
+pub mod accounts;
 pub mod app;
 pub mod cache;
 pub mod clock;

@@ -318,6 +318,10 @@ impl AppState {
         let Some(io) = self.io() else { return };
         let view = PhotoView::new(&photo, &room, None);
         io.emit_to(room.id.clone(), "photo:new", &json!({ "photo": view })).await;
+        if let Some(user_id) = &photo.user_id {
+            let kind = crate::domain::ActivityKind::PhotoShared { photo_id: photo.id.clone() };
+            self.record_activity(user_id, &room, kind).await;
+        }
     }
 
     /// A photo that cannot be rendered is deleted; its sharer is told why.

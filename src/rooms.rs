@@ -158,6 +158,12 @@ impl AppState {
         let online = self.presence.online(&room.id).await;
         let payload = RoomChanged::new(room, &outcome.changes, &online, self.clock.now());
         self.schedule.plan(room);
+        if crate::accounts::has_account_activity(room, &outcome.changes) {
+            // Off the write path: followers' timelines are not worth a
+            // slower room.
+            let (app, room, changes) = (self.clone(), room.clone(), outcome.changes.clone());
+            tokio::spawn(async move { app.record_room_activities(&room, &changes).await });
+        }
         let Some(io) = self.io() else { return };
         io.emit_to(room.id.clone(), "room:changed", &payload).await;
         for change in &outcome.changes {

@@ -39,6 +39,8 @@ pub struct Shared {
     pub rendering: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Photo uploads per member.
     pub photo_limiter: Arc<dyn RateLimiter>,
+    /// Login attempts per client address and per username.
+    pub login_limiter: Arc<dyn RateLimiter>,
     pub clock: SharedClock,
     pub tokens: TokenKey,
     /// Set at start-up (the Socket.IO layer needs the state first) and
@@ -69,6 +71,11 @@ impl AppState {
     pub async fn tracks_in_order(&self, ids: &[String]) -> Result<Vec<Track>> {
         let found = self.store.tracks_by_ids(ids).await?;
         ids.iter().map(|id| found.iter().find(|t| &t.id == id).cloned().ok_or(AppError::TrackNotFound)).collect()
+    }
+
+    /// Accounts, follows, activities (the same database as `store`).
+    pub fn accounts(&self) -> &dyn crate::store::AccountStore {
+        self.store.accounts()
     }
 
     /// The Socket.IO handle; `None` once the server has shut down.

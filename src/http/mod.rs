@@ -1,6 +1,7 @@
 //! REST routes, one module per resource, merged here. Every error is a JSON
 //! body `{error: {code, message}}` with the status the code documents.
 
+mod accounts;
 mod auth;
 mod client_ip;
 mod health;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(tracks::router())
         .merge(search::router())
         .merge(photos::router())
+        .merge(accounts::router())
         .fallback(async || AppError::NotFound)
         .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -36,7 +36,7 @@ fn room_code(raw: &str) -> Result<String> {
     code::normalize(raw).ok_or(AppError::RoomNotFound)
 }
 
-fn multipart_error(e: MultipartError) -> AppError {
+pub(super) fn multipart_error(e: MultipartError) -> AppError {
     match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => AppError::Photo(crate::media::pipeline::PhotoError::TooLarge),
         _ => AppError::InvalidPayload(e.body_text()),

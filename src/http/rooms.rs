@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::ApiJson;
 use super::client_ip::ClientIp;
 use crate::domain::view::{MemberView, NowPlayingView, RoomInfo};
-use crate::domain::{Actor, Command, Listing, Member, Role, Room, Rules, code};
+use crate::domain::{Actor, Command, Listing, Member, Role, Room, Rules, User, code};
 use crate::error::{AppError, Result};
 use crate::ids::random_id;
 use crate::state::AppState;
@@ -43,6 +43,8 @@ struct CreateRoom {
     /// Public rooms can be found in room search (by name, city, distance).
     #[serde(default)]
     listing: Listing,
+    /// The host's account token: the host is this account.
+    account_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -51,6 +53,8 @@ struct JoinRoom {
     name: String,
     /// A token from an earlier join on this device: rejoin as the same member.
     token: Option<String>,
+    /// The account token of a logged-in person: the new member is them.
+    account_token: Option<String>,
 }
 
 /// Trims a display name and checks its length.
@@ -67,9 +71,18 @@ fn parse_code(raw: &str) -> Result<String> {
     code::normalize(raw).ok_or(AppError::RoomNotFound)
 }
 
-fn new_member(name: String, role: Role, now: u64) -> Member {
+fn new_member(name: String, role: Role, now: u64, account: Option<&User>) -> Member {
     let id = random_id(&mut rand::rng());
-    Member { id, name, role, joined_at: now, banned: false, last_add_at: None, user_id: None, username: None }
+    let (user_id, username) = (account.map(|u| u.id.clone()), account.map(|u| u.username.clone()));
+    Member { id, name, role, joined_at: now, banned: false, last_add_at: None, user_id, username }
+}
+
+/// The account of an optional account token (`unauthorized` if it is bad).
+async fn account_of(app: &AppState, token: Option<&str>) -> Result<Option<User>> {
+    match token {
+        Some(token) => Ok(Some(app.account(token).await?.user)),
+        None => Ok(None),
+    }
 }
 
 async fn room_json(app: &AppState, room: &Room) -> Value {
@@ -94,8 +107,9 @@ async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>)
         return Err(crate::domain::DomainError::FallbackTooLong(crate::domain::command::MAX_FALLBACK).into());
     }
     let fallback = app.tracks_in_order(&body.fallback_track_ids).await?;
+    let account = account_of(&app, body.account_token.as_deref()).await?;
     let now = app.clock.now();
-    let host = new_member(host_name, Role::Host, now);
+    let host = new_member(host_name, Role::Host, now, account.as_ref());
     for _ in 0..16 {
         let room_code = code::from_random(|n| rand::random_range(0..n));
         let mut room =
@@ -110,6 +124,9 @@ async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>)
                     app.execute(&room.id, Actor::Member(host.id.clone()), command).await?.0
                 };
                 tracing::info!(room_id = %room.id, code = %room.code, "room created");
+                if let Some(user_id) = &host.user_id {
+                    app.record_activity(user_id, &room, crate::domain::ActivityKind::RoomJoined).await;
+                }
                 return Ok((StatusCode::CREATED, Json(session_json(&app, &room, &host).await)));
             }
             Err(StoreError::Duplicate) => continue,
@@ -135,7 +152,8 @@ async fn join(
         }
         return Ok(Json(session_json(&app, &room, &member).await));
     }
-    let member = new_member(name, Role::Guest, app.clock.now());
+    let account = account_of(&app, body.account_token.as_deref()).await?;
+    let member = new_member(name, Role::Guest, app.clock.now(), account.as_ref());
     let (room, _) = app.execute(&room.id, Actor::System, Command::Join { member: member.clone() }).await?;
     Ok(Json(session_json(&app, &room, &member).await))
 }

@@ -169,6 +169,24 @@ fn png_is_complete(bytes: &[u8]) -> bool {
 
 /// Decodes the whole picture and renders the variants.
 pub fn render(bytes: &[u8]) -> Result<Rendered, PhotoError> {
+    let picture = decode_upright(bytes)?;
+    // Each size from the next larger one: resizing is the costly part.
+    let full = fit(&picture, FULL_SIDE);
+    let preview = fit(&full, PREVIEW_SIDE);
+    let thumb = fit(&preview, THUMB_SIDE);
+    Ok(Rendered {
+        width: full.width(),
+        height: full.height(),
+        full: jpeg(&full)?,
+        preview: jpeg(&preview)?,
+        thumb: jpeg(&thumb)?,
+    })
+}
+
+/// Side of an account's avatar (a square JPEG).
+pub const AVATAR_SIDE: u32 = 256;
+
+fn decode_upright(bytes: &[u8]) -> Result<DynamicImage, PhotoError> {
     inspect(bytes)?;
     let mut decoder = reader(bytes)?.into_decoder().map_err(|e| classify(&e))?;
     let orientation = decoder.orientation().ok();
@@ -176,14 +194,16 @@ pub fn render(bytes: &[u8]) -> Result<Rendered, PhotoError> {
     if let Some(orientation) = orientation {
         picture.apply_orientation(orientation);
     }
-    let full = fit(&picture, FULL_SIDE);
-    Ok(Rendered {
-        width: full.width(),
-        height: full.height(),
-        full: jpeg(&full)?,
-        preview: jpeg(&fit(&picture, PREVIEW_SIDE))?,
-        thumb: jpeg(&fit(&picture, THUMB_SIDE))?,
-    })
+    Ok(picture)
+}
+
+/// An avatar: the centre square of the picture, `AVATAR_SIDE` wide, JPEG
+/// without metadata.
+pub fn avatar(bytes: &[u8]) -> Result<Vec<u8>, PhotoError> {
+    let picture = decode_upright(bytes)?;
+    let side = picture.width().min(picture.height());
+    let square = picture.crop_imm((picture.width() - side) / 2, (picture.height() - side) / 2, side, side);
+    jpeg(&fit(&square, AVATAR_SIDE))
 }
 
 /// The picture scaled down (never up) to fit a `side`×`side` box.
@@ -274,7 +294,8 @@ mod tests {
             let rendered = render(&bytes).expect("renders");
             assert_eq!((rendered.width, rendered.height), (FULL_SIDE, 1707));
             let thumb = image::load_from_memory(&rendered.thumb).expect("thumb decodes");
-            assert_eq!((thumb.width(), thumb.height()), (THUMB_SIDE, 213));
+            assert_eq!(thumb.width(), THUMB_SIDE);
+            assert!(thumb.height().abs_diff(213) <= 1, "aspect kept (rounding aside): {}", thumb.height());
             let preview = image::load_from_memory(&rendered.preview).expect("preview decodes");
             assert_eq!(preview.width(), PREVIEW_SIDE);
         }

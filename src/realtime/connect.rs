@@ -14,7 +14,7 @@ use crate::photos::WALL_PAGE;
 use crate::state::AppState;
 
 #[derive(Debug)]
-pub struct Refused(&'static str);
+pub struct Refused(pub &'static str);
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -9,6 +9,7 @@
 
 mod connect;
 mod events;
+mod feed;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -46,6 +47,7 @@ pub enum Realtime {
 /// Registers the `/` namespace on a single node.
 pub fn register_local(io: &SocketIo) {
     io.ns("/", connect::on_connect::<LocalAdapter>.with(connect::authenticate::<LocalAdapter>));
+    io.ns("/feed", feed::on_connect::<LocalAdapter>.with(feed::authenticate::<LocalAdapter>));
 }
 
 /// Registers the `/` namespace on a node sharing Redis; returns once the
@@ -53,6 +55,7 @@ pub fn register_local(io: &SocketIo) {
 pub async fn register_redis(io: &RedisIo) -> anyhow::Result<()> {
     type A = FredAdapter<Emitter>;
     io.ns("/", connect::on_connect::<A>.with(connect::authenticate::<A>)).await?;
+    io.ns("/feed", feed::on_connect::<A>.with(feed::authenticate::<A>)).await?;
     Ok(())
 }
 
@@ -71,6 +74,41 @@ impl Realtime {
                 tracing::warn!(room, event, failed = errors.len(), "some sockets missed an event");
             }
             Err(e) => tracing::warn!(room, event, error = %e, "broadcast failed"),
+        }
+    }
+
+    /// Emits on the `/feed` namespace to the sockets of these accounts
+    /// (`user:{id}` rooms), on every node.
+    pub async fn emit_feed(&self, rooms: Vec<String>, event: &'static str, payload: &impl Serialize) {
+        let sent = match self {
+            Self::Local(io) => match io.of("/feed") {
+                Some(feed) => feed.to(rooms).emit(event, payload).await,
+                None => Ok(()),
+            },
+            Self::Redis(io, _) => match io.of("/feed") {
+                Some(feed) => feed.to(rooms).emit(event, payload).await,
+                None => Ok(()),
+            },
+        };
+        if let Err(e) = sent {
+            tracing::warn!(event, error = %e, "feed broadcast failed");
+        }
+    }
+
+    /// Closes an account's `/feed` sockets on every node.
+    pub async fn disconnect_feed(&self, room: String) {
+        let closed = match self {
+            Self::Local(io) => match io.of("/feed") {
+                Some(feed) => feed.to(room).disconnect().await,
+                None => Ok(()),
+            },
+            Self::Redis(io, _) => match io.of("/feed") {
+                Some(feed) => feed.to(room).disconnect().await,
+                None => Ok(()),
+            },
+        };
+        if let Err(e) = closed {
+            tracing::warn!(error = %e, "could not close every feed socket");
         }
     }
 

@@ -119,8 +119,16 @@ async fn index_documents(
             }
             docs
         }
-        // Accounts (and so the users index) arrive with the social features.
-        IndexName::Users => Vec::new(),
+        IndexName::Users => {
+            let mut docs = Vec::new();
+            for id in ids {
+                if let Some(user) = store.accounts().user(id).await? {
+                    let (followers, _) = store.accounts().follow_counts(id).await?;
+                    docs.push(crate::accounts::search_document(&user, followers));
+                }
+            }
+            docs
+        }
     };
     let present: HashSet<&str> = documents.iter().filter_map(|d| d["id"].as_str()).collect();
     let gone: Vec<String> = ids.iter().filter(|id| !present.contains(id.as_str())).cloned().collect();
@@ -177,6 +185,21 @@ pub async fn reindex(store: &dyn Store, engine: &dyn SearchEngine, index: IndexN
             engine.upsert(index, chunk).await?;
         }
         count = documents.len() as u64;
+    }
+    if index == IndexName::Users {
+        let mut after: Option<String> = None;
+        loop {
+            let page = store.accounts().users_after(after.as_deref(), BATCH).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id.clone());
+            let mut documents = Vec::with_capacity(page.len());
+            for user in &page {
+                let (followers, _) = store.accounts().follow_counts(&user.id).await?;
+                documents.push(crate::accounts::search_document(user, followers));
+            }
+            engine.upsert(index, &documents).await?;
+            count += page.len() as u64;
+        }
     }
     if index == IndexName::Tracks {
         let mut after: Option<String> = None;

@@ -60,4 +60,6 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn public_photos(&self, before: Before<'_>, limit: usize) -> StoreResult<Vec<Photo>>;
     /// Attributes a member's photos to the account they turned into.
     async fn claim_photos(&self, member_id: &str, user_id: &str) -> StoreResult<()>;
+    /// Up to `limit` accounts in id order after the id `after` (reindexing).
+    async fn users_after(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>>;
 }

@@ -524,6 +524,10 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    fn accounts(&self) -> &dyn crate::store::AccountStore {
+        self
+    }
+
     async fn close(&self) {
         self.db.write().unwrap_or_else(|e| e.into_inner()).take();
     }

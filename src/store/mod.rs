@@ -100,6 +100,8 @@ pub trait Store: Send + Sync + 'static {
     async fn mark_photo(&self, id: &str, mark: PhotoMark, member_id: &str, on: bool) -> StoreResult<Option<Photo>>;
     /// Removes a photo (a missing one is fine).
     async fn delete_photo(&self, id: &str) -> StoreResult<()>;
+    /// The same database's account records.
+    fn accounts(&self) -> &dyn AccountStore;
     /// Releases the database; later calls answer `Unavailable`.
     async fn close(&self);
     /// Cheap round trip for the readiness probe.

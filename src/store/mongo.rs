@@ -412,6 +412,10 @@ impl Store for MongoStore {
         Ok(())
     }
 
+    fn accounts(&self) -> &dyn crate::store::AccountStore {
+        self
+    }
+
     async fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
             self.client.clone().shutdown().await;

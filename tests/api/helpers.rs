@@ -51,6 +51,7 @@ pub async fn spawn_with(dir: TempDir, tweak: impl FnOnce(&mut Settings)) -> Test
         default_room: false,
         join_attempts_per_minute: 10_000,
         photos_per_minute: 10_000,
+        login_attempts_per_minute: 10_000,
         ..Settings::default()
     };
     tweak(&mut settings);
@@ -135,22 +136,34 @@ pub struct SioClient {
     acks: Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>,
     next_ack: AtomicU64,
     closed: Arc<Mutex<bool>>,
+    /// `""` on the main namespace, e.g. `"/feed,"` on another.
+    prefix: String,
 }
 
 impl SioClient {
     /// Connects; `Err(message)` when the server answers with `connect_error`.
     pub async fn connect(addr: SocketAddr, auth: Value) -> Result<Self, String> {
+        Self::connect_ns(addr, "/", auth).await
+    }
+
+    /// Connects to a namespace (`"/"` or e.g. `"/feed"`).
+    pub async fn connect_ns(addr: SocketAddr, namespace: &str, auth: Value) -> Result<Self, String> {
+        let prefix = if namespace == "/" { String::new() } else { format!("{namespace},") };
         let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
         let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
         let (mut sink, mut stream) = ws.split();
         let open = next_text(&mut stream).await.ok_or("no open packet")?;
         assert!(open.starts_with('0'), "engine.io open, got {open}");
-        sink.send(Message::text(format!("40{auth}"))).await.map_err(|e| e.to_string())?;
+        sink.send(Message::text(format!("40{prefix}{auth}"))).await.map_err(|e| e.to_string())?;
         let mut reply = next_text(&mut stream).await.ok_or("no connect reply")?;
         while reply == "2" {
             sink.send(Message::text("3")).await.map_err(|e| e.to_string())?;
             reply = next_text(&mut stream).await.ok_or("no connect reply")?;
         }
+        let reply = match reply.strip_prefix("40").or_else(|| reply.strip_prefix("44")) {
+            Some(rest) => format!("{}{}", &reply[..2], rest.strip_prefix(prefix.as_str()).unwrap_or(rest)),
+            None => reply,
+        };
         if let Some(err) = reply.strip_prefix("44") {
             let v: Value = serde_json::from_str(err).unwrap_or(Value::Null);
             return Err(v["message"].as_str().unwrap_or(err).to_string());
@@ -172,6 +185,7 @@ impl SioClient {
             acks: Default::default(),
             next_ack: AtomicU64::new(1),
             closed: Default::default(),
+            prefix: prefix.clone(),
         };
         let (events, arrived, acks, closed, pong) = (
             client.events.clone(),
@@ -182,6 +196,11 @@ impl SioClient {
         );
         tokio::spawn(async move {
             while let Some(text) = next_text(&mut stream).await {
+                // Packet type, then the namespace (if not the main one).
+                let text = match text.get(2..).and_then(|rest| rest.strip_prefix(prefix.as_str())) {
+                    Some(rest) if !prefix.is_empty() => format!("{}{rest}", &text[..2]),
+                    _ => text,
+                };
                 if text == "2" {
                     pong.send(Message::text("3")).ok();
                 } else if let Some(body) = text.strip_prefix("42") {
@@ -212,7 +231,7 @@ impl SioClient {
     }
 
     pub fn emit(&self, event: &str, data: Value) {
-        self.send_raw(&format!("42{}", json!([event, data])));
+        self.send_raw(&format!("42{}{}", self.prefix, json!([event, data])));
     }
 
     /// Emits and waits for the ack's first argument.
@@ -225,7 +244,7 @@ impl SioClient {
         let id = self.next_ack.fetch_add(1, Ordering::SeqCst);
         let (tx, rx) = oneshot::channel();
         self.acks.lock().expect("acks").insert(id, tx);
-        self.send_raw(&format!("42{id}{args}"));
+        self.send_raw(&format!("42{}{id}{args}", self.prefix));
         tokio::time::timeout(WAIT, rx).await.expect("ack in time").expect("ack")
     }
 

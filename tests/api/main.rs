@@ -1,6 +1,7 @@
 //! Integration tests: real servers on 127.0.0.1:0, driven over HTTP and
 //! Socket.IO (websocket transport) like a phone would.
 
+mod accounts;
 mod bad_input;
 mod blob_conformance;
 mod deploy;

@@ -6,11 +6,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crowdjuke::domain::{AccountSession, Activity, ActivityKind, User};
 use crowdjuke::domain::{
     Actor, Command, Member, Photo, PhotoMark, PhotoStatus, Play, PlayEnd, Role, Room, Rules, Track, apply,
 };
 use crowdjuke::music::demo;
-use crowdjuke::store::{EmbeddedStore, MongoStore, OutboxItem, Store, StoreError};
+use crowdjuke::store::{EmbeddedStore, FollowSide, MongoStore, OutboxItem, Store, StoreError};
 use tempfile::TempDir;
 
 use crate::services;
@@ -321,6 +322,101 @@ async fn likes_count_each_member_once_and_rendering_finishes(store: Arc<dyn Stor
     assert_eq!((reported.reports, reported.likes.len()), (vec!["m3".to_string()], 8), "reports are their own set");
 }
 
+fn user(id: &str, username: &str) -> User {
+    User {
+        id: id.into(),
+        username: username.into(),
+        display_name: username.to_uppercase(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        created_at: NOW,
+        avatar_version: None,
+    }
+}
+
+fn activity(id: &str, user_id: &str, at: u64) -> Activity {
+    Activity {
+        id: id.into(),
+        user_id: user_id.into(),
+        created_at: at,
+        room_id: "r1".into(),
+        room_name: "Party".into(),
+        kind: ActivityKind::RoomJoined,
+    }
+}
+
+async fn accounts_follows_activities_and_deletion(store: Arc<dyn Store>) {
+    let accounts = store.accounts();
+    for (id, name) in [("u1", "ana"), ("u2", "ben"), ("u3", "cy")] {
+        accounts.insert_user(&user(id, name)).await.expect("insert");
+    }
+    assert!(matches!(accounts.insert_user(&user("u9", "ana")).await, Err(StoreError::Duplicate)), "username taken");
+    assert!(matches!(accounts.insert_user(&user("u1", "other")).await, Err(StoreError::Duplicate)), "id taken");
+    assert_eq!(accounts.user_by_username("ben").await.expect("get").map(|u| u.id), Some("u2".into()));
+    let mut renamed = user("u2", "ben");
+    renamed.display_name = "Benjamin".into();
+    renamed.avatar_version = Some(2);
+    accounts.save_user(&renamed).await.expect("save");
+    assert_eq!(accounts.user("u2").await.expect("get"), Some(renamed));
+    let page: Vec<String> =
+        accounts.users_after(Some("u1"), 10).await.expect("page").into_iter().map(|u| u.id).collect();
+    assert_eq!(page, vec!["u2", "u3"]);
+
+    let session = AccountSession { id: "s1".into(), user_id: "u1".into(), created_at: NOW };
+    accounts.insert_session(&session).await.expect("session");
+    assert_eq!(accounts.session("s1").await.expect("get"), Some(session));
+    accounts.delete_session("s1").await.expect("delete");
+    assert_eq!(accounts.session("s1").await.expect("get"), None);
+
+    assert!(accounts.set_follow("u2", "u1", true).await.expect("follow"));
+    assert!(!accounts.set_follow("u2", "u1", true).await.expect("follow"), "following twice changes nothing");
+    assert!(accounts.set_follow("u3", "u1", true).await.expect("follow"));
+    assert!(accounts.set_follow("u1", "u3", true).await.expect("follow"));
+    assert_eq!(accounts.follow_counts("u1").await.expect("counts"), (2, 1));
+    let followers = accounts.follows("u1", FollowSide::Followers, None, 10).await.expect("list");
+    assert_eq!(followers, vec!["u2", "u3"]);
+    assert_eq!(accounts.follows("u1", FollowSide::Followers, Some("u2"), 10).await.expect("list"), vec!["u3"]);
+    assert_eq!(accounts.follows("u1", FollowSide::Following, None, 10).await.expect("list"), vec!["u3"]);
+    assert!(accounts.set_follow("u3", "u1", false).await.expect("unfollow"));
+    assert!(!accounts.set_follow("u3", "u1", false).await.expect("unfollow"));
+    assert_eq!(accounts.follow_counts("u1").await.expect("counts"), (1, 1));
+
+    for (id, user_id, at) in [("a1", "u1", NOW), ("a2", "u3", NOW + 1), ("a3", "u1", NOW + 2), ("a4", "u2", NOW + 3)] {
+        accounts.insert_activity(&activity(id, user_id, at)).await.expect("activity");
+    }
+    let ids = |list: Vec<Activity>| list.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    let both = ["u1".to_string(), "u3".to_string()];
+    assert_eq!(ids(accounts.activities(&both, None, 2).await.expect("page")), vec!["a3", "a2"], "merged, newest first");
+    assert_eq!(ids(accounts.activities(&both, Some((NOW + 1, "a2")), 10).await.expect("page")), vec!["a1"]);
+
+    let mut mine = photo("p1", "r1", NOW);
+    (mine.user_id, mine.public) = (Some("u1".into()), true);
+    store.insert_photo(&mine).await.expect("photo");
+    let mut guests = photo("p2", "r1", NOW + 1);
+    guests.member_id = "m7".into();
+    store.insert_photo(&guests).await.expect("photo");
+    assert_eq!(accounts.count_user_photos("u1").await.expect("count"), 1);
+    accounts.claim_photos("m7", "u1").await.expect("claim");
+    let claimed: Vec<String> =
+        accounts.user_photos("u1", None, 10).await.expect("photos").into_iter().map(|p| p.id).collect();
+    assert_eq!(claimed, vec!["p2", "p1"], "a guest's photos become the account's");
+    let public: Vec<String> =
+        accounts.public_photos(None, 10).await.expect("public").into_iter().map(|p| p.id).collect();
+    assert_eq!(public, vec!["p1"]);
+
+    accounts
+        .insert_session(&AccountSession { id: "s2".into(), user_id: "u1".into(), created_at: NOW })
+        .await
+        .expect("s");
+    accounts.delete_user("u1").await.expect("delete");
+    assert_eq!(accounts.user("u1").await.expect("get"), None);
+    assert_eq!(accounts.user_by_username("ana").await.expect("get"), None, "the username is free again");
+    assert_eq!(accounts.session("s2").await.expect("get"), None, "sessions go with the account");
+    assert_eq!(accounts.follow_counts("u2").await.expect("counts"), (0, 0), "follows both ways are gone");
+    assert_eq!(accounts.follow_counts("u3").await.expect("counts"), (0, 0));
+    assert_eq!(ids(accounts.activities(&both, None, 10).await.expect("page")), vec!["a2"]);
+    accounts.insert_user(&user("u4", "ana")).await.expect("the username can be registered again");
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded_store {
@@ -341,6 +437,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    accounts_follows_activities_and_deletion,
     round_trip_keeps_the_whole_aggregate,
     codes_and_ids_are_unique,
     save_is_compare_and_swap_on_version,

@@ -322,6 +322,17 @@ impl AccountStore for EmbeddedStore {
         self.blocking(move |db| photos_in(db, PUBLIC_PHOTOS, "", &to, limit)).await
     }
 
+    async fn users_after(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>> {
+        let from = after.map_or_else(String::new, |a| format!("{a}\u{1}"));
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let users = txn.open_table(USERS).map_err(unavailable)?;
+            let rows = users.range(from.as_str()..).map_err(unavailable)?.take(limit);
+            rows.map(|r| decode(r.map_err(unavailable)?.1.value())).collect()
+        })
+        .await
+    }
+
     async fn claim_photos(&self, member_id: &str, user_id: &str) -> StoreResult<()> {
         let (member_id, user_id) = (member_id.to_string(), user_id.to_string());
         self.blocking(move |db| {

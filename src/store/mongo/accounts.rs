@@ -184,6 +184,13 @@ impl AccountStore for MongoStore {
         self.find_photos(doc! { "public": true }, before, count).await
     }
 
+    async fn users_after(&self, after: Option<&str>, count: usize) -> StoreResult<Vec<User>> {
+        let filter = after.map_or_else(Document::new, |a| doc! { "_id": { "$gt": a } });
+        let cursor = self.users()?.find(filter).sort(doc! { "_id": 1 }).limit(limit(count)).await;
+        let docs: Vec<Document> = cursor.map_err(classify)?.try_collect().await.map_err(classify)?;
+        docs.into_iter().map(from_doc).collect()
+    }
+
     async fn claim_photos(&self, member_id: &str, user_id: &str) -> StoreResult<()> {
         let update = doc! { "$set": { "user_id": user_id } };
         self.photos()?.update_many(doc! { "member_id": member_id }, update).await.map_err(classify)?;

@@ -1,0 +1,37 @@
+//! The `/feed` namespace: a logged-in account's sockets, outside any party.
+//! Connect with `auth: {token: <account token>}`; the socket joins the
+//! account's `user:{id}` room and receives `feed:new` when someone it
+//! follows shares a photo, adds a track or joins a room. No client events.
+
+use serde_json::Value;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+
+use super::connect::Refused;
+use crate::accounts::feed_room;
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub async fn authenticate<A: Adapter>(
+    s: SocketRef<A>,
+    State(app): State<AppState>,
+    TryData(auth): TryData<Value>,
+) -> Result<(), Refused> {
+    let token = auth.ok().and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_string));
+    let token = token.ok_or(Refused("unauthorized"))?;
+    match app.account(&token).await {
+        Ok(account) => {
+            s.join(feed_room(&account.user.id));
+            Ok(())
+        }
+        Err(AppError::Unauthorized) => Err(Refused("unauthorized")),
+        Err(_) => Err(Refused("unavailable")),
+    }
+}
+
+pub async fn on_connect<A: Adapter>(s: SocketRef<A>) {
+    s.on_fallback(|ack: AckSender<A>, socketioxide::extract::Event(name): socketioxide::extract::Event| async move {
+        let error = AppError::UnknownEvent(name.chars().take(64).collect()).body();
+        ack.send(&serde_json::json!({ "ok": false, "error": error })).ok();
+    });
+}
