@@ -97,8 +97,10 @@ pub struct RoomRef {
     pub name: String,
 }
 
+/// By user id, not username: a username freed by a deleted account and
+/// taken again must not show the old (cached for good) picture.
 fn avatar_url(user: &User) -> Option<String> {
-    user.avatar_version.map(|v| format!("/api/users/{}/avatar/{v}.jpg", user.username))
+    user.avatar_version.map(|v| format!("/api/avatars/{}/{v}.jpg", user.id))
 }
 
 pub fn avatar_key(user_id: &str, version: u32) -> String {
@@ -123,6 +125,25 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     tokio::task::spawn_blocking(work).await.map_err(|e| AppError::Internal(e.into()))
 }
 
+/// Password hashes computed at once: one per core. Each takes ~19 MiB and
+/// tens of ms by design, so a flood of logins must queue, not pile up
+/// threads and memory; a request that waits too long answers `unavailable`.
+fn hash_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// Runs password hashing off the async runtime, a bounded number at once.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let wait = std::time::Duration::from_secs(5);
+    let slot = tokio::time::timeout(wait, hash_slots().acquire()).await;
+    let _slot = slot.map_err(|_| AppError::Unavailable)?.map_err(|_| AppError::Unavailable)?;
+    blocking(work).await
+}
+
 fn hash_password(password: &str) -> Result<String> {
     let salt =
         SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
@@ -135,10 +156,10 @@ fn password_matches(password: &str, hash: &str) -> bool {
 }
 
 /// Checked when the username is unknown, so a login takes as long whether
-/// or not the account exists (no probing for usernames by timing).
+/// or not the account exists (no probing for usernames by timing). A fixed
+/// argon2id hash with the default parameters (of a random password).
 fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash_password("no account has this password").unwrap_or_default())
+    "$argon2id$v=19$m=19456,t=2,p=1$0lWxfAP4tgAiXrM3XD4I2w$YuWfRM8zUT5WrL5ASSvbhMazu1uV8l+8GcSwhcD5o0U"
 }
 
 pub struct Registration {
@@ -158,7 +179,7 @@ impl AppState {
             return Err(AppError::UsernameTaken);
         }
         let password = registration.password;
-        let password_hash = blocking(move || hash_password(&password)).await??;
+        let password_hash = hashing(move || hash_password(&password)).await??;
         let user = User {
             id: crate::ids::random_id(&mut rand::rng()),
             username,
@@ -189,9 +210,16 @@ impl AppState {
             return Err(AppError::InvalidCredentials);
         }
         let found = self.accounts().user_by_username(&username).await?;
-        let hash = found.as_ref().map_or_else(|| dummy_hash().to_string(), |u| u.password_hash.clone());
+        let hash = found.as_ref().map(|u| u.password_hash.clone());
         let password = password.to_string();
-        let matches = blocking(move || password_matches(&password, &hash)).await?;
+        let matches = hashing(move || match hash {
+            Some(hash) => password_matches(&password, &hash),
+            None => {
+                password_matches(&password, dummy_hash());
+                false
+            }
+        })
+        .await?;
         match found {
             Some(user) if matches => {
                 let token = self.open_session(&user).await?;
@@ -222,6 +250,9 @@ impl AppState {
 
     pub async fn log_out(&self, account: &Account) -> Result<()> {
         self.accounts().delete_session(&account.session_id).await?;
+        if let Some(io) = self.io() {
+            io.disconnect_feed(session_room(&account.session_id)).await;
+        }
         Ok(())
     }
 
@@ -325,17 +356,22 @@ impl AppState {
 
     /// What an activity shows now; `None` when it shows nothing any more
     /// (its photo was removed, its author is gone).
+    /// `viewer` is the reader, or `None` for a push already addressed to
+    /// readers allowed to see it.
     async fn activity_view(&self, activity: &Activity, viewer: Option<&str>) -> Result<Option<ActivityView>> {
         let Some(author) = self.accounts().user(&activity.user_id).await? else { return Ok(None) };
+        let Ok(party) = self.room(&activity.room_id).await else { return Ok(None) };
+        if viewer.is_some_and(|v| !shown_to(&party, v)) {
+            return Ok(None);
+        }
         let room = RoomRef { id: activity.room_id.clone(), name: activity.room_name.clone() };
         let (kind, photo, track) = match &activity.kind {
             ActivityKind::PhotoShared { photo_id } => {
                 let Some(photo) = self.store.photo(photo_id).await? else { return Ok(None) };
-                let Ok(room) = self.room(&photo.room_id).await else { return Ok(None) };
-                if !visible(&photo, &room) {
+                if !visible(&photo, &party) {
                     return Ok(None);
                 }
-                ("photo_shared", Some(PhotoView::new(&photo, &room, viewer)), None)
+                ("photo_shared", Some(PhotoView::new(&photo, &party, viewer)), None)
             }
             ActivityKind::TrackAdded { track } => ("track_added", None, Some(track.as_ref().clone())),
             ActivityKind::RoomJoined => ("room_joined", None, None),
@@ -374,6 +410,10 @@ impl AppState {
     /// Records what an account did and tells its connected followers.
     /// Best effort: the action itself already succeeded.
     pub async fn record_activity(&self, user_id: &str, room: &Room, kind: ActivityKind) {
+        // A member whose account was deleted meanwhile does nothing for it.
+        if !matches!(self.accounts().user(user_id).await, Ok(Some(_))) {
+            return;
+        }
         let activity = Activity {
             id: crate::ids::random_id(&mut rand::rng()),
             user_id: user_id.to_string(),
@@ -386,17 +426,25 @@ impl AppState {
             return tracing::warn!(user_id, error = %e, "could not record an activity");
         }
         let followers = match self.accounts().follows(user_id, FollowSide::Followers, None, usize::MAX).await {
-            Ok(followers) if !followers.is_empty() => followers,
-            Ok(_) => return,
+            Ok(followers) => followers,
             Err(e) => return tracing::warn!(user_id, error = %e, "could not list followers for feed:new"),
         };
+        // What happens in a private party is told only to followers who are
+        // in that party too.
+        let followers: Vec<String> = followers.into_iter().filter(|f| shown_to(room, f)).collect();
+        if followers.is_empty() {
+            return;
+        }
         let view = match self.activity_view(&activity, None).await {
             Ok(Some(view)) => view,
             _ => return,
         };
         if let Some(io) = self.io() {
-            let rooms = followers.iter().map(|f| feed_room(f)).collect();
-            io.emit_feed(rooms, "feed:new", &json!({ "item": view })).await;
+            // In chunks: one message per thousand followers, not one huge one.
+            for chunk in followers.chunks(1_000) {
+                let rooms = chunk.iter().map(|f| feed_room(f)).collect();
+                io.emit_feed(rooms, "feed:new", &json!({ "item": view })).await;
+            }
         }
     }
 
@@ -458,13 +506,46 @@ impl AppState {
     /// (with their files), avatar, follows, activities, sessions, the users
     /// index entry. Their sockets on the feed are closed.
     pub async fn delete_account(&self, account: &Account, password: &str) -> Result<()> {
-        let (password, hash) = (password.to_string(), account.user.password_hash.clone());
-        if password.len() > user::MAX_PASSWORD_BYTES || !blocking(move || password_matches(&password, &hash)).await? {
+        let user = &account.user;
+        // A stolen token must not become a way to guess the password.
+        self.login_limiter.check(&format!("delete:{}", user.id)).await?;
+        let (password, hash) = (password.to_string(), user.password_hash.clone());
+        if password.len() > user::MAX_PASSWORD_BYTES || !hashing(move || password_matches(&password, &hash)).await? {
             return Err(AppError::InvalidCredentials);
         }
-        let user = &account.user;
+        // The rooms the person was in (every linked join and action is an
+        // activity): their members there become plain guests.
+        let activities = self.accounts().activities(std::slice::from_ref(&user.id), None, 10_000).await?;
+        let rooms: std::collections::BTreeSet<String> = activities.into_iter().map(|a| a.room_id).collect();
+        self.delete_user_photos(&user.id).await?;
+        if let Some(version) = user.avatar_version {
+            self.blobs.delete(&avatar_key(&user.id, version)).await.ok();
+        }
+        let followees = self.accounts().follows(&user.id, FollowSide::Following, None, MAX_FOLLOWING).await?;
+        self.accounts().delete_user(&user.id).await?;
+        for room_id in rooms {
+            let unlink = Command::UnlinkAccount { user_id: user.id.clone() };
+            match self.execute(&room_id, Actor::System, unlink).await {
+                Ok(_) | Err(AppError::RoomNotFound) => {}
+                Err(e) => tracing::warn!(room_id, error = %e, "could not unlink a deleted account's member"),
+            }
+        }
+        // A photo shared while the account was being deleted.
+        self.delete_user_photos(&user.id).await?;
+        self.queue_user_for_index(&user.id).await;
+        for followee in followees {
+            self.queue_user_for_index(&followee).await;
+        }
+        if let Some(io) = self.io() {
+            io.disconnect_feed(feed_room(&user.id)).await;
+        }
+        tracing::info!(user_id = %user.id, "account deleted");
+        Ok(())
+    }
+
+    async fn delete_user_photos(&self, user_id: &str) -> Result<()> {
         loop {
-            let photos = self.accounts().user_photos(&user.id, None, 100).await?;
+            let photos = self.accounts().user_photos(user_id, None, 100).await?;
             if photos.is_empty() {
                 break;
             }
@@ -475,19 +556,6 @@ impl AppState {
                 }
             }
         }
-        if let Some(version) = user.avatar_version {
-            self.blobs.delete(&avatar_key(&user.id, version)).await.ok();
-        }
-        let followees = self.accounts().follows(&user.id, FollowSide::Following, None, MAX_FOLLOWING).await?;
-        self.accounts().delete_user(&user.id).await?;
-        self.queue_user_for_index(&user.id).await;
-        for followee in followees {
-            self.queue_user_for_index(&followee).await;
-        }
-        if let Some(io) = self.io() {
-            io.disconnect_feed(feed_room(&user.id)).await;
-        }
-        tracing::info!(user_id = %user.id, "account deleted");
         Ok(())
     }
 
@@ -521,6 +589,17 @@ fn added_track<'r>(room: &'r Room, entry_id: &str) -> Option<(&'r str, &'r Track
     Some((playing.added_by.as_deref()?, &playing.track))
 }
 
+/// Whether `viewer` may see what happened in `room`: anyone for a public
+/// room, else only accounts that are members of it.
+pub fn shown_to(room: &Room, viewer: &str) -> bool {
+    room.listing.public || room.members.values().any(|m| !m.banned && m.user_id.as_deref() == Some(viewer))
+}
+
+/// The `/feed` Socket.IO room of one login session's sockets.
+pub fn session_room(session_id: &str) -> String {
+    format!("session:{session_id}")
+}
+
 /// The `/feed` Socket.IO room of an account's sockets.
 pub fn feed_room(user_id: &str) -> String {
     format!("user:{user_id}")
@@ -534,4 +613,14 @@ pub fn search_document(user: &User, followers: u64) -> serde_json::Value {
         "display_name": user.display_name,
         "followers": followers,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_dummy_hash_is_a_real_argon2id_hash() {
+        let parsed = argon2::PasswordHash::new(super::dummy_hash()).expect("parses");
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        assert!(!super::password_matches("anything", super::dummy_hash()));
+    }
 }

@@ -202,6 +202,11 @@ impl AppState {
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
         let inspected = inspected?;
+        // Only an account that still exists gets the photo.
+        let user_id = match &member.user_id {
+            Some(id) if self.accounts().user(id).await?.is_some() => Some(id.clone()),
+            _ => None,
+        };
         let now = self.clock.now();
         let photo = Photo {
             id: crate::ids::random_id(&mut rand::rng()),
@@ -215,7 +220,7 @@ impl AppState {
             height: inspected.height,
             likes: Vec::new(),
             reports: Vec::new(),
-            user_id: member.user_id.clone(),
+            user_id,
             public: room.listing.public,
             render_lease_until: now + RENDER_LEASE_MS,
         };

@@ -69,6 +69,10 @@ pub enum Command {
         user_id: String,
         username: String,
     },
+    /// The account was deleted: its members stay as plain guests (system).
+    UnlinkAccount {
+        user_id: String,
+    },
     /// Advance if `entry_id` is still playing and has ended by now.
     TrackEnded {
         entry_id: String,
@@ -160,7 +164,9 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         return Err(DomainError::Forbidden);
     }
     match command {
-        Command::Join { .. } | Command::TrackEnded { .. } => Err(DomainError::Forbidden),
+        Command::Join { .. } | Command::TrackEnded { .. } | Command::UnlinkAccount { .. } => {
+            Err(DomainError::Forbidden)
+        }
         Command::Add { entry_id, track } => add(room, &me, entry_id, track, now, out),
         Command::Vote { entry_id, value } => vote(room, &me.id, &entry_id, value, out),
         Command::Remove { entry_id } => remove(room, &me, &entry_id, out),
@@ -180,8 +186,16 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
 }
 
 fn system_command(room: &mut Room, command: Command, now: Millis, out: &mut Outcome) -> Result<(), DomainError> {
-    let Command::TrackEnded { entry_id } = command else {
-        return Err(DomainError::Forbidden);
+    let entry_id = match command {
+        Command::TrackEnded { entry_id } => entry_id,
+        Command::UnlinkAccount { user_id } => {
+            for member in room.members.values_mut().filter(|m| m.user_id.as_deref() == Some(user_id.as_str())) {
+                (member.user_id, member.username) = (None, None);
+                out.changes.push(Change::MemberUpdated { member_id: member.id.clone() });
+            }
+            return Ok(());
+        }
+        _ => return Err(DomainError::Forbidden),
     };
     let ended = room
         .now_playing

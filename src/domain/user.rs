@@ -10,7 +10,7 @@ pub const MAX_PASSWORD_BYTES: usize = 256;
 pub const MAX_USERNAME_CHARS: usize = 30;
 pub const MAX_DISPLAY_NAME_CHARS: usize = 40;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub id: String,
     /// Unique, lower-case: `a-z`, `0-9`, `_`, `.`; 3 to 30 characters.
@@ -22,6 +22,13 @@ pub struct User {
     /// Bumped on each new avatar, so its URL changes and can be cached forever.
     #[serde(default)]
     pub avatar_version: Option<u32>,
+}
+
+/// Never prints the password hash.
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User").field("id", &self.id).field("username", &self.username).finish_non_exhaustive()
+    }
 }
 
 /// A login: the account token names one of these, so logging out (or

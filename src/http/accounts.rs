@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::ApiJson;
 use super::client_ip::ClientIp;
-use crate::accounts::{Account, FEED_PAGE, MAX_FEED_PAGE, Registration, avatar_key};
+use crate::accounts::{Account, FEED_PAGE, MAX_FEED_PAGE, Registration, avatar_key, shown_to};
 use crate::domain::Millis;
 use crate::error::{AppError, Result};
 use crate::media::pipeline::MAX_PHOTO_BYTES;
@@ -38,7 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/users/{username}/followers", get(followers))
         .route("/api/users/{username}/following", get(following))
         .route("/api/users/{username}/photos", get(user_photos))
-        .route("/api/users/{username}/avatar/{file}", get(avatar))
+        .route("/api/avatars/{user_id}/{file}", get(avatar))
         .route("/api/photos/latest", get(latest_photos))
 }
 
@@ -106,13 +106,17 @@ struct DeleteMe {
     password: String,
 }
 
-/// The room and member of a member token, if the member may still act.
-async fn member_of_token(app: &AppState, token: &str) -> Result<(String, String)> {
+/// The room and member of a member token, if the member may still act and
+/// is not linked to another account than `account` (`None`: a new one).
+async fn member_of_token(app: &AppState, token: &str, account: Option<&str>) -> Result<(String, String)> {
     let claims = app.tokens.verify(token).ok_or(AppError::Unauthorized)?;
     let room = app.room(&claims.r).await?;
     match room.member(&claims.m) {
         None => Err(AppError::Unauthorized),
         Some(m) if m.banned => Err(AppError::Banned),
+        Some(m) if m.user_id.is_some() && m.user_id.as_deref() != account => {
+            Err(crate::domain::DomainError::AlreadyLinked.into())
+        }
         Some(_) => Ok((claims.r, claims.m)),
     }
 }
@@ -125,15 +129,19 @@ async fn register(
 ) -> Result<impl IntoResponse> {
     app.login_limiter.check(&ip.to_string()).await?;
     let guest = match &body.member_token {
-        Some(token) => Some(member_of_token(&app, token).await?),
+        Some(token) => Some(member_of_token(&app, token, None).await?),
         None => None,
     };
     let registration =
         Registration { username: body.username, password: body.password, display_name: body.display_name };
     let (user, token) = app.register(registration).await?;
     let account = Account { user, session_id: String::new() };
-    if let Some((room_id, member_id)) = guest {
-        app.link_member(&account, &room_id, &member_id).await?;
+    if let Some((room_id, member_id)) = guest
+        && let Err(e) = app.link_member(&account, &room_id, &member_id).await
+    {
+        // All or nothing: the username is not burnt by a failed link.
+        app.accounts().delete_user(&account.user.id).await.ok();
+        return Err(e);
     }
     let profile = app.profile(&account.user, None).await?;
     Ok((StatusCode::CREATED, Json(json!({ "user": profile, "token": token }))))
@@ -145,7 +153,7 @@ async fn link(
     State(app): State<AppState>,
     ApiJson(body): ApiJson<LinkBody>,
 ) -> Result<Json<Value>> {
-    let (room_id, member_id) = member_of_token(&app, &body.member_token).await?;
+    let (room_id, member_id) = member_of_token(&app, &body.member_token, Some(&account.user.id)).await?;
     app.link_member(&account, &room_id, &member_id).await?;
     Ok(Json(json!({ "room_id": room_id, "member_id": member_id, "username": account.user.username })))
 }
@@ -320,8 +328,10 @@ async fn following(
 }
 
 /// `GET /api/users/{username}/photos`: the account's photos that are on a
-/// wall now, newest first.
+/// wall now and that the asker may see (public rooms, or rooms the asker's
+/// account is in), newest first.
 async fn user_photos(
+    viewer: Option<SignedIn>,
     State(app): State<AppState>,
     Path(username): Path<String>,
     page: std::result::Result<Query<TimePage>, QueryRejection>,
@@ -331,10 +341,12 @@ async fn user_photos(
     let before = before.as_ref().map(|(at, id)| (*at, id.as_str()));
     let page = app.accounts().user_photos(&user.id, before, limit).await?;
     let next = (page.len() == limit).then(|| page.last().map(photos::cursor)).flatten();
+    let viewer = viewer.map(|SignedIn(a)| a.user.id).unwrap_or_default();
     let mut shown: Vec<PhotoView> = Vec::with_capacity(page.len());
     for photo in &page {
         if let Ok(room) = app.room(&photo.room_id).await
             && visible(photo, &room)
+            && shown_to(&room, &viewer)
         {
             shown.push(PhotoView::new(photo, &room, None));
         }
@@ -342,10 +354,13 @@ async fn user_photos(
     Ok(Json(json!({ "photos": shown, "next": next })))
 }
 
-/// `GET /api/users/{username}/avatar/{version}.jpg`: cached for good (a new
+/// `GET /api/avatars/{user_id}/{version}.jpg`: cached for good (a new
 /// avatar gets a new version, so a new URL).
-async fn avatar(State(app): State<AppState>, Path((username, file)): Path<(String, String)>) -> Result<Response> {
-    let user = app.user_named(&username).await?;
+async fn avatar(State(app): State<AppState>, Path((user_id, file)): Path<(String, String)>) -> Result<Response> {
+    if user_id.len() > 64 || !user_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(AppError::NotFound);
+    }
+    let user = app.accounts().user(&user_id).await?.ok_or(AppError::NotFound)?;
     let version = file.strip_suffix(".jpg").and_then(|v| v.parse::<u32>().ok());
     if version.is_none() || version != user.avatar_version {
         return Err(AppError::NotFound);

@@ -153,6 +153,15 @@ async fn join(
         return Ok(Json(session_json(&app, &room, &member).await));
     }
     let account = account_of(&app, body.account_token.as_deref()).await?;
+    // A person with an account is one member per room: they get their
+    // member back (and a banned one stays out).
+    let existing = account.as_ref().and_then(|a| room.members.values().find(|m| m.user_id.as_ref() == Some(&a.id)));
+    if let Some(member) = existing {
+        if member.banned {
+            return Err(AppError::Banned);
+        }
+        return Ok(Json(session_json(&app, &room, member).await));
+    }
     let member = new_member(name, Role::Guest, app.clock.now(), account.as_ref());
     let (room, _) = app.execute(&room.id, Actor::System, Command::Join { member: member.clone() }).await?;
     Ok(Json(session_json(&app, &room, &member).await))

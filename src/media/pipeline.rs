@@ -10,8 +10,8 @@
 
 use std::io::Cursor;
 
-use image::codecs::jpeg::JpegEncoder;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 
 /// Largest upload, in bytes.
 pub const MAX_PHOTO_BYTES: usize = 15 * 1024 * 1024;
@@ -171,9 +171,9 @@ fn png_is_complete(bytes: &[u8]) -> bool {
 pub fn render(bytes: &[u8]) -> Result<Rendered, PhotoError> {
     let picture = decode_upright(bytes)?;
     // Each size from the next larger one: resizing is the costly part.
-    let full = fit(&picture, FULL_SIDE);
-    let preview = fit(&full, PREVIEW_SIDE);
-    let thumb = fit(&preview, THUMB_SIDE);
+    let full = fit(&picture, FULL_SIDE)?;
+    let preview = fit(&full, PREVIEW_SIDE)?;
+    let thumb = fit(&preview, THUMB_SIDE)?;
     Ok(Rendered {
         width: full.width(),
         height: full.height(),
@@ -186,7 +186,9 @@ pub fn render(bytes: &[u8]) -> Result<Rendered, PhotoError> {
 /// Side of an account's avatar (a square JPEG).
 pub const AVATAR_SIDE: u32 = 256;
 
-fn decode_upright(bytes: &[u8]) -> Result<DynamicImage, PhotoError> {
+/// The picture decoded, turned upright (EXIF orientation) and flattened to
+/// 8-bit RGB (what a JPEG holds).
+fn decode_upright(bytes: &[u8]) -> Result<RgbImage, PhotoError> {
     inspect(bytes)?;
     let mut decoder = reader(bytes)?.into_decoder().map_err(|e| classify(&e))?;
     let orientation = decoder.orientation().ok();
@@ -194,7 +196,7 @@ fn decode_upright(bytes: &[u8]) -> Result<DynamicImage, PhotoError> {
     if let Some(orientation) = orientation {
         picture.apply_orientation(orientation);
     }
-    Ok(picture)
+    Ok(picture.into_rgb8())
 }
 
 /// An avatar: the centre square of the picture, `AVATAR_SIDE` wide, JPEG
@@ -202,23 +204,36 @@ fn decode_upright(bytes: &[u8]) -> Result<DynamicImage, PhotoError> {
 pub fn avatar(bytes: &[u8]) -> Result<Vec<u8>, PhotoError> {
     let picture = decode_upright(bytes)?;
     let side = picture.width().min(picture.height());
-    let square = picture.crop_imm((picture.width() - side) / 2, (picture.height() - side) / 2, side, side);
-    jpeg(&fit(&square, AVATAR_SIDE))
+    let (x, y) = ((picture.width() - side) / 2, (picture.height() - side) / 2);
+    let square = image::imageops::crop_imm(&picture, x, y, side, side).to_image();
+    jpeg(&fit(&square, AVATAR_SIDE)?)
 }
 
-/// The picture scaled down (never up) to fit a `side`×`side` box.
-fn fit(picture: &DynamicImage, side: u32) -> DynamicImage {
-    if picture.width() <= side && picture.height() <= side {
-        return picture.clone();
+/// The picture scaled down (never up) to fit a `side`×`side` box, with a
+/// SIMD bilinear convolution (fast_image_resize: several times faster
+/// than `image`'s own resizing, which was the costliest step).
+fn fit(picture: &RgbImage, side: u32) -> Result<RgbImage, PhotoError> {
+    let (width, height) = picture.dimensions();
+    if width <= side && height <= side {
+        return Ok(picture.clone());
     }
-    picture.thumbnail(side, side)
+    let scale = f64::from(side) / f64::from(width.max(height));
+    let scaled = |n: u32| ((f64::from(n) * scale).round() as u32).clamp(1, side);
+    let mut out = RgbImage::new(scaled(width), scaled(height));
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+    Resizer::new().resize(picture, &mut out, &options).map_err(|_| PhotoError::Damaged)?;
+    Ok(out)
 }
 
-/// Baseline JPEG without any metadata.
-fn jpeg(picture: &DynamicImage) -> Result<Vec<u8>, PhotoError> {
+/// Baseline JPEG without any metadata (jpeg-encoder: SIMD, several times
+/// faster than `image`'s encoder).
+fn jpeg(picture: &RgbImage) -> Result<Vec<u8>, PhotoError> {
     let mut out = Vec::new();
-    let rgb = picture.to_rgb8();
-    JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).encode_image(&rgb).map_err(|_| PhotoError::Damaged)?;
+    let (Ok(width), Ok(height)) = (u16::try_from(picture.width()), u16::try_from(picture.height())) else {
+        return Err(PhotoError::TooManyPixels(picture.width(), picture.height()));
+    };
+    let encoder = jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY);
+    encoder.encode(picture.as_raw(), width, height, jpeg_encoder::ColorType::Rgb).map_err(|_| PhotoError::Damaged)?;
     Ok(out)
 }
 

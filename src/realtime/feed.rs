@@ -8,7 +8,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 
 use super::connect::Refused;
-use crate::accounts::feed_room;
+use crate::accounts::{feed_room, session_room};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -21,7 +21,7 @@ pub async fn authenticate<A: Adapter>(
     let token = token.ok_or(Refused("unauthorized"))?;
     match app.account(&token).await {
         Ok(account) => {
-            s.join(feed_room(&account.user.id));
+            s.join([feed_room(&account.user.id), session_room(&account.session_id)]);
             Ok(())
         }
         Err(AppError::Unauthorized) => Err(Refused("unauthorized")),

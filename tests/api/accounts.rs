@@ -163,8 +163,9 @@ async fn followers_get_a_timeline_and_feed_new_in_real_time() {
     assert_eq!(people["users"][0]["username"], "ana");
 
     let feed = SioClient::connect_ns(app.addr, "/feed", json!({"token": ben})).await.expect("feed connects");
-    let (status, created) =
-        app.post("/api/rooms", json!({"name": "Ana's party", "host_name": "Ana", "account_token": ana})).await;
+    let listing = json!({"public": true, "city": "Lyon"});
+    let body = json!({"name": "Ana's party", "host_name": "Ana", "account_token": ana, "listing": listing});
+    let (status, created) = app.post("/api/rooms", body).await;
     assert_eq!(status, 201, "{created}");
     let host = crate::helpers::guest_from(&created);
     let joined = feed.wait_for("feed:new", |v| v["item"]["kind"] == "room_joined").await;
@@ -213,8 +214,50 @@ async fn followers_get_a_timeline_and_feed_new_in_real_time() {
             call(&app, reqwest::Method::GET, &format!("/api/me/timeline?{query}"), Some(&ben), None).await;
         assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_payload")), "{query}");
     }
-    let refused = SioClient::connect_ns(app.addr, "/feed", json!({"token": "forged"})).await;
-    assert_eq!(refused.err().as_deref(), Some("unauthorized"));
+    for token in [json!("forged"), json!(host.token)] {
+        let refused = SioClient::connect_ns(app.addr, "/feed", json!({ "token": token })).await;
+        assert_eq!(refused.err().as_deref(), Some("unauthorized"), "a member token is not an account token");
+    }
+    let refused = SioClient::connect(app.addr, json!({ "token": ben })).await;
+    assert_eq!(refused.err().as_deref(), Some("unauthorized"), "nor the other way round");
+
+    // Logging out closes that session's feed.
+    call(&app, reqwest::Method::DELETE, "/api/sessions/current", Some(&ben), None).await;
+    feed.wait_closed().await;
+}
+
+#[tokio::test]
+async fn a_private_party_stays_private_to_followers_who_are_not_in_it() {
+    let app = spawn_app().await;
+    let ana = register(&app, "ana").await;
+    let ben = register(&app, "ben").await;
+    let cy = register(&app, "cyd").await;
+    for follower in [&ben, &cy] {
+        call(&app, reqwest::Method::PUT, "/api/users/ana/follow", Some(follower), None).await;
+    }
+    let ben_feed = SioClient::connect_ns(app.addr, "/feed", json!({"token": ben})).await.expect("feed");
+    let cy_feed = SioClient::connect_ns(app.addr, "/feed", json!({"token": cy})).await.expect("feed");
+    // Cy is at the party (with her account); Ben is not.
+    let (_, created) =
+        app.post("/api/rooms", json!({"name": "Secret", "host_name": "Ana", "account_token": ana})).await;
+    let host = crate::helpers::guest_from(&created);
+    let join = format!("/api/rooms/{}/join", host.code);
+    let (status, joined) = app.post(&join, json!({"name": "Cy", "account_token": cy})).await;
+    assert_eq!(status, 200, "{joined}");
+    let (_, again) = app.post(&join, json!({"name": "Cy", "account_token": cy})).await;
+    assert_eq!(again["member"]["id"], joined["member"]["id"], "one member per account and room");
+    let (status, _) = upload(&app, &host.code, Some(&host.token), photo_form()).await;
+    assert_eq!(status, 202);
+    cy_feed.wait_for("feed:new", |v| v["item"]["kind"] == "photo_shared").await;
+    let (_, cy_timeline) = call(&app, reqwest::Method::GET, "/api/me/timeline", Some(&cy), None).await;
+    assert_eq!(cy_timeline["items"].as_array().map(Vec::len), Some(2), "room_joined and the photo: {cy_timeline}");
+    let (_, ben_timeline) = call(&app, reqwest::Method::GET, "/api/me/timeline", Some(&ben), None).await;
+    assert_eq!(ben_timeline["items"], json!([]), "nothing from a party Ben is not in");
+    assert!(ben_feed.events("feed:new").is_empty());
+    let (_, anonymous) = app.get("/api/users/ana/photos").await;
+    assert_eq!(anonymous["photos"], json!([]), "a private party's photos are not public");
+    let (_, as_cy) = call(&app, reqwest::Method::GET, "/api/users/ana/photos", Some(&cy), None).await;
+    assert_eq!(as_cy["photos"].as_array().map(Vec::len), Some(1));
 }
 
 #[tokio::test]
@@ -231,7 +274,8 @@ async fn a_guest_turns_into_an_account_and_keeps_their_photos() {
     let (status, created) = app.post("/api/accounts", body).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["user"]["photos"], 1, "the guest's photo is the account's now");
-    let (_, photos) = app.get("/api/users/gus/photos").await;
+    let gus = created["token"].as_str().expect("token");
+    let (_, photos) = call(&app, reqwest::Method::GET, "/api/users/gus/photos", Some(gus), None).await;
     assert_eq!(photos["photos"][0]["id"], shared["photo"]["id"]);
     let changed = hs.wait_for("room:changed", |v| v["changes"].to_string().contains("\"username\":\"gus\"")).await;
     assert!(changed["version"].is_u64());
@@ -249,6 +293,10 @@ async fn a_guest_turns_into_an_account_and_keeps_their_photos() {
     let (status, _) =
         call(&app, reqwest::Method::POST, "/api/accounts/link", None, Some(json!({"member_token": guest.token}))).await;
     assert_eq!(status, 401);
+    let body = json!({"username": "late", "password": PASSWORD, "member_token": guest.token});
+    let (status, body) = app.post("/api/accounts", body).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("already_linked")));
+    assert!(app.state.accounts().user_by_username("late").await.expect("get").is_none(), "the username is not burnt");
 }
 
 #[tokio::test]
@@ -275,6 +323,8 @@ async fn deleting_an_account_removes_the_person_their_photos_and_follows() {
         call(&app, reqwest::Method::DELETE, "/api/me", Some(&ana), Some(json!({"password": PASSWORD}))).await;
     assert_eq!(status, 204);
     hs.wait_for("photo:removed", |v| v["photo_id"] == photo_id).await;
+    let me = hs.snapshot().await["me"].clone();
+    assert!(me.get("username").is_none(), "the member stays, as a plain guest: {me}");
     let (status, body) = app.get("/api/users/ana").await;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("user_not_found")));
     let (status, _) = call(&app, reqwest::Method::GET, "/api/me", Some(&ana), None).await;
