@@ -338,6 +338,14 @@ async fn writes_answer_unavailable_while_mongodb_is_down_and_succeed_after() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let mut mongo = Service::mongodb().await;
     let cluster = cluster(1, &mongo.mongodb_uri(), &services::redis_url()).await;
+    // The fresh node first indexes its demo library: big batches that keep
+    // the single-threaded test database busy for seconds on two cores. Let
+    // that settle, so the acks below measure the outage, not the backlog.
+    let deadline = tokio::time::Instant::now() + WAIT * 6;
+    while !cluster.node(0).state.store.outbox(1).await.expect("outbox").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the demo library was never indexed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let host = cluster.node(0).create_room(json!({})).await;
     let hs = cluster.node(0).connect(&host.token).await;
     let kept = hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
@@ -474,4 +482,26 @@ async fn a_photo_shared_on_one_node_reaches_and_is_served_by_every_node_from_gri
     gs.wait_for("photo:removed", |v| v["photo_id"] == id).await;
     let keys = cluster.node(1).state.blobs.keys("photos/").await.expect("keys");
     assert!(keys.is_empty(), "nothing left in GridFS: {keys:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn feed_new_reaches_a_follower_connected_to_another_node() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let cluster = shared_cluster(2).await;
+    let password = "violet kettle 42 orbit";
+    let (status, ana) = cluster.node(0).post("/api/accounts", json!({"username": "ana", "password": password})).await;
+    assert_eq!(status, 201, "{ana}");
+    let (status, ben) = cluster.node(1).post("/api/sessions", json!({"username": "ana", "password": password})).await;
+    assert_eq!(status, 200, "an account made on one node logs in on another: {ben}");
+    let (_, ben) = cluster.node(1).post("/api/accounts", json!({"username": "ben", "password": password})).await;
+    let ben_token = ben["token"].as_str().expect("token");
+    let follow =
+        cluster.node(1).http.put(cluster.node(1).url("/api/users/ana/follow")).bearer_auth(ben_token).send().await;
+    assert_eq!(follow.expect("follow").status().as_u16(), 200);
+    let feed = SioClient::connect_ns(cluster.node(1).addr, "/feed", json!({ "token": ben_token })).await.expect("feed");
+    let body = json!({"name": "Roof", "host_name": "Ana", "account_token": ana["token"], "listing": {"public": true}});
+    let (status, _) = cluster.node(0).post("/api/rooms", body).await;
+    assert_eq!(status, 201);
+    let item = feed.wait_for("feed:new", |v| v["item"]["kind"] == "room_joined").await;
+    assert_eq!(item["item"]["room"]["name"], "Roof");
 }

@@ -268,7 +268,8 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() {
     let jpeg = encoded(600, 400, ImageFormat::Jpeg);
     let bomb = {
         let mut out = Cursor::new(Vec::new());
-        DynamicImage::ImageLuma8(image::GrayImage::new(12_000, 12_000))
+        // 52.5 megapixels of one grey: tiny on disk, just over the limit.
+        DynamicImage::ImageLuma8(image::GrayImage::new(7_500, 7_000))
             .write_to(&mut out, ImageFormat::Png)
             .expect("png");
         out.into_inner()
