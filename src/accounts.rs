@@ -265,10 +265,7 @@ impl AppState {
         let (followers, following) = self.accounts().follow_counts(&user.id).await?;
         let photos = self.accounts().count_user_photos(&user.id).await?;
         let followed = match viewer {
-            Some(viewer) if viewer != user.id => {
-                let after = self.accounts().follows(viewer, FollowSide::Following, None, MAX_FOLLOWING).await?;
-                Some(after.contains(&user.id))
-            }
+            Some(viewer) if viewer != user.id => Some(self.accounts().is_following(viewer, &user.id).await?),
             Some(_) => Some(false),
             None => None,
         };
@@ -286,9 +283,9 @@ impl AppState {
     }
 
     pub async fn rename(&self, account: &Account, display_name: &str) -> Result<User> {
-        let mut user = account.user.clone();
-        user.display_name = user::display_name(display_name).map_err(rule)?;
-        self.accounts().save_user(&user).await?;
+        let display_name = user::display_name(display_name).map_err(rule)?;
+        let user = self.accounts().set_display_name(&account.user.id, &display_name).await?;
+        let user = user.ok_or(AppError::Unauthorized)?;
         self.queue_user_for_index(&user.id).await;
         Ok(user)
     }
@@ -454,7 +451,7 @@ impl AppState {
         let command =
             Command::LinkAccount { user_id: account.user.id.clone(), username: account.user.username.clone() };
         let (room, outcome) = self.execute(room_id, Actor::Member(member_id.to_string()), command).await?;
-        self.accounts().claim_photos(member_id, &account.user.id).await?;
+        self.accounts().claim_photos(room_id, member_id, &account.user.id).await?;
         if !outcome.changes.is_empty() {
             self.record_activity(&account.user.id, &room, ActivityKind::RoomJoined).await;
         }
@@ -485,21 +482,26 @@ impl AppState {
     }
 
     /// Stores a new avatar (any accepted photo, cut to a 256 px square).
+    /// Versions are compare-and-swapped, so of two uploads at once one wins
+    /// and the other's file is removed.
     pub async fn set_avatar(&self, account: &Account, bytes: Vec<u8>) -> Result<User> {
         let jpeg = blocking(move || pipeline::avatar(&bytes)).await??;
-        let mut user = account.user.clone();
+        let user = self.accounts().user(&account.user.id).await?.ok_or(AppError::Unauthorized)?;
         let version = user.avatar_version.map_or(1, |v| v + 1);
+        let key = avatar_key(&user.id, version);
         let blob = Blob { bytes: jpeg, content_type: "image/jpeg".to_string() };
-        self.blobs.put(&avatar_key(&user.id, version), blob).await.map_err(|e| {
+        self.blobs.put(&key, blob).await.map_err(|e| {
             tracing::warn!(error = %e, "could not store an avatar");
             AppError::Unavailable
         })?;
-        let previous = user.avatar_version.replace(version);
-        self.accounts().save_user(&user).await?;
-        if let Some(previous) = previous {
+        if !self.accounts().set_avatar_version(&user.id, user.avatar_version, version).await? {
+            self.blobs.delete(&key).await.ok();
+            return Err(AppError::Unavailable);
+        }
+        if let Some(previous) = user.avatar_version {
             self.blobs.delete(&avatar_key(&user.id, previous)).await.ok();
         }
-        Ok(user)
+        Ok(User { avatar_version: Some(version), ..user })
     }
 
     /// Deletes the account and everything that is the person's: photos

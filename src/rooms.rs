@@ -162,7 +162,11 @@ impl AppState {
             // Off the write path: followers' timelines are not worth a
             // slower room.
             let (app, room, changes) = (self.clone(), room.clone(), outcome.changes.clone());
-            tokio::spawn(async move { app.record_room_activities(&room, &changes).await });
+            let write = self.writes.token();
+            tokio::spawn(async move {
+                app.record_room_activities(&room, &changes).await;
+                drop(write);
+            });
         }
         let Some(io) = self.io() else { return };
         io.emit_to(room.id.clone(), "room:changed", &payload).await;

@@ -26,8 +26,12 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn insert_user(&self, user: &User) -> StoreResult<()>;
     async fn user(&self, id: &str) -> StoreResult<Option<User>>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
-    /// Replaces an account's profile (its username never changes).
-    async fn save_user(&self, user: &User) -> StoreResult<()>;
+    /// Changes the display name; the account after, `None` if it is gone
+    /// (never brings a deleted account back).
+    async fn set_display_name(&self, id: &str, display_name: &str) -> StoreResult<Option<User>>;
+    /// Sets the avatar version if it is still `expected` (compare-and-swap,
+    /// so two avatar uploads cannot both win); whether it was set.
+    async fn set_avatar_version(&self, id: &str, expected: Option<u32>, version: u32) -> StoreResult<bool>;
     /// Removes an account with its sessions, its follows both ways and its
     /// activities (its photos are removed by the caller, files first).
     async fn delete_user(&self, id: &str) -> StoreResult<()>;
@@ -48,6 +52,7 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<String>>;
     /// (followers, following)
     async fn follow_counts(&self, user: &str) -> StoreResult<(u64, u64)>;
+    async fn is_following(&self, follower: &str, followee: &str) -> StoreResult<bool>;
 
     async fn insert_activity(&self, activity: &Activity) -> StoreResult<()>;
     /// Activities of any of `users`, newest first (ties by id, descending).
@@ -58,8 +63,9 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn count_user_photos(&self, user_id: &str) -> StoreResult<u64>;
     /// Photos shared in public rooms, newest first, any status.
     async fn public_photos(&self, before: Before<'_>, limit: usize) -> StoreResult<Vec<Photo>>;
-    /// Attributes a member's photos to the account they turned into.
-    async fn claim_photos(&self, member_id: &str, user_id: &str) -> StoreResult<()>;
+    /// Attributes a member's photos (in their room) to the account they
+    /// turned into.
+    async fn claim_photos(&self, room_id: &str, member_id: &str, user_id: &str) -> StoreResult<()>;
     /// Up to `limit` accounts in id order after the id `after` (reindexing).
     async fn users_after(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<User>>;
 }

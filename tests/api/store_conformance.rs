@@ -352,11 +352,14 @@ async fn accounts_follows_activities_and_deletion(store: Arc<dyn Store>) {
     assert!(matches!(accounts.insert_user(&user("u9", "ana")).await, Err(StoreError::Duplicate)), "username taken");
     assert!(matches!(accounts.insert_user(&user("u1", "other")).await, Err(StoreError::Duplicate)), "id taken");
     assert_eq!(accounts.user_by_username("ben").await.expect("get").map(|u| u.id), Some("u2".into()));
-    let mut renamed = user("u2", "ben");
-    renamed.display_name = "Benjamin".into();
-    renamed.avatar_version = Some(2);
-    accounts.save_user(&renamed).await.expect("save");
-    assert_eq!(accounts.user("u2").await.expect("get"), Some(renamed));
+    let renamed = accounts.set_display_name("u2", "Benjamin").await.expect("rename").expect("user");
+    assert_eq!(renamed.display_name, "Benjamin");
+    assert!(accounts.set_avatar_version("u2", None, 1).await.expect("avatar"));
+    assert!(!accounts.set_avatar_version("u2", None, 1).await.expect("avatar"), "a racing upload loses");
+    assert!(accounts.set_avatar_version("u2", Some(1), 2).await.expect("avatar"));
+    let stored = accounts.user("u2").await.expect("get").expect("user");
+    assert_eq!((stored.display_name.as_str(), stored.avatar_version), ("Benjamin", Some(2)));
+    assert_eq!(accounts.set_display_name("nobody", "X").await.expect("rename"), None);
     let page: Vec<String> =
         accounts.users_after(Some("u1"), 10).await.expect("page").into_iter().map(|u| u.id).collect();
     assert_eq!(page, vec!["u2", "u3"]);
@@ -372,6 +375,8 @@ async fn accounts_follows_activities_and_deletion(store: Arc<dyn Store>) {
     assert!(accounts.set_follow("u3", "u1", true).await.expect("follow"));
     assert!(accounts.set_follow("u1", "u3", true).await.expect("follow"));
     assert_eq!(accounts.follow_counts("u1").await.expect("counts"), (2, 1));
+    assert!(accounts.is_following("u2", "u1").await.expect("is following"));
+    assert!(!accounts.is_following("u1", "u2").await.expect("is following"), "follows have a direction");
     let followers = accounts.follows("u1", FollowSide::Followers, None, 10).await.expect("list");
     assert_eq!(followers, vec!["u2", "u3"]);
     assert_eq!(accounts.follows("u1", FollowSide::Followers, Some("u2"), 10).await.expect("list"), vec!["u3"]);
@@ -395,7 +400,8 @@ async fn accounts_follows_activities_and_deletion(store: Arc<dyn Store>) {
     guests.member_id = "m7".into();
     store.insert_photo(&guests).await.expect("photo");
     assert_eq!(accounts.count_user_photos("u1").await.expect("count"), 1);
-    accounts.claim_photos("m7", "u1").await.expect("claim");
+    accounts.claim_photos("r1", "m7", "u1").await.expect("claim");
+    accounts.claim_photos("r1", "m7", "u1").await.expect("claiming twice is fine");
     let claimed: Vec<String> =
         accounts.user_photos("u1", None, 10).await.expect("photos").into_iter().map(|p| p.id).collect();
     assert_eq!(claimed, vec!["p2", "p1"], "a guest's photos become the account's");
@@ -408,6 +414,9 @@ async fn accounts_follows_activities_and_deletion(store: Arc<dyn Store>) {
         .await
         .expect("s");
     accounts.delete_user("u1").await.expect("delete");
+    assert_eq!(accounts.user("u1").await.expect("get"), None);
+    assert_eq!(accounts.set_display_name("u1", "Ghost").await.expect("rename"), None, "never brought back");
+    assert!(!accounts.set_avatar_version("u1", None, 1).await.expect("avatar"));
     assert_eq!(accounts.user("u1").await.expect("get"), None);
     assert_eq!(accounts.user_by_username("ana").await.expect("get"), None, "the username is free again");
     assert_eq!(accounts.session("s2").await.expect("get"), None, "sessions go with the account");

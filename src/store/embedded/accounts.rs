@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::{
-    EmbeddedStore, PHOTOS, PUBLIC_PHOTOS, USER_PHOTOS, decode, encode, list_photo, photos_in, unavailable, wall_key,
+    EmbeddedStore, PHOTOS, PUBLIC_PHOTOS, ROOM_PHOTOS, USER_PHOTOS, decode, encode, list_photo, photos_in, unavailable,
+    wall_key,
 };
 use crate::domain::{AccountSession, Activity, Photo, User};
 use crate::store::{AccountStore, Before, FollowSide, StoreError, StoreResult};
@@ -54,6 +55,25 @@ fn get<T: serde::de::DeserializeOwned>(
     let table = txn.open_table(table).map_err(unavailable)?;
     let found = table.get(id).map_err(unavailable)?;
     found.map(|v| decode(v.value())).transpose()
+}
+
+/// Reads, changes (if `change` says so) and writes back one account in a
+/// write transaction; `None` if there is no such account.
+fn change_user(db: &Database, id: &str, change: impl FnOnce(&mut User) -> bool) -> StoreResult<Option<User>> {
+    let txn = db.begin_write().map_err(unavailable)?;
+    let user = {
+        let mut users = txn.open_table(USERS).map_err(unavailable)?;
+        let mut user: User = match users.get(id).map_err(unavailable)? {
+            Some(v) => decode(v.value())?,
+            None => return Ok(None),
+        };
+        if change(&mut user) {
+            users.insert(id, encode(&user)?.as_slice()).map_err(unavailable)?;
+        }
+        user
+    };
+    txn.commit().map_err(unavailable)?;
+    Ok(Some(user))
 }
 
 fn user_range(user_id: &str, before: Before<'_>) -> (String, String) {
@@ -107,16 +127,29 @@ impl AccountStore for EmbeddedStore {
         .await
     }
 
-    async fn save_user(&self, user: &User) -> StoreResult<()> {
-        let (id, bytes) = (user.id.clone(), encode(user)?);
+    async fn set_display_name(&self, id: &str, display_name: &str) -> StoreResult<Option<User>> {
+        let (id, display_name) = (id.to_string(), display_name.to_string());
         self.blocking(move |db| {
-            write(db, |txn| {
-                txn.open_table(USERS)
-                    .map_err(unavailable)?
-                    .insert(id.as_str(), bytes.as_slice())
-                    .map_err(unavailable)?;
-                Ok(())
+            change_user(db, &id, |user| {
+                user.display_name = display_name;
+                true
             })
+        })
+        .await
+    }
+
+    async fn set_avatar_version(&self, id: &str, expected: Option<u32>, version: u32) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.blocking(move |db| {
+            let mut set = false;
+            change_user(db, &id, |user| {
+                set = user.avatar_version == expected;
+                if set {
+                    user.avatar_version = Some(version);
+                }
+                set
+            })?;
+            Ok(set)
         })
         .await
     }
@@ -268,6 +301,16 @@ impl AccountStore for EmbeddedStore {
         .await
     }
 
+    async fn is_following(&self, follower: &str, followee: &str) -> StoreResult<bool> {
+        let key = format!("{follower}/{followee}");
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(FOLLOWING).map_err(unavailable)?;
+            Ok(table.get(key.as_str()).map_err(unavailable)?.is_some())
+        })
+        .await
+    }
+
     async fn insert_activity(&self, activity: &Activity) -> StoreResult<()> {
         let key = wall_key(&activity.user_id, activity.created_at, &activity.id);
         let bytes = encode(activity)?;
@@ -333,16 +376,20 @@ impl AccountStore for EmbeddedStore {
         .await
     }
 
-    async fn claim_photos(&self, member_id: &str, user_id: &str) -> StoreResult<()> {
-        let (member_id, user_id) = (member_id.to_string(), user_id.to_string());
+    async fn claim_photos(&self, room_id: &str, member_id: &str, user_id: &str) -> StoreResult<()> {
+        let (room_id, member_id, user_id) = (room_id.to_string(), member_id.to_string(), user_id.to_string());
         self.blocking(move |db| {
             write(db, |txn| {
+                let (from, to) = (format!("{room_id}/"), format!("{room_id}0"));
                 let mine: Vec<Photo> = {
+                    let wall = txn.open_table(ROOM_PHOTOS).map_err(unavailable)?;
                     let photos = txn.open_table(PHOTOS).map_err(unavailable)?;
-                    let rows = photos.iter().map_err(unavailable)?;
                     let mut mine = Vec::new();
-                    for row in rows {
-                        let photo: Photo = decode(row.map_err(unavailable)?.1.value())?;
+                    for row in wall.range(from.as_str()..to.as_str()).map_err(unavailable)? {
+                        let (key, _) = row.map_err(unavailable)?;
+                        let id = key.value().rsplit('/').next().unwrap_or_default().to_string();
+                        let Some(v) = photos.get(id.as_str()).map_err(unavailable)? else { continue };
+                        let photo: Photo = decode(v.value())?;
                         if photo.member_id == member_id && photo.user_id.as_deref() != Some(user_id.as_str()) {
                             mine.push(photo);
                         }
@@ -354,10 +401,8 @@ impl AccountStore for EmbeddedStore {
                     photo.user_id = Some(user_id.clone());
                     list_photo(txn, &photo, true)?;
                     let bytes = encode(&photo)?;
-                    txn.open_table(PHOTOS)
-                        .map_err(unavailable)?
-                        .insert(photo.id.as_str(), bytes.as_slice())
-                        .map_err(unavailable)?;
+                    let mut photos = txn.open_table(PHOTOS).map_err(unavailable)?;
+                    photos.insert(photo.id.as_str(), bytes.as_slice()).map_err(unavailable)?;
                 }
                 Ok(())
             })

@@ -83,9 +83,23 @@ impl AccountStore for MongoStore {
         found.map(from_doc).transpose()
     }
 
-    async fn save_user(&self, user: &User) -> StoreResult<()> {
-        self.users()?.replace_one(doc! { "_id": user.id.as_str() }, to_doc(&user.id, user)?).await.map_err(classify)?;
-        Ok(())
+    async fn set_display_name(&self, id: &str, display_name: &str) -> StoreResult<Option<User>> {
+        let update = doc! { "$set": { "display_name": display_name } };
+        let after = self
+            .users()?
+            .find_one_and_update(doc! { "_id": id }, update)
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await
+            .map_err(classify)?;
+        after.map(from_doc).transpose()
+    }
+
+    async fn set_avatar_version(&self, id: &str, expected: Option<u32>, version: u32) -> StoreResult<bool> {
+        let expected = expected.map_or(mongodb::bson::Bson::Null, |v| mongodb::bson::Bson::Int64(i64::from(v)));
+        let filter = doc! { "_id": id, "avatar_version": expected };
+        let update = doc! { "$set": { "avatar_version": i64::from(version) } };
+        let done = self.users()?.update_one(filter, update).await.map_err(classify)?;
+        Ok(done.modified_count == 1)
     }
 
     /// Dependents first, the account last: a failure midway leaves an
@@ -159,6 +173,11 @@ impl AccountStore for MongoStore {
         Ok((followers, following))
     }
 
+    async fn is_following(&self, follower: &str, followee: &str) -> StoreResult<bool> {
+        let id = format!("{follower}/{followee}");
+        Ok(self.follows_collection()?.find_one(doc! { "_id": id }).await.map_err(classify)?.is_some())
+    }
+
     async fn insert_activity(&self, activity: &Activity) -> StoreResult<()> {
         self.activities_collection()?.insert_one(to_doc(&activity.id, activity)?).await.map_err(classify)?;
         Ok(())
@@ -191,9 +210,11 @@ impl AccountStore for MongoStore {
         docs.into_iter().map(from_doc).collect()
     }
 
-    async fn claim_photos(&self, member_id: &str, user_id: &str) -> StoreResult<()> {
+    /// On the `room_wall` index (`room_id` first).
+    async fn claim_photos(&self, room_id: &str, member_id: &str, user_id: &str) -> StoreResult<()> {
         let update = doc! { "$set": { "user_id": user_id } };
-        self.photos()?.update_many(doc! { "member_id": member_id }, update).await.map_err(classify)?;
+        let filter = doc! { "room_id": room_id, "member_id": member_id };
+        self.photos()?.update_many(filter, update).await.map_err(classify)?;
         Ok(())
     }
 }
