@@ -1,0 +1,63 @@
+// Error codes (protocol.md §2.2) turned into sentences for people. Codes
+// whose server message carries the useful number (seconds, limits) keep it.
+
+import type { ApiErrorBody } from './types';
+
+const messages: Record<string, string> = {
+  network: 'The server cannot be reached. Check your Wi-Fi and try again.',
+  timeout: 'The server did not answer in time. Try again.',
+  disconnected: 'Not connected right now. Wait for the connection to come back.',
+  room_not_found: 'There is no room with this code. Check the code and try again.',
+  banned: 'You were banned from this room.',
+  unauthorized: 'You are no longer a member of this room.',
+  not_a_member: 'You are no longer a member of this room.',
+  forbidden: 'Only the host or a co-host may do this.',
+  target_is_host: 'The host cannot be the target of this action.',
+  unavailable: 'The server is busy right now. Try again in a moment.',
+  internal: 'Something went wrong on the server. Try again.',
+  invalid_payload: 'That was not accepted: check what you typed.',
+  track_not_found: 'This track is no longer in the library.',
+  entry_not_found: 'This track is no longer waiting in the queue.',
+  member_not_found: 'This person is no longer in the room.',
+  guest_adds_disabled: 'In this room guests may vote but not add tracks.',
+  explicit_not_allowed: 'Explicit tracks are not allowed in this room.',
+  track_banned: 'This track is banned in this room.',
+  artist_banned: 'An artist of this track is banned in this room.',
+  downvotes_disabled: 'This room allows up-votes only.',
+  queue_full: 'The queue is full (500 tracks). Try again later.',
+  skip_voting_disabled: 'Vote-to-skip is not enabled in this room.',
+  nothing_playing: 'Nothing is playing.',
+  already_paused: 'Already paused.',
+  not_paused: 'Not paused.',
+  photo_not_found: 'This photo is no longer on the wall.',
+  not_an_image: 'This file is not a photo: use a JPEG, PNG or WebP image.',
+  image_too_large: 'This photo has too many pixels (at most 50 megapixels).',
+  image_damaged: 'This photo is damaged or incomplete. Try another one.',
+  payload_too_large: 'This is too large to send (photos: at most 15 MB).',
+};
+
+/** Codes whose server message is already the best sentence (it has numbers). */
+const serverWording = new Set([
+  'cooldown_active',
+  'queue_limit_reached',
+  'track_too_long',
+  'recently_played',
+  'invalid_rules',
+]);
+
+export function describeError(error: ApiErrorBody, retryAfter: number | null = null): string {
+  if (error.code === 'rate_limited') {
+    const wait = retryAfter ?? Number(/(\d+)\s*s/.exec(error.message)?.[1]);
+    return Number.isFinite(wait) && wait > 0
+      ? `Too many attempts. Try again in ${wait} s.`
+      : 'Too many attempts. Wait a moment and try again.';
+  }
+  if (serverWording.has(error.code)) return sentence(error.message);
+  return messages[error.code] ?? sentence(error.message);
+}
+
+function sentence(text: string): string {
+  const t = text.trim();
+  if (!t) return 'Something went wrong.';
+  return t[0].toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? '' : '.');
+}

@@ -1,0 +1,211 @@
+// The room as this device knows it: built from a snapshot, then changed by
+// `room:changed` (protocol.md §4.3), presence and photo events. Everything
+// here is plain data and plain functions; the socket decides when to call them.
+
+import { clockOffset } from './clock';
+import type {
+  Change,
+  EntryView,
+  LikeAck,
+  MemberView,
+  NowPlayingView,
+  PhotoView,
+  Play,
+  Presence,
+  RoomChanged,
+  RoomInfo,
+  Snapshot,
+  Vote,
+} from './types';
+
+export interface RoomState {
+  version: number;
+  /** Server clock minus local clock (ms). */
+  offset: number;
+  room: RoomInfo;
+  me: MemberView;
+  /** Waiting entries in play order, each with my vote. */
+  queue: EntryView[];
+  nowPlaying: NowPlayingView | null;
+  /** Votes needed to skip, from the latest `skip_votes` change of this track. */
+  skipNeeded: number | null;
+  /** Whether I voted to skip the track now playing (kept locally). */
+  mySkipVote: boolean;
+  members: MemberView[];
+  /** Distinct members connected, from presence; null until known. */
+  onlineCount: number | null;
+  recentPlays: Play[];
+  photos: PhotoView[];
+  photosNext: string | null;
+}
+
+export function fromSnapshot(s: Snapshot, previous: RoomState | null): RoomState {
+  const sameTrack = previous?.nowPlaying && s.now_playing && previous.nowPlaying.entry_id === s.now_playing.entry_id;
+  return {
+    version: s.version,
+    offset: clockOffset(s.server_time),
+    room: s.room,
+    me: s.me,
+    queue: s.queue.map((e) => ({ ...e, my_vote: e.my_vote ?? 0 })),
+    nowPlaying: s.now_playing,
+    skipNeeded: sameTrack ? previous.skipNeeded : null,
+    mySkipVote: sameTrack ? previous.mySkipVote : false,
+    members: s.members,
+    onlineCount: previous?.onlineCount ?? null,
+    recentPlays: s.recent_plays,
+    // No photos in the snapshot means "could not read them now": keep ours.
+    photos: s.photos ?? previous?.photos ?? [],
+    photosNext: s.photos ? (s.photos_next ?? null) : (previous?.photosNext ?? null),
+  };
+}
+
+export function isStaff(state: RoomState): boolean {
+  return state.me.role === 'host' || state.me.role === 'cohost';
+}
+
+/** Whether I may kick or ban this member (protocol.md §4.4 member:kick). */
+export function canModerate(state: RoomState, target: MemberView): boolean {
+  if (target.id === state.me.id || target.role === 'host') return false;
+  if (state.me.role === 'host') return true;
+  return state.me.role === 'cohost' && target.role === 'guest';
+}
+
+export function onlineCount(state: RoomState): number {
+  return state.onlineCount ?? state.members.filter((m) => m.online).length;
+}
+
+/** Votes needed to skip: from the server when it told us, else computed (§5.5). */
+export function skipVotesNeeded(state: RoomState): number | null {
+  const t = state.room.rules.skip_threshold;
+  if (t === null) return null;
+  return state.skipNeeded ?? Math.max(1, Math.ceil(t * onlineCount(state)));
+}
+
+/**
+ * Applies one `room:changed` whose version is exactly ours + 1. Returns
+ * false when the message cannot be applied faithfully (an unknown id in
+ * `order`): the caller should resync.
+ */
+export function applyChanged(state: RoomState, msg: RoomChanged): boolean {
+  state.version = msg.version;
+  state.offset = clockOffset(msg.server_time);
+  for (const change of msg.changes) applyChange(state, change);
+  if (msg.order) return reorder(state, msg.order);
+  return true;
+}
+
+function applyChange(state: RoomState, c: Change): void {
+  switch (c.type) {
+    case 'member_joined':
+      if (!state.members.some((m) => m.id === c.member.id)) {
+        state.members.push(c.member);
+        state.room.member_count += 1;
+      }
+      break;
+    case 'member_updated':
+      state.members = state.members.map((m) => (m.id === c.member.id ? c.member : m));
+      if (c.member.id === state.me.id) state.me = { ...c.member, online: true };
+      break;
+    case 'member_removed':
+      if (state.members.some((m) => m.id === c.member_id)) state.room.member_count -= 1;
+      state.members = state.members.filter((m) => m.id !== c.member_id);
+      break;
+    case 'entry_added': {
+      const mine: Vote = c.entry.added_by === state.me.id ? 1 : 0;
+      state.queue = state.queue.filter((e) => e.id !== c.entry.id);
+      state.queue.push({ ...c.entry, my_vote: mine });
+      break;
+    }
+    case 'entry_updated':
+      state.queue = state.queue.map((e) => (e.id === c.entry.id ? { ...c.entry, my_vote: e.my_vote ?? 0 } : e));
+      break;
+    case 'entry_removed':
+      state.queue = state.queue.filter((e) => e.id !== c.entry_id);
+      break;
+    case 'now_playing':
+      if (c.now_playing?.entry_id !== state.nowPlaying?.entry_id) {
+        state.skipNeeded = null;
+        state.mySkipVote = false;
+      }
+      state.nowPlaying = c.now_playing;
+      break;
+    case 'skip_votes':
+      if (state.nowPlaying) state.nowPlaying = { ...state.nowPlaying, skip_votes: c.count };
+      state.skipNeeded = c.needed;
+      break;
+    case 'rules_updated':
+      state.room = { ...state.room, rules: c.rules };
+      break;
+    case 'listing_updated':
+      state.room = { ...state.room, listing: c.listing };
+      break;
+    case 'fallback_updated':
+      state.room = { ...state.room, fallback_count: c.count };
+      break;
+  }
+}
+
+function reorder(state: RoomState, order: string[]): boolean {
+  const byId = new Map(state.queue.map((e) => [e.id, e]));
+  const queue: EntryView[] = [];
+  for (const id of order) {
+    const entry = byId.get(id);
+    if (!entry) return false;
+    queue.push(entry);
+  }
+  state.queue = queue;
+  return true;
+}
+
+/** My vote as the server confirmed it in an EntryAck. */
+export function applyEntryAck(state: RoomState, entry: EntryView | null): void {
+  if (!entry) return;
+  state.queue = state.queue.map((e) => (e.id === entry.id ? { ...e, my_vote: entry.my_vote ?? e.my_vote } : e));
+}
+
+export function applyPresence(state: RoomState, p: Presence): void {
+  state.onlineCount = p.online_count;
+  state.members = state.members.map((m) => (m.id === p.member_id ? { ...m, online: p.online } : m));
+}
+
+/** Members paged in with `room:members`, appended without duplicates. */
+export function addMembers(state: RoomState, members: MemberView[]): void {
+  const known = new Set(state.members.map((m) => m.id));
+  for (const m of members) if (!known.has(m.id)) state.members.push(m);
+}
+
+// ---- photo wall (not versioned: applied as they come) ----
+
+export function addPhoto(state: RoomState, photo: PhotoView): void {
+  if (state.photos.some((p) => p.id === photo.id)) return;
+  const liked = photo.liked ?? photo.liked_by.some((l) => l.member_id === state.me.id);
+  state.photos = [{ ...photo, liked }, ...state.photos];
+}
+
+export function addOlderPhotos(state: RoomState, photos: PhotoView[], next: string | null): void {
+  const known = new Set(state.photos.map((p) => p.id));
+  state.photos = [...state.photos, ...photos.filter((p) => !known.has(p.id))];
+  state.photosNext = next;
+}
+
+export function setPhotoLikes(state: RoomState, likes: Omit<LikeAck, 'liked'> & { liked?: boolean }): void {
+  state.photos = state.photos.map((p) => {
+    if (p.id !== likes.photo_id) return p;
+    // Broadcasts do not say whether *I* like it: keep what we know unless
+    // the likers list or an ack tells us.
+    // `liked_by` holds only the latest 50 likers: it is complete when it
+    // has as many names as there are likes.
+    const inList = likes.liked_by.some((l) => l.member_id === state.me.id);
+    const complete = likes.liked_by.length >= likes.likes;
+    const liked = likes.liked ?? (inList || (complete ? false : p.liked));
+    return { ...p, likes: likes.likes, liked_by: likes.liked_by, liked };
+  });
+}
+
+export function removePhoto(state: RoomState, photoId: string): void {
+  state.photos = state.photos.filter((p) => p.id !== photoId);
+}
+
+export function hidePhotosOf(state: RoomState, memberId: string): void {
+  state.photos = state.photos.filter((p) => p.member_id !== memberId);
+}

@@ -1,0 +1,197 @@
+// The shapes the server sends and accepts (docs/protocol.md §1.6, §4).
+// Only the fields this app reads are typed; the server may send more.
+
+export type Role = 'host' | 'cohost' | 'guest';
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+}
+
+/** A library track (`/api/tracks`). */
+export interface Track {
+  id: string;
+  title: string;
+  artists: string[];
+  album: string | null;
+  genres?: string[];
+  year?: number | null;
+  duration_ms: number;
+  explicit: boolean;
+  popularity?: number;
+  artwork_url?: string;
+}
+
+/** A track inside a room; may carry `artwork_url` for imported tracks. */
+export interface TrackView {
+  id: string;
+  title: string;
+  artists: string[];
+  album: string | null;
+  duration_ms: number;
+  explicit: boolean;
+  artwork_url?: string;
+}
+
+export type Vote = 1 | 0 | -1;
+
+export interface EntryView {
+  id: string;
+  track: TrackView;
+  score: number;
+  added_by: string;
+  added_by_name: string;
+  added_at: number;
+  pinned: boolean;
+  /** Present in snapshots and acks only; kept locally otherwise. */
+  my_vote?: Vote;
+}
+
+export interface MemberView {
+  id: string;
+  name: string;
+  role: Role;
+  online: boolean;
+  username?: string;
+}
+
+export interface NowPlayingView {
+  entry_id: string;
+  track: TrackView;
+  added_by: string | null;
+  started_at: number;
+  position_ms: number;
+  paused: boolean;
+  skip_votes: number;
+}
+
+export interface Play {
+  entry_id: string;
+  track_id: string;
+  title: string;
+  artists: string[];
+  added_by: string | null;
+  started_at: number;
+  ended_at: number;
+  end: 'finished' | 'skipped' | 'voted_off';
+}
+
+export interface Rules {
+  allow_downvotes: boolean;
+  fair_mode: boolean;
+  guests_can_add: boolean;
+  max_queued_per_guest: number | null;
+  add_cooldown_secs: number | null;
+  max_track_secs: number | null;
+  allow_explicit: boolean;
+  no_replay_hours: number | null;
+  banned_tracks: string[];
+  banned_artists: string[];
+  skip_threshold: number | null;
+  downvote_removal: number | null;
+}
+
+export interface Listing {
+  public: boolean;
+  city: string | null;
+  location: { lat: number; lng: number } | null;
+}
+
+export interface RoomInfo {
+  id: string;
+  code: string;
+  name: string;
+  kind: 'party' | 'venue';
+  rules: Rules;
+  listing?: Listing;
+  member_count: number;
+  created_at: number;
+  fallback_count: number;
+  /** REST answers only. */
+  join_url?: string;
+  online_count?: number;
+}
+
+export interface Liker {
+  member_id: string;
+  name: string;
+}
+
+export interface PhotoView {
+  id: string;
+  member_id: string;
+  member_name: string;
+  comment: string | null;
+  created_at: number;
+  status: 'processing' | 'ready';
+  width: number;
+  height: number;
+  likes: number;
+  liked_by: Liker[];
+  /** Only where the server knows who asks. */
+  liked?: boolean;
+  urls?: { full: string; preview: string; thumb: string };
+}
+
+export interface Snapshot {
+  version: number;
+  server_time: number;
+  room: RoomInfo;
+  me: MemberView;
+  queue: EntryView[];
+  now_playing: NowPlayingView | null;
+  members: MemberView[];
+  recent_plays: Play[];
+  /** Absent when the photo store could not be read: keep the wall. */
+  photos?: PhotoView[];
+  photos_next?: string | null;
+}
+
+export type Change =
+  | { type: 'member_joined'; member: MemberView }
+  | { type: 'member_updated'; member: MemberView }
+  | { type: 'member_removed'; member_id: string; reason: 'kicked' | 'banned' }
+  | { type: 'entry_added'; entry: EntryView }
+  | { type: 'entry_updated'; entry: EntryView }
+  | { type: 'entry_removed'; entry_id: string; reason: string }
+  | { type: 'now_playing'; now_playing: NowPlayingView | null }
+  | { type: 'skip_votes'; count: number; needed: number }
+  | { type: 'rules_updated'; rules: Rules }
+  | { type: 'listing_updated'; listing: Listing }
+  | { type: 'fallback_updated'; count: number };
+
+export interface RoomChanged {
+  version: number;
+  server_time: number;
+  changes: Change[];
+  /** Only when the queue may have moved: every waiting entry id in play order. */
+  order?: string[];
+}
+
+export interface Presence {
+  member_id: string;
+  online: boolean;
+  online_count: number;
+}
+
+export interface JoinAnswer {
+  room: RoomInfo;
+  token: string;
+  member: MemberView;
+}
+
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: ApiErrorBody };
+
+export interface EntryAck {
+  version: number;
+  entry: EntryView | null;
+  duplicate: boolean;
+  now_playing_entry_id: string | null;
+}
+
+export interface LikeAck {
+  photo_id: string;
+  likes: number;
+  liked_by: Liker[];
+  liked: boolean;
+}
