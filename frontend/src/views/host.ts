@@ -1,0 +1,124 @@
+// Host tools (host and co-hosts): inviting people (QR code, join link, the
+// big screen) and the room's main rules. Queue, player, member and photo
+// moderation live next to what they act on.
+
+import { qrUrl } from '../api';
+import { h, setText } from '../dom';
+import { describeError } from '../errors';
+import { isStaff, type RoomState } from '../state';
+import { joinUrl } from '../storage';
+import type { Rules } from '../types';
+import type { RoomContext, Section } from './view';
+
+type Toggle = 'guests_can_add' | 'allow_downvotes' | 'fair_mode' | 'allow_explicit';
+
+const toggles: { rule: Toggle; label: string; hint: string }[] = [
+  { rule: 'guests_can_add', label: 'Guests may add tracks', hint: 'Off: guests only vote.' },
+  { rule: 'allow_downvotes', label: 'Allow down-votes', hint: 'Off: up-votes only.' },
+  { rule: 'fair_mode', label: 'Fair mode', hint: 'Take turns between the people who add tracks.' },
+  { rule: 'allow_explicit', label: 'Allow explicit tracks', hint: '' },
+];
+
+const skipChoices: { value: number | null; label: string }[] = [
+  { value: null, label: 'Off' },
+  { value: 0.34, label: 'A third of the people here' },
+  { value: 0.5, label: 'Half of the people here' },
+  { value: 0.67, label: 'Two thirds of the people here' },
+];
+
+export function hostSection(ctx: RoomContext): Section {
+  const link = joinUrl.get(ctx.code);
+  const share = h(
+    'div',
+    { class: 'share' },
+    h('img', { class: 'qr', src: qrUrl(ctx.code), alt: `QR code to join room ${ctx.code}`, width: 180, height: 180, 'data-testid': 'qr' }),
+    h(
+      'div',
+      { class: 'share-text' },
+      h('p', {}, 'Room code'),
+      h('p', { class: 'big-code', 'data-testid': 'share-code' }, ctx.code),
+      h('p', {}, h('a', { href: link, 'data-testid': 'join-link', class: 'join-link' }, link)),
+      h('div', { class: 'row wrap' }, copyButton(ctx, link), h('a', { href: `/display/${ctx.code}`, target: '_blank', rel: 'noopener', class: 'button secondary small', 'data-testid': 'display-link' }, 'Open the big screen')),
+    ),
+  );
+
+  const boxes = new Map<Toggle, HTMLInputElement>();
+  const rulesBox = h('fieldset', { class: 'rules', 'data-testid': 'rules' }, h('legend', {}, 'Room rules'));
+  for (const t of toggles) {
+    const box = h('input', { type: 'checkbox', id: `rule-${t.rule}`, 'data-testid': `rule-${t.rule}` });
+    box.addEventListener('change', () => setRules(ctx, { [t.rule]: box.checked }));
+    boxes.set(t.rule, box);
+    rulesBox.append(
+      h('div', { class: 'check' }, box, h('label', { for: `rule-${t.rule}` }, t.label, t.hint ? h('span', { class: 'hint' }, t.hint) : null)),
+    );
+  }
+  const skip = h('select', { id: 'rule-skip_threshold', 'data-testid': 'rule-skip_threshold' });
+  for (const c of skipChoices) skip.append(h('option', { value: c.value === null ? '' : String(c.value) }, c.label));
+  skip.addEventListener('change', () => setRules(ctx, { skip_threshold: skip.value === '' ? null : Number(skip.value) }));
+  rulesBox.append(h('div', { class: 'field' }, h('label', { for: 'rule-skip_threshold' }, 'Vote to skip needs'), skip));
+
+  const summary = h('p', { class: 'hint', 'data-testid': 'rules-summary' });
+  const el = h(
+    'section',
+    { class: 'card host', id: 'host', 'data-testid': 'host-tools', 'aria-labelledby': 'host-heading', hidden: true },
+    h('h2', { id: 'host-heading' }, 'Host tools'),
+    h('h3', {}, 'Invite people'),
+    share,
+    rulesBox,
+    summary,
+  );
+
+  return {
+    el,
+    update(state) {
+      el.hidden = !isStaff(state);
+      if (el.hidden) return;
+      const rules = state.room.rules;
+      for (const [rule, box] of boxes) box.checked = rules[rule];
+      const choice = skipChoices.find((c) => c.value === rules.skip_threshold);
+      if (!choice && rules.skip_threshold !== null && !skip.querySelector('[data-custom]')) {
+        skip.append(h('option', { value: String(rules.skip_threshold), 'data-custom': '' }, `${Math.round(rules.skip_threshold * 100)} % of the people here`));
+      }
+      skip.value = rules.skip_threshold === null ? '' : String(rules.skip_threshold);
+      setText(summary, otherRules(state));
+    },
+  };
+}
+
+async function setRules(ctx: RoomContext, rules: Partial<Rules>): Promise<void> {
+  const ack = await ctx.conn.command('room:update_rules', { rules });
+  if (!ack.ok) ctx.notice.show(describeError(ack.error), 'error');
+  else ctx.notice.show('Rules updated.', 'success');
+  // Draw from the room's rules, whatever happened (a refused change snaps back).
+  ctx.conn.edit(() => undefined);
+}
+
+function otherRules(state: RoomState): string {
+  const r = state.room.rules;
+  const parts: string[] = [];
+  if (r.max_queued_per_guest !== null) parts.push(`at most ${r.max_queued_per_guest} waiting tracks per guest`);
+  if (r.add_cooldown_secs) parts.push(`${r.add_cooldown_secs} s between a guest's adds`);
+  if (r.max_track_secs !== null) parts.push(`tracks up to ${Math.round(r.max_track_secs / 60)} min`);
+  if (r.no_replay_hours !== null) parts.push(`no replay within ${r.no_replay_hours} h`);
+  if (r.downvote_removal !== null) parts.push(`removed at a score of −${r.downvote_removal}`);
+  if (r.banned_tracks.length + r.banned_artists.length > 0) parts.push(`${r.banned_tracks.length + r.banned_artists.length} bans`);
+  return parts.length ? `Also: ${parts.join('; ')}.` : '';
+}
+
+function copyButton(ctx: RoomContext, link: string): HTMLElement {
+  const canShare = typeof navigator.share === 'function';
+  const button = h('button', { type: 'button', class: 'secondary small', 'data-testid': 'copy-link' }, canShare ? 'Share link' : 'Copy link');
+  button.addEventListener('click', async () => {
+    try {
+      if (canShare) {
+        await navigator.share({ title: 'Join the party on crowdjuke', url: link });
+      } else {
+        await navigator.clipboard.writeText(link);
+        ctx.notice.show('Join link copied.', 'success');
+      }
+    } catch {
+      // Share sheet dismissed, or no clipboard access: the link is on screen.
+    }
+  });
+  return button;
+}

@@ -1,0 +1,166 @@
+// Now playing: artwork, title, artists and a progress bar driven by the
+// server clock (protocol.md §6). On the room page it also has vote-to-skip
+// and, for staff, pause/resume and skip; the big screen shows it alone.
+
+import { formatDuration, positionNow } from '../clock';
+import { h, part, setText } from '../dom';
+import { describeError } from '../errors';
+import { isStaff, skipVotesNeeded, type RoomState } from '../state';
+import type { TrackView } from '../types';
+import type { RoomContext, Section } from './view';
+
+export function nowPlayingSection(ctx: RoomContext | null): Section {
+  const el = h(
+    'section',
+    { class: 'now-playing card', 'data-testid': 'now-playing', 'aria-labelledby': 'now-heading' },
+    h('h2', { id: 'now-heading', class: 'eyebrow' }, 'Now playing'),
+    h(
+      'div',
+      { class: 'np-body' },
+      h('div', { class: 'artwork', 'data-part': 'artwork', 'aria-hidden': 'true' }),
+      h(
+        'div',
+        { class: 'np-text' },
+        h(
+          'p',
+          { class: 'np-title', 'data-part': 'title' },
+          h('span', { 'data-part': 'title-text', 'data-testid': 'now-title' }),
+          h('abbr', { class: 'badge', title: 'explicit', 'data-part': 'explicit', hidden: true }, 'E'),
+        ),
+        h('p', { class: 'np-artist', 'data-part': 'artist', 'data-testid': 'now-artist' }),
+        h('p', { class: 'np-meta', 'data-part': 'meta' }),
+      ),
+    ),
+    h(
+      'div',
+      { class: 'progress', 'data-part': 'progress' },
+      h(
+        'div',
+        { class: 'progress-track', role: 'progressbar', 'aria-label': 'Playback position', 'aria-valuemin': '0', 'data-part': 'bar', 'data-testid': 'progress' },
+        h('div', { class: 'progress-fill', 'data-part': 'fill' }),
+      ),
+      h(
+        'p',
+        { class: 'progress-times' },
+        h('span', { 'data-part': 'elapsed', 'data-testid': 'elapsed' }),
+        h('span', { class: 'paused-badge', 'data-part': 'paused', 'data-testid': 'paused', hidden: true }, 'Paused'),
+        h('span', { 'data-part': 'duration', 'data-testid': 'duration' }),
+      ),
+    ),
+    h('p', { class: 'np-empty', 'data-part': 'empty', 'data-testid': 'nothing-playing', hidden: true }, 'Nothing is playing. Add a track to start the music.'),
+    ctx ? controls(ctx) : null,
+  );
+
+  let latest: RoomState | null = null;
+  let trackId: string | null = null;
+  const tick = () => {
+    if (latest) drawProgress(el, latest);
+  };
+  const timer = window.setInterval(tick, 250);
+
+  return {
+    el,
+    update(state) {
+      latest = state;
+      const np = state.nowPlaying;
+      el.classList.toggle('is-empty', !np);
+      part(el, 'empty').hidden = !!np;
+      for (const name of ['progress', 'title', 'artist', 'meta']) part(el, name).hidden = !np;
+      if (np && np.track.id + np.entry_id !== trackId) {
+        trackId = np.track.id + np.entry_id;
+        drawArtwork(part(el, 'artwork'), np.track);
+      } else if (!np) {
+        trackId = null;
+        drawArtwork(part(el, 'artwork'), null);
+      }
+      if (np) {
+        setText(part(el, 'title-text'), np.track.title);
+        part(el, 'explicit').hidden = !np.track.explicit;
+        setText(part(el, 'artist'), np.track.artists.join(', '));
+        setText(part(el, 'meta'), addedBy(state, np.added_by));
+      }
+      if (ctx) drawControls(el, state);
+      tick();
+    },
+    stop() {
+      window.clearInterval(timer);
+    },
+  };
+}
+
+function addedBy(state: RoomState, memberId: string | null): string {
+  if (memberId === null) return 'From the house playlist';
+  if (memberId === state.me.id) return 'Added by you';
+  const member = state.members.find((m) => m.id === memberId);
+  return member ? `Added by ${member.name}` : '';
+}
+
+function drawArtwork(box: HTMLElement, track: TrackView | null): void {
+  box.replaceChildren();
+  if (track?.artwork_url) {
+    box.append(h('img', { src: track.artwork_url, alt: '', loading: 'lazy' }));
+  } else {
+    // A colour from the title, so each track looks a little different.
+    const hue = track ? [...track.title].reduce((a, c) => (a * 31 + c.charCodeAt(0)) % 360, 7) : 220;
+    box.style.setProperty('--hue', String(hue));
+    box.append(h('span', { class: 'artwork-note' }, '♪'));
+  }
+}
+
+function drawProgress(el: HTMLElement, state: RoomState): void {
+  const np = state.nowPlaying;
+  if (!np) return;
+  const pos = positionNow(np, state.offset);
+  const total = np.track.duration_ms;
+  const pct = total > 0 ? (pos / total) * 100 : 0;
+  part(el, 'fill').style.width = `${pct.toFixed(2)}%`;
+  const bar = part(el, 'bar');
+  const secs = String(Math.floor(pos / 1000));
+  if (bar.getAttribute('aria-valuenow') !== secs) {
+    bar.setAttribute('aria-valuemax', String(Math.floor(total / 1000)));
+    bar.setAttribute('aria-valuenow', secs);
+    bar.setAttribute('aria-valuetext', `${formatDuration(pos)} of ${formatDuration(total)}`);
+  }
+  setText(part(el, 'elapsed'), formatDuration(pos));
+  setText(part(el, 'duration'), formatDuration(total));
+  part(el, 'paused').hidden = !np.paused;
+}
+
+// ---- controls (room page only) ----
+
+function controls(ctx: RoomContext): HTMLElement {
+  const run = async (event: string, done?: (state: RoomState) => void) => {
+    const ack = await ctx.conn.command(event);
+    if (!ack.ok) ctx.notice.show(describeError(ack.error), 'error');
+    else if (done) ctx.conn.edit(done);
+  };
+  return h(
+    'div',
+    { class: 'np-controls', 'data-part': 'controls' },
+    h(
+      'button',
+      { type: 'button', class: 'secondary', 'data-part': 'vote-skip', 'data-testid': 'vote-skip', onclick: () => run('player:vote_skip', (s) => (s.mySkipVote = true)) },
+      'Vote to skip',
+    ),
+    h('button', { type: 'button', class: 'secondary', 'data-part': 'pause', 'data-testid': 'pause', onclick: () => run('player:pause') }, '⏸ Pause'),
+    h('button', { type: 'button', class: 'secondary', 'data-part': 'resume', 'data-testid': 'resume', onclick: () => run('player:resume') }, '▶ Resume'),
+    h('button', { type: 'button', class: 'secondary', 'data-part': 'skip', 'data-testid': 'skip', onclick: () => run('player:skip') }, '⏭ Skip'),
+  );
+}
+
+function drawControls(el: HTMLElement, state: RoomState): void {
+  const np = state.nowPlaying;
+  const staff = isStaff(state);
+  const needed = skipVotesNeeded(state);
+  const voteSkip = part<HTMLButtonElement>(el, 'vote-skip');
+  voteSkip.hidden = !np || needed === null;
+  if (np && needed !== null) {
+    setText(voteSkip, `${state.mySkipVote ? 'You voted to skip' : 'Vote to skip'} (${np.skip_votes}/${needed})`);
+    voteSkip.disabled = state.mySkipVote;
+    voteSkip.setAttribute('aria-label', `${state.mySkipVote ? 'You voted to skip' : 'Vote to skip this track'}: ${np.skip_votes} of ${needed} votes`);
+  }
+  part(el, 'pause').hidden = !staff || !np || np.paused;
+  part(el, 'resume').hidden = !staff || !np || !np.paused;
+  part(el, 'skip').hidden = !staff || !np;
+  part(el, 'controls').hidden = !np;
+}

@@ -1,0 +1,167 @@
+// The photo wall: share a photo from the camera or the gallery (multipart
+// upload with the member token), like photos (names of likers shown),
+// report or remove them, page older ones.
+
+import { ApiError, olderPhotos, uploadPhoto } from '../api';
+import { h, part, setText, syncList } from '../dom';
+import { describeError } from '../errors';
+import { addOlderPhotos, isStaff, setPhotoLikes, type RoomState } from '../state';
+import type { LikeAck, PhotoView } from '../types';
+import type { RoomContext, Section } from './view';
+
+const MAX_PHOTO_BYTES = 15 * 1024 * 1024;
+
+export function photosSection(ctx: RoomContext): Section {
+  const input = h('input', {
+    id: 'photo-input',
+    type: 'file',
+    accept: 'image/*',
+    capture: 'environment',
+    class: 'visually-hidden',
+    'data-testid': 'photo-input',
+  });
+  const comment = h('input', { id: 'photo-comment', 'data-testid': 'photo-comment', maxlength: 280, placeholder: 'Say something (optional)' });
+  const progress = h('p', { class: 'hint', role: 'status', 'data-testid': 'photo-status' });
+  const wall = h('ul', { class: 'photo-wall', 'data-testid': 'photo-wall', 'aria-labelledby': 'photos-heading' });
+  const empty = h('p', { class: 'empty', 'data-testid': 'photos-empty' }, 'No photos yet. Be the first to share one!');
+  const older = h('button', { type: 'button', class: 'secondary', 'data-testid': 'older-photos', hidden: true }, 'Show older photos');
+  const el = h(
+    'section',
+    { class: 'card photos', id: 'photos' },
+    h('h2', { id: 'photos-heading' }, 'Photo wall'),
+    h(
+      'div',
+      { class: 'upload' },
+      h('label', { for: 'photo-comment' }, 'Caption'),
+      comment,
+      // The label is the visible button; the real file input stays focusable
+      // (its focus ring is drawn on the label, see app.css).
+      input,
+      h('label', { for: 'photo-input', class: 'button primary file-button' }, h('span', { 'aria-hidden': 'true' }, '📷 '), 'Share a photo'),
+      progress,
+    ),
+    empty,
+    wall,
+    older,
+  );
+
+  input.addEventListener('change', async () => {
+    const file = input.files?.[0];
+    if (!file) return;
+    if (file.size > MAX_PHOTO_BYTES) {
+      ctx.notice.show('This photo is larger than 15 MB. Pick a smaller one.', 'error');
+      input.value = '';
+      return;
+    }
+    input.disabled = true;
+    setText(progress, 'Uploading your photo…');
+    try {
+      await uploadPhoto(ctx.code, ctx.token, file, comment.value);
+      comment.value = '';
+      setText(progress, '');
+      ctx.notice.show('Photo shared! It appears on the wall in a moment.', 'success');
+    } catch (err) {
+      setText(progress, '');
+      const e = err instanceof ApiError ? err : new ApiError('internal', String(err), 0);
+      ctx.notice.show(describeError(e, e.retryAfter), 'error');
+    } finally {
+      input.disabled = false;
+      input.value = '';
+    }
+  });
+
+  older.addEventListener('click', async () => {
+    const cursor = ctx.conn.state?.photosNext;
+    if (!cursor) return;
+    older.disabled = true;
+    try {
+      const page = await olderPhotos(ctx.code, ctx.token, cursor);
+      ctx.conn.edit((s) => addOlderPhotos(s, page.photos, page.next));
+    } catch (err) {
+      if (err instanceof ApiError) ctx.notice.show(describeError(err, err.retryAfter), 'error');
+    } finally {
+      older.disabled = false;
+    }
+  });
+
+  const photos = new WeakMap<HTMLElement, PhotoView>();
+  const act = async (event: string, li: HTMLElement, done?: string) => {
+    const photo = photos.get(li);
+    if (!photo) return;
+    const ack = await ctx.conn.command<LikeAck>(event, { photo_id: photo.id });
+    if (!ack.ok) ctx.notice.show(describeError(ack.error), 'error');
+    else if (event === 'photo:like' || event === 'photo:unlike') ctx.conn.edit((s) => setPhotoLikes(s, ack.data));
+    else if (done) ctx.notice.show(done, 'success');
+  };
+  const create = (photo: PhotoView): HTMLElement => {
+    const li = h('li', { class: 'photo', 'data-testid': 'photo', 'data-photo-id': photo.id });
+    const link = h(
+      'a',
+      { href: photo.urls?.full ?? '#', target: '_blank', rel: 'noopener', class: 'photo-link' },
+      h('img', {
+        src: photo.urls?.thumb ?? '',
+        alt: photo.comment ? `Photo by ${photo.member_name}: ${photo.comment}` : `Photo by ${photo.member_name}`,
+        loading: 'lazy',
+        width: photo.width,
+        height: photo.height,
+      }),
+    );
+    li.append(
+      link,
+      h(
+        'div',
+        { class: 'photo-info' },
+        h('p', { class: 'photo-by' }, photo.member_name, photo.comment ? h('span', { class: 'photo-comment' }, ` — ${photo.comment}`) : null),
+        h(
+          'div',
+          { class: 'photo-actions' },
+          h('button', { type: 'button', class: 'like small', 'data-part': 'like', 'data-testid': 'like', onclick: () => toggleLike(li) }),
+          h('button', { type: 'button', class: 'small secondary', 'data-part': 'report', 'data-testid': 'report-photo', onclick: () => act('photo:report', li, 'Thanks, the hosts were told.') }, 'Report'),
+          h('button', { type: 'button', class: 'small danger', 'data-part': 'remove', 'data-testid': 'remove-photo', onclick: () => act('photo:remove', li, 'Photo removed.') }, 'Remove'),
+        ),
+        h('p', { class: 'liked-by', 'data-part': 'liked-by', 'data-testid': 'liked-by' }),
+      ),
+    );
+    return li;
+  };
+  const toggleLike = (li: HTMLElement) => act(photos.get(li)?.liked ? 'photo:unlike' : 'photo:like', li);
+
+  return {
+    el,
+    update(state) {
+      empty.hidden = state.photos.length > 0;
+      older.hidden = !state.photosNext;
+      syncList(wall, state.photos, (p) => p.id, create, (li, photo) => {
+        photos.set(li, photo);
+        drawPhoto(li, photo, state);
+      });
+    },
+  };
+}
+
+function drawPhoto(li: HTMLElement, photo: PhotoView, state: RoomState): void {
+  const like = part(li, 'like');
+  const liked = photo.liked === true;
+  setText(like, `${liked ? '♥' : '♡'} ${photo.likes}`);
+  like.setAttribute('aria-pressed', String(liked));
+  like.setAttribute('aria-label', `${liked ? 'Unlike' : 'Like'} photo by ${photo.member_name} (${photo.likes} ${photo.likes === 1 ? 'like' : 'likes'})`);
+  const mine = photo.member_id === state.me.id;
+  part(li, 'report').hidden = mine;
+  part(li, 'remove').hidden = !mine && !isStaff(state);
+  setText(part(li, 'liked-by'), likedByText(photo, state.me.id));
+}
+
+/** “Liked by you, Hana and 3 others” */
+export function likedByText(photo: PhotoView, myId: string): string {
+  if (photo.likes === 0) return '';
+  const names = photo.liked_by.map((l) => (l.member_id === myId ? 'you' : l.name));
+  const shown = names.slice(0, 3);
+  const others = photo.likes - shown.length;
+  if (others <= 0) return `Liked by ${joinNames(shown)}`;
+  return `Liked by ${shown.join(', ')} and ${others} ${others === 1 ? 'other' : 'others'}`;
+}
+
+function joinNames(names: string[]): string {
+  if (names.length <= 1) return names.join('');
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}

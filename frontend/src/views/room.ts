@@ -1,0 +1,125 @@
+// The room page (`/room/{code}`), the same for guests and staff: host
+// controls appear when `me.role` is host or co-host. It owns the
+// connection, the "Reconnecting…" banner and the end-of-room messages.
+
+import { h, setText } from '../dom';
+import { createNotice } from '../notice';
+import { RoomConnection, type EndReason } from '../socket';
+import { memberToken } from '../storage';
+import { hostSection } from './host';
+import { membersSection } from './members';
+import { nowPlayingSection } from './nowplaying';
+import { photosSection } from './photos';
+import { queueSection } from './queue';
+import { searchSection } from './search';
+import type { Navigate, RoomContext, Section } from './view';
+
+const endings: Record<EndReason, { text: string; rejoin: boolean }> = {
+  kicked: { text: 'You were removed from this room by the host.', rejoin: true },
+  banned: { text: 'You were banned from this room.', rejoin: false },
+  room_closed: { text: 'This room has closed. Thanks for partying!', rejoin: false },
+  unauthorized: { text: 'Your pass for this room is no longer valid. Join again to get a new one.', rejoin: true },
+};
+
+export function roomView(root: HTMLElement, navigate: Navigate, code: string): (() => void) | void {
+  const token = memberToken.get(code);
+  if (!token) {
+    navigate(`/join/${code}`, true);
+    return;
+  }
+  document.title = `${code} · crowdjuke`;
+  const notice = createNotice();
+  let frame = 0;
+  const conn: RoomConnection = new RoomConnection(token, {
+    update: () => {
+      if (!frame) frame = requestAnimationFrame(draw);
+    },
+    notice: (text, kind) => notice.show(text, kind),
+  });
+  const ctx: RoomContext = { code, token, conn, notice };
+
+  const nowPlaying = nowPlayingSection(ctx);
+  const search = searchSection(ctx);
+  const queue = queueSection(ctx);
+  const host = hostSection(ctx);
+  const photos = photosSection(ctx);
+  const members = membersSection(ctx);
+  const sections: Section[] = [nowPlaying, search, queue, host, photos, members];
+
+  const title = h('h1', { 'data-testid': 'room-name' }, 'crowdjuke');
+  const me = h('span', { 'data-testid': 'me' });
+  const banner = h('p', { class: 'banner', 'data-testid': 'reconnecting', role: 'status', hidden: true });
+  const loading = h('p', { class: 'loading', 'data-testid': 'loading' }, 'Connecting to the room…');
+  const ended = h('div', { class: 'card ended', 'data-testid': 'ended', hidden: true });
+  const grid = h(
+    'div',
+    { class: 'room-grid', hidden: true },
+    h('div', { class: 'col-main' }, nowPlaying.el, search.el, queue.el),
+    h('div', { class: 'col-side' }, host.el, photos.el, members.el),
+  );
+  const home = h('a', { href: '/', class: 'home-link', 'aria-label': 'crowdjuke home' }, h('img', { src: '/app/icon.svg', alt: '', width: 32, height: 32 }));
+  home.addEventListener('click', (e) => {
+    e.preventDefault();
+    navigate('/');
+  });
+
+  root.append(
+    h(
+      'div',
+      { class: 'page room' },
+      h(
+        'header',
+        { class: 'room-header' },
+        home,
+        h('div', { class: 'room-title' }, title, h('p', { class: 'meta' }, 'Code ', h('span', { class: 'code', 'data-testid': 'room-code' }, code), ' · ', me)),
+        h('nav', { class: 'jump', 'aria-label': 'On this page' }, h('a', { href: '#queue' }, 'Queue'), h('a', { href: '#photos' }, 'Photos'), h('a', { href: '#people' }, 'People')),
+      ),
+      banner,
+      notice.el,
+      h('main', {}, loading, ended, grid),
+    ),
+  );
+
+  function draw(): void {
+    frame = 0;
+    banner.hidden = conn.status !== 'reconnecting';
+    setText(banner, conn.serverRestarting ? 'The server is restarting. Reconnecting…' : 'Connection lost. Reconnecting…');
+    if (conn.ended) {
+      showEnded(conn.ended);
+      return;
+    }
+    const state = conn.state;
+    if (!state) return;
+    loading.hidden = true;
+    grid.hidden = false;
+    setText(title, state.room.name);
+    document.title = `${state.room.name} · crowdjuke`;
+    const role = state.me.role === 'host' ? ' (host)' : state.me.role === 'cohost' ? ' (co-host)' : '';
+    setText(me, `You are ${state.me.name}${role}`);
+    for (const s of sections) s.update(state);
+  }
+
+  function showEnded(reason: EndReason): void {
+    const ending = endings[reason];
+    if (reason !== 'banned') memberToken.set(code, null);
+    loading.hidden = true;
+    grid.hidden = true;
+    if (!ended.hidden) return;
+    ended.hidden = false;
+    notice.show(ending.text, 'error', true);
+    const action = ending.rejoin
+      ? h('a', { href: `/join/${code}`, class: 'button primary', 'data-testid': 'rejoin' }, 'Join again')
+      : h('a', { href: '/', class: 'button secondary', 'data-testid': 'go-home' }, 'Back to the start');
+    action.addEventListener('click', (e) => {
+      e.preventDefault();
+      navigate(ending.rejoin ? `/join/${code}` : '/');
+    });
+    ended.replaceChildren(h('h2', {}, ending.text), action);
+  }
+
+  return () => {
+    cancelAnimationFrame(frame);
+    conn.close();
+    for (const s of sections) s.stop?.();
+  };
+}
