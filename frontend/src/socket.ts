@@ -35,8 +35,11 @@ export class RoomConnection {
   state: RoomState | null = null;
   status: ConnectionStatus = 'connecting';
   ended: EndReason | null = null;
-  /** True when the last drop was the server going away (restart, deploy). */
-  serverRestarting = false;
+  /**
+   * True when the server closed the connection (a restart or a deploy
+   * closes it cleanly), false when the network dropped it.
+   */
+  serverClosed = false;
 
   private readonly socket: Socket;
   private buffer: RoomChanged[] = [];
@@ -80,7 +83,7 @@ export class RoomConnection {
     const s = this.socket;
     s.on('connect', () => {
       this.retryDelay = 1000;
-      this.serverRestarting = false;
+      this.serverClosed = false;
       // A snapshot comes on every connect; if the server could not build one,
       // ask for it (protocol.md §4.3 room:snapshot).
       window.clearTimeout(this.snapshotTimer);
@@ -162,12 +165,10 @@ export class RoomConnection {
   private onDisconnect(reason: Socket.DisconnectReason): void {
     if (this.status === 'ended') return;
     this.status = 'reconnecting';
-    if (reason === 'io server disconnect') {
-      // Not a removal (room:removed would have ended us): the server is
-      // shutting down. Socket.IO will not retry by itself here.
-      this.serverRestarting = true;
-      this.retrySoon();
-    }
+    this.serverClosed = reason === 'io server disconnect' || reason === 'transport close';
+    // Not a removal (room:removed would have ended us): the server is
+    // shutting down, and Socket.IO does not retry by itself after this one.
+    if (reason === 'io server disconnect') this.retrySoon();
     this.events.update();
   }
 

@@ -29,8 +29,8 @@ export interface RoomState {
   nowPlaying: NowPlayingView | null;
   /** Votes needed to skip, from the latest `skip_votes` change of this track. */
   skipNeeded: number | null;
-  /** Whether I voted to skip the track now playing (kept locally). */
-  mySkipVote: boolean;
+  /** The now-playing entry I voted to skip (kept locally; votes reset per track). */
+  mySkipVoteFor: string | null;
   members: MemberView[];
   /** Distinct members connected, from presence; null until known. */
   onlineCount: number | null;
@@ -49,7 +49,7 @@ export function fromSnapshot(s: Snapshot, previous: RoomState | null): RoomState
     queue: s.queue.map((e) => ({ ...e, my_vote: e.my_vote ?? 0 })),
     nowPlaying: s.now_playing,
     skipNeeded: sameTrack ? previous.skipNeeded : null,
-    mySkipVote: sameTrack ? previous.mySkipVote : false,
+    mySkipVoteFor: sameTrack ? previous.mySkipVoteFor : null,
     members: s.members,
     onlineCount: previous?.onlineCount ?? null,
     recentPlays: s.recent_plays,
@@ -68,6 +68,10 @@ export function canModerate(state: RoomState, target: MemberView): boolean {
   if (target.id === state.me.id || target.role === 'host') return false;
   if (state.me.role === 'host') return true;
   return state.me.role === 'cohost' && target.role === 'guest';
+}
+
+export function votedToSkip(state: RoomState): boolean {
+  return state.nowPlaying !== null && state.mySkipVoteFor === state.nowPlaying.entry_id;
 }
 
 export function onlineCount(state: RoomState): number {
@@ -125,7 +129,7 @@ function applyChange(state: RoomState, c: Change): void {
     case 'now_playing':
       if (c.now_playing?.entry_id !== state.nowPlaying?.entry_id) {
         state.skipNeeded = null;
-        state.mySkipVote = false;
+        state.mySkipVoteFor = null;
       }
       state.nowPlaying = c.now_playing;
       break;

@@ -29,7 +29,8 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
   const title = h('h1', { 'data-testid': 'room-name' }, 'crowdjuke');
   const status = h('p', { class: 'd-status', 'data-testid': 'notice', role: 'status' }, 'Connecting…');
   const banner = h('p', { class: 'banner', 'data-testid': 'reconnecting', role: 'status', hidden: true }, 'Reconnecting…');
-  const link = h('p', { class: 'd-link', 'data-testid': 'join-link' }, joinUrl.get(code).replace(/^https?:\/\//, ''));
+  const link = h('p', { class: 'd-link', 'data-testid': 'join-link' });
+  showLink(link, joinUrl.get(code));
 
   root.append(
     h(
@@ -112,7 +113,7 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
       if (stopped) return;
       displayToken.set(code, answer.token);
       joinUrl.set(code, answer.room.join_url);
-      setText(link, joinUrl.get(code).replace(/^https?:\/\//, ''));
+      showLink(link, joinUrl.get(code));
       connect(answer.token);
     } catch (err) {
       const e = err instanceof ApiError ? err : null;
@@ -185,6 +186,14 @@ function drawWall(list: HTMLElement, empty: HTMLElement, state: RoomState): void
       caption.title = likedByText(p, state.me.id);
     },
   );
+}
+
+/** `host:port/join/CODE`, breaking the line (if needed) before `/join`. */
+function showLink(el: HTMLElement, url: string): void {
+  const bare = url.replace(/^https?:\/\//, '');
+  const cut = bare.indexOf('/join/');
+  if (cut < 0) return setText(el, bare);
+  el.replaceChildren(bare.slice(0, cut), h('wbr'), bare.slice(cut));
 }
 
 /** Keeps a TV or a tablet from dimming while the page is shown. */

@@ -5,7 +5,7 @@
 import { formatDuration, positionNow } from '../clock';
 import { h, part, setText } from '../dom';
 import { describeError } from '../errors';
-import { isStaff, skipVotesNeeded, type RoomState } from '../state';
+import { isStaff, skipVotesNeeded, votedToSkip, type RoomState } from '../state';
 import type { TrackView } from '../types';
 import type { RoomContext, Section } from './view';
 
@@ -130,21 +130,24 @@ function drawProgress(el: HTMLElement, state: RoomState): void {
 
 function controls(ctx: RoomContext): HTMLElement {
   const run = async (event: string, done?: (state: RoomState) => void) => {
+    // An ack comes after the broadcasts of its command: remember which
+    // track was playing when the button was pressed.
+    const entryId = ctx.conn.state?.nowPlaying?.entry_id ?? null;
     const ack = await ctx.conn.command(event);
     if (!ack.ok) ctx.notice.show(describeError(ack.error), 'error');
-    else if (done) ctx.conn.edit(done);
+    else if (done) ctx.conn.edit((s) => (s.nowPlaying?.entry_id === entryId ? done(s) : undefined));
   };
   return h(
     'div',
     { class: 'np-controls', 'data-part': 'controls' },
     h(
       'button',
-      { type: 'button', class: 'secondary', 'data-part': 'vote-skip', 'data-testid': 'vote-skip', onclick: () => run('player:vote_skip', (s) => (s.mySkipVote = true)) },
+      { type: 'button', class: 'secondary', 'data-part': 'vote-skip', 'data-testid': 'vote-skip', onclick: () => run('player:vote_skip', (s) => (s.mySkipVoteFor = s.nowPlaying?.entry_id ?? null)) },
       'Vote to skip',
     ),
-    h('button', { type: 'button', class: 'secondary', 'data-part': 'pause', 'data-testid': 'pause', onclick: () => run('player:pause') }, '⏸ Pause'),
-    h('button', { type: 'button', class: 'secondary', 'data-part': 'resume', 'data-testid': 'resume', onclick: () => run('player:resume') }, '▶ Resume'),
-    h('button', { type: 'button', class: 'secondary', 'data-part': 'skip', 'data-testid': 'skip', onclick: () => run('player:skip') }, '⏭ Skip'),
+    h('button', { type: 'button', class: 'secondary', 'data-part': 'pause', 'data-testid': 'pause', onclick: () => run('player:pause') }, 'Pause'),
+    h('button', { type: 'button', class: 'secondary', 'data-part': 'resume', 'data-testid': 'resume', onclick: () => run('player:resume') }, 'Resume'),
+    h('button', { type: 'button', class: 'secondary', 'data-part': 'skip', 'data-testid': 'skip', onclick: () => run('player:skip') }, 'Skip'),
   );
 }
 
@@ -152,12 +155,13 @@ function drawControls(el: HTMLElement, state: RoomState): void {
   const np = state.nowPlaying;
   const staff = isStaff(state);
   const needed = skipVotesNeeded(state);
+  const voted = votedToSkip(state);
   const voteSkip = part<HTMLButtonElement>(el, 'vote-skip');
   voteSkip.hidden = !np || needed === null;
   if (np && needed !== null) {
-    setText(voteSkip, `${state.mySkipVote ? 'You voted to skip' : 'Vote to skip'} (${np.skip_votes}/${needed})`);
-    voteSkip.disabled = state.mySkipVote;
-    voteSkip.setAttribute('aria-label', `${state.mySkipVote ? 'You voted to skip' : 'Vote to skip this track'}: ${np.skip_votes} of ${needed} votes`);
+    setText(voteSkip, `${voted ? 'You voted to skip' : 'Vote to skip'} (${np.skip_votes}/${needed})`);
+    voteSkip.disabled = voted;
+    voteSkip.setAttribute('aria-label', `${voted ? 'You voted to skip' : 'Vote to skip this track'}: ${np.skip_votes} of ${needed} votes`);
   }
   part(el, 'pause').hidden = !staff || !np || np.paused;
   part(el, 'resume').hidden = !staff || !np || !np.paused;

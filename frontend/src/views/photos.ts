@@ -20,7 +20,7 @@ export function photosSection(ctx: RoomContext): Section {
     class: 'visually-hidden',
     'data-testid': 'photo-input',
   });
-  const comment = h('input', { id: 'photo-comment', 'data-testid': 'photo-comment', maxlength: 280, placeholder: 'Say something (optional)' });
+  const comment = h('input', { id: 'photo-comment', 'data-testid': 'photo-comment', maxlength: 280, placeholder: 'Say something about your photo' });
   const progress = h('p', { class: 'hint', role: 'status', 'data-testid': 'photo-status' });
   const wall = h('ul', { class: 'photo-wall', 'data-testid': 'photo-wall', 'aria-labelledby': 'photos-heading' });
   const empty = h('p', { class: 'empty', 'data-testid': 'photos-empty' }, 'No photos yet. Be the first to share one!');
@@ -32,12 +32,12 @@ export function photosSection(ctx: RoomContext): Section {
     h(
       'div',
       { class: 'upload' },
-      h('label', { for: 'photo-comment' }, 'Caption'),
+      h('label', { for: 'photo-comment' }, 'Caption (optional)'),
       comment,
       // The label is the visible button; the real file input stays focusable
       // (its focus ring is drawn on the label, see app.css).
       input,
-      h('label', { for: 'photo-input', class: 'button primary file-button' }, h('span', { 'aria-hidden': 'true' }, '📷 '), 'Share a photo'),
+      h('label', { for: 'photo-input', class: 'button primary file-button' }, 'Share a photo'),
       progress,
     ),
     empty,

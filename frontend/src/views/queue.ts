@@ -53,7 +53,7 @@ export function queueSection(ctx: RoomContext): Section {
         'div',
         { class: 'votes' },
         h('button', { type: 'button', class: 'vote up', 'data-part': 'up', 'data-testid': 'upvote', onclick: on((e) => vote(e, 1)) }, '▲'),
-        h('span', { class: 'score', 'data-part': 'score', 'data-testid': 'score' }),
+        h('span', { class: 'score' }, h('span', { class: 'visually-hidden' }, 'Score '), h('span', { 'data-part': 'score', 'data-testid': 'score' })),
         h('button', { type: 'button', class: 'vote down', 'data-part': 'down', 'data-testid': 'downvote', onclick: on((e) => vote(e, -1)) }, '▼'),
       ),
       h(
@@ -100,9 +100,7 @@ function drawEntry(li: HTMLElement, entry: EntryView, state: RoomState, index: n
   down.setAttribute('aria-label', entry.my_vote === -1 ? `Remove your down-vote for ${track.title}` : `Down-vote ${track.title}`);
   // With down-votes off, an existing down-vote can still be taken back.
   down.hidden = !state.room.rules.allow_downvotes && entry.my_vote !== -1;
-  const score = part(li, 'score');
-  setText(score, String(entry.score));
-  score.setAttribute('aria-label', `Score ${entry.score}`);
+  setText(part(li, 'score'), String(entry.score));
 
   const pin = part(li, 'pin');
   pin.hidden = !staff || entry.pinned;

@@ -57,6 +57,7 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
     h('div', { class: 'col-main' }, nowPlaying.el, search.el, queue.el),
     h('div', { class: 'col-side' }, host.el, photos.el, members.el),
   );
+  const jump = h('nav', { class: 'jump', 'aria-label': 'On this page', hidden: true }, h('a', { href: '#queue' }, 'Queue'), h('a', { href: '#photos' }, 'Photos'), h('a', { href: '#people' }, 'People'));
   const home = h('a', { href: '/', class: 'home-link', 'aria-label': 'crowdjuke home' }, h('img', { src: '/app/icon.svg', alt: '', width: 32, height: 32 }));
   home.addEventListener('click', (e) => {
     e.preventDefault();
@@ -72,7 +73,7 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
         { class: 'room-header' },
         home,
         h('div', { class: 'room-title' }, title, h('p', { class: 'meta' }, 'Code ', h('span', { class: 'code', 'data-testid': 'room-code' }, code), ' · ', me)),
-        h('nav', { class: 'jump', 'aria-label': 'On this page' }, h('a', { href: '#queue' }, 'Queue'), h('a', { href: '#photos' }, 'Photos'), h('a', { href: '#people' }, 'People')),
+        jump,
       ),
       banner,
       notice.el,
@@ -83,7 +84,7 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
   function draw(): void {
     frame = 0;
     banner.hidden = conn.status !== 'reconnecting';
-    setText(banner, conn.serverRestarting ? 'The server is restarting. Reconnecting…' : 'Connection lost. Reconnecting…');
+    setText(banner, conn.serverClosed ? 'The server closed the connection (it may be restarting). Reconnecting…' : 'Connection lost. Reconnecting…');
     if (conn.ended) {
       showEnded(conn.ended);
       return;
@@ -92,6 +93,7 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
     if (!state) return;
     loading.hidden = true;
     grid.hidden = false;
+    jump.hidden = false;
     setText(title, state.room.name);
     document.title = `${state.room.name} · crowdjuke`;
     const role = state.me.role === 'host' ? ' (host)' : state.me.role === 'cohost' ? ' (co-host)' : '';
@@ -104,6 +106,7 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
     if (reason !== 'banned') memberToken.set(code, null);
     loading.hidden = true;
     grid.hidden = true;
+    jump.hidden = true;
     if (!ended.hidden) return;
     ended.hidden = false;
     notice.show(ending.text, 'error', true);
@@ -114,7 +117,8 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
       e.preventDefault();
       navigate(ending.rejoin ? `/join/${code}` : '/');
     });
-    ended.replaceChildren(h('h2', {}, ending.text), action);
+    // The reason itself is in the notice above.
+    ended.replaceChildren(h('h2', {}, ending.rejoin ? 'Want to come back?' : 'The party is over here.'), action);
   }
 
   return () => {
