@@ -112,6 +112,7 @@ export class RoomConnection {
   }
 
   private takeSnapshot(snap: Snapshot): void {
+    if (this.status === 'ended') return; // a late sync answer
     this.state = fromSnapshot(snap, this.state);
     this.status = 'live';
     this.replay();

@@ -9,6 +9,9 @@ import type { MemberView } from '../types';
 import type { RoomContext, Section } from './view';
 
 const roleNames = { host: 'Host', cohost: 'Co-host', guest: '' };
+const PAGE = 200;
+/** Enough for a big party; a list longer than this is no use on a phone. */
+const MAX_MEMBERS = 2000;
 
 export function membersSection(ctx: RoomContext): Section {
   const count = h('span', { class: 'count', 'data-testid': 'online-count' });
@@ -16,11 +19,20 @@ export function membersSection(ctx: RoomContext): Section {
   const more = h('button', { type: 'button', class: 'secondary', 'data-testid': 'more-members', hidden: true }, 'Show everyone');
   const el = h('section', { class: 'card', id: 'people' }, h('h2', { id: 'members-heading' }, 'People ', count), list, more);
 
+  // Pages from the start: members who joined since the snapshot were
+  // appended locally, so the local count is not an offset into the server's list.
   more.addEventListener('click', async () => {
-    const offset = ctx.conn.state?.members.length ?? 0;
-    const ack = await ctx.conn.command<{ members: MemberView[] }>('room:members', { offset, limit: 200 });
-    if (ack.ok) ctx.conn.edit((s) => addMembers(s, ack.data.members));
-    else ctx.notice.show(describeError(ack.error), 'error');
+    more.disabled = true;
+    for (let offset = 0; offset < MAX_MEMBERS; offset += PAGE) {
+      const ack = await ctx.conn.command<{ members: MemberView[]; total: number }>('room:members', { offset, limit: PAGE });
+      if (!ack.ok) {
+        ctx.notice.show(describeError(ack.error), 'error');
+        break;
+      }
+      ctx.conn.edit((s) => addMembers(s, ack.data.members));
+      if (offset + PAGE >= ack.data.total) break;
+    }
+    more.disabled = false;
   });
 
   const members = new WeakMap<HTMLElement, MemberView>();
