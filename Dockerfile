@@ -1,9 +1,19 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build: compile in the Rust image, run on slim Debian.
+# Multi-stage build: the web app with Node, the server in the Rust image,
+# both run on slim Debian.
+
+FROM node:20-bookworm-slim AS web
+WORKDIR /src/frontend
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY frontend ./
+RUN npm run build
 
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+# The web app is built in its own stage above.
+ENV CROWDJUKE_SKIP_WEB_BUILD=1
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY search-config ./search-config
 RUN cargo build --release --locked --bin crowdjuke
@@ -14,10 +24,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /data --create-home crowdjuke
 COPY --from=build /src/target/release/crowdjuke /usr/local/bin/crowdjuke
+COPY --from=web /src/frontend/dist /usr/share/crowdjuke/web
 USER crowdjuke
 WORKDIR /data
 ENV CROWDJUKE_LISTEN=0.0.0.0:8080 \
     CROWDJUKE_DATA_DIR=/data \
+    CROWDJUKE_WEB_DIR=/usr/share/crowdjuke/web \
     CROWDJUKE_LOG_FORMAT=json
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s CMD curl -fsS http://127.0.0.1:8080/api/ready || exit 1

@@ -147,7 +147,7 @@ impl Server {
             .ws_read_buffer_size(WS_READ_BUFFER)
             .max_buffer_size(SEND_BUFFER_PACKETS)
             .with_state(state.clone());
-        let routes = http::router().with_state(state.clone());
+        let routes = http::router(&state).with_state(state.clone());
         let (routes, io) = match redis {
             Some(r) => {
                 let (layer, io) = builder.with_adapter::<socketioxide_redis::FredAdapter<_>>(r.adapter).build_layer();

@@ -52,6 +52,9 @@ pub struct Settings {
     pub meilisearch_url: Option<String>,
     /// The Meilisearch API key (master key or an admin key).
     pub meilisearch_api_key: Option<ApiKey>,
+    /// The built web app (`frontend/dist`, made by `cargo build` or
+    /// `npm run build` in `frontend/`).
+    pub web_dir: PathBuf,
 }
 
 /// A secret that never shows in logs or `Debug` output.
@@ -86,6 +89,7 @@ impl Default for Settings {
             login_attempts_per_minute: 10,
             max_event_bytes: 16 * 1024,
             default_room: true,
+            web_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/frontend/dist")),
             redis_url: None,
             mongodb_uri: None,
             mongodb_db: "crowdjuke".to_string(),

@@ -10,6 +10,7 @@ mod photos;
 mod rooms;
 mod search;
 mod tracks;
+mod web;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -22,8 +23,9 @@ use crate::state::AppState;
 /// Largest request body accepted by the JSON routes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
+        .merge(web::router(state))
         .merge(health::router())
         .merge(rooms::router())
         .merge(tracks::router())

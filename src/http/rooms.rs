@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -28,7 +28,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/rooms/{code}/join", post(join))
         .route("/api/rooms/{code}/qr.svg", get(qr))
         .route("/api/rooms/{code}/history", get(history))
-        .route("/join/{code}", get(join_page))
 }
 
 #[derive(Deserialize)]
@@ -214,20 +213,4 @@ async fn history(
     let room = app.room_by_code(&parse_code(&raw_code)?).await?;
     let plays = app.store.history(&room.id, page.offset, limit).await?;
     Ok(Json(json!({ "plays": plays })))
-}
-
-/// A minimal landing page for the join link until the web app ships.
-async fn join_page(
-    State(app): State<AppState>,
-    ClientIp(ip): ClientIp,
-    Path(raw_code): Path<String>,
-) -> Result<Html<String>> {
-    app.join_limiter.check(&ip.to_string()).await?;
-    let room = app.room_by_code(&parse_code(&raw_code)?).await?;
-    let name = room.name.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    Ok(Html(format!(
-        "<!doctype html><meta name=viewport content='width=device-width'><title>{name} · crowdjuke</title>\
-         <h1>{name}</h1><p>Join code: <strong>{code}</strong></p>",
-        code = room.code
-    )))
 }

@@ -98,4 +98,6 @@ fn dockerfile_is_multi_stage_and_builds_the_binary() {
     assert!(dockerfile.contains("cargo build --release --locked --bin crowdjuke"));
     assert!(dockerfile.contains("COPY --from=build /src/target/release/crowdjuke"));
     assert!(dockerfile.contains("COPY search-config ./search-config"), "index settings are compiled in");
+    assert!(dockerfile.contains("COPY --from=web /src/frontend/dist"), "the web app is in the image");
+    assert!(dockerfile.contains("CROWDJUKE_WEB_DIR=/usr/share/crowdjuke/web"), "and the server finds it");
 }

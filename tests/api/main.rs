@@ -17,3 +17,4 @@ mod search;
 mod search_conformance;
 mod services;
 mod store_conformance;
+mod web;

@@ -85,7 +85,9 @@ test('a shared photo reaches the wall and the followers feed; likes carry names'
   assert.equal(error.message, 'unauthorized');
   refused.close();
 
-  const created = await api(server.url, 'POST', '/api/rooms', { name: 'Social', host_name: 'Ana', account_token: ana.body.token });
+  // A public room: what happens in a private party reaches only followers in it.
+  const listing = { public: true, city: 'Lyon' };
+  const created = await api(server.url, 'POST', '/api/rooms', { name: 'Social', host_name: 'Ana', account_token: ana.body.token, listing });
   assert.equal(created.status, 201);
   const code = created.body.room.code;
   const joined = await api(server.url, 'POST', `/api/rooms/${code}/join`, { name: 'Gus' });

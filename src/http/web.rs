@@ -1,0 +1,53 @@
+//! The web app (built from `frontend/` into `web_dir`): its files under
+//! `/app/`, and its page for every app path (`/`, `/join/{code}`,
+//! `/room/{code}`, `/display/{code}`), so links and QR codes open it
+//! directly. The app is a single page: it routes on the path itself.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::state::AppState;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let files = ServeDir::new(&state.settings.web_dir).append_index_html_on_directories(false);
+    // File names are stable (no content hash): browsers revalidate each
+    // time; the service worker keeps the app usable offline.
+    let cache = SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // The service worker lives under /app/ but controls the whole origin.
+    let worker_scope = SetResponseHeaderLayer::overriding(
+        header::HeaderName::from_static("service-worker-allowed"),
+        HeaderValue::from_static("/"),
+    );
+    Router::new()
+        .route("/", get(page))
+        .route("/join/{code}", get(page))
+        .route("/room/{code}", get(page))
+        .route("/display/{code}", get(page))
+        .nest_service("/app", files)
+        .layer(cache)
+        .layer(worker_scope)
+}
+
+/// `index.html` of the built app, or a plain page saying how to build it.
+async fn page(State(app): State<AppState>) -> Response {
+    let index = app.settings.web_dir.join("index.html");
+    match tokio::fs::read_to_string(&index).await {
+        Ok(html) => Html(html).into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Html(format!(
+                "<!doctype html><meta name=viewport content='width=device-width'><title>crowdjuke</title>\
+                 <h1>crowdjuke</h1><p>The web app is not built: no {}. Build it with \
+                 <code>npm ci && npm run build</code> in <code>frontend/</code> (a <code>cargo build</code> \
+                 does it when npm is installed).</p>",
+                index.display()
+            )),
+        )
+            .into_response(),
+    }
+}
