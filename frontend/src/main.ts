@@ -11,17 +11,26 @@ import type { Navigate, View } from './views/view';
 const root = document.getElementById('app') as HTMLElement;
 let stop: (() => void) | void;
 let generation = 0;
+/** The path the current view was drawn for. */
+let drawnPath = '';
 
 function viewFor(path: string): View {
   const m = /^\/(join|room|display)\/([^/]+)\/?$/.exec(path);
   if (!m) return homeView;
-  const code = normaliseCode(decodeURIComponent(m[2]));
+  let raw = m[2];
+  try {
+    raw = decodeURIComponent(raw);
+  } catch {
+    // A malformed escape: use it as typed (it will not match a room).
+  }
+  const code = normaliseCode(raw);
   if (m[1] === 'join') return (r, nav) => joinView(r, nav, code);
   if (m[1] === 'room') return (r, nav) => roomView(r, nav, code);
   return (r, nav) => displayView(r, nav, code);
 }
 
 function render(): void {
+  drawnPath = location.pathname;
   const mine = ++generation;
   const previous = stop;
   stop = undefined;
@@ -49,7 +58,11 @@ const navigate: Navigate = (path, replace = false) => {
   render();
 };
 
-window.addEventListener('popstate', render);
+// Same-page links (#queue, #photos) and going back to them change only the
+// fragment: the view, its socket and whatever was typed stay as they are.
+window.addEventListener('popstate', () => {
+  if (location.pathname !== drawnPath) render();
+});
 render();
 
 if ('serviceWorker' in navigator) {

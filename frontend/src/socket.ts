@@ -73,6 +73,8 @@ export class RoomConnection {
     } catch {
       return { ok: false, error: { code: 'timeout', message: 'no answer from the server' } };
     }
+    // The room is gone or we are no longer in it: end, as a sync would.
+    if (!ack.ok) this.onRefused(ack.error);
     // The broadcast comes before the ack: a newer version here means we missed one.
     const version = ack.ok ? (ack.data as { version?: unknown } | null)?.version : undefined;
     if (typeof version === 'number' && this.state && version > this.state.version) this.sync();
@@ -95,7 +97,8 @@ export class RoomConnection {
     });
     s.on('room:changed', (msg: RoomChanged) => this.onChanged(msg));
     s.on('room:version', ({ version }: { version: number }) => {
-      if (this.state && version > this.state.version) this.sync();
+      // Behind, or still without a snapshot (a lost one): ask for it.
+      if (!this.state || version > this.state.version) this.sync();
     });
     s.on('room:presence', (p: Presence) => this.edit((st) => applyPresence(st, p)));
     s.on('room:removed', ({ reason }: { reason: 'kicked' | 'banned' }) => this.end(reason));

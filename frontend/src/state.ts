@@ -82,7 +82,8 @@ export function onlineCount(state: RoomState): number {
 export function skipVotesNeeded(state: RoomState): number | null {
   const t = state.room.rules.skip_threshold;
   if (t === null) return null;
-  return state.skipNeeded ?? Math.max(1, Math.ceil(t * onlineCount(state)));
+  // The server's own rounding (a hair under, so 2/3 of 3 is 2).
+  return state.skipNeeded ?? Math.max(1, Math.ceil(t * onlineCount(state) - 1e-9));
 }
 
 /**

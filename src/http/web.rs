@@ -34,20 +34,28 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 /// `index.html` of the built app, or a plain page saying how to build it.
+/// Never framed by another site (the host's moderation buttons must not be
+/// clickjacked).
 async fn page(State(app): State<AppState>) -> Response {
     let index = app.settings.web_dir.join("index.html");
-    match tokio::fs::read_to_string(&index).await {
+    let mut response = match tokio::fs::read_to_string(&index).await {
         Ok(html) => Html(html).into_response(),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Html(format!(
-                "<!doctype html><meta name=viewport content='width=device-width'><title>crowdjuke</title>\
-                 <h1>crowdjuke</h1><p>The web app is not built: no {}. Build it with \
+        Err(e) => {
+            tracing::warn!(path = %index.display(), error = %e, "the web app is not built");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Html(
+                    "<!doctype html><meta name=viewport content='width=device-width'><title>crowdjuke</title>\
+                 <h1>crowdjuke</h1><p>The web app is not built. Build it with \
                  <code>npm ci && npm run build</code> in <code>frontend/</code> (a <code>cargo build</code> \
-                 does it when npm is installed).</p>",
-                index.display()
-            )),
-        )
-            .into_response(),
-    }
+                 does it when npm is installed), or point <code>web_dir</code> at a built copy.</p>",
+                ),
+            )
+                .into_response()
+        }
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    response
 }

@@ -10,6 +10,7 @@ async fn app_paths_answer_the_page_and_files_are_served_with_their_headers() {
         let response = app.http.get(app.url(path)).send().await.expect("get");
         assert_eq!(response.status().as_u16(), 200, "{path}");
         assert!(response.headers()["content-type"].to_str().expect("ascii").starts_with("text/html"));
+        assert_eq!(response.headers()["x-frame-options"], "DENY", "never framed (clickjacking)");
         assert!(response.text().await.expect("body").contains("/app/app.js"), "{path} is the app's page");
     }
     let worker = app.http.get(app.url("/app/sw.js")).send().await.expect("get");

@@ -3,10 +3,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { io } from 'socket.io-client';
 
-const BIN = process.env.CROWDJUKE_BIN ?? resolve(import.meta.dirname, '../../target/debug/crowdjuke');
+const BIN = process.env.CROWDJUKE_BIN ?? resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/debug/crowdjuke');
 
 export async function startServer() {
   const dataDir = mkdtempSync(join(tmpdir(), 'crowdjuke-e2e-'));

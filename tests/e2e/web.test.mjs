@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { startServer } from './server.mjs';
 
-const SHOTS = resolve(import.meta.dirname, '../../target/e2e-screenshots');
+const SHOTS = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/e2e-screenshots');
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 const TV = { viewport: { width: 1920, height: 1080 } };
 

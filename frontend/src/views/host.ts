@@ -21,17 +21,20 @@ const toggles: { rule: Toggle; label: string; hint: string }[] = [
 
 const skipChoices: { value: number | null; label: string }[] = [
   { value: null, label: 'Off' },
-  { value: 0.34, label: 'A third of the people here' },
+  { value: 1 / 3, label: 'A third of the people here' },
   { value: 0.5, label: 'Half of the people here' },
-  { value: 0.67, label: 'Two thirds of the people here' },
+  { value: 2 / 3, label: 'Two thirds of the people here' },
 ];
 
 export function hostSection(ctx: RoomContext): Section {
+  // No `src` until the section is shown: guests never fetch the QR code (it
+  // counts against the join quota of their address).
+  const qr = h('img', { class: 'qr', alt: `QR code to join room ${ctx.code}`, width: 180, height: 180, 'data-testid': 'qr' });
   const link = joinUrl.get(ctx.code);
   const share = h(
     'div',
     { class: 'share' },
-    h('img', { class: 'qr', src: qrUrl(ctx.code), alt: `QR code to join room ${ctx.code}`, width: 180, height: 180, 'data-testid': 'qr' }),
+    qr,
     h(
       'div',
       { class: 'share-text' },
@@ -73,6 +76,7 @@ export function hostSection(ctx: RoomContext): Section {
     update(state) {
       el.hidden = !isStaff(state);
       if (el.hidden) return;
+      if (!qr.getAttribute('src')) qr.setAttribute('src', qrUrl(ctx.code));
       const rules = state.room.rules;
       for (const [rule, box] of boxes) box.checked = rules[rule];
       const choice = skipChoices.find((c) => c.value === rules.skip_threshold);

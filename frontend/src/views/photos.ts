@@ -15,8 +15,9 @@ export function photosSection(ctx: RoomContext): Section {
   const input = h('input', {
     id: 'photo-input',
     type: 'file',
-    accept: 'image/*',
-    capture: 'environment',
+    // The camera or the gallery (no `capture`: it would force the camera);
+    // the formats the server takes.
+    accept: 'image/jpeg,image/png,image/webp',
     class: 'visually-hidden',
     'data-testid': 'photo-input',
   });
