@@ -524,6 +524,9 @@ impl AppState {
             self.blobs.delete(&avatar_key(&user.id, version)).await.ok();
         }
         let followees = self.accounts().follows(&user.id, FollowSide::Following, None, MAX_FOLLOWING).await?;
+        for provider in crate::store::providers::PROVIDERS {
+            self.store.providers().delete_link(&user.id, provider).await?;
+        }
         self.accounts().delete_user(&user.id).await?;
         for room_id in rooms {
             let unlink = Command::UnlinkAccount { user_id: user.id.clone() };

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 mod accounts;
+mod providers;
 
 use super::{OutboxItem, Store, StoreError, StoreResult};
 use crate::domain::{Millis, Photo, PhotoMark, PhotoStatus, Play, Room, Track};
@@ -68,6 +69,7 @@ impl EmbeddedStore {
         txn.open_table(PUBLIC_PHOTOS)?;
         txn.open_table(PROCESSING)?;
         accounts::open_tables(&txn)?;
+        providers::open_tables(&txn)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(RwLock::new(Some(Arc::new(db)))) })
     }
@@ -525,6 +527,10 @@ impl Store for EmbeddedStore {
     }
 
     fn accounts(&self) -> &dyn crate::store::AccountStore {
+        self
+    }
+
+    fn providers(&self) -> &dyn crate::store::ProviderStore {
         self
     }
 

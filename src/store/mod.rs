@@ -7,12 +7,14 @@
 mod accounts;
 mod embedded;
 mod mongo;
+pub mod providers;
 
 use async_trait::async_trait;
 
 pub use accounts::{AccountStore, Before, FollowSide};
 pub use embedded::EmbeddedStore;
 pub use mongo::MongoStore;
+pub use providers::ProviderStore;
 
 use crate::domain::{Millis, Photo, PhotoMark, PhotoStatus, Play, Room, Track};
 
@@ -102,6 +104,8 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_photo(&self, id: &str) -> StoreResult<()>;
     /// The same database's account records.
     fn accounts(&self) -> &dyn AccountStore;
+    /// The same database's music service links and jobs.
+    fn providers(&self) -> &dyn ProviderStore;
     /// Releases the database; later calls answer `Unavailable`.
     async fn close(&self);
     /// Cheap round trip for the readiness probe.

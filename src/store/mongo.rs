@@ -12,6 +12,7 @@
 //! - `settings`: `token_secret`, shared by every node.
 
 mod accounts;
+mod providers;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -413,6 +414,10 @@ impl Store for MongoStore {
     }
 
     fn accounts(&self) -> &dyn crate::store::AccountStore {
+        self
+    }
+
+    fn providers(&self) -> &dyn crate::store::ProviderStore {
         self
     }
 

@@ -10,6 +10,7 @@ use crowdjuke::domain::{AccountSession, Activity, ActivityKind, User};
 use crowdjuke::domain::{
     Actor, Command, Member, Photo, PhotoMark, PhotoStatus, Play, PlayEnd, Role, Room, Rules, Track, apply,
 };
+use crowdjuke::domain::{JobError, JobKind, JobStatus, LinkStatus, PendingAuthorization, ProviderJob, ProviderLink};
 use crowdjuke::music::demo;
 use crowdjuke::store::{EmbeddedStore, FollowSide, MongoStore, OutboxItem, Store, StoreError};
 use tempfile::TempDir;
@@ -426,6 +427,87 @@ async fn accounts_follows_activities_and_deletion(store: Arc<dyn Store>) {
     accounts.insert_user(&user("u4", "ana")).await.expect("the username can be registered again");
 }
 
+fn pending(state: &str) -> PendingAuthorization {
+    PendingAuthorization {
+        state: state.into(),
+        provider: "spotify".into(),
+        user_id: "u1".into(),
+        verifier: "v".repeat(43),
+        created_at: NOW,
+    }
+}
+
+fn link(user_id: &str, revision: u64) -> ProviderLink {
+    ProviderLink {
+        user_id: user_id.into(),
+        provider: "spotify".into(),
+        external_id: format!("sp-{user_id}"),
+        external_name: Some("Ana".into()),
+        sealed_grant: format!("sealed-{revision}"),
+        expires_at: NOW + 3_600_000,
+        status: LinkStatus::Ok,
+        message: None,
+        linked_at: NOW,
+        revision,
+    }
+}
+
+async fn an_authorization_state_is_taken_once(store: Arc<dyn Store>) {
+    let providers = store.providers();
+    providers.insert_authorization(&pending("s1")).await.expect("insert");
+    assert!(matches!(providers.insert_authorization(&pending("s1")).await, Err(StoreError::Duplicate)));
+    let racers = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.providers().take_authorization("s1").await.expect("take") })
+    });
+    let taken: Vec<_> = futures_util::future::join_all(racers).await.into_iter().flatten().flatten().collect();
+    assert_eq!(taken, vec![pending("s1")], "exactly one racer gets the state");
+    assert_eq!(providers.take_authorization("forged").await.expect("take"), None);
+}
+
+async fn links_are_saved_by_compare_and_swap(store: Arc<dyn Store>) {
+    let providers = store.providers();
+    assert_eq!(providers.link("u1", "spotify").await.expect("read"), None);
+    providers.save_link(&link("u1", 1), None).await.expect("first link");
+    assert!(matches!(providers.save_link(&link("u1", 1), None).await, Err(StoreError::Conflict)), "linked already");
+    providers.save_link(&link("u1", 2), Some(1)).await.expect("a refresh based on revision 1");
+    let stale = providers.save_link(&link("u1", 2), Some(1)).await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "a second refresh from revision 1 loses: {stale:?}");
+    let mut broken = link("u1", 3);
+    (broken.status, broken.message) = (LinkStatus::Broken, Some("revoked".into()));
+    providers.save_link(&broken, Some(2)).await.expect("marked broken");
+    assert_eq!(providers.link("u1", "spotify").await.expect("read"), Some(broken));
+    assert_eq!(providers.link("u2", "spotify").await.expect("read"), None, "links are per user");
+    providers.delete_link("u1", "spotify").await.expect("unlink");
+    providers.delete_link("u1", "spotify").await.expect("unlinking twice is fine");
+    assert_eq!(providers.link("u1", "spotify").await.expect("read"), None);
+    providers.save_link(&link("u1", 1), None).await.expect("linking again after unlinking");
+}
+
+async fn jobs_are_replaced_by_id(store: Arc<dyn Store>) {
+    let providers = store.providers();
+    let mut job = ProviderJob {
+        id: "j1".into(),
+        user_id: "u1".into(),
+        provider: "spotify".into(),
+        kind: JobKind::Import,
+        source: "liked".into(),
+        status: JobStatus::Running,
+        done: 0,
+        total: None,
+        result: serde_json::Value::Null,
+        error: None,
+        created_at: NOW,
+        updated_at: NOW,
+    };
+    providers.put_job(&job).await.expect("insert");
+    (job.done, job.total, job.status) = (50, Some(120), JobStatus::Failed);
+    job.error = Some(JobError { code: "provider_unavailable".into(), message: "Spotify is down".into() });
+    providers.put_job(&job).await.expect("replace");
+    assert_eq!(providers.job("j1").await.expect("read"), Some(job));
+    assert_eq!(providers.job("j2").await.expect("read"), None);
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded_store {
@@ -446,6 +528,9 @@ macro_rules! conformance {
 }
 
 conformance!(
+    an_authorization_state_is_taken_once,
+    links_are_saved_by_compare_and_swap,
+    jobs_are_replaced_by_id,
     accounts_follows_activities_and_deletion,
     round_trip_keeps_the_whole_aggregate,
     codes_and_ids_are_unique,

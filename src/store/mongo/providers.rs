@@ -1,0 +1,76 @@
+//! `ProviderStore` on MongoDB: a pending authorization is taken with
+//! `findOneAndDelete` (single use across nodes), a link is saved with a
+//! filtered replace on its revision (or an insert, whose duplicate key
+//! means another node linked first).
+
+use async_trait::async_trait;
+use mongodb::Collection;
+use mongodb::bson::{Document, doc};
+
+use super::{MongoStore, classify, from_doc, to_doc};
+use crate::domain::{PendingAuthorization, ProviderJob, ProviderLink};
+use crate::store::providers::link_key;
+use crate::store::{ProviderStore, StoreError, StoreResult};
+
+impl MongoStore {
+    fn provider_links(&self) -> StoreResult<Collection<Document>> {
+        self.collection("provider_links")
+    }
+}
+
+#[async_trait]
+impl ProviderStore for MongoStore {
+    async fn insert_authorization(&self, pending: &PendingAuthorization) -> StoreResult<()> {
+        let doc = to_doc(&pending.state, pending)?;
+        self.collection("provider_authorizations")?.insert_one(doc).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn take_authorization(&self, state: &str) -> StoreResult<Option<PendingAuthorization>> {
+        let taken = self.collection("provider_authorizations")?.find_one_and_delete(doc! { "_id": state }).await;
+        taken.map_err(classify)?.map(from_doc).transpose()
+    }
+
+    async fn link(&self, user_id: &str, provider: &str) -> StoreResult<Option<ProviderLink>> {
+        let found = self.provider_links()?.find_one(doc! { "_id": link_key(user_id, provider) }).await;
+        found.map_err(classify)?.map(from_doc).transpose()
+    }
+
+    async fn save_link(&self, link: &ProviderLink, expected: Option<u64>) -> StoreResult<()> {
+        let key = link_key(&link.user_id, &link.provider);
+        let doc = to_doc(&key, link)?;
+        let links = self.provider_links()?;
+        match expected {
+            None => match links.insert_one(doc).await.map_err(classify) {
+                Err(StoreError::Duplicate) => Err(StoreError::Conflict),
+                other => other.map(|_| ()),
+            },
+            Some(revision) => {
+                let filter = doc! { "_id": &key, "revision": revision as i64 };
+                let replaced = links.replace_one(filter, doc).await.map_err(classify)?;
+                if replaced.matched_count == 1 { Ok(()) } else { Err(StoreError::Conflict) }
+            }
+        }
+    }
+
+    async fn delete_link(&self, user_id: &str, provider: &str) -> StoreResult<()> {
+        self.provider_links()?.delete_one(doc! { "_id": link_key(user_id, provider) }).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn put_job(&self, job: &ProviderJob) -> StoreResult<()> {
+        let doc = to_doc(&job.id, job)?;
+        let jobs = self.collection("provider_jobs")?;
+        jobs.replace_one(doc! { "_id": &job.id }, doc).upsert(true).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn job(&self, id: &str) -> StoreResult<Option<ProviderJob>> {
+        self.collection("provider_jobs")?
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(classify)?
+            .map(from_doc)
+            .transpose()
+    }
+}
