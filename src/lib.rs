@@ -40,6 +40,7 @@ pub mod music;
 pub mod photos;
 pub mod player;
 pub mod presence;
+pub mod providers;
 pub mod qr;
 pub mod realtime;
 pub mod redis;
