@@ -241,11 +241,16 @@ impl SioClient {
 
     /// Emits a raw JSON argument list with an ack id and waits for the ack.
     pub async fn ack_raw(&self, args: &str) -> Value {
+        self.ack_raw_within(args, WAIT).await
+    }
+
+    /// `ack_raw` for a server expected to be slow (a busy test database).
+    pub async fn ack_raw_within(&self, args: &str, wait: Duration) -> Value {
         let id = self.next_ack.fetch_add(1, Ordering::SeqCst);
         let (tx, rx) = oneshot::channel();
         self.acks.lock().expect("acks").insert(id, tx);
         self.send_raw(&format!("42{}{id}{args}", self.prefix));
-        tokio::time::timeout(WAIT, rx).await.expect("ack in time").expect("ack")
+        tokio::time::timeout(wait, rx).await.expect("ack in time").expect("ack")
     }
 
     /// Emits and expects `{ok: true}`; returns `data`.
