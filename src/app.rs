@@ -24,6 +24,9 @@ use crate::limits::{LocalLimiter, RateLimiter, RedisLimiter};
 use crate::locks::{NoLocks, RedisLocks, RoomLocks};
 use crate::media::{BlobStore, FileBlobStore, GridFsBlobStore};
 use crate::presence::{LocalPresence, Presence, RedisPresence};
+use crate::providers::catalogue::{CatalogueCache, LocalCatalogueCache, RedisCatalogueCache};
+use crate::providers::spotify::{Spotify, SpotifyConfig};
+use crate::providers::{MusicProvider, Providers, Sealer};
 use crate::realtime::Realtime;
 use crate::search::{IndexName, MeiliEngine, SearchEngine, TantivyEngine, indexer};
 use crate::state::{AppState, Shared};
@@ -111,6 +114,11 @@ impl Server {
             Some(r) => Arc::new(RedisLocks::new(r.client.clone())),
             None => Arc::new(NoLocks),
         };
+        let catalogue_cache: Arc<dyn CatalogueCache> = match &redis {
+            Some(r) => Arc::new(RedisCatalogueCache(r.client.clone())),
+            None => Arc::new(LocalCatalogueCache::default()),
+        };
+        let providers = music_services(&settings, &public_url, &secret, catalogue_cache)?;
         tracing::info!(
             node_id,
             store = if settings.mongodb_uri.is_some() { "mongodb" } else { "embedded" },
@@ -138,6 +146,7 @@ impl Server {
             presence,
             schedule: Default::default(),
             writes: TaskTracker::new(),
+            providers,
             public_url,
         });
         let builder = SocketIo::builder()
@@ -246,6 +255,52 @@ pub async fn open_search(settings: &Settings) -> anyhow::Result<Arc<dyn SearchEn
     };
     engine.prepare().await.context("cannot prepare the search indexes")?;
     Ok(engine)
+}
+
+/// The music services configured: Spotify when it has a client id. The key
+/// sealing stored grants is configured, or derived from the token secret.
+fn music_services(
+    settings: &Settings,
+    public_url: &str,
+    secret: &[u8],
+    catalogue_cache: Arc<dyn CatalogueCache>,
+) -> anyhow::Result<Providers> {
+    let sealer = match &settings.provider_token_key {
+        Some(key) => {
+            let bytes: [u8; 32] = decode_hex(key.0.trim())
+                .and_then(|b| b.try_into().ok())
+                .context("provider_token_key must be 64 hexadecimal characters")?;
+            Sealer::new(&bytes)
+        }
+        None => Sealer::derived_from(secret),
+    };
+    let spotify = settings.spotify_client_id.as_ref().map(|client_id| {
+        let redirect_url = settings
+            .spotify_redirect_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/api/providers/spotify/callback", public_url.trim_end_matches('/')));
+        let config = SpotifyConfig {
+            client_id: client_id.clone(),
+            client_secret: settings.spotify_client_secret.as_ref().map(|s| s.0.clone()),
+            redirect_url,
+            api_url: settings.spotify_api_url.clone(),
+            accounts_url: settings.spotify_accounts_url.clone(),
+        };
+        Arc::new(Spotify::new(config)) as Arc<dyn MusicProvider>
+    });
+    if spotify.is_some() && settings.provider_token_key.is_none() {
+        tracing::warn!(
+            "provider_token_key is unset: stored Spotify grants are sealed with a key derived from the token secret"
+        );
+    }
+    Ok(Providers::new(spotify, sealer, catalogue_cache))
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// The token signing secret: 32 random bytes in `secret.key`, created on

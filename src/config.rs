@@ -55,6 +55,22 @@ pub struct Settings {
     /// The built web app (`frontend/dist`, made by `cargo build` or
     /// `npm run build` in `frontend/`).
     pub web_dir: PathBuf,
+    /// Spotify app client id (from the Spotify developer dashboard); the
+    /// Spotify features are off while it is unset.
+    pub spotify_client_id: Option<String>,
+    /// Spotify app client secret: turns on the catalogue fallback of the
+    /// search box (client credentials; linking needs no secret, it uses PKCE).
+    pub spotify_client_secret: Option<ApiKey>,
+    /// The redirect URL registered with the Spotify app; by default
+    /// `{public_url}/api/providers/spotify/callback`.
+    pub spotify_redirect_url: Option<String>,
+    /// Spotify Web API base (change only for testing).
+    pub spotify_api_url: String,
+    /// Spotify accounts service base (change only for testing).
+    pub spotify_accounts_url: String,
+    /// 64 hex characters: the key that encrypts stored music service grants.
+    /// Derived from the server's token secret when unset.
+    pub provider_token_key: Option<ApiKey>,
 }
 
 /// A secret that never shows in logs or `Debug` output.
@@ -97,6 +113,12 @@ impl Default for Settings {
             behind_proxy: false,
             meilisearch_url: None,
             meilisearch_api_key: None,
+            spotify_client_id: None,
+            spotify_client_secret: None,
+            spotify_redirect_url: None,
+            spotify_api_url: "https://api.spotify.com/v1/".to_string(),
+            spotify_accounts_url: "https://accounts.spotify.com/".to_string(),
+            provider_token_key: None,
         }
     }
 }

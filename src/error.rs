@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::domain::DomainError;
 use crate::media::pipeline::PhotoError;
+use crate::providers::ProviderError;
 use crate::search::SearchError;
 use crate::store::StoreError;
 
@@ -85,6 +86,27 @@ pub enum AppError {
     /// 415 `not_an_image`, 400 `image_too_large` / `image_damaged`.
     #[error(transparent)]
     Photo(#[from] PhotoError),
+    /// 404: this server has no credentials for that music service.
+    #[error("this server is not set up for this music service")]
+    ProviderNotConfigured,
+    /// 404: the account has not linked that music service.
+    #[error("link your music service account first")]
+    ProviderNotLinked,
+    /// 409: the music service refused the link's grant; link again.
+    #[error("{0}")]
+    ProviderLinkBroken(String),
+    /// 400: the OAuth `state` is unknown, used, expired, or the code was
+    /// refused: start linking again.
+    #[error("this link attempt is unknown, used or expired: start again")]
+    InvalidState,
+    /// 404: no job with that id for this account.
+    #[error("no job with this id")]
+    JobNotFound,
+    /// A music service call failed: 429 `provider_rate_limited`, 503
+    /// `provider_unavailable`, 502 `provider_bad_response`, 403
+    /// `premium_required`, 404 `provider_not_found`.
+    #[error(transparent)]
+    Provider(#[from] crate::providers::ProviderError),
     /// 503: a backing service is down or the room is too contended.
     #[error("service unavailable, retry shortly")]
     Unavailable,
@@ -124,6 +146,19 @@ impl AppError {
             Self::Photo(PhotoError::NotAnImage) => "not_an_image",
             Self::Photo(PhotoError::TooManyPixels(..)) => "image_too_large",
             Self::Photo(PhotoError::Damaged) => "image_damaged",
+            Self::ProviderNotConfigured => "provider_not_configured",
+            Self::ProviderNotLinked => "provider_not_linked",
+            Self::ProviderLinkBroken(_) => "provider_link_broken",
+            Self::InvalidState => "invalid_state",
+            Self::JobNotFound => "job_not_found",
+            Self::Provider(e) => match e {
+                ProviderError::RateLimited(_) => "provider_rate_limited",
+                ProviderError::Unavailable(_) => "provider_unavailable",
+                ProviderError::BadResponse(_) => "provider_bad_response",
+                ProviderError::PremiumRequired => "premium_required",
+                ProviderError::NotFound(_) => "provider_not_found",
+                ProviderError::Expired | ProviderError::Revoked(_) => "provider_link_broken",
+            },
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -151,6 +186,17 @@ impl AppError {
             Self::Photo(PhotoError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Photo(PhotoError::NotAnImage) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Photo(_) => StatusCode::BAD_REQUEST,
+            Self::ProviderNotConfigured | Self::ProviderNotLinked | Self::JobNotFound => StatusCode::NOT_FOUND,
+            Self::ProviderLinkBroken(_) => StatusCode::CONFLICT,
+            Self::InvalidState => StatusCode::BAD_REQUEST,
+            Self::Provider(e) => match e {
+                ProviderError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+                ProviderError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                ProviderError::BadResponse(_) => StatusCode::BAD_GATEWAY,
+                ProviderError::PremiumRequired => StatusCode::FORBIDDEN,
+                ProviderError::NotFound(_) => StatusCode::NOT_FOUND,
+                ProviderError::Expired | ProviderError::Revoked(_) => StatusCode::CONFLICT,
+            },
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -204,7 +250,7 @@ impl From<StoreError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut response = (self.status(), Json(serde_json::json!({ "error": self.body() }))).into_response();
-        if let Self::RateLimited(secs) = self
+        if let Self::RateLimited(secs) | Self::Provider(ProviderError::RateLimited(secs)) = self
             && let Ok(value) = secs.to_string().parse()
         {
             response.headers_mut().insert("retry-after", value);

@@ -158,6 +158,7 @@ impl AppState {
         let online = self.presence.online(&room.id).await;
         let payload = RoomChanged::new(room, &outcome.changes, &online, self.clock.now());
         self.schedule.plan(room);
+        self.hand_off(room, &outcome.changes);
         if crate::accounts::has_account_activity(room, &outcome.changes) {
             // Off the write path: followers' timelines are not worth a
             // slower room.
@@ -191,6 +192,7 @@ impl AppState {
         self.room_cache.forget(room_id).await;
         self.rooms.forget(room_id);
         self.schedule.forget(room_id);
+        self.providers.handoffs.forget(room_id);
         Ok(())
     }
 }

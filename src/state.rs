@@ -58,6 +58,8 @@ pub struct Shared {
     /// Every room write holds a token of this tracker, so shutdown can wait
     /// for accepted writes to finish.
     pub writes: TaskTracker,
+    /// Music services (Spotify): links, jobs, catalogue, playback.
+    pub providers: crate::providers::Providers,
     /// The base of join links, e.g. `http://192.168.1.20:8080`.
     pub public_url: String,
 }

@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 
 use super::room::{Entry, RECENT_PLAYS};
-use super::{DomainError, Listing, Member, Millis, NowPlaying, Play, PlayEnd, Role, Room, Rules, Track, queue};
+use super::{
+    DomainError, Listing, Member, Millis, NowPlaying, Play, PlayEnd, Playback, Role, Room, Rules, Track, queue,
+};
 
 /// Most entries one queue holds.
 pub const MAX_QUEUE: usize = 500;
@@ -64,6 +66,10 @@ pub enum Command {
     SetListing {
         listing: Listing,
     },
+    /// Hand the room's tracks to this device from now on (`None`: stop).
+    SetPlayback {
+        playback: Option<Playback>,
+    },
     /// The acting member turns out to be (or becomes) this account.
     LinkAccount {
         user_id: String,
@@ -94,6 +100,7 @@ impl Command {
                 | Self::UpdateRules { .. }
                 | Self::SetFallback { .. }
                 | Self::SetListing { .. }
+                | Self::SetPlayback { .. }
         )
     }
 }
@@ -128,6 +135,7 @@ pub enum Change {
     RulesUpdated,
     FallbackUpdated,
     ListingUpdated,
+    PlaybackUpdated,
 }
 
 /// The result of an accepted command.
@@ -181,6 +189,13 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         Command::UpdateRules { rules } => update_rules(room, rules, out),
         Command::SetFallback { tracks } => set_fallback(room, tracks, out),
         Command::SetListing { listing } => set_listing(room, listing, out),
+        Command::SetPlayback { playback } => {
+            if room.playback != playback {
+                room.playback = playback;
+                out.changes.push(Change::PlaybackUpdated);
+            }
+            Ok(())
+        }
         Command::LinkAccount { user_id, username } => link_account(room, &me.id, user_id, username, out),
     }
 }

@@ -149,6 +149,20 @@ pub struct Room {
     pub next_seq: u64,
     #[serde(default)]
     pub listing: Listing,
+    /// Where the room's tracks also play: a device of a staff member's
+    /// linked music service account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playback: Option<Playback>,
+}
+
+/// A music service device the room hands each decided track to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Playback {
+    pub provider: String,
+    /// The account whose link is used.
+    pub user_id: String,
+    pub device_id: String,
+    pub device_name: String,
 }
 
 impl Room {
@@ -172,6 +186,7 @@ impl Room {
             fallback_cursor: 0,
             next_seq: 1,
             listing: Listing::default(),
+            playback: None,
         }
     }
 

@@ -121,6 +121,21 @@ pub struct RoomInfo<'a> {
     pub member_count: usize,
     pub created_at: Millis,
     pub fallback_count: usize,
+    /// The music service device the room's tracks play on, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub playback: Option<PlaybackView<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlaybackView<'a> {
+    pub provider: &'a str,
+    pub device_name: &'a str,
+}
+
+impl<'a> PlaybackView<'a> {
+    fn of(room: &'a Room) -> Option<Self> {
+        room.playback.as_ref().map(|p| Self { provider: &p.provider, device_name: &p.device_name })
+    }
 }
 
 impl<'a> RoomInfo<'a> {
@@ -135,6 +150,7 @@ impl<'a> RoomInfo<'a> {
             member_count: room.members.values().filter(|m| !m.banned).count(),
             created_at: room.created_at,
             fallback_count: room.fallback.len(),
+            playback: PlaybackView::of(room),
         }
     }
 }
@@ -189,6 +205,7 @@ pub enum ChangeView<'a> {
     RulesUpdated { rules: &'a Rules },
     FallbackUpdated { count: usize },
     ListingUpdated { listing: &'a Listing },
+    PlaybackUpdated { playback: Option<PlaybackView<'a>> },
 }
 
 /// The `room:changed` payload: the new version, what changed, and the queue
@@ -250,5 +267,6 @@ fn change_view<'a>(
         Change::RulesUpdated => ChangeView::RulesUpdated { rules: &room.rules },
         Change::FallbackUpdated => ChangeView::FallbackUpdated { count: room.fallback.len() },
         Change::ListingUpdated => ChangeView::ListingUpdated { listing: &room.listing },
+        Change::PlaybackUpdated => ChangeView::PlaybackUpdated { playback: PlaybackView::of(room) },
     })
 }

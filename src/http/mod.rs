@@ -7,6 +7,7 @@ mod client_ip;
 mod health;
 mod json;
 mod photos;
+mod providers;
 mod rooms;
 mod search;
 mod tracks;
@@ -32,6 +33,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(search::router())
         .merge(photos::router())
         .merge(accounts::router())
+        .merge(providers::router())
         .fallback(async || AppError::NotFound)
         .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -16,7 +16,7 @@ use super::auth::Bearer;
 use crate::error::{AppError, Result};
 use crate::music::import::{self, Format, MAX_IMPORT_BYTES};
 use crate::search::plan::words;
-use crate::search::request::SearchParams;
+use crate::search::request::{DEFAULT_LIMIT, SearchParams};
 use crate::search::{IndexConfig, IndexName, SearchRequest};
 use crate::state::AppState;
 
@@ -61,7 +61,10 @@ async fn search(
     let results = app.search.search(IndexName::Tracks, &request).await?;
     let ids: Vec<String> = results.hits.iter().filter_map(|h| h["id"].as_str().map(str::to_string)).collect();
     let found = app.store.tracks_by_ids(&ids).await?;
-    let tracks: Vec<_> = ids.iter().filter_map(|id| found.iter().find(|t| &t.id == id)).collect();
+    let mut tracks: Vec<_> = ids.iter().filter_map(|id| found.iter().find(|t| &t.id == id).cloned()).collect();
+    // Few hits in the library: the music service's catalogue fills in.
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+    tracks.extend(app.catalogue_hits(&params.q, limit, &tracks).await);
     Ok(Json(json!({ "tracks": tracks })))
 }
 

@@ -316,6 +316,13 @@ fn track(row: Row) -> Result<Track, String> {
     })
 }
 
+/// A track described by a music service (the fields of an import row),
+/// validated and identified like an imported row.
+pub fn validate(row: Value) -> Result<Track, String> {
+    let row: Row = serde_json::from_value(row).map_err(|e| e.to_string())?;
+    track(row)
+}
+
 /// The track id: given, or derived from the ISRC, the provider URI, or
 /// the artist and title — the same row always gets the same id.
 fn identity(

@@ -1,0 +1,111 @@
+//! Playback on the host's device. The room stays the authority: after every
+//! commit that changes what plays (or where), a task re-reads the latest
+//! room and makes the chosen device match it: play the decided track at
+//! its position, or pause. Spotify cannot remove items from its queue, so
+//! nothing is queued there ahead: a track reaches Spotify only once it is
+//! playing in the room. Hand-offs of one room run one at a time and skip
+//! what was handed over already; a failure is told to the room's staff
+//! (`playback:failed`) and never holds up the party.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+use crate::domain::{Change, Room};
+use crate::realtime::member_room;
+use crate::state::AppState;
+
+/// Per room: the last state handed to the device.
+#[derive(Default)]
+pub struct Handoffs(Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<String>>>>>);
+
+impl Handoffs {
+    fn slot(&self, room_id: &str) -> Arc<tokio::sync::Mutex<Option<String>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(room_id.to_string()).or_default().clone()
+    }
+
+    pub fn forget(&self, room_id: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(room_id);
+    }
+}
+
+/// What the device should be doing.
+#[derive(Debug, PartialEq)]
+enum Wanted {
+    Play { entry_id: String, uri: String, position_ms: u64 },
+    Pause,
+}
+
+impl AppState {
+    /// Called after each commit: starts a hand-off when it matters.
+    pub fn hand_off(&self, room: &Room, changes: &[Change]) {
+        let relevant = changes.iter().any(|c| matches!(c, Change::NowPlaying | Change::PlaybackUpdated));
+        if !relevant || (room.playback.is_none() && !changes.contains(&Change::PlaybackUpdated)) {
+            return;
+        }
+        let (app, room_id) = (self.clone(), room.id.clone());
+        tokio::spawn(async move { app.sync_playback(&room_id).await });
+    }
+
+    async fn sync_playback(&self, room_id: &str) {
+        let slot = self.providers.handoffs.slot(room_id);
+        let mut handed = slot.lock().await;
+        let Ok(room) = self.room(room_id).await else { return };
+        let Some(playback) = room.playback.clone() else {
+            *handed = None;
+            return;
+        };
+        let Ok(provider) = self.providers.get(&playback.provider) else { return };
+        let prefix = format!("{}:track:", provider.name());
+        let wanted = match &room.now_playing {
+            Some(np) if np.paused_position.is_none() => match &np.track.provider_uri {
+                Some(uri) if uri.starts_with(&prefix) => Wanted::Play {
+                    entry_id: np.entry_id.clone(),
+                    uri: uri.clone(),
+                    position_ms: np.position_at(self.clock.now()),
+                },
+                // Not on this service: silence rather than the last track.
+                _ => Wanted::Pause,
+            },
+            _ => Wanted::Pause,
+        };
+        let key = match &wanted {
+            Wanted::Play { entry_id, .. } => format!("{}|play|{entry_id}", playback.device_id),
+            Wanted::Pause => format!("{}|pause", playback.device_id),
+        };
+        if handed.as_deref() == Some(key.as_str()) {
+            return;
+        }
+        let device = playback.device_id.as_str();
+        let wanted = &wanted;
+        let result = self
+            .with_grant(provider.as_ref(), &playback.user_id, |grant| {
+                let provider = provider.clone();
+                async move {
+                    match wanted {
+                        Wanted::Play { uri, position_ms, .. } => provider.play(&grant, device, uri, *position_ms).await,
+                        Wanted::Pause => provider.pause(&grant, device).await,
+                    }
+                }
+            })
+            .await;
+        match result {
+            Ok(()) => *handed = Some(key),
+            // Pausing a device that is not playing is refused by Spotify;
+            // silence was what we wanted.
+            Err(_) if *wanted == Wanted::Pause && handed.is_none() => *handed = Some(key),
+            Err(e) => {
+                let body = e.body();
+                tracing::warn!(room_id, code = body.code, "playback hand-off failed");
+                if let Some(io) = self.io() {
+                    let payload =
+                        json!({ "provider": playback.provider, "device_name": playback.device_name, "error": body });
+                    for staff in room.members.values().filter(|m| m.is_staff()) {
+                        io.emit_to(member_room(&staff.id), "playback:failed", &payload).await;
+                    }
+                }
+            }
+        }
+    }
+}
