@@ -206,16 +206,17 @@ async fn export(
         "queue" => ExportSource::Queue,
         _ => return Err(AppError::InvalidPayload("source must be history or queue".into())),
     };
+    let name = body.name.map(|n| n.trim().to_string());
+    if name
+        .as_ref()
+        .is_some_and(|n| n.is_empty() || n.chars().count() > MAX_PLAYLIST_NAME || n.chars().any(char::is_control))
+    {
+        return Err(AppError::InvalidPayload(format!("name must be 1 to {MAX_PLAYLIST_NAME} characters")));
+    }
     let room = app.room(&bearer.0.r).await?;
     let member = staff_of(&bearer, &room)?;
     let user_id = member.user_id.clone().ok_or(AppError::ProviderNotLinked)?;
-    let name = match body.name.map(|n| n.trim().to_string()) {
-        Some(n) if n.is_empty() || n.chars().count() > MAX_PLAYLIST_NAME || n.chars().any(char::is_control) => {
-            return Err(AppError::InvalidPayload(format!("name must be 1 to {MAX_PLAYLIST_NAME} characters")));
-        }
-        Some(n) => n,
-        None => format!("{} (crowdjuke)", room.name),
-    };
+    let name = name.unwrap_or_else(|| format!("{} (crowdjuke)", room.name));
     let job = app.start_export(provider, &user_id, &room.id, source, name).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))))
 }

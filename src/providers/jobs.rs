@@ -222,6 +222,8 @@ impl AppState {
                         break;
                     }
                 }
+                // The store lists newest first.
+                plays.reverse();
                 plays.sort_by_key(|p| p.started_at);
                 plays.into_iter().map(|p| p.track_id).collect()
             }
