@@ -68,6 +68,9 @@ pub struct Settings {
     pub spotify_api_url: String,
     /// Spotify accounts service base (change only for testing).
     pub spotify_accounts_url: String,
+    /// Longest wait for Spotify's catalogue in the search box (ms); slower
+    /// answers are dropped and the library's hits answer alone.
+    pub spotify_search_budget_ms: u64,
     /// 64 hex characters: the key that encrypts stored music service grants.
     /// Derived from the server's token secret when unset.
     pub provider_token_key: Option<ApiKey>,
@@ -119,6 +122,7 @@ impl Default for Settings {
             spotify_api_url: "https://api.spotify.com/v1/".to_string(),
             spotify_accounts_url: "https://accounts.spotify.com/".to_string(),
             provider_token_key: None,
+            spotify_search_budget_ms: 2_000,
         }
     }
 }

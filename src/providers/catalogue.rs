@@ -4,7 +4,8 @@
 //! answer. Cache-aside: the ids found for a query are kept for an hour (in
 //! Redis in scale-out, so every node shares them), so a query typed again
 //! does not reach the service. The search never waits more than
-//! `BUDGET` and any failure answers with the library's hits alone.
+//! `spotify_search_budget_ms` and any failure answers with the library's
+//! hits alone.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,8 +22,6 @@ use crate::state::AppState;
 
 /// Fewer library hits than this ask the catalogue too.
 pub const FEW_HITS: usize = 5;
-/// Longest time a search waits for the catalogue.
-const BUDGET: Duration = Duration::from_secs(2);
 const CACHE_FOR: Duration = Duration::from_secs(3_600);
 /// Most catalogue tracks asked for per search.
 const MAX_CATALOGUE_HITS: u32 = 20;
@@ -91,14 +90,18 @@ impl AppState {
         }
         let key = format!("catalogue:{}:{}", provider.name(), words.join(" "));
         let found = match self.providers.catalogue_cache.get(&key).await {
-            Some(ids) => match self.store.tracks_by_ids(&ids).await {
-                Ok(found) => ids.iter().filter_map(|id| found.iter().find(|t| &t.id == id).cloned()).collect(),
-                Err(_) => return Vec::new(),
-            },
-            None => {
+            Some(ids)
+                if let Ok(found) = self.store.tracks_by_ids(&ids).await
+                    && found.len() == ids.len() =>
+            {
+                ids.iter().filter_map(|id| found.iter().find(|t| &t.id == id).cloned()).collect()
+            }
+            // Not cached, or some of its tracks are gone: ask again.
+            _ => {
                 let q = words.join(" ");
                 let search = self.providers.guard.call(provider.search(&q, MAX_CATALOGUE_HITS));
-                let tracks = match tokio::time::timeout(BUDGET, search).await {
+                let budget = Duration::from_millis(self.settings.spotify_search_budget_ms);
+                let tracks = match tokio::time::timeout(budget, search).await {
                     Ok(Ok(tracks)) => tracks,
                     Ok(Err(e)) => {
                         tracing::info!(error = %e, "catalogue search failed: library hits only");

@@ -21,6 +21,7 @@ use crate::error::{AppError, Result};
 use crate::ids::random_id;
 use crate::state::AppState;
 use crate::store::StoreError;
+use crate::store::providers::link_key;
 
 /// How long a user has to approve the link on the service.
 pub const STATE_LIFETIME_MS: Millis = 10 * 60_000;
@@ -166,51 +167,69 @@ impl AppState {
     }
 
     /// The link's grant, refreshed first if it is about to expire (or
-    /// `force`d after a 401).
-    async fn fresh_grant(&self, provider: &dyn MusicProvider, user_id: &str, mut force: bool) -> Result<Grant> {
-        let store = self.store.providers();
-        for _ in 0..3 {
-            let link = store.link(user_id, provider.name()).await?.ok_or(AppError::ProviderNotLinked)?;
-            if link.status == LinkStatus::Broken {
-                return Err(AppError::ProviderLinkBroken(link.message.unwrap_or_default()));
+    /// `force`d after a 401). Refreshes of one link take turns (a per-node
+    /// mutex, and a Redis lock across nodes): the one that waited finds the
+    /// grant refreshed and uses it, instead of spending a refresh token
+    /// Spotify has just rotated. The compare-and-swap stays the guarantee.
+    async fn fresh_grant(&self, provider: &dyn MusicProvider, user_id: &str, force: bool) -> Result<Grant> {
+        let (link, grant) = self.current_grant(provider, user_id).await?;
+        if !force && !self.due(&link) {
+            return Ok(grant);
+        }
+        let key = link_key(user_id, provider.name());
+        let slot = self.providers.refreshes.slot(&key);
+        let _local = slot.lock().await;
+        let _shared = self.room_locks.acquire(&format!("link:{key}")).await;
+        let (latest, grant) = self.current_grant(provider, user_id).await?;
+        if latest.revision != link.revision && !self.due(&latest) {
+            return Ok(grant);
+        }
+        match self.providers.guard.call(provider.refresh(&grant)).await {
+            Ok(tokens) => {
+                let fresh = Grant::from_tokens(tokens, self.clock.now(), Some(&grant));
+                let saved = ProviderLink {
+                    sealed_grant: self.seal(user_id, &fresh),
+                    expires_at: fresh.expires_at,
+                    revision: latest.revision + 1,
+                    ..latest.clone()
+                };
+                match self.store.providers().save_link(&saved, Some(latest.revision)).await {
+                    Ok(()) => Ok(fresh),
+                    // Another node refreshed meanwhile (its lock lapsed): use its grant.
+                    Err(StoreError::Conflict) => Ok(self.current_grant(provider, user_id).await?.1),
+                    Err(e) => Err(e.into()),
+                }
             }
-            let Some(grant) = self.open(&link) else {
+            Err(ProviderError::Revoked(message)) => {
+                // A refresh token another node just rotated is refused too:
+                // only a link nobody refreshed meanwhile is broken.
+                let (now, grant) = self.current_grant(provider, user_id).await?;
+                if now.revision != latest.revision {
+                    return Ok(grant);
+                }
+                Err(self.break_link(provider.name(), user_id, message).await)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn due(&self, link: &ProviderLink) -> bool {
+        link.expires_at <= self.clock.now() + REFRESH_AHEAD_MS
+    }
+
+    /// The stored link and its grant; a broken or unreadable link is an error.
+    async fn current_grant(&self, provider: &dyn MusicProvider, user_id: &str) -> Result<(ProviderLink, Grant)> {
+        let link = self.store.providers().link(user_id, provider.name()).await?.ok_or(AppError::ProviderNotLinked)?;
+        if link.status == LinkStatus::Broken {
+            return Err(AppError::ProviderLinkBroken(link.message.unwrap_or_default()));
+        }
+        match self.open(&link) {
+            Some(grant) => Ok((link, grant)),
+            None => {
                 let message = "the stored grant cannot be read (was the key changed?): link the account again";
-                return Err(self.break_link(provider.name(), user_id, message.to_string()).await);
-            };
-            if !force && link.expires_at > self.clock.now() + REFRESH_AHEAD_MS {
-                return Ok(grant);
-            }
-            match self.providers.guard.call(provider.refresh(&grant)).await {
-                Ok(tokens) => {
-                    let fresh = Grant::from_tokens(tokens, self.clock.now(), Some(&grant));
-                    let saved = ProviderLink {
-                        sealed_grant: self.seal(user_id, &fresh),
-                        expires_at: fresh.expires_at,
-                        revision: link.revision + 1,
-                        ..link.clone()
-                    };
-                    match store.save_link(&saved, Some(link.revision)).await {
-                        Ok(()) => return Ok(fresh),
-                        // Another node refreshed first: use its grant.
-                        Err(StoreError::Conflict) => force = false,
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                Err(ProviderError::Revoked(message)) => {
-                    // A refresh token rotated by another node is refused too:
-                    // only a link nobody refreshed meanwhile is broken.
-                    let now = store.link(user_id, provider.name()).await?;
-                    if now.as_ref().is_some_and(|n| n.revision != link.revision) {
-                        force = false;
-                        continue;
-                    }
-                    return Err(self.break_link(provider.name(), user_id, message).await);
-                }
-                Err(e) => return Err(e.into()),
+                Err(self.break_link(provider.name(), user_id, message.to_string()).await)
             }
         }
-        Err(AppError::Unavailable)
     }
 
     /// Marks the link broken with `message` and tells the owner; returns the

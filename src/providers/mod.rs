@@ -172,7 +172,29 @@ pub struct Providers {
     pub sealer: Sealer,
     pub guard: Guard,
     pub catalogue_cache: Arc<dyn catalogue::CatalogueCache>,
-    pub handoffs: playback::Handoffs,
+    /// Per room: the last state handed to its playback device.
+    pub handoffs: Slots<Option<String>>,
+    /// Per link: refreshes take turns.
+    pub refreshes: Slots<()>,
+}
+
+/// A mutex per key (a room, a link), made on first use.
+pub struct Slots<T>(std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<T>>>>);
+
+impl<T: Default> Default for Slots<T> {
+    fn default() -> Self {
+        Self(Default::default())
+    }
+}
+
+impl<T: Default> Slots<T> {
+    pub fn slot(&self, key: &str) -> Arc<tokio::sync::Mutex<T>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(key.to_string()).or_default().clone()
+    }
+
+    pub fn forget(&self, key: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
 }
 
 impl Providers {
@@ -181,7 +203,14 @@ impl Providers {
         sealer: Sealer,
         catalogue_cache: Arc<dyn catalogue::CatalogueCache>,
     ) -> Self {
-        Self { spotify, sealer, guard: Guard::default(), catalogue_cache, handoffs: Default::default() }
+        Self {
+            spotify,
+            sealer,
+            guard: Guard::default(),
+            catalogue_cache,
+            handoffs: Default::default(),
+            refreshes: Default::default(),
+        }
     }
 
     /// The service named in a route; `provider_not_configured` otherwise.

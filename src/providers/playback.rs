@@ -7,28 +7,11 @@
 //! what was handed over already; a failure is told to the room's staff
 //! (`playback:failed`) and never holds up the party.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use serde_json::json;
 
 use crate::domain::{Change, Room};
 use crate::realtime::member_room;
 use crate::state::AppState;
-
-/// Per room: the last state handed to the device.
-#[derive(Default)]
-pub struct Handoffs(Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<String>>>>>);
-
-impl Handoffs {
-    fn slot(&self, room_id: &str) -> Arc<tokio::sync::Mutex<Option<String>>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(room_id.to_string()).or_default().clone()
-    }
-
-    pub fn forget(&self, room_id: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(room_id);
-    }
-}
 
 /// What the device should be doing.
 #[derive(Debug, PartialEq)]

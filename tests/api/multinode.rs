@@ -20,7 +20,7 @@ use crate::services::{self, Service};
 /// The multi-node tests run one at a time: each drives several nodes, a
 /// shared Redis and a Python MongoDB-compatible server, which is all two
 /// cores can take without turning milliseconds into seconds.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Cluster {
     nodes: Vec<TestApp>,
@@ -28,7 +28,7 @@ struct Cluster {
 }
 
 /// The Meilisearch key the clusters' double expects.
-const MEILI_KEY: &str = "multinode-master-key";
+pub const MEILI_KEY: &str = "multinode-master-key";
 
 /// Points a node at the shared search engine (the Meilisearch double).
 fn use_search(s: &mut Settings, search: &MeiliDouble) {

@@ -22,6 +22,9 @@ async fn spawn_spotify(fake: &FakeSpotify) -> TestApp {
         s.spotify_client_secret = Some(ApiKey(CLIENT_SECRET.to_string()));
         s.spotify_api_url = fake.api_url();
         s.spotify_accounts_url = fake.accounts_url();
+        // Tests share two cores: a loaded machine must not turn a catalogue
+        // answer into a library-only one.
+        s.spotify_search_budget_ms = 60_000;
     })
     .await
 }
@@ -256,18 +259,24 @@ async fn a_playlist_import_fills_the_library_and_the_rooms_fallback_with_progres
 }
 
 #[tokio::test]
-async fn ten_thousand_liked_songs_import_whole_and_a_malformed_page_imports_nothing() {
+async fn a_ten_thousand_track_playlist_imports_whole_and_a_malformed_page_imports_nothing() {
     let fake = FakeSpotify::start().await;
     fake.add_user("ana.spotify", "Ana S");
-    fake.lock().users.get_mut("ana.spotify").expect("user").liked = tracks(1_000..11_000);
+    fake.lock().users.get_mut("ana.spotify").expect("user").playlists.push((
+        "big".into(),
+        "Everything".into(),
+        tracks(1_000..11_000),
+    ));
     let app = spawn_spotify(&fake).await;
     let token = register(&app, "ana").await;
     link(&app, &token).await;
     let host = app.create_room(json!({})).await;
 
-    let job = import(&app, &token, json!({"source": "liked", "fallback_room_token": host.token})).await;
+    let body = json!({"source": "playlist", "playlist_id": "big", "fallback_room_token": host.token});
+    let job = import(&app, &token, body).await;
     assert_eq!(job["status"], "done", "{job}");
     assert_eq!(job["result"]["imported"], 10_000);
+    assert_eq!(fake.lock().count("/v1/playlists/big/items"), 200, "every page once");
     assert_eq!(job["result"]["fallback_tracks"], 500, "the fallback holds the first 500");
     for n in [1_000, 5_555, 10_999] {
         let (status, _) = app.get(&format!("/api/tracks/{}", track_id(n))).await;
@@ -321,10 +330,11 @@ async fn grants_are_refreshed_before_expiry_and_a_revoked_grant_breaks_the_link(
     let refreshes = || fake.lock().requests.iter().filter(|r| r.starts_with("POST /api/token")).count();
     assert_eq!(refreshes(), 1, "the code exchange only");
 
-    // An hour later the grant is refreshed first (and the refresh token rotated).
+    // An hour later the grant is refreshed first (and the refresh token
+    // rotated), once for two requests at the same moment.
     app.clock.advance(3_600_000);
-    let (status, _) = devices().await;
-    assert_eq!(status, 200);
+    let ((first, _), (second, _)) = tokio::join!(devices(), devices());
+    assert_eq!((first, second), (200, 200));
     assert_eq!(refreshes(), 2);
     let (status, _) = devices().await;
     assert_eq!((status, refreshes()), (200, 2), "the fresh grant is reused");
@@ -694,4 +704,66 @@ async fn bad_provider_requests_get_typed_errors_and_start_nothing() {
         call(&app, Method::GET, "/api/providers/spotify/playlists?offset=-1", Some(&token), None).await;
     assert_eq!((status, answer["error"]["code"].clone()), (400, json!("invalid_payload")));
     assert_eq!(fake.lock().count("/v1/me/tracks"), 0, "no import started");
+}
+
+#[tokio::test]
+async fn two_nodes_share_link_states_refreshed_grants_and_the_catalogue_cache() {
+    let _one = crate::multinode::ONE_AT_A_TIME.lock().await;
+    let fake = FakeSpotify::start().await;
+    fake.add_user("ana.spotify", "Ana S");
+    fake.lock().catalogue = vec![track(1, "Zebra Crossing", "The Stripes")];
+    let search = crate::meili_double::MeiliDouble::start(Some(crate::multinode::MEILI_KEY)).await;
+    let db = crate::services::fresh_db_name();
+    let mut nodes = Vec::new();
+    for i in 0..2 {
+        let db = db.clone();
+        let node = spawn_with(TempDir::new().expect("temp dir"), |s| {
+            s.mongodb_uri = Some(crate::services::mongodb_uri());
+            s.mongodb_db = db;
+            s.redis_url = Some(crate::services::redis_url());
+            s.node_id = Some(format!("node{i}"));
+            s.meilisearch_url = Some(search.url());
+            s.meilisearch_api_key = Some(ApiKey(crate::multinode::MEILI_KEY.into()));
+            s.spotify_client_id = Some(CLIENT_ID.to_string());
+            s.spotify_client_secret = Some(ApiKey(CLIENT_SECRET.to_string()));
+            // Behind one public address, every node registers the same redirect.
+            s.spotify_redirect_url = Some("http://127.0.0.1:1/api/providers/spotify/callback".into());
+            s.spotify_api_url = fake.api_url();
+            s.spotify_accounts_url = fake.accounts_url();
+            s.spotify_search_budget_ms = 60_000;
+        })
+        .await;
+        nodes.push(node);
+    }
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let token = register(a, "ana").await;
+
+    // Login on one node, callback on the other; a replay on either fails.
+    let callback = approve(&login(a, &token).await).await;
+    let path = callback.trim_start_matches("http://127.0.0.1:1");
+    assert_eq!(location(&b.url(path)).await, "/?provider=spotify&linked=1");
+    assert_eq!(location(&a.url(path)).await, "/?provider=spotify&error=invalid_state");
+
+    // Both nodes due to refresh at once: one refresh token is spent, both
+    // answer, and the link stays usable.
+    a.clock.advance(3_600_000);
+    b.clock.advance(3_600_000);
+    let devices = |node: &TestApp| {
+        let token = token.clone();
+        let url = node.url("/api/providers/spotify/devices");
+        let http = node.http.clone();
+        async move { http.get(url).bearer_auth(token).send().await.expect("request").status().as_u16() }
+    };
+    let (first, second) = tokio::join!(devices(a), devices(b));
+    assert_eq!((first, second), (200, 200));
+    let (_, view) = call(b, Method::GET, "/api/providers/spotify", Some(&token), None).await;
+    assert_eq!(view["link"]["status"], "ok", "{view}");
+    assert_eq!(devices(b).await, 200);
+
+    // The catalogue cache is shared: the second node does not ask Spotify.
+    let (_, found) = a.get("/api/tracks?q=zebra").await;
+    assert_eq!(found["tracks"][0]["title"], "Zebra Crossing", "{found}");
+    let (_, found) = b.get("/api/tracks?q=zebra").await;
+    assert_eq!(found["tracks"][0]["title"], "Zebra Crossing", "{found}");
+    assert_eq!(fake.lock().count("/v1/search"), 1);
 }
