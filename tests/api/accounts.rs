@@ -6,29 +6,10 @@
 use image::ImageFormat;
 use serde_json::{Value, json};
 
-use crate::helpers::{SioClient, TestApp, WAIT, spawn_app, spawn_with};
+use crate::helpers::{SioClient, TestApp, WAIT, call, spawn_app, spawn_with};
 use crate::photos::{encoded, upload};
 
 const PASSWORD: &str = "violet kettle 42 orbit";
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app.http.request(method, app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 async fn register(app: &TestApp, username: &str) -> String {
     let body = json!({"username": username, "password": PASSWORD, "display_name": username.to_uppercase()});

@@ -11,7 +11,7 @@ use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::helpers::{SioClient, TestApp, WAIT, spawn_app, spawn_with};
+use crate::helpers::{SioClient, TestApp, WAIT, call, spawn_app, spawn_with};
 use crate::spotify_fake::{CLIENT_ID, CLIENT_SECRET, FakeSpotify, track, track_id, track_uri};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -27,19 +27,6 @@ async fn spawn_spotify(fake: &FakeSpotify) -> TestApp {
         s.spotify_search_budget_ms = 60_000;
     })
     .await
-}
-
-async fn call(app: &TestApp, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let mut request = app.http.request(method, app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn register(app: &TestApp, username: &str) -> String {
