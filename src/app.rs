@@ -170,6 +170,7 @@ impl Server {
             }
         };
         *state.io.write().unwrap_or_else(|e| e.into_inner()) = Some(io);
+        let routes = routes.layer(axum::middleware::map_request(realtime::detach_head));
         let router = routes.layer(CorsLayer::permissive()).layer(TraceLayer::new_for_http());
         state.plan_all_rooms().await?;
         Self::reindex_if_empty(&state).await;
