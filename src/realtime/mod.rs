@@ -216,6 +216,8 @@ pub async fn detach_head(mut request: axum::extract::Request) -> axum::extract::
     }
     *request.headers_mut() = headers;
     if let Ok(uri) = request.uri().to_string().parse::<Uri>() {
+        // axum's router keeps the URI as it arrived too.
+        request.extensions_mut().insert(axum::extract::OriginalUri(uri.clone()));
         *request.uri_mut() = uri;
     }
     request
