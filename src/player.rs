@@ -117,6 +117,7 @@ impl AppState {
     pub async fn run_housekeeping(self, stop: CancellationToken) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut seconds: u64 = 0;
+        let mut announced = Announced::new();
         let shared_store = self.settings.mongodb_uri.is_some();
         loop {
             tokio::select! {
@@ -125,7 +126,7 @@ impl AppState {
             }
             seconds += 1;
             if seconds.is_multiple_of(3) {
-                self.announce_versions().await;
+                self.announce_versions(&mut announced).await;
             }
             if seconds.is_multiple_of(10) {
                 self.presence.refresh().await;
@@ -160,14 +161,32 @@ impl AppState {
         }
     }
 
-    /// Tells this node's sockets the latest version of their room, so a
-    /// client that missed an event (a full send buffer) notices and resyncs.
-    pub async fn announce_versions(&self) {
+    /// Tells this node's sockets the latest version of their room once the
+    /// room has settled (no change for a whole round), so a client that
+    /// missed the last events (a full send buffer) notices and resyncs; again
+    /// each round while some socket's buffer is still full. A room that keeps
+    /// changing needs no announcement: its next `room:changed` shows a missed
+    /// one as a gap in the versions.
+    pub async fn announce_versions(&self, announced: &mut Announced) {
         let Some(io) = self.io() else { return };
-        for room_id in io.local_rooms().await {
-            if let Some(version) = self.room_cache.version(&room_id).await {
-                io.announce_version(&room_id, version);
+        let rooms = io.local_rooms().await;
+        announced.retain(|room_id, _| rooms.contains(room_id));
+        for room_id in rooms {
+            let Some(version) = self.room_cache.version(&room_id).await else { continue };
+            match announced.get_mut(&room_id) {
+                Some((seen, done)) if *seen == version => {
+                    if !*done {
+                        *done = io.announce_version(&room_id, version);
+                    }
+                }
+                _ => {
+                    announced.insert(room_id, (version, false));
+                }
             }
         }
     }
 }
+
+/// Per party room on this node: the version last seen by the announcement
+/// round, and whether it was announced.
+pub type Announced = std::collections::HashMap<String, (u64, bool)>;

@@ -155,7 +155,13 @@ impl AppState {
     /// Tells the room what changed, then does what the change implies for
     /// this node: reschedule the player, remove kicked members' sockets.
     async fn publish(&self, room: &Room, outcome: &Outcome) {
-        let online = self.presence.online(&room.id).await;
+        // Who is online only matters to the member views a change carries.
+        let shows_members =
+            outcome.changes.iter().any(|c| matches!(c, Change::MemberJoined { .. } | Change::MemberUpdated { .. }));
+        let online = match shows_members {
+            true => self.presence.online(&room.id).await,
+            false => Default::default(),
+        };
         let payload = RoomChanged::new(room, &outcome.changes, &online, self.clock.now());
         self.schedule.plan(room);
         self.hand_off(room, &outcome.changes);

@@ -29,6 +29,8 @@ export interface RoomEvents {
 }
 
 const ACK_TIMEOUT_MS = 8000;
+/** After a `room:sync` that timed out (the server announces versions only once a room settles). */
+const SYNC_RETRY_MS = 3000;
 const SNAPSHOT_WAIT_MS = 3000;
 
 export class RoomConnection {
@@ -151,12 +153,14 @@ export class RoomConnection {
     try {
       ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('room:sync', {});
     } catch {
-      ack = null; // timed out: room:version will tell us again in 3 s
+      ack = null; // timed out: try again shortly
     }
     this.syncing = false;
-    if (ack?.ok) {
+    if (!ack) {
+      setTimeout(() => void this.sync(), SYNC_RETRY_MS);
+    } else if (ack.ok) {
       this.takeSnapshot(ack.data);
-    } else if (ack && !ack.ok) {
+    } else {
       this.onRefused(ack.error);
     }
   }

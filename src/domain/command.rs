@@ -204,7 +204,9 @@ fn system_command(room: &mut Room, command: Command, now: Millis, out: &mut Outc
     let entry_id = match command {
         Command::TrackEnded { entry_id } => entry_id,
         Command::UnlinkAccount { user_id } => {
-            for member in room.members.values_mut().filter(|m| m.user_id.as_deref() == Some(user_id.as_str())) {
+            for member in
+                room.members.make_mut().values_mut().filter(|m| m.user_id.as_deref() == Some(user_id.as_str()))
+            {
                 (member.user_id, member.username) = (None, None);
                 out.changes.push(Change::MemberUpdated { member_id: member.id.clone() });
             }
@@ -226,7 +228,7 @@ fn system_command(room: &mut Room, command: Command, now: Millis, out: &mut Outc
 
 fn join(room: &mut Room, member: Member, out: &mut Outcome) -> Result<(), DomainError> {
     out.changes.push(Change::MemberJoined { member_id: member.id.clone() });
-    room.members.insert(member.id.clone(), member);
+    room.members.make_mut().insert(member.id.clone(), member);
     Ok(())
 }
 
@@ -264,7 +266,7 @@ fn add(
         votes: [(me.id.clone(), 1)].into(),
         pinned_at: None,
     });
-    if let Some(m) = room.members.get_mut(&me.id) {
+    if let Some(m) = room.members.make_mut().get_mut(&me.id) {
         m.last_add_at = Some(now);
     }
     out.changes.push(Change::EntryAdded { entry_id });
@@ -434,7 +436,7 @@ fn kick(room: &mut Room, me: &Member, member_id: &str, out: &mut Outcome) -> Res
         // Kicking would delete the record that keeps the ban in force.
         return Err(DomainError::MemberNotFound);
     }
-    room.members.remove(member_id);
+    room.members.make_mut().remove(member_id);
     out.changes.push(Change::MemberRemoved { member_id: member_id.to_string(), reason: Departure::Kicked });
     Ok(())
 }
@@ -459,7 +461,7 @@ fn ban(room: &mut Room, me: &Member, member_id: &str, out: &mut Outcome) -> Resu
     {
         out.changes.push(Change::NowPlaying);
     }
-    if let Some(m) = room.members.get_mut(member_id) {
+    if let Some(m) = room.members.make_mut().get_mut(member_id) {
         m.banned = true;
         m.role = Role::Guest;
     }
@@ -474,7 +476,7 @@ fn set_role(room: &mut Room, me: &Member, member_id: &str, role: Role, out: &mut
     if target(room, me, member_id)?.banned {
         return Err(DomainError::MemberNotFound);
     }
-    if let Some(m) = room.members.get_mut(member_id)
+    if let Some(m) = room.members.make_mut().get_mut(member_id)
         && m.role != role
     {
         m.role = role;
@@ -501,7 +503,7 @@ fn link_account(
     username: String,
     out: &mut Outcome,
 ) -> Result<(), DomainError> {
-    let member = room.members.get_mut(member_id).ok_or(DomainError::NotAMember)?;
+    let member = room.members.make_mut().get_mut(member_id).ok_or(DomainError::NotAMember)?;
     match &member.user_id {
         Some(linked) if *linked == user_id => Ok(()),
         Some(_) => Err(DomainError::AlreadyLinked),
@@ -526,7 +528,7 @@ fn set_fallback(room: &mut Room, tracks: Vec<Track>, out: &mut Outcome) -> Resul
     if tracks.len() > MAX_FALLBACK {
         return Err(DomainError::FallbackTooLong(MAX_FALLBACK));
     }
-    room.fallback = tracks;
+    room.fallback = super::Shared::new(tracks);
     room.fallback_cursor = 0;
     out.changes.push(Change::FallbackUpdated);
     Ok(())

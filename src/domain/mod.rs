@@ -22,7 +22,7 @@ pub use error::DomainError;
 pub use listing::{Listing, Location};
 pub use photo::{Photo, PhotoMark, PhotoStatus};
 pub use provider::{JobError, JobKind, JobStatus, LinkStatus, PendingAuthorization, ProviderJob, ProviderLink};
-pub use room::{Member, NowPlaying, Play, PlayEnd, Playback, Role, Room, RoomKind};
+pub use room::{Member, Members, NowPlaying, Play, PlayEnd, Playback, Role, Room, RoomKind, Shared};
 pub use rules::Rules;
 pub use track::Track;
 pub use user::{AccountSession, Activity, ActivityKind, User};

@@ -2,8 +2,10 @@
 //! is written back as one document under one `version`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Deref;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{Listing, Millis, Rules, Track};
 
@@ -137,14 +139,14 @@ pub struct Room {
     /// Increases by one with every committed change.
     pub version: u64,
     pub rules: Rules,
-    pub members: BTreeMap<String, Member>,
+    pub members: Members,
     /// Waiting entries in insertion order; `queue::play_order` sorts them.
     pub queue: Vec<Entry>,
     pub now_playing: Option<NowPlaying>,
     /// The latest plays, newest last, at most `RECENT_PLAYS`.
     pub recent_plays: Vec<Play>,
     /// Played when the queue runs dry, in a loop.
-    pub fallback: Vec<Track>,
+    pub fallback: Shared<Vec<Track>>,
     pub fallback_cursor: usize,
     pub next_seq: u64,
     #[serde(default)]
@@ -153,6 +155,46 @@ pub struct Room {
     /// linked music service account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub playback: Option<Playback>,
+}
+
+/// A part of the room that most commands leave alone (its members, its
+/// fallback list), shared between copies of the room: every command clones
+/// the room it applies to, and a vote in a room of a thousand guests should
+/// not copy a thousand members. `make_mut` copies the part on its first
+/// change. Serialized as the value itself.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Shared<T>(Arc<T>);
+
+pub type Members = Shared<BTreeMap<String, Member>>;
+
+impl<T: Clone> Shared<T> {
+    pub fn new(value: T) -> Self {
+        Self(Arc::new(value))
+    }
+
+    pub fn make_mut(&mut self) -> &mut T {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl<T> Deref for Shared<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Serialize> Serialize for Shared<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Shared<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(|v| Self(Arc::new(v)))
+    }
 }
 
 /// A music service device the room hands each decided track to.
@@ -167,8 +209,8 @@ pub struct Playback {
 
 impl Room {
     pub fn new(id: String, code: String, name: String, host: Member, rules: Rules, now: Millis) -> Self {
-        let mut members = BTreeMap::new();
-        members.insert(host.id.clone(), host);
+        let mut members = Members::default();
+        members.make_mut().insert(host.id.clone(), host);
         Self {
             id,
             code,
@@ -182,7 +224,7 @@ impl Room {
             queue: Vec::new(),
             now_playing: None,
             recent_plays: Vec::new(),
-            fallback: Vec::new(),
+            fallback: Shared::default(),
             fallback_cursor: 0,
             next_seq: 1,
             listing: Listing::default(),

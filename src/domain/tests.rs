@@ -39,9 +39,9 @@ fn member(id: &str, role: Role) -> Member {
 fn room_with(rules: Rules) -> Room {
     let mut room = Room::new("r1".into(), "ABCDEF".into(), "Party".into(), member("h", Role::Host), rules, T0);
     for g in ["a", "b", "c"] {
-        room.members.insert(g.into(), member(g, Role::Guest));
+        room.members.make_mut().insert(g.into(), member(g, Role::Guest));
     }
-    room.fallback = vec![track("fb", 200)];
+    room.fallback = super::Shared::new(vec![track("fb", 200)]);
     do_ok(&mut room, "h", Command::SetFallback { tracks: vec![track("fb", 200)] });
     room
 }

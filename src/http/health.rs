@@ -1,6 +1,8 @@
-//! Liveness and readiness probes.
+//! Liveness and readiness probes, and the operator's counter.
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -9,7 +11,7 @@ use crate::error::Result;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/health", get(health)).route("/api/ready", get(ready))
+    Router::new().route("/api/health", get(health)).route("/api/ready", get(ready)).route("/metrics", get(metrics))
 }
 
 /// Alive: the process answers.
@@ -21,4 +23,15 @@ async fn health() -> Json<Value> {
 async fn ready(State(app): State<AppState>) -> Result<Json<Value>> {
     app.store.ping().await?;
     Ok(Json(json!({ "status": "ready", "tracks": app.store.track_count().await? })))
+}
+
+/// Counters in the Prometheus text format (one counter: no exporter crate).
+async fn metrics() -> impl IntoResponse {
+    let dropped = crate::realtime::DROPPED_DELIVERIES.load(std::sync::atomic::Ordering::Relaxed);
+    let body = format!(
+        "# HELP crowdjuke_dropped_deliveries_total Socket.IO events not queued because a socket's send buffer was full.\n\
+         # TYPE crowdjuke_dropped_deliveries_total counter\n\
+         crowdjuke_dropped_deliveries_total {dropped}\n"
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

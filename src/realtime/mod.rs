@@ -33,6 +33,7 @@ pub type RedisIo = SocketIo<FredAdapter<Emitter>>;
 
 /// Deliveries socketioxide could not queue because a socket's send buffer
 /// was full; each such socket is told to resync (see `announce_versions`).
+/// Served on `GET /metrics`.
 pub static DROPPED_DELIVERIES: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Clone)]
@@ -160,11 +161,13 @@ impl Realtime {
     }
 
     /// Sends `room:version {version}` to this node's sockets in `room`, one
-    /// by one. A client behind that version resyncs with `room:sync`; a socket
-    /// whose buffer is still full is counted and disconnected, so it
-    /// reconnects and gets a fresh snapshot. Either way no guest keeps a stale
+    /// by one; false if some socket's send buffer was still full (the caller
+    /// tries again later). A client behind that version resyncs with
+    /// `room:sync`. A socket that stays full is closed by the Engine.IO
+    /// heartbeat (its ping cannot be queued either), and its client
+    /// reconnects to a fresh snapshot. Either way no guest keeps a stale
     /// queue without knowing.
-    pub fn announce_version(&self, room: &str, version: u64) {
+    pub fn announce_version(&self, room: &str, version: u64) -> bool {
         let payload = json!({ "version": version });
         match self {
             Self::Local(io) => announce(io, room, &payload),
@@ -173,15 +176,17 @@ impl Realtime {
     }
 }
 
-fn announce<A: Adapter>(io: &SocketIo<A>, room: &str, payload: &serde_json::Value) {
-    let Some(root) = io.of("/") else { return };
+fn announce<A: Adapter>(io: &SocketIo<A>, room: &str, payload: &serde_json::Value) -> bool {
+    let Some(root) = io.of("/") else { return true };
+    let mut queued = true;
     for socket in root.to(room.to_string()).local().sockets() {
         if let Err(SendError::Socket(SocketError::InternalChannelFull)) = socket.emit("room:version", payload) {
             DROPPED_DELIVERIES.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(room, socket = %socket.id, "send buffer full, disconnecting so it resyncs");
-            socket.disconnect().ok();
+            tracing::warn!(room, socket = %socket.id, "send buffer full, will announce the version again");
+            queued = false;
         }
     }
+    queued
 }
 
 fn count_dropped(errors: &[SocketError]) {

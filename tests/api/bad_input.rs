@@ -139,7 +139,7 @@ async fn a_member_removed_by_another_node_while_still_connected_is_refused() {
     let store = &p.app.state.store;
     let mut room = store.load_room(room_id).await.expect("load").expect("room");
     let expected = room.version;
-    room.members.remove(&guest_id);
+    room.members.make_mut().remove(&guest_id);
     room.version += 1;
     store.save_room(&room, expected, &[]).await.expect("saved");
     assert_eq!(p.guest.refused("queue:vote", json!({"entry_id": p.entry_id, "value": -1})).await, "not_a_member");

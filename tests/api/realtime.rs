@@ -281,3 +281,72 @@ async fn a_big_room_sends_fifty_members_in_the_snapshot_and_pages_the_rest() {
         assert_eq!(hs.refused("room:members", bad).await, "invalid_payload");
     }
 }
+
+/// The `crowdjuke_…_total` counter from `GET /metrics`.
+async fn counter(app: &TestApp, name: &str) -> u64 {
+    let text = app.http.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let line = text.lines().find(|l| l.starts_with(&format!("{name} "))).expect("counter listed");
+    line.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("a number")
+}
+
+#[tokio::test]
+async fn a_socket_that_stops_reading_is_counted_and_learns_it_is_behind_when_it_reads_again() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app =
+        crate::helpers::spawn_with(tempfile::TempDir::new().expect("dir"), |s| s.events_per_minute = 100_000).await;
+    let host = app.create_room(json!({})).await;
+    let hs = app.connect(&host.token).await;
+    let guest = app.join(&host.code, "Stuck").await;
+    // A phone that connects, then stops reading: a tiny receive window, so
+    // the server's buffers for it fill.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("small receive buffer");
+    let stream = socket.connect(app.addr).await.expect("tcp");
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", app.addr);
+    let (mut stuck, _) = tokio_tungstenite::client_async(url, stream).await.expect("upgrade");
+    stuck.send(Message::text(format!("40{}", json!({ "token": guest.token })))).await.expect("auth");
+    hs.wait_for("room:presence", |p| p["member_id"] == guest.member_id.as_str() && p["online"] == true).await;
+
+    // Big events: with 400 entries queued, every `room:changed` carries the
+    // whole order (~8 KB); the server's kernel buffer alone takes 4 MB.
+    let dropped = counter(&app, "crowdjuke_dropped_deliveries_total").await;
+    let mut entry = Value::Null;
+    for n in 1..=400 {
+        entry = hs.ok("queue:add", json!({"track_id": TestApp::track_id(n)})).await["entry"]["id"].clone();
+    }
+    let mut last = 0;
+    for n in 0..2000 {
+        let value = if n % 2 == 0 { -1 } else { 1 };
+        last = hs.ok("queue:vote", json!({"entry_id": entry, "value": value})).await["version"].as_u64().expect("v");
+        if n % 50 == 49 && counter(&app, "crowdjuke_dropped_deliveries_total").await > dropped {
+            break;
+        }
+    }
+    assert!(
+        counter(&app, "crowdjuke_dropped_deliveries_total").await > dropped,
+        "2,000 big changes never filled the stuck socket's buffers"
+    );
+
+    // Still stuck when the room settles (the first announcement, 3–6 s
+    // after the last change, cannot be queued); then the phone reads again:
+    // it must learn the room's latest version (the
+    // announcement is retried until its buffer has room), or be closed by
+    // the heartbeat so that it reconnects to a fresh snapshot.
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let announced = format!("42[\"room:version\",{{\"version\":{last}}}]");
+    let learned = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(Ok(message)) = stuck.next().await {
+            match message {
+                Message::Text(text) if text.as_str() == announced => return "announced",
+                Message::Text(text) if text.as_str() == "2" => stuck.send(Message::text("3")).await.expect("pong"),
+                Message::Close(_) => return "closed",
+                _ => {}
+            }
+        }
+        "closed"
+    });
+    let outcome = learned.await.expect("the stuck phone never learned it is behind");
+    assert!(["announced", "closed"].contains(&outcome));
+}
