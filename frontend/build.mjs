@@ -14,7 +14,10 @@ const common = { bundle: true, minify: true, target: ['es2020'], logLevel: 'warn
 
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
-cpSync(join(here, 'public'), dist, { recursive: true });
+// Timestamps kept: cargo's build script watches dist/index.html (to notice
+// a deleted dist/), and a fresh timestamp on every build would make every
+// cargo command rebuild the server.
+cpSync(join(here, 'public'), dist, { recursive: true, preserveTimestamps: true });
 
 await build({
   ...common,
