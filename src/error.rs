@@ -116,6 +116,16 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// This error again, for the other commands of a group commit that
+    /// failed as a whole (see `AppState::execute`).
+    pub fn shared(&self) -> AppError {
+        match self {
+            Self::Unavailable => Self::Unavailable,
+            Self::RoomNotFound => Self::RoomNotFound,
+            other => Self::Internal(anyhow::anyhow!("{other}")),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidPayload(_) => "invalid_payload",

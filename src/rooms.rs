@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
+use tokio::sync::oneshot;
 
 use crate::domain::command::{Change, Departure, Outcome};
 use crate::domain::view::RoomChanged;
@@ -22,21 +23,42 @@ const CAS_ATTEMPTS: usize = 16;
 
 type Slot = Arc<tokio::sync::Mutex<()>>;
 
-/// One lock per room on this node: writes to a room are serialised here, so
-/// this node emits its changes in version order and does not race itself.
+/// A command waiting for its room's next write, and where its answer goes.
+struct Pending {
+    actor: Actor,
+    command: Command,
+    reply: oneshot::Sender<Result<(Room, Outcome)>>,
+}
+
+/// Per room on this node: a lock, so writes to a room are serialised here
+/// (this node emits its changes in version order and does not race itself),
+/// and the commands waiting for it.
 #[derive(Default)]
-pub struct RoomSlots(Mutex<HashMap<String, Slot>>);
+pub struct RoomSlots(Mutex<HashMap<String, (Slot, Vec<Pending>)>>);
 
 impl RoomSlots {
-    fn slot(&self, room_id: &str) -> Slot {
+    /// Queues a command; returns the room's lock.
+    fn enqueue(&self, room_id: &str, pending: Pending) -> Slot {
         let mut slots = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        slots.entry(room_id.to_string()).or_default().clone()
+        let (slot, waiting) = slots.entry(room_id.to_string()).or_default();
+        waiting.push(pending);
+        slot.clone()
+    }
+
+    /// Everything queued for the room so far, oldest first.
+    fn take(&self, room_id: &str) -> Vec<Pending> {
+        let mut slots = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        slots.get_mut(room_id).map(|(_, waiting)| std::mem::take(waiting)).unwrap_or_default()
     }
 
     fn forget(&self, room_id: &str) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(room_id);
     }
 }
+
+/// One command's answer in a batch: the room right after it, and what it
+/// changed (or why it was refused).
+type Answer = Result<(Room, Outcome)>;
 
 impl AppState {
     /// The latest committed state of a room (cache-aside).
@@ -94,21 +116,55 @@ impl AppState {
 
     /// Applies `command` as `actor`, commits it and broadcasts the change.
     /// Returns the room as committed and what changed (nothing for a no-op).
+    ///
+    /// Group commit: the command joins the room's queue, and whoever holds
+    /// the room's lock next applies everything queued, in order, in one
+    /// load / compare-and-swap / publish. Under load a busy room then pays
+    /// one store write for many commands, and its `room:changed` events
+    /// leave back to back, so each socket's writer sends them with one
+    /// syscall. Each command still gets its own version and event.
     #[tracing::instrument(skip(self, command), fields(command = ?std::mem::discriminant(&command)))]
     pub async fn execute(&self, room_id: &str, actor: Actor, command: Command) -> Result<(Room, Outcome)> {
         let _write = self.writes.token();
-        let slot = self.rooms.slot(room_id);
-        let _serialised = slot.lock().await;
-        let lock = self.room_locks.acquire(room_id).await;
-        let result = self.write(room_id, &actor, &command).await;
-        if let Some(lock) = lock {
-            lock.release().await;
+        let (reply, answer) = oneshot::channel();
+        let slot = self.rooms.enqueue(room_id, Pending { actor, command, reply });
+        let serialised = slot.lock_owned().await;
+        let batch = self.rooms.take(room_id);
+        if batch.is_empty() {
+            // An earlier writer took this command along.
+            drop(serialised);
+        } else {
+            // Its own task: a caller that goes away (a closed HTTP request)
+            // must not cut short the write of the others in its batch.
+            let (app, room_id, write) = (self.clone(), room_id.to_string(), self.writes.token());
+            tokio::spawn(async move {
+                let lock = app.room_locks.acquire(&room_id).await;
+                let (answers, replies) = app.write_batch(&room_id, batch).await;
+                if let Some(lock) = lock {
+                    lock.release().await;
+                }
+                drop(serialised);
+                for (answer, reply) in answers.into_iter().zip(replies) {
+                    reply.send(answer).ok();
+                }
+                drop(write);
+            });
         }
-        result
+        answer.await.unwrap_or(Err(AppError::Unavailable))
     }
 
-    /// Load, apply, compare-and-swap, publish; retried on lost races.
-    async fn write(&self, room_id: &str, actor: &Actor, command: &Command) -> Result<(Room, Outcome)> {
+    /// Load, apply each command, compare-and-swap, publish; retried on lost
+    /// races. One answer per command, in order, and their reply channels.
+    async fn write_batch(&self, room_id: &str, batch: Vec<Pending>) -> (Vec<Answer>, Vec<oneshot::Sender<Answer>>) {
+        let (commands, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| ((p.actor, p.command), p.reply)).unzip();
+        let answers = match self.write(room_id, &commands).await {
+            Ok(answers) => answers,
+            Err(e) => commands.iter().map(|_| Err(e.shared())).collect(),
+        };
+        (answers, replies)
+    }
+
+    async fn write(&self, room_id: &str, commands: &[(Actor, Command)]) -> Result<Vec<Answer>> {
         for attempt in 0..CAS_ATTEMPTS {
             // The cache first; after a lost race, the store itself.
             let mut room = match attempt {
@@ -117,16 +173,30 @@ impl AppState {
             };
             let expected = room.version;
             let listed_before = search_document(&room);
-            let outcome = apply(&mut room, actor, command.clone(), self.clock.now())?;
-            if outcome.changes.is_empty() {
-                return Ok((room, outcome));
+            let now = self.clock.now();
+            // The room after each command, but the last: that one is `room`
+            // itself (a batch of one copies nothing).
+            let mut applied: Vec<Result<(Option<Room>, Outcome)>> = Vec::with_capacity(commands.len());
+            let mut plays = Vec::new();
+            for (n, (actor, command)) in commands.iter().enumerate() {
+                match apply(&mut room, actor, command.clone(), now) {
+                    Ok(outcome) => {
+                        plays.extend(outcome.plays.iter().cloned());
+                        let after = (n + 1 < commands.len()).then(|| room.clone());
+                        applied.push(Ok((after, outcome)));
+                    }
+                    Err(e) => applied.push(Err(e.into())),
+                }
+            }
+            if room.version == expected {
+                return Ok(answers(applied, room));
             }
             let relisted = search_document(&room) != listed_before;
             if relisted {
                 // Before the write, so a crash cannot lose the change.
                 self.queue_for_index(&room.id).await?;
             }
-            match self.store.save_room(&room, expected, &outcome.plays).await {
+            match self.store.save_room(&room, expected, &plays).await {
                 Ok(()) => {
                     if relisted {
                         // After it, so an indexer that took the first item
@@ -134,8 +204,12 @@ impl AppState {
                         self.queue_again_for_index(&room.id).await;
                     }
                     self.room_cache.put(&room).await;
-                    self.publish(&room, &outcome).await;
-                    return Ok((room, outcome));
+                    for (after, outcome) in applied.iter().flatten() {
+                        if !outcome.changes.is_empty() {
+                            self.publish(after.as_ref().unwrap_or(&room), outcome).await;
+                        }
+                    }
+                    return Ok(answers(applied, room));
                 }
                 Err(StoreError::Conflict) => {
                     tracing::debug!(room_id, attempt, "version race lost, reloading");
@@ -201,6 +275,20 @@ impl AppState {
         self.providers.handoffs.forget(room_id);
         Ok(())
     }
+}
+
+/// Each command's answer, the room after the last one being `last`.
+fn answers(applied: Vec<Result<(Option<Room>, Outcome)>>, last: Room) -> Vec<Answer> {
+    let mut last = Some(last);
+    let answers = applied.into_iter().rev().map(|answer| {
+        let (after, outcome) = answer?;
+        // Only the last command has no copy of its own: `last` is used once.
+        let after = after.or_else(|| last.take()).ok_or(AppError::Unavailable)?;
+        Ok((after, outcome))
+    });
+    let mut answers: Vec<Answer> = answers.collect();
+    answers.reverse();
+    answers
 }
 
 /// The `rooms` search index document of a listed (public) room; `None`

@@ -568,6 +568,8 @@ async fn decided_tracks_are_handed_to_the_chosen_device_and_only_then() {
     assert_eq!(body["playback"], json!({"provider": "spotify", "device_name": "Hana S's speaker"}));
     let changed = socket.wait_for("room:changed", |v| v["changes"].to_string().contains("playback_updated")).await;
     assert!(changed.to_string().contains("Hana S's speaker"), "{changed}");
+    // Nothing plays yet: the chosen device is told to be quiet.
+    wait_until(|| fake.lock().pauses.len() == 1).await;
 
     socket.ok("queue:add", json!({ "track_id": track_id(0) })).await;
     socket.ok("queue:add", json!({ "track_id": track_id(1) })).await;
@@ -580,7 +582,7 @@ async fn decided_tracks_are_handed_to_the_chosen_device_and_only_then() {
     wait_until(|| fake.lock().plays.len() == 2).await;
     assert_eq!(fake.lock().plays[1].1, track_uri(1));
     socket.ok("player:pause", json!({})).await;
-    wait_until(|| fake.lock().pauses.len() == 1).await;
+    wait_until(|| fake.lock().pauses.len() == 2).await;
     app.clock.advance(5_000);
     socket.ok("player:resume", json!({})).await;
     wait_until(|| fake.lock().plays.len() == 3).await;
@@ -589,7 +591,7 @@ async fn decided_tracks_are_handed_to_the_chosen_device_and_only_then() {
     // A track that is not on Spotify: the device goes quiet.
     socket.ok("queue:add", json!({ "track_id": TestApp::track_id(2) })).await;
     socket.ok("player:skip", json!({})).await;
-    wait_until(|| fake.lock().pauses.len() == 2).await;
+    wait_until(|| fake.lock().pauses.len() == 3).await;
 
     // Spotify failing tells the staff, and the party goes on.
     fake.lock().fail("/me/player/play", 502, None, json!({"error": {"status": 502, "message": "bad gateway"}}), 1);

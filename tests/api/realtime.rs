@@ -298,6 +298,12 @@ async fn a_socket_that_stops_reading_is_counted_and_learns_it_is_behind_when_it_
         crate::helpers::spawn_with(tempfile::TempDir::new().expect("dir"), |s| s.events_per_minute = 100_000).await;
     let host = app.create_room(json!({})).await;
     let hs = app.connect(&host.token).await;
+    // Big events: with 400 entries queued, every `room:changed` carries the
+    // whole order (~8 KB); the server's kernel buffer alone takes 4 MB.
+    let mut entry = Value::Null;
+    for n in 1..=400 {
+        entry = hs.ok("queue:add", json!({"track_id": TestApp::track_id(n)})).await["entry"]["id"].clone();
+    }
     let guest = app.join(&host.code, "Stuck").await;
     // A phone that connects, then stops reading: a tiny receive window, so
     // the server's buffers for it fill.
@@ -309,18 +315,17 @@ async fn a_socket_that_stops_reading_is_counted_and_learns_it_is_behind_when_it_
     stuck.send(Message::text(format!("40{}", json!({ "token": guest.token })))).await.expect("auth");
     hs.wait_for("room:presence", |p| p["member_id"] == guest.member_id.as_str() && p["online"] == true).await;
 
-    // Big events: with 400 entries queued, every `room:changed` carries the
-    // whole order (~8 KB); the server's kernel buffer alone takes 4 MB.
+    // Votes in bursts of 200 without waiting for each ack (the server
+    // commits them in groups), until the stuck phone's buffers overflow:
+    // before its heartbeat gives up on it.
     let dropped = counter(&app, "crowdjuke_dropped_deliveries_total").await;
-    let mut entry = Value::Null;
-    for n in 1..=400 {
-        entry = hs.ok("queue:add", json!({"track_id": TestApp::track_id(n)})).await["entry"]["id"].clone();
-    }
     let mut last = 0;
-    for n in 0..2000 {
-        let value = if n % 2 == 0 { -1 } else { 1 };
-        last = hs.ok("queue:vote", json!({"entry_id": entry, "value": value})).await["version"].as_u64().expect("v");
-        if n % 50 == 49 && counter(&app, "crowdjuke_dropped_deliveries_total").await > dropped {
+    for _ in 0..10 {
+        for n in 0..199 {
+            hs.emit("queue:vote", json!({"entry_id": entry, "value": if n % 2 == 0 { -1 } else { 1 }}));
+        }
+        last = hs.ok("queue:vote", json!({"entry_id": entry, "value": 1})).await["version"].as_u64().expect("v");
+        if counter(&app, "crowdjuke_dropped_deliveries_total").await > dropped {
             break;
         }
     }
