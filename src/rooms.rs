@@ -27,7 +27,7 @@ type Slot = Arc<tokio::sync::Mutex<()>>;
 struct Pending {
     actor: Actor,
     command: Command,
-    reply: oneshot::Sender<Result<(Room, Outcome)>>,
+    reply: oneshot::Sender<Answer>,
 }
 
 /// Per room on this node: a lock, so writes to a room are serialised here
@@ -277,18 +277,15 @@ impl AppState {
     }
 }
 
-/// Each command's answer, the room after the last one being `last`.
+/// Each command's answer; only the last has no copy of the room after it,
+/// which is `last`.
 fn answers(applied: Vec<Result<(Option<Room>, Outcome)>>, last: Room) -> Vec<Answer> {
     let mut last = Some(last);
-    let answers = applied.into_iter().rev().map(|answer| {
-        let (after, outcome) = answer?;
-        // Only the last command has no copy of its own: `last` is used once.
-        let after = after.or_else(|| last.take()).ok_or(AppError::Unavailable)?;
-        Ok((after, outcome))
-    });
-    let mut answers: Vec<Answer> = answers.collect();
-    answers.reverse();
-    answers
+    let answer = |a: Result<(Option<Room>, Outcome)>, last: &mut Option<Room>| {
+        let (after, outcome) = a?;
+        Ok((after.or_else(|| last.take()).ok_or(AppError::Unavailable)?, outcome))
+    };
+    applied.into_iter().map(|a| answer(a, &mut last)).collect()
 }
 
 /// The `rooms` search index document of a listed (public) room; `None`
