@@ -144,6 +144,7 @@ impl Server {
             room_cache,
             room_locks,
             presence,
+            presence_outbox: Default::default(),
             schedule: Default::default(),
             writes: TaskTracker::new(),
             providers,

@@ -50,6 +50,8 @@ pub struct Shared {
     pub room_cache: Arc<dyn RoomCache>,
     pub room_locks: Arc<dyn RoomLocks>,
     pub presence: Arc<dyn Presence>,
+    /// Presence changes waiting for their room's next `room:presence`.
+    pub presence_outbox: crate::realtime::PresenceOutbox,
     pub schedule: Schedule,
     /// Join and code-lookup attempts per client address.
     pub join_limiter: Arc<dyn RateLimiter>,

@@ -170,7 +170,11 @@ export function applyEntryAck(state: RoomState, entry: EntryView | null): void {
 
 export function applyPresence(state: RoomState, p: Presence): void {
   state.onlineCount = p.online_count;
-  state.members = state.members.map((m) => (m.id === p.member_id ? { ...m, online: p.online } : m));
+  const online = new Map(p.changes.map((c) => [c.member_id, c.online]));
+  state.members = state.members.map((m) => {
+    const now = online.get(m.id);
+    return now === undefined ? m : { ...m, online: now };
+  });
 }
 
 /** Members paged in with `room:members`, appended without duplicates. */

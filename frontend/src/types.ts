@@ -168,9 +168,9 @@ export interface RoomChanged {
   order?: string[];
 }
 
+/** `room:presence`: who came online or went offline lately, oldest first. */
 export interface Presence {
-  member_id: string;
-  online: boolean;
+  changes: { member_id: string; online: boolean }[];
   online_count: number;
 }
 

@@ -7,7 +7,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 
-use super::{Session, events, member_room};
+use super::{Session, events, member_room, presence_outbox};
 use crate::domain::view::Snapshot;
 use crate::error::AppError;
 use crate::photos::WALL_PAGE;
@@ -61,7 +61,7 @@ pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>
         Err(e) => tracing::warn!(error = %e, "snapshot failed on connect"),
     }
     if came_online {
-        announce_presence(&app, &session, true).await;
+        presence_outbox::announce(&app, &session.room_id, &session.member_id, true);
     }
 }
 
@@ -70,18 +70,8 @@ async fn on_disconnect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>,
         return;
     };
     if app.presence.disconnect(&session.room_id, &session.member_id).await {
-        announce_presence(&app, &session, false).await;
+        presence_outbox::announce(&app, &session.room_id, &session.member_id, false);
     }
-}
-
-async fn announce_presence(app: &AppState, session: &Session, online: bool) {
-    let payload = json!({
-        "member_id": session.member_id,
-        "online": online,
-        "online_count": app.presence.online_count(&session.room_id).await,
-    });
-    let Some(io) = app.io() else { return };
-    io.emit_to(session.room_id.clone(), "room:presence", &payload).await;
 }
 
 /// The room as `session`'s member sees it right now.

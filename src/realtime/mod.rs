@@ -10,6 +10,9 @@
 mod connect;
 mod events;
 mod feed;
+mod presence_outbox;
+
+pub use presence_outbox::PresenceOutbox;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -199,6 +199,12 @@ async fn a_banned_guest_cannot_reconnect_or_rejoin_and_loses_their_entries() {
     assert!(snapshot["members"].as_array().expect("members").iter().all(|m| m["id"] != guest.member_id.as_str()));
 }
 
+/// The state a `room:presence` batch gives `member_id`, if it names them.
+fn presence_of(p: &Value, member_id: &str) -> Option<bool> {
+    let changes = p["changes"].as_array()?;
+    changes.iter().find(|c| c["member_id"] == member_id).and_then(|c| c["online"].as_bool())
+}
+
 #[tokio::test]
 async fn presence_counts_a_guest_with_two_tabs_once_and_broadcasts_leaving() {
     let app = spawn_app().await;
@@ -206,8 +212,7 @@ async fn presence_counts_a_guest_with_two_tabs_once_and_broadcasts_leaving() {
     let hs = app.connect(&host.token).await;
     let guest = app.join(&host.code, "Tab").await;
     let tab1 = app.connect(&guest.token).await;
-    let online =
-        hs.wait_for("room:presence", |p| p["member_id"] == guest.member_id.as_str() && p["online"] == true).await;
+    let online = hs.wait_for("room:presence", |p| presence_of(p, &guest.member_id) == Some(true)).await;
     assert_eq!(online["online_count"], 2);
     let tab2 = app.connect(&guest.token).await;
     let snapshot = tab2.wait_for("room:snapshot", |_| true).await;
@@ -216,17 +221,30 @@ async fn presence_counts_a_guest_with_two_tabs_once_and_broadcasts_leaving() {
     assert_eq!(me.map(|m| m["online"].clone()), Some(json!(true)));
     drop(tab2);
     drop(tab1);
-    let offline = hs.wait_for("room:presence", |p| p["online"] == false).await;
-    assert_eq!(
-        (offline["member_id"].as_str(), offline["online_count"].as_u64()),
-        (Some(guest.member_id.as_str()), Some(1))
-    );
-    let online_events = hs
-        .events("room:presence")
-        .iter()
-        .filter(|p| p["online"] == true && p["member_id"] == guest.member_id.as_str())
-        .count();
+    let offline = hs.wait_for("room:presence", |p| presence_of(p, &guest.member_id) == Some(false)).await;
+    assert_eq!(offline["online_count"], 1);
+    let online_events =
+        hs.events("room:presence").iter().filter(|p| presence_of(p, &guest.member_id) == Some(true)).count();
     assert_eq!(online_events, 1, "the second tab did not announce the guest again");
+}
+
+#[tokio::test]
+async fn a_crowd_connecting_at_once_is_announced_in_a_few_presence_batches() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let hs = app.connect(&host.token).await;
+    let mut guests = Vec::new();
+    for n in 0..30 {
+        guests.push(app.join(&host.code, &format!("Guest {n}")).await);
+    }
+    let sockets = futures_util::future::join_all(guests.iter().map(|g| app.connect(&g.token))).await;
+    for guest in &guests {
+        hs.wait_for("room:presence", |p| presence_of(p, &guest.member_id) == Some(true)).await;
+    }
+    let batches = hs.events("room:presence");
+    assert!(batches.iter().any(|p| p["online_count"] == 31), "the count reached everyone: {batches:?}");
+    assert!(batches.len() < 30, "30 connects made {} presence events, not a few batches", batches.len());
+    drop(sockets);
 }
 
 #[tokio::test]
@@ -313,7 +331,7 @@ async fn a_socket_that_stops_reading_is_counted_and_learns_it_is_behind_when_it_
     let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", app.addr);
     let (mut stuck, _) = tokio_tungstenite::client_async(url, stream).await.expect("upgrade");
     stuck.send(Message::text(format!("40{}", json!({ "token": guest.token })))).await.expect("auth");
-    hs.wait_for("room:presence", |p| p["member_id"] == guest.member_id.as_str() && p["online"] == true).await;
+    hs.wait_for("room:presence", |p| presence_of(p, &guest.member_id) == Some(true)).await;
 
     // Votes in bursts of 200 without waiting for each ack (the server
     // commits them in groups), until the stuck phone's buffers overflow:
