@@ -254,7 +254,8 @@ async fn main() {
         host.call(1, "queue:add", json!({"track_id": "demo-0002"})).await;
         hosts.push((host, code));
     }
-    let (_, idle_rss) = servers(&args.pids);
+    let (idle_cpu, idle_rss) = servers(&args.pids);
+    let join_phase = Instant::now();
     // Joins and connects, eight at a time.
     let codes: Vec<String> = hosts.iter().map(|h| h.1.clone()).collect();
     let mut guests: Vec<Client> = futures_util::stream::iter(0..args.clients)
@@ -281,8 +282,9 @@ async fn main() {
         let data = host.call(3, "queue:add", json!({"track_id": format!("demo-{:04}", 101 + 2 * r)})).await;
         entries.push(data["entry"]["id"].as_str().expect("entry").to_string());
     }
+    let joined = join_phase.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (_, loaded_rss) = servers(&args.pids);
+    let (joined_cpu, loaded_rss) = servers(&args.pids);
     let (server_cpu0, _) = servers(&args.pids);
     let (tool_cpu0, _) = proc_stats("self");
     let members: Vec<u64> = (0..args.rooms).map(|r| guests.iter().filter(|g| g.room == r).count() as u64 + 1).collect();
@@ -365,6 +367,8 @@ async fn main() {
         "latency_ms_p50": ms(pct(0.50)),
         "latency_ms_p99": ms(pct(0.99)),
         "server_cpu_us_per_delivery": ((server_cpu1 - server_cpu0) * 1e6 / delivered.max(1) as f64 * 100.0).round() / 100.0,
+        "join_phase_seconds": (joined * 10.0).round() / 10.0,
+        "server_cpu_seconds_joining": ((joined_cpu - idle_cpu) * 100.0).round() / 100.0,
         "server_anon_rss_mb": server_rss as f64 / 1024.0,
         "server_kb_per_client": (loaded_rss.saturating_sub(idle_rss)) as f64 / args.clients as f64,
         "load_tool_cpu_seconds": tool_cpu1 - tool_cpu0,
