@@ -16,7 +16,7 @@ use crate::error::{AppError, Result};
 use crate::realtime::{Realtime, member_room};
 use crate::search::IndexName;
 use crate::state::AppState;
-use crate::store::StoreError;
+use crate::store::{MemberList, StoreError};
 
 /// How often a write is retried after losing a version race to another node.
 const CAS_ATTEMPTS: usize = 16;
@@ -172,6 +172,7 @@ impl AppState {
                 _ => self.load_room(room_id).await?,
             };
             let expected = room.version;
+            let members_before = room.members.clone();
             let listed_before = search_document(&room);
             let now = self.clock.now();
             // The room after each command, but the last: that one is `room`
@@ -196,7 +197,8 @@ impl AppState {
                 // Before the write, so a crash cannot lose the change.
                 self.queue_for_index(&room.id).await?;
             }
-            match self.store.save_room(&room, expected, &plays).await {
+            let members = MemberList::between(&members_before, &room.members);
+            match self.store.save_room(&room, expected, &plays, members).await {
                 Ok(()) => {
                     if relisted {
                         // After it, so an indexer that took the first item

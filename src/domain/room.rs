@@ -152,8 +152,10 @@ pub struct Room {
     #[serde(default)]
     pub listing: Listing,
     /// Where the room's tracks also play: a device of a staff member's
-    /// linked music service account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// linked music service account. Written even when unset: a store
+    /// may update a room field by field (see `store::MemberList`), so every
+    /// field of the room must be in its serialized form.
+    #[serde(default)]
     pub playback: Option<Playback>,
 }
 
@@ -174,6 +176,14 @@ impl<T: Clone> Shared<T> {
 
     pub fn make_mut(&mut self) -> &mut T {
         Arc::make_mut(&mut self.0)
+    }
+}
+
+impl<T> Shared<T> {
+    /// True if both are the same copy: neither was changed since one was
+    /// cloned from the other (while a clone lives, `make_mut` copies).
+    pub fn is_same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 

@@ -381,3 +381,36 @@ fn the_queue_is_capped() {
     }
     refused(&mut room, "h", Command::Add { entry_id: "x".into(), track: track("over", 100) }, "queue_full");
 }
+
+#[test]
+fn a_vote_keeps_the_members_a_join_copies_them() {
+    let mut room = room();
+    add(&mut room, "a", "t1").expect("added");
+    let before = room.members.clone();
+    vote(&mut room, "b", "t1", 1).expect("voted");
+    assert!(room.members.is_same(&before), "a vote leaves the member list alone");
+    do_ok(&mut room, "d", Command::Join { member: member("d", Role::Guest) });
+    assert!(!room.members.is_same(&before), "a join changes it");
+    assert!(room.member("d").is_some() && before.get("d").is_none());
+}
+
+#[test]
+fn every_field_of_a_room_is_serialized_even_when_unset() {
+    // A store may write a room field by field, leaving out only the member
+    // list: a field missing from the serialized form would keep its old value.
+    let bare = Room::new("r".into(), "ABCDEF".into(), "P".into(), member("h", Role::Host), Rules::default(), T0);
+    let mut full = room();
+    add(&mut full, "a", "t1").expect("added");
+    full.playback = Some(Playback {
+        provider: "spotify".into(),
+        user_id: "u".into(),
+        device_id: "d".into(),
+        device_name: "Bar".into(),
+    });
+    let keys = |room: &Room| match serde_json::to_value(room).expect("serializes") {
+        serde_json::Value::Object(map) => map.keys().cloned().collect::<Vec<_>>(),
+        other => panic!("a room serializes as an object, not {other}"),
+    };
+    assert_eq!(keys(&bare), keys(&full));
+    assert!(keys(&bare).contains(&"playback".to_string()));
+}

@@ -13,10 +13,14 @@ use serde::de::DeserializeOwned;
 mod accounts;
 mod providers;
 
-use super::{OutboxItem, Store, StoreError, StoreResult};
+use super::{MemberList, OutboxItem, Store, StoreError, StoreResult};
+use crate::domain::room::Members;
 use crate::domain::{Millis, Photo, PhotoMark, PhotoStatus, Play, Room, Track};
 
+/// A room without its members (stored as `{}`): most writes leave them alone.
 const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("rooms");
+/// A room's members, written only by the changes that change them.
+const ROOM_MEMBERS: TableDefinition<&str, &[u8]> = TableDefinition::new("room_members");
 const ROOM_CODES: TableDefinition<&str, &str> = TableDefinition::new("room_codes");
 /// Key: `{room_id}/{ended_at:020}/{entry_id}` so a prefix range is one room's
 /// history in time order.
@@ -49,6 +53,44 @@ fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
     serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// The room as the `rooms` table keeps it: everything but the members (a
+/// copy of the rest; the members are shared, not copied, and dropped).
+fn room_record(room: &Room) -> StoreResult<Vec<u8>> {
+    encode(&Room { members: Members::default(), ..room.clone() })
+}
+
+/// Reads a room and its members, which are kept apart.
+fn read_room(txn: &redb::ReadTransaction, id: &str) -> StoreResult<Option<Room>> {
+    let rooms = txn.open_table(ROOMS).map_err(unavailable)?;
+    let Some(record) = rooms.get(id).map_err(unavailable)? else { return Ok(None) };
+    let mut room: Room = decode(record.value())?;
+    let members = txn.open_table(ROOM_MEMBERS).map_err(unavailable)?;
+    let stored = members.get(id).map_err(unavailable)?;
+    let stored = stored.ok_or_else(|| StoreError::Corrupt(format!("room {id} has no member list")))?;
+    room.members = decode(stored.value())?;
+    Ok(Some(room))
+}
+
+/// Rooms written before members were kept apart hold them inside: moves
+/// them to their own table, once, when the store opens.
+fn move_members_out(txn: &redb::WriteTransaction) -> anyhow::Result<()> {
+    let mut rooms = txn.open_table(ROOMS)?;
+    let mut members = txn.open_table(ROOM_MEMBERS)?;
+    let mut moved = Vec::new();
+    for row in rooms.iter()? {
+        let (id, record) = row?;
+        if members.get(id.value())?.is_none() {
+            let room: Room = decode(record.value())?;
+            moved.push((id.value().to_string(), room_record(&room)?, encode(&room.members)?));
+        }
+    }
+    for (id, record, list) in &moved {
+        rooms.insert(id.as_str(), record.as_slice())?;
+        members.insert(id.as_str(), list.as_slice())?;
+    }
+    Ok(())
+}
+
 /// The part of a stored room the compare-and-swap reads.
 #[derive(serde::Deserialize)]
 struct StoredVersion {
@@ -65,6 +107,8 @@ impl EmbeddedStore {
         let db = Database::create(dir.join("crowdjuke.redb"))?;
         let txn = db.begin_write()?;
         txn.open_table(ROOMS)?;
+        txn.open_table(ROOM_MEMBERS)?;
+        move_members_out(&txn)?;
         txn.open_table(ROOM_CODES)?;
         txn.open_table(HISTORY)?;
         txn.open_table(TRACKS)?;
@@ -171,7 +215,7 @@ fn history_key(room_id: &str, play: &Play) -> String {
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn insert_room(&self, room: &Room) -> StoreResult<()> {
-        let (bytes, room) = (encode(room)?, room.clone());
+        let (bytes, list, room) = (room_record(room)?, encode(&room.members)?, room.clone());
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
             {
@@ -184,6 +228,8 @@ impl Store for EmbeddedStore {
                 }
                 codes.insert(room.code.as_str(), room.id.as_str()).map_err(unavailable)?;
                 rooms.insert(room.id.as_str(), bytes.as_slice()).map_err(unavailable)?;
+                let mut members = txn.open_table(ROOM_MEMBERS).map_err(unavailable)?;
+                members.insert(room.id.as_str(), list.as_slice()).map_err(unavailable)?;
             }
             txn.commit().map_err(unavailable)
         })
@@ -194,9 +240,7 @@ impl Store for EmbeddedStore {
         let id = id.to_string();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
-            let rooms = txn.open_table(ROOMS).map_err(unavailable)?;
-            let found = rooms.get(id.as_str()).map_err(unavailable)?;
-            found.map(|v| decode(v.value())).transpose()
+            read_room(&txn, &id)
         })
         .await
     }
@@ -212,8 +256,18 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn save_room(&self, room: &Room, expected_version: u64, plays: &[Play]) -> StoreResult<()> {
-        let bytes = encode(room)?;
+    async fn save_room(
+        &self,
+        room: &Room,
+        expected_version: u64,
+        plays: &[Play],
+        members: MemberList,
+    ) -> StoreResult<()> {
+        let bytes = room_record(room)?;
+        let list = match members {
+            MemberList::Changed => Some(encode(&room.members)?),
+            MemberList::Unchanged => None,
+        };
         let id = room.id.clone();
         let plays: Vec<(String, Vec<u8>)> =
             plays.iter().map(|p| Ok((history_key(&id, p), encode(p)?))).collect::<StoreResult<_>>()?;
@@ -230,6 +284,10 @@ impl Store for EmbeddedStore {
                     return Err(StoreError::Conflict);
                 }
                 rooms.insert(id.as_str(), bytes.as_slice()).map_err(unavailable)?;
+                if let Some(list) = &list {
+                    let mut members = txn.open_table(ROOM_MEMBERS).map_err(unavailable)?;
+                    members.insert(id.as_str(), list.as_slice()).map_err(unavailable)?;
+                }
                 let mut history = txn.open_table(HISTORY).map_err(unavailable)?;
                 for (key, play) in &plays {
                     history.insert(key.as_str(), play.as_slice()).map_err(unavailable)?;
@@ -251,6 +309,7 @@ impl Store for EmbeddedStore {
                     None => return Ok(()),
                 };
                 txn.open_table(ROOM_CODES).map_err(unavailable)?.remove(code.as_str()).map_err(unavailable)?;
+                txn.open_table(ROOM_MEMBERS).map_err(unavailable)?.remove(id.as_str()).map_err(unavailable)?;
                 let (from, to) = (format!("{id}/"), format!("{id}0"));
                 let mut history = txn.open_table(HISTORY).map_err(unavailable)?;
                 history.retain_in(from.as_str()..to.as_str(), |_, _| false).map_err(unavailable)?;
@@ -547,5 +606,47 @@ impl Store for EmbeddedStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.blocking(|db| db.begin_read().map(|_| ()).map_err(unavailable)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Member, Role, Rules};
+
+    fn guest(id: &str) -> Member {
+        Member {
+            id: id.into(),
+            name: id.into(),
+            role: Role::Guest,
+            joined_at: 1,
+            banned: false,
+            last_add_at: None,
+            user_id: None,
+            username: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn rooms_stored_with_their_members_inside_are_moved_apart_on_open() {
+        let dir = tempfile::TempDir::new().expect("temp dir");
+        let mut room = Room::new("r1".into(), "ABCDEF".into(), "Old".into(), guest("h"), Rules::default(), 1);
+        room.members.make_mut().insert("g".into(), guest("g"));
+        // As an older version wrote it: the whole room, members inside.
+        {
+            let db = Database::create(dir.path().join("crowdjuke.redb")).expect("db");
+            let txn = db.begin_write().expect("txn");
+            let bytes = encode(&room).expect("encode");
+            txn.open_table(ROOMS).expect("rooms").insert("r1", bytes.as_slice()).expect("insert");
+            txn.open_table(ROOM_CODES).expect("codes").insert("ABCDEF", "r1").expect("insert");
+            txn.commit().expect("commit");
+        }
+        let store = EmbeddedStore::open(dir.path()).expect("opens");
+        assert_eq!(store.load_room("r1").await.expect("load"), Some(room.clone()));
+        // A write that leaves the members alone keeps them.
+        room.version += 1;
+        room.name = "New".into();
+        store.save_room(&room, 1, &[], MemberList::Unchanged).await.expect("save");
+        assert_eq!(store.load_room("r1").await.expect("load"), Some(room));
     }
 }

@@ -1,6 +1,7 @@
 //! Where rooms, history and the track library are kept. `Store` is the seam
-//! between the party logic and a database: the embedded redb store ships
-//! today, a MongoDB store drops in behind the same trait. Room writes are
+//! between the party logic and a database: the embedded redb store and the
+//! MongoDB store implement it, and one conformance suite (tests/api/
+//! store_conformance.rs) runs against both. Room writes are
 //! compare-and-swap on the room's `version`, so any number of writers can
 //! race and exactly one wins each version.
 
@@ -16,6 +17,7 @@ pub use embedded::EmbeddedStore;
 pub use mongo::MongoStore;
 pub use providers::ProviderStore;
 
+use crate::domain::room::Members;
 use crate::domain::{Millis, Photo, PhotoMark, PhotoStatus, Play, Room, Track};
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,27 @@ pub struct OutboxItem {
     pub stamp: u64,
 }
 
+/// What a room write does to the room's member list. Most changes (votes,
+/// adds, track ends) leave it alone, and a room of a thousand guests should
+/// not rewrite a thousand members for every vote: the stores keep the
+/// member list apart from the rest of the room (embedded) or leave its
+/// field out of the update (MongoDB).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberList {
+    /// The stored members stay as they are; `room.members` is not read.
+    Unchanged,
+    /// The stored members become `room.members`.
+    Changed,
+}
+
+impl MemberList {
+    /// `Changed` unless `after` is still the very copy `before` was
+    /// (`Shared::make_mut` copies the list on its first change).
+    pub fn between(before: &Members, after: &Members) -> Self {
+        if after.is_same(before) { Self::Unchanged } else { Self::Changed }
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Stores a new room; `Duplicate` if its id or code is taken.
@@ -56,7 +79,14 @@ pub trait Store: Send + Sync + 'static {
     async fn room_id_by_code(&self, code: &str) -> StoreResult<Option<String>>;
     /// Replaces the room if the stored version is still `expected_version`
     /// (`Conflict` otherwise) and appends `plays` to its history, atomically.
-    async fn save_room(&self, room: &Room, expected_version: u64, plays: &[Play]) -> StoreResult<()>;
+    /// With `MemberList::Unchanged` the stored members stay as they are.
+    async fn save_room(
+        &self,
+        room: &Room,
+        expected_version: u64,
+        plays: &[Play],
+        members: MemberList,
+    ) -> StoreResult<()>;
     async fn delete_room(&self, id: &str) -> StoreResult<()>;
     async fn room_ids(&self) -> StoreResult<Vec<String>>;
     /// Plays of a room, newest first.

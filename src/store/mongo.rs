@@ -5,7 +5,9 @@
 //! Collections:
 //! - `rooms`: one document per room aggregate (`_id` = room id, members,
 //!   queue, votes and player inside), unique index on `code`. The
-//!   compare-and-swap is `replaceOne({_id, version: expected}, room)`.
+//!   compare-and-swap is `replaceOne({_id, version: expected}, room)`, or
+//!   `updateOne` with `$set` of every field but `members` for the writes
+//!   that leave the members alone (votes, adds, track ends).
 //! - `history`: one document per play, `_id` = `{room_id}/{entry_id}` so a
 //!   retried write cannot duplicate a play; index `{room_id, ended_at}`.
 //! - `tracks`: the library, `_id` = track id.
@@ -27,7 +29,8 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{OutboxItem, Store, StoreError, StoreResult};
+use super::{MemberList, OutboxItem, Store, StoreError, StoreResult};
+use crate::domain::room::Members;
 use crate::domain::{Millis, Photo, PhotoMark, PhotoStatus, Play, Room, Track};
 
 /// How long an operation waits for a reachable server before answering
@@ -75,6 +78,14 @@ fn duplicate_indexes(e: &MongoError) -> Vec<usize> {
         ErrorKind::InsertMany(m) => m.write_errors.iter().flatten().map(|w| w.index).collect(),
         _ => Vec::new(),
     }
+}
+
+/// The update of a room's document.
+enum RoomWrite {
+    /// The whole room, members included.
+    Replace(Document),
+    /// Every field but the members.
+    Set(Document),
 }
 
 fn to_doc<T: Serialize>(id: &str, value: &T) -> StoreResult<Document> {
@@ -214,12 +225,34 @@ impl Store for MongoStore {
     /// Plays are upserted before the room so a crash between the two writes
     /// can leave a play whose room write was lost, never a committed room
     /// whose plays are missing; their ids make a retry overwrite, not add.
-    async fn save_room(&self, room: &Room, expected_version: u64, plays: &[Play]) -> StoreResult<()> {
+    ///
+    /// A write that leaves the members alone sets every other field and
+    /// leaves `members` out (every field of a room is always serialized, so
+    /// this is a replacement of all but the members).
+    async fn save_room(
+        &self,
+        room: &Room,
+        expected_version: u64,
+        plays: &[Play],
+        members: MemberList,
+    ) -> StoreResult<()> {
         let expected = i64::try_from(expected_version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let doc = to_doc(&room.id, room)?;
+        let write = match members {
+            MemberList::Changed => RoomWrite::Replace(to_doc(&room.id, room)?),
+            MemberList::Unchanged => {
+                let mut fields = to_doc(&room.id, &Room { members: Members::default(), ..room.clone() })?;
+                fields.remove("_id");
+                fields.remove("members");
+                RoomWrite::Set(fields)
+            }
+        };
         self.upsert_plays(&room.id, plays).await?;
         let filter = doc! { "_id": room.id.as_str(), "version": expected };
-        let result = self.rooms()?.replace_one(filter, doc).await.map_err(classify)?;
+        let result = match write {
+            RoomWrite::Replace(doc) => self.rooms()?.replace_one(filter, doc).await,
+            RoomWrite::Set(fields) => self.rooms()?.update_one(filter, doc! { "$set": fields }).await,
+        };
+        let result = result.map_err(classify)?;
         if result.matched_count == 0 {
             return Err(StoreError::Conflict);
         }

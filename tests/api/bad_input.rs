@@ -1,6 +1,7 @@
 //! Bad input over Socket.IO: each case gets a typed error ack, changes
 //! nothing, and the other members of the room never notice.
 
+use crowdjuke::store::MemberList;
 use serde_json::{Value, json};
 
 use crate::helpers::{SioClient, TestApp, spawn_app};
@@ -141,7 +142,7 @@ async fn a_member_removed_by_another_node_while_still_connected_is_refused() {
     let expected = room.version;
     room.members.make_mut().remove(&guest_id);
     room.version += 1;
-    store.save_room(&room, expected, &[]).await.expect("saved");
+    store.save_room(&room, expected, &[], MemberList::Changed).await.expect("saved");
     assert_eq!(p.guest.refused("queue:vote", json!({"entry_id": p.entry_id, "value": -1})).await, "not_a_member");
     assert_eq!(p.guest.refused("player:vote_skip", json!({})).await, "not_a_member");
     let after = store.load_room(room_id).await.expect("load").expect("room");

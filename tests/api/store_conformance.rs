@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use crowdjuke::domain::{AccountSession, Activity, ActivityKind, User};
 use crowdjuke::domain::{
-    Actor, Command, Member, Photo, PhotoMark, PhotoStatus, Play, PlayEnd, Role, Room, Rules, Track, apply,
+    Actor, Command, Member, Photo, PhotoMark, PhotoStatus, Play, PlayEnd, Playback, Role, Room, Rules, Track, apply,
 };
 use crowdjuke::domain::{JobError, JobKind, JobStatus, LinkStatus, PendingAuthorization, ProviderJob, ProviderLink};
 use crowdjuke::music::demo;
-use crowdjuke::store::{EmbeddedStore, FollowSide, MongoStore, OutboxItem, Store, StoreError};
+use crowdjuke::store::{EmbeddedStore, FollowSide, MemberList, MongoStore, OutboxItem, Store, StoreError};
 use tempfile::TempDir;
 
 use crate::services;
@@ -107,17 +107,61 @@ async fn save_is_compare_and_swap_on_version(store: Arc<dyn Store>) {
     let v = room.version;
     room.version += 1;
     room.name = "renamed".into();
-    store.save_room(&room, v, &[]).await.expect("save on the current version");
+    store.save_room(&room, v, &[], MemberList::Changed).await.expect("save on the current version");
     let mut stale = room.clone();
     stale.version += 1;
     stale.name = "stale".into();
-    assert!(matches!(store.save_room(&stale, v, &[]).await, Err(StoreError::Conflict)));
+    assert!(matches!(store.save_room(&stale, v, &[], MemberList::Changed).await, Err(StoreError::Conflict)));
     let stored = store.load_room("r1").await.expect("load").expect("room");
     assert_eq!((stored.name.as_str(), stored.version), ("renamed", v + 1));
     let mut ghost = party("ghost", "DDDDDD");
     ghost.version = 2;
-    assert!(matches!(store.save_room(&ghost, 1, &[]).await, Err(StoreError::Conflict)), "no upsert");
+    assert!(
+        matches!(store.save_room(&ghost, 1, &[], MemberList::Changed).await, Err(StoreError::Conflict)),
+        "no upsert"
+    );
     assert_eq!(store.load_room("ghost").await.expect("load"), None);
+}
+
+async fn a_write_that_leaves_the_members_alone_keeps_the_stored_ones(store: Arc<dyn Store>) {
+    let mut room = party("r1", "AAAAAA");
+    store.insert_room(&room).await.expect("insert");
+    let stored_members = room.members.clone();
+    // A vote's write: everything else is replaced, the member list is not
+    // even read (a list changed here would be a caller's bug, not stored).
+    let v = room.version;
+    room.version += 1;
+    room.name = "after the vote".into();
+    room.members.make_mut().remove("g2");
+    store.save_room(&room, v, &[], MemberList::Unchanged).await.expect("save keeping the members");
+    let stored = store.load_room("r1").await.expect("load").expect("room");
+    assert_eq!((stored.name.as_str(), stored.version), ("after the vote", v + 1));
+    assert_eq!(stored.members, stored_members, "the stored members are untouched");
+    assert_eq!(stored.queue, room.queue);
+    // A join's write replaces them.
+    let v = room.version;
+    room.version += 1;
+    room.members.make_mut().insert("g3".into(), member("g3", Role::Guest));
+    room.playback = Some(Playback {
+        provider: "spotify".into(),
+        user_id: "u1".into(),
+        device_id: "d1".into(),
+        device_name: "Bar speakers".into(),
+    });
+    store.save_room(&room, v, &[], MemberList::Changed).await.expect("save with new members");
+    let stored = store.load_room("r1").await.expect("load").expect("room");
+    assert_eq!(stored, room);
+    // A field that becomes unset is unset in the store too, members kept.
+    let v = room.version;
+    room.version += 1;
+    room.now_playing = None;
+    room.playback = None;
+    store.save_room(&room, v, &[], MemberList::Unchanged).await.expect("save");
+    assert_eq!(store.load_room("r1").await.expect("load").expect("room"), room);
+    // The compare-and-swap holds on this path too.
+    let mut stale = room.clone();
+    stale.version += 1;
+    assert!(matches!(store.save_room(&stale, v, &[], MemberList::Unchanged).await, Err(StoreError::Conflict)));
 }
 
 async fn racing_writers_have_exactly_one_winner(store: Arc<dyn Store>) {
@@ -128,7 +172,7 @@ async fn racing_writers_have_exactly_one_winner(store: Arc<dyn Store>) {
         let (store, mut next) = (store.clone(), room.clone());
         next.version += 1;
         next.name = format!("writer {n}");
-        writers.push(tokio::spawn(async move { store.save_room(&next, room.version, &[]).await }));
+        writers.push(tokio::spawn(async move { store.save_room(&next, room.version, &[], MemberList::Changed).await }));
     }
     let mut won = Vec::new();
     for (n, writer) in writers.into_iter().enumerate() {
@@ -149,12 +193,15 @@ async fn history_is_newest_first_and_paged(store: Arc<dyn Store>) {
     for n in 0..5u64 {
         let v = room.version;
         room.version += 1;
-        store.save_room(&room, v, &[play(&format!("e{n}"), NOW + n * 1000)]).await.expect("save with a play");
+        store
+            .save_room(&room, v, &[play(&format!("e{n}"), NOW + n * 1000)], MemberList::Changed)
+            .await
+            .expect("save with a play");
     }
     let v = room.version;
     room.version += 1;
     // The same play again (a retried write) must not appear twice.
-    store.save_room(&room, v, &[play("e4", NOW + 4000)]).await.expect("save");
+    store.save_room(&room, v, &[play("e4", NOW + 4000)], MemberList::Changed).await.expect("save");
     let all = store.history("r1", 0, 100).await.expect("history");
     let ids: Vec<&str> = all.iter().map(|p| p.entry_id.as_str()).collect();
     assert_eq!(ids, ["e4", "e3", "e2", "e1", "e0"]);
@@ -165,7 +212,7 @@ async fn history_is_newest_first_and_paged(store: Arc<dyn Store>) {
     assert!(store.history("other", 0, 10).await.expect("other room").is_empty());
     let v = room.version;
     room.version += 1;
-    let lost = store.save_room(&room, v - 1, &[]).await;
+    let lost = store.save_room(&room, v - 1, &[], MemberList::Changed).await;
     assert!(matches!(lost, Err(StoreError::Conflict)));
 }
 
@@ -174,7 +221,7 @@ async fn delete_removes_room_code_and_history(store: Arc<dyn Store>) {
     store.insert_room(&room).await.expect("insert");
     store.insert_room(&party("r2", "BBBBBB")).await.expect("insert");
     room.version += 1;
-    store.save_room(&room, room.version - 1, &[play("e0", NOW)]).await.expect("save");
+    store.save_room(&room, room.version - 1, &[play("e0", NOW)], MemberList::Changed).await.expect("save");
     store.delete_room("r1").await.expect("delete");
     store.delete_room("r1").await.expect("deleting twice is fine");
     assert_eq!(store.load_room("r1").await.expect("load"), None);
@@ -535,6 +582,7 @@ conformance!(
     round_trip_keeps_the_whole_aggregate,
     codes_and_ids_are_unique,
     save_is_compare_and_swap_on_version,
+    a_write_that_leaves_the_members_alone_keeps_the_stored_ones,
     racing_writers_have_exactly_one_winner,
     history_is_newest_first_and_paged,
     delete_removes_room_code_and_history,
