@@ -4,6 +4,7 @@
 //! must agree, falling back to the node's own limiter while Redis is down.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,21 +23,42 @@ pub trait RateLimiter: Send + Sync + 'static {
     async fn check(&self, key: &str) -> Result<(), AppError>;
 }
 
-/// `per_minute` attempts per key, refilled smoothly.
+/// Checks between two sweeps of a local limiter's keys.
+const SWEEP_EVERY: u64 = 4096;
+
+/// `per_minute` attempts per key, refilled smoothly. Keys whose quota is
+/// full again are forgotten every `SWEEP_EVERY` checks: a venue server that
+/// runs for months sees every phone and address of its customers once.
 pub struct LocalLimiter {
     limiter: DefaultKeyedRateLimiter<String>,
+    checks: AtomicU64,
 }
 
 impl LocalLimiter {
     pub fn per_minute(attempts: u32) -> Self {
         let attempts = NonZeroU32::new(attempts.max(1)).unwrap_or(NonZeroU32::MIN);
-        Self { limiter: governor::RateLimiter::keyed(Quota::per_minute(attempts)) }
+        Self { limiter: governor::RateLimiter::keyed(Quota::per_minute(attempts)), checks: AtomicU64::new(0) }
+    }
+
+    /// Forgets the keys whose quota is full again (as good as never seen).
+    fn sweep(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+
+    /// Keys with a quota in use.
+    #[cfg(test)]
+    fn tracked_keys(&self) -> usize {
+        self.limiter.len()
     }
 }
 
 #[async_trait]
 impl RateLimiter for LocalLimiter {
     async fn check(&self, key: &str) -> Result<(), AppError> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.sweep();
+        }
         self.limiter.check_key(&key.to_string()).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             AppError::RateLimited(wait.as_secs().max(1))
@@ -86,5 +108,40 @@ impl RateLimiter for RedisLimiter {
                 self.fallback.check(key).await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sweep_forgets_refilled_keys_and_keeps_spent_quotas() {
+        // 6,000,000 a minute: a key's quota refills in 10 µs.
+        let refills_at_once = LocalLimiter::per_minute(6_000_000);
+        for n in 0..1000 {
+            refills_at_once.check(&format!("phone {n}")).await.expect("within quota");
+        }
+        assert_eq!(refills_at_once.tracked_keys(), 1000);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        refills_at_once.sweep();
+        assert_eq!(refills_at_once.tracked_keys(), 0, "refilled keys are forgotten");
+
+        let one_a_minute = LocalLimiter::per_minute(1);
+        one_a_minute.check("guest").await.expect("first attempt");
+        one_a_minute.sweep();
+        assert_eq!(one_a_minute.tracked_keys(), 1, "a spent quota is kept");
+        assert!(matches!(one_a_minute.check("guest").await, Err(AppError::RateLimited(_))));
+    }
+
+    #[tokio::test]
+    async fn checks_sweep_by_themselves() {
+        let limiter = LocalLimiter::per_minute(6_000_000);
+        for n in 0..SWEEP_EVERY - 1 {
+            limiter.check(&format!("phone {n}")).await.expect("within quota");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        limiter.check("one more").await.expect("within quota");
+        assert_eq!(limiter.tracked_keys(), 1, "the sweep before the last check forgot the others");
     }
 }
