@@ -75,7 +75,7 @@ impl AppState {
     /// Reads the room from the store and refreshes the cache.
     async fn load_room(&self, room_id: &str) -> Result<Room> {
         let room = self.store.load_room(room_id).await?.ok_or(AppError::RoomNotFound)?;
-        self.room_cache.put(&room).await;
+        self.room_cache.put(&room, None).await;
         self.schedule.plan(&room);
         Ok(room)
     }
@@ -205,7 +205,8 @@ impl AppState {
                         // early cannot leave the old listing in the index.
                         self.queue_again_for_index(&room.id).await;
                     }
-                    self.room_cache.put(&room).await;
+                    let unchanged_since = (members == MemberList::Unchanged).then_some(expected);
+                    self.room_cache.put(&room, unchanged_since).await;
                     for (after, outcome) in applied.iter().flatten() {
                         if !outcome.changes.is_empty() {
                             self.publish(after.as_ref().unwrap_or(&room), outcome).await;

@@ -4,6 +4,7 @@
 mod accounts;
 mod bad_input;
 mod blob_conformance;
+mod cache_conformance;
 mod deploy;
 mod helpers;
 mod meili_double;
