@@ -51,7 +51,7 @@ export function fromSnapshot(s: Snapshot, previous: RoomState | null): RoomState
     skipNeeded: sameTrack ? previous.skipNeeded : null,
     mySkipVoteFor: sameTrack ? previous.mySkipVoteFor : null,
     members: s.members,
-    onlineCount: previous?.onlineCount ?? null,
+    onlineCount: s.online_count,
     recentPlays: s.recent_plays,
     // No photos in the snapshot means "could not read them now": keep ours.
     photos: s.photos ?? previous?.photos ?? [],

@@ -141,6 +141,8 @@ export interface Snapshot {
   queue: EntryView[];
   now_playing: NowPlayingView | null;
   members: MemberView[];
+  /** Members connected now; then kept from `room:presence`. */
+  online_count: number;
   recent_plays: Play[];
   /** Absent when the photo store could not be read: keep the wall. */
   photos?: PhotoView[];

@@ -165,6 +165,9 @@ pub struct Snapshot<'a> {
     pub queue: Vec<EntryView<'a>>,
     pub now_playing: Option<NowPlayingView<'a>>,
     pub members: Vec<MemberView<'a>>,
+    /// Members connected right now (kept current by `room:presence`): the
+    /// member page is only the first 50, and vote-to-skip needs the count.
+    pub online_count: usize,
     pub recent_plays: &'a [Play],
 }
 
@@ -179,6 +182,7 @@ impl<'a> Snapshot<'a> {
             queue: queue::play_order(room).into_iter().map(|e| EntryView::new(e, viewer)).collect(),
             now_playing: room.now_playing.as_ref().map(|np| NowPlayingView::new(np, now)),
             members: member_page(room, online, 0, SNAPSHOT_MEMBERS),
+            online_count: online.len(),
             recent_plays: &room.recent_plays[plays_from..],
         }
     }

@@ -39,6 +39,10 @@ async fn connecting_sends_a_snapshot_with_version_queue_now_playing_and_members(
     let roles: Vec<_> = members.iter().map(|m| (m["name"].as_str(), m["role"].as_str())).collect();
     assert_eq!(roles, [(Some("Hana"), Some("host")), (Some("Gus"), Some("guest"))]);
     assert!(snapshot["server_time"].as_u64().is_some());
+    assert_eq!(snapshot["online_count"], 1, "the guest alone is connected");
+    let host_socket = app.connect(&host.token).await;
+    let snapshot = host_socket.wait_for("room:snapshot", |_| true).await;
+    assert_eq!(snapshot["online_count"], 2, "the guest and the host");
 }
 
 #[tokio::test]
