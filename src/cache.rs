@@ -166,7 +166,7 @@ impl RoomCache for RedisRoomCache {
     }
 
     async fn put(&self, room: &Room, members_unchanged_since: Option<u64>) {
-        let Ok(doc) = serde_json::to_string(&Room { members: Members::default(), ..room.clone() }) else { return };
+        let Ok(doc) = serde_json::to_string(&room.without_members()) else { return };
         let stored = match members_unchanged_since {
             Some(since) => self.write(room, &doc, String::new(), since).await,
             None => Ok(false),

@@ -242,6 +242,13 @@ impl Room {
         }
     }
 
+    /// A copy of the room with an empty member list, for the stores and
+    /// caches that keep the members apart (the rest is copied, the members
+    /// are not).
+    pub fn without_members(&self) -> Room {
+        Room { members: Members::default(), ..self.clone() }
+    }
+
     pub fn member(&self, id: &str) -> Option<&Member> {
         self.members.get(id)
     }

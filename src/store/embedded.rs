@@ -14,7 +14,6 @@ mod accounts;
 mod providers;
 
 use super::{MemberList, OutboxItem, Store, StoreError, StoreResult};
-use crate::domain::room::Members;
 use crate::domain::{Millis, Photo, PhotoMark, PhotoStatus, Play, Room, Track};
 
 /// A room without its members (stored as `{}`): most writes leave them alone.
@@ -53,10 +52,9 @@ fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
     serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// The room as the `rooms` table keeps it: everything but the members (a
-/// copy of the rest; the members are shared, not copied, and dropped).
+/// The room as the `rooms` table keeps it: everything but the members.
 fn room_record(room: &Room) -> StoreResult<Vec<u8>> {
-    encode(&Room { members: Members::default(), ..room.clone() })
+    encode(&room.without_members())
 }
 
 /// Reads a room and its members, which are kept apart.

@@ -30,7 +30,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{MemberList, OutboxItem, Store, StoreError, StoreResult};
-use crate::domain::room::Members;
 use crate::domain::{Millis, Photo, PhotoMark, PhotoStatus, Play, Room, Track};
 
 /// How long an operation waits for a reachable server before answering
@@ -240,7 +239,7 @@ impl Store for MongoStore {
         let write = match members {
             MemberList::Changed => RoomWrite::Replace(to_doc(&room.id, room)?),
             MemberList::Unchanged => {
-                let mut fields = to_doc(&room.id, &Room { members: Members::default(), ..room.clone() })?;
+                let mut fields = to_doc(&room.id, &room.without_members())?;
                 fields.remove("_id");
                 fields.remove("members");
                 RoomWrite::Set(fields)
