@@ -147,6 +147,7 @@ fn room_key(room_id: &str) -> String {
 /// Failures are logged and treated as a miss: the store is the truth.
 #[async_trait]
 impl RoomCache for RedisRoomCache {
+    #[tracing::instrument(level = "debug", name = "cache.get", skip_all)]
     async fn get(&self, room_id: &str) -> Option<Room> {
         self.read(room_id).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "room cache read failed");
@@ -165,6 +166,7 @@ impl RoomCache for RedisRoomCache {
         })
     }
 
+    #[tracing::instrument(level = "debug", name = "cache.put", skip_all)]
     async fn put(&self, room: &Room, members_unchanged_since: Option<u64>) {
         let Ok(doc) = serde_json::to_string(&room.without_members()) else { return };
         let stored = match members_unchanged_since {

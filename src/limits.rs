@@ -97,6 +97,7 @@ impl RedisLimiter {
 
 #[async_trait]
 impl RateLimiter for RedisLimiter {
+    #[tracing::instrument(level = "debug", name = "rate_limit.check", skip_all)]
     async fn check(&self, key: &str) -> Result<(), AppError> {
         match self.count(key).await {
             Ok((count, left_ms)) if count > i64::from(self.per_minute) => {

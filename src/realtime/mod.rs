@@ -65,6 +65,7 @@ pub async fn register_redis(io: &RedisIo) -> anyhow::Result<()> {
 
 impl Realtime {
     /// Emits to every socket in `room` on every node.
+    #[tracing::instrument(level = "debug", name = "realtime.emit_to", skip_all)]
     pub async fn emit_to(&self, room: String, event: &'static str, payload: &impl Serialize) {
         let sent = match self {
             // No `/` namespace: the server is closing.

@@ -193,6 +193,7 @@ impl MongoStore {
         Ok(stored.get_binary_generic("value")?.clone())
     }
 
+    #[tracing::instrument(level = "debug", name = "mongo.upsert_plays", skip_all)]
     async fn upsert_plays(&self, room_id: &str, plays: &[Play]) -> StoreResult<()> {
         for play in plays {
             let doc = play_doc(room_id, play)?;
@@ -205,16 +206,19 @@ impl MongoStore {
 
 #[async_trait]
 impl Store for MongoStore {
+    #[tracing::instrument(level = "debug", name = "mongo.insert_room", skip_all)]
     async fn insert_room(&self, room: &Room) -> StoreResult<()> {
         self.rooms()?.insert_one(to_doc(&room.id, room)?).await.map_err(classify)?;
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", name = "mongo.load_room", skip_all)]
     async fn load_room(&self, id: &str) -> StoreResult<Option<Room>> {
         let found = self.rooms()?.find_one(doc! { "_id": id }).await.map_err(classify)?;
         found.map(from_doc).transpose()
     }
 
+    #[tracing::instrument(level = "debug", name = "mongo.room_id_by_code", skip_all)]
     async fn room_id_by_code(&self, code: &str) -> StoreResult<Option<String>> {
         let found = self.rooms()?.find_one(doc! { "code": code }).projection(doc! { "_id": 1 }).await;
         let found = found.map_err(classify)?;
@@ -228,6 +232,7 @@ impl Store for MongoStore {
     /// A write that leaves the members alone sets every other field and
     /// leaves `members` out (every field of a room is always serialized, so
     /// this is a replacement of all but the members).
+    #[tracing::instrument(level = "debug", name = "mongo.save_room", skip_all)]
     async fn save_room(
         &self,
         room: &Room,
@@ -302,6 +307,7 @@ impl Store for MongoStore {
         self.outbox_push("tracks", &ids).await
     }
 
+    #[tracing::instrument(level = "debug", name = "mongo.track", skip_all)]
     async fn track(&self, id: &str) -> StoreResult<Option<Track>> {
         let found = self.tracks()?.find_one(doc! { "_id": id }).await.map_err(classify)?;
         found.map(from_doc).transpose()
@@ -330,6 +336,7 @@ impl Store for MongoStore {
     /// Appends one event per document (`_id` = `{index}/{id}/{stamp}`):
     /// a document queued twice is two events, so one taken by an indexer
     /// never hides a later one, and removal is a plain `$in` on `_id`.
+    #[tracing::instrument(level = "debug", name = "mongo.outbox_push", skip_all)]
     async fn outbox_push(&self, index: &str, ids: &[String]) -> StoreResult<()> {
         if ids.is_empty() {
             return Ok(());

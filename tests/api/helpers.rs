@@ -44,7 +44,41 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(TempDir::new().expect("temp dir"), |_| {}).await
 }
 
+/// With `TEST_LOG_FILE=FILE`, the servers' logs and the spans of
+/// their writes (each with its busy and idle time when it closes) go to
+/// FILE; `RUST_LOG` filters them (default: crowdjuke at debug).
+fn log_to_file() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(path) = std::env::var("TEST_LOG_FILE") else { return };
+        let file = std::fs::File::create(&path).expect("test log file");
+        let filter =
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "crowdjuke=debug,warn".into());
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_span_events(
+                tracing_subscriber::fmt::format::FmtSpan::NEW | tracing_subscriber::fmt::format::FmtSpan::CLOSE,
+            )
+            .with_thread_ids(true)
+            .with_ansi(false)
+            .with_writer(Mutex::new(file))
+            .init();
+    });
+}
+
+/// Where a child process's stderr goes: beside `TEST_LOG_FILE` when it is
+/// set (`FILE.NAME`, NAME made file-safe), else nowhere.
+pub fn child_log(name: &str) -> std::process::Stdio {
+    let Ok(path) = std::env::var("TEST_LOG_FILE") else { return std::process::Stdio::null() };
+    let name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    match std::fs::OpenOptions::new().create(true).append(true).open(format!("{path}.{name}")) {
+        Ok(file) => file.into(),
+        Err(_) => std::process::Stdio::null(),
+    }
+}
+
 pub async fn spawn_with(dir: TempDir, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    log_to_file();
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().expect("addr"),
         data_dir: dir.path().to_path_buf(),
@@ -271,6 +305,16 @@ impl SioClient {
         self.acks.lock().expect("acks").insert(id, tx);
         self.send_raw(&format!("42{}{id}{args}", self.prefix));
         tokio::time::timeout(wait, rx).await.expect("ack in time").expect("ack")
+    }
+
+    /// Emits a raw JSON argument list with an ack id and waits for the ack
+    /// as long as it takes (the caller bounds the wait).
+    pub async fn ack_raw_unbounded(&self, args: &str) -> Value {
+        let id = self.next_ack.fetch_add(1, Ordering::SeqCst);
+        let (tx, rx) = oneshot::channel();
+        self.acks.lock().expect("acks").insert(id, tx);
+        self.send_raw(&format!("42{}{id}{args}", self.prefix));
+        rx.await.unwrap_or(Value::Null)
     }
 
     /// Emits and expects `{ok: true}`; returns `data`.

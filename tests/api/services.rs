@@ -102,7 +102,7 @@ impl Service {
         let child = Command::new(&self.program)
             .args(&self.args)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(crate::helpers::child_log(&format!("{}-{}", self.program.display(), self.port)))
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e} (scripts/test installs it)", self.program.display()));
         self.child = Some(child);
