@@ -46,8 +46,10 @@ impl RoomLocks for NoLocks {
 
 /// How long a lock lives if its holder dies without releasing it.
 const LEASE: Duration = Duration::from_secs(2);
-/// How long a writer waits for the lock before going ahead anyway.
-const PATIENCE: Duration = Duration::from_secs(2);
+/// How long a writer waits for the lock before going ahead anyway: well
+/// inside a command's two-second deadline, so a lock whose holder died
+/// (its lease runs two seconds) delays writes, never fails them.
+const PATIENCE: Duration = Duration::from_millis(500);
 
 /// KEYS[1] = lock key, ARGV[1] = holder token: delete only our own lock.
 const RELEASE: &str = r"
@@ -74,6 +76,7 @@ impl RedisLocks {
 
 #[async_trait]
 impl RoomLocks for RedisLocks {
+    #[tracing::instrument(level = "debug", name = "room_lock.acquire", skip_all)]
     async fn acquire(&self, room_id: &str) -> Option<LockGuard> {
         let key = format!("lock:room:{room_id}");
         let token = format!("{:016x}", rand::random::<u64>());
@@ -116,6 +119,7 @@ pub struct LockGuard {
 }
 
 impl LockGuard {
+    #[tracing::instrument(level = "debug", name = "room_lock.release", skip_all)]
     pub async fn release(self) {
         let released: Result<i64, Error> = self.redis.eval(RELEASE, vec![self.key], vec![self.token]).await;
         if let Err(e) = released {

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+use tokio::time::{Duration, Instant};
+use tracing::Instrument;
 
 use crate::domain::command::{Change, Departure, Outcome};
 use crate::domain::view::RoomChanged;
@@ -21,6 +23,12 @@ use crate::store::{MemberList, StoreError};
 /// How often a write is retried after losing a version race to another node.
 const CAS_ATTEMPTS: usize = 16;
 
+/// How long a command may take, its lock, cache, store and broadcast calls
+/// together, before its caller is answered `unavailable` (docs/protocol.md
+/// promises about two seconds). A store or lock that hangs then costs a
+/// guest two seconds, and frees the room for the next command.
+pub const COMMAND_DEADLINE: Duration = Duration::from_secs(2);
+
 type Slot = Arc<tokio::sync::Mutex<()>>;
 
 /// A command waiting for its room's next write, and where its answer goes.
@@ -28,6 +36,8 @@ struct Pending {
     actor: Actor,
     command: Command,
     reply: oneshot::Sender<Answer>,
+    /// When its caller stops waiting.
+    deadline: Instant,
 }
 
 /// Per room on this node: a lock, so writes to a room are serialised here
@@ -45,10 +55,12 @@ impl RoomSlots {
         slot.clone()
     }
 
-    /// Everything queued for the room so far, oldest first.
+    /// Everything queued for the room so far whose caller still waits,
+    /// oldest first.
     fn take(&self, room_id: &str) -> Vec<Pending> {
         let mut slots = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        slots.get_mut(room_id).map(|(_, waiting)| std::mem::take(waiting)).unwrap_or_default()
+        let waiting = slots.get_mut(room_id).map(|(_, waiting)| std::mem::take(waiting)).unwrap_or_default();
+        waiting.into_iter().filter(|p| !p.reply.is_closed()).collect()
     }
 
     fn forget(&self, room_id: &str) {
@@ -115,7 +127,14 @@ impl AppState {
     }
 
     /// Applies `command` as `actor`, commits it and broadcasts the change.
-    /// Returns the room as committed and what changed (nothing for a no-op).
+    /// Returns the room as committed and what changed (nothing for a no-op),
+    /// or `unavailable` once `COMMAND_DEADLINE` has passed.
+    pub async fn execute(&self, room_id: &str, actor: Actor, command: Command) -> Result<(Room, Outcome)> {
+        self.execute_by(room_id, actor, command, Instant::now() + COMMAND_DEADLINE).await
+    }
+
+    /// `execute`, answered by `deadline` whatever hangs below: waiting for
+    /// the room, the Redis lock, the cache, the store, the broadcast.
     ///
     /// Group commit: the command joins the room's queue, and whoever holds
     /// the room's lock next applies everything queued, in order, in one
@@ -123,47 +142,78 @@ impl AppState {
     /// one store write for many commands, and its `room:changed` events
     /// leave back to back, so each socket's writer sends them with one
     /// syscall. Each command still gets its own version and event.
-    #[tracing::instrument(skip(self, command), fields(command = ?std::mem::discriminant(&command)))]
-    pub async fn execute(&self, room_id: &str, actor: Actor, command: Command) -> Result<(Room, Outcome)> {
+    ///
+    /// A command whose caller stopped waiting before its batch began is
+    /// left out, so `unavailable` means "not applied" except when the
+    /// deadline passes while the store is already writing it (the next
+    /// `room:changed` or snapshot tells).
+    #[tracing::instrument(skip(self, command, deadline), fields(command = ?std::mem::discriminant(&command)))]
+    pub async fn execute_by(
+        &self,
+        room_id: &str,
+        actor: Actor,
+        command: Command,
+        deadline: Instant,
+    ) -> Result<(Room, Outcome)> {
         let _write = self.writes.token();
         let (reply, answer) = oneshot::channel();
-        let slot = self.rooms.enqueue(room_id, Pending { actor, command, reply });
-        let serialised = slot.lock_owned().await;
-        let batch = self.rooms.take(room_id);
-        if batch.is_empty() {
-            // An earlier writer took this command along.
-            drop(serialised);
-        } else {
-            // Its own task: a caller that goes away (a closed HTTP request)
-            // must not cut short the write of the others in its batch.
-            let (app, room_id, write) = (self.clone(), room_id.to_string(), self.writes.token());
-            tokio::spawn(async move {
-                let lock = app.room_locks.acquire(&room_id).await;
-                let (answers, replies) = app.write_batch(&room_id, batch).await;
-                if let Some(lock) = lock {
-                    lock.release().await;
-                }
+        let slot = self.rooms.enqueue(room_id, Pending { actor, command, reply, deadline });
+        let answered = async {
+            let serialised = slot.lock_owned().instrument(tracing::debug_span!("room.queue_wait")).await;
+            let batch = self.rooms.take(room_id);
+            if batch.is_empty() {
+                // An earlier writer took this command along.
                 drop(serialised);
-                for (answer, reply) in answers.into_iter().zip(replies) {
-                    reply.send(answer).ok();
-                }
-                drop(write);
-            });
-        }
-        answer.await.unwrap_or(Err(AppError::Unavailable))
-    }
-
-    /// Load, apply each command, compare-and-swap, publish; retried on lost
-    /// races. One answer per command, in order, and their reply channels.
-    async fn write_batch(&self, room_id: &str, batch: Vec<Pending>) -> (Vec<Answer>, Vec<oneshot::Sender<Answer>>) {
-        let (commands, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| ((p.actor, p.command), p.reply)).unzip();
-        let answers = match self.write(room_id, &commands).await {
-            Ok(answers) => answers,
-            Err(e) => commands.iter().map(|_| Err(e.shared())).collect(),
+            } else {
+                // Its own task: a caller that goes away (a closed HTTP
+                // request) must not cut short the write of the others in
+                // its batch.
+                let (app, room_id, write) = (self.clone(), room_id.to_string(), self.writes.token());
+                let span = tracing::debug_span!("room.batch", size = batch.len());
+                tokio::spawn(
+                    async move {
+                        app.write_batch(&room_id, batch).await;
+                        drop(serialised);
+                        drop(write);
+                    }
+                    .instrument(span),
+                );
+            }
+            answer.await.unwrap_or(Err(AppError::Unavailable))
         };
-        (answers, replies)
+        match tokio::time::timeout_at(deadline, answered).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                tracing::warn!(room_id, "command not answered by its deadline");
+                Err(AppError::Unavailable)
+            }
+        }
     }
 
+    /// Takes the room's cross-node lock, then loads, applies each command,
+    /// compare-and-swaps and publishes (retried on lost races), all by the
+    /// earliest deadline in the batch; answers each command.
+    async fn write_batch(&self, room_id: &str, batch: Vec<Pending>) {
+        let deadline = batch.iter().map(|p| p.deadline).min().unwrap_or_else(Instant::now);
+        let (commands, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| ((p.actor, p.command), p.reply)).unzip();
+        let lock = tokio::time::timeout_at(deadline, self.room_locks.acquire(room_id)).await.ok().flatten();
+        let answers = match tokio::time::timeout_at(deadline, self.write(room_id, &commands)).await {
+            Ok(Ok(answers)) => answers,
+            Ok(Err(e)) => commands.iter().map(|_| Err(e.shared())).collect(),
+            Err(_) => {
+                tracing::warn!(room_id, commands = commands.len(), "room write abandoned at its deadline");
+                commands.iter().map(|_| Err(AppError::Unavailable)).collect()
+            }
+        };
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+        for (answer, reply) in answers.into_iter().zip(replies) {
+            reply.send(answer).ok();
+        }
+    }
+
+    #[tracing::instrument(level = "debug", name = "room.write", skip_all)]
     async fn write(&self, room_id: &str, commands: &[(Actor, Command)]) -> Result<Vec<Answer>> {
         for attempt in 0..CAS_ATTEMPTS {
             // The cache first; after a lost race, the store itself.
@@ -231,6 +281,7 @@ impl AppState {
 
     /// Tells the room what changed, then does what the change implies for
     /// this node: reschedule the player, remove kicked members' sockets.
+    #[tracing::instrument(level = "debug", name = "room.publish", skip_all)]
     async fn publish(&self, room: &Room, outcome: &Outcome) {
         // Who is online only matters to the member views a change carries.
         let shows_members =

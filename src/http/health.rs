@@ -7,7 +7,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::error::Result;
+use crate::error::{AppError, Result};
+use crate::rooms::COMMAND_DEADLINE;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -19,10 +20,15 @@ async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready: the store answers too (503 `unavailable` otherwise).
+/// Ready: the store answers too, within a command's deadline (503
+/// `unavailable` otherwise, also when it hangs).
 async fn ready(State(app): State<AppState>) -> Result<Json<Value>> {
-    app.store.ping().await?;
-    Ok(Json(json!({ "status": "ready", "tracks": app.store.track_count().await? })))
+    let answered = async {
+        app.store.ping().await?;
+        app.store.track_count().await
+    };
+    let tracks = tokio::time::timeout(COMMAND_DEADLINE, answered).await.map_err(|_| AppError::Unavailable)??;
+    Ok(Json(json!({ "status": "ready", "tracks": tracks })))
 }
 
 /// Counters in the Prometheus text format (one counter: no exporter crate).

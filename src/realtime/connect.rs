@@ -11,6 +11,7 @@ use super::{Session, events, member_room, presence_outbox};
 use crate::domain::view::Snapshot;
 use crate::error::AppError;
 use crate::photos::WALL_PAGE;
+use crate::rooms::COMMAND_DEADLINE;
 use crate::state::AppState;
 
 #[derive(Debug)]
@@ -29,38 +30,60 @@ pub async fn authenticate<A: Adapter>(
 ) -> Result<(), Refused> {
     let token = auth.ok().and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_string));
     let claims = token.and_then(|t| app.tokens.verify(&t)).ok_or(Refused("unauthorized"))?;
-    let room = match app.room(&claims.r).await {
-        Ok(room) => room,
-        Err(AppError::RoomNotFound) => return Err(Refused("room_not_found")),
-        Err(_) => return Err(Refused("unavailable")),
+    let room = match tokio::time::timeout(COMMAND_DEADLINE, app.room(&claims.r)).await {
+        Ok(Ok(room)) => room,
+        Ok(Err(AppError::RoomNotFound)) => return Err(Refused("room_not_found")),
+        Ok(Err(_)) | Err(_) => return Err(Refused("unavailable")),
     };
     match room.member(&claims.m) {
         None => Err(Refused("unauthorized")),
         Some(m) if m.banned => Err(Refused("banned")),
         Some(_) => {
-            s.extensions.insert(Session { room_id: claims.r, member_id: claims.m });
+            let session = Session { room_id: claims.r, member_id: claims.m };
+            accept(&s, &app, session).await;
             Ok(())
         }
     }
 }
 
+/// Everything that must be in place before the client learns it is
+/// connected. socketioxide sends the CONNECT packet first and then spawns
+/// `on_connect`: an event the client sends at once could arrive before
+/// that task runs, and an event without a handler is dropped without an
+/// ack (a write that "never answered", issue 18). Here, in the auth
+/// middleware, nothing has been sent yet. Presence is counted here too,
+/// just before the disconnect handler that uncounts it exists, so the two
+/// always pair up: socketioxide calls no disconnect handler of a socket
+/// before the middleware has returned.
+async fn accept<A: Adapter>(s: &SocketRef<A>, app: &AppState, session: Session) {
+    let (room_id, member_id) = (session.room_id.clone(), session.member_id.clone());
+    s.extensions.insert(session);
+    if app.presence.connect(&room_id, &member_id).await {
+        s.extensions.insert(CameOnline);
+    }
+    s.on_fallback(events::on_event::<A>);
+    s.on_disconnect(on_disconnect::<A>);
+    s.join([room_id, member_room(&member_id)]);
+}
+
+/// Marks a socket whose member had no other socket open when it connected.
+#[derive(Clone)]
+struct CameOnline;
+
+/// Runs once the client knows it is connected (see `accept`): the
+/// snapshot, and the presence announcement.
 pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>) {
     let Some(session) = s.extensions.get::<Session>() else {
         s.disconnect().ok();
         return;
     };
-    // Handlers first, so nothing the client sends after the handshake is lost.
-    s.on_fallback(events::on_event::<A>);
-    s.on_disconnect(on_disconnect::<A>);
-    s.join([session.room_id.clone(), member_room(&session.member_id)]);
-    let came_online = app.presence.connect(&session.room_id, &session.member_id).await;
     match snapshot(&app, &session).await {
         Ok(snapshot) => {
             s.emit("room:snapshot", &snapshot).ok();
         }
         Err(e) => tracing::warn!(error = %e, "snapshot failed on connect"),
     }
-    if came_online {
+    if s.extensions.get::<CameOnline>().is_some() {
         presence_outbox::announce(&app, &session.room_id, &session.member_id, true);
     }
 }

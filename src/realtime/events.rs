@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::Session;
@@ -22,6 +23,7 @@ use crate::domain::command::Change;
 use crate::domain::view::EntryView;
 use crate::domain::{Actor, Command, Role, Room, Rules};
 use crate::error::{AppError, Result};
+use crate::rooms::COMMAND_DEADLINE;
 use crate::state::AppState;
 
 pub async fn on_event<A: Adapter>(
@@ -36,9 +38,18 @@ pub async fn on_event<A: Adapter>(
     };
     let data = data.unwrap_or(Value::Null);
     let span = tracing::info_span!("event", %name, room_id = %session.room_id, member_id = %session.member_id);
-    let result = match app.event_limiter.check(&session.member_id).await {
-        Ok(()) => handle(&app, &session, &name, data).instrument(span).await,
-        Err(limited) => Err(limited),
+    // One deadline for everything the event does: rate limit, look-ups, write.
+    let deadline = Instant::now() + COMMAND_DEADLINE;
+    let answered = async {
+        app.event_limiter.check(&session.member_id).await?;
+        handle(&app, &session, &name, data, deadline).await
+    };
+    let result = match tokio::time::timeout_at(deadline, answered).instrument(span).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(%name, room_id = %session.room_id, "event not answered by its deadline");
+            Err(AppError::Unavailable)
+        }
     };
     let reply = match result {
         Ok(data) => json!({ "ok": true, "data": data }),
@@ -120,7 +131,7 @@ fn parse<T: DeserializeOwned>(data: Value) -> Result<T> {
     serde_json::from_value(data).map_err(|e| AppError::InvalidPayload(e.to_string()))
 }
 
-async fn handle(app: &AppState, session: &Session, name: &str, data: Value) -> Result<Value> {
+async fn handle(app: &AppState, session: &Session, name: &str, data: Value, deadline: Instant) -> Result<Value> {
     let size = serde_json::to_vec(&data).map_or(usize::MAX, |b| b.len());
     if size > app.settings.max_event_bytes {
         return Err(AppError::PayloadTooLarge(app.settings.max_event_bytes));
@@ -173,7 +184,7 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value) -> R
         other => return Err(AppError::UnknownEvent(other.chars().take(64).collect())),
     };
     let actor = Actor::Member(session.member_id.clone());
-    let (room, outcome) = app.execute(&session.room_id, actor, command.clone()).await?;
+    let (room, outcome) = app.execute_by(&session.room_id, actor, command.clone(), deadline).await?;
     Ok(ack_data(&room, &session.member_id, &command, &outcome.changes))
 }
 

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 
 use super::connect::Refused;
 use crate::accounts::{feed_room, session_room};
@@ -21,6 +21,8 @@ pub async fn authenticate<A: Adapter>(
     let token = token.ok_or(Refused("unauthorized"))?;
     match app.account(&token).await {
         Ok(account) => {
+            // Before the CONNECT packet leaves (see `connect::accept`).
+            s.on_fallback(unknown_event::<A>);
             s.join([feed_room(&account.user.id), session_room(&account.session_id)]);
             Ok(())
         }
@@ -29,9 +31,11 @@ pub async fn authenticate<A: Adapter>(
     }
 }
 
-pub async fn on_connect<A: Adapter>(s: SocketRef<A>) {
-    s.on_fallback(|ack: AckSender<A>, socketioxide::extract::Event(name): socketioxide::extract::Event| async move {
-        let error = AppError::UnknownEvent(name.chars().take(64).collect()).body();
-        ack.send(&serde_json::json!({ "ok": false, "error": error })).ok();
-    });
+/// Everything is set up by `authenticate`, before the client is told it is
+/// connected.
+pub async fn on_connect<A: Adapter>(_s: SocketRef<A>) {}
+
+async fn unknown_event<A: Adapter>(ack: AckSender<A>, Event(name): Event) {
+    let error = AppError::UnknownEvent(name.chars().take(64).collect()).body();
+    ack.send(&serde_json::json!({ "ok": false, "error": error })).ok();
 }

@@ -6,6 +6,7 @@ mod bad_input;
 mod blob_conformance;
 mod cache_conformance;
 mod deploy;
+mod freezer;
 mod helpers;
 mod meili_double;
 mod multinode;

@@ -13,6 +13,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+use crate::freezer::Freezer;
 use crate::helpers::{Guest, SioClient, TestApp, WAIT, guest_from, queue_ids, spawn_with};
 use crate::meili_double::MeiliDouble;
 use crate::services::{self, Service};
@@ -215,7 +216,7 @@ impl ProcessNode {
             .env("CROWDJUKE_NODE_ID", name)
             .env("CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE", "100000")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(crate::helpers::child_log(name))
             .spawn()
             .expect("crowdjuke starts");
         let mut first = String::new();
@@ -510,4 +511,105 @@ async fn feed_new_reaches_a_follower_connected_to_another_node() {
     assert_eq!(status, 201);
     let item = feed.wait_for("feed:new", |v| v["item"]["kind"] == "room_joined").await;
     assert_eq!(item["item"]["room"]["name"], "Roof");
+}
+
+/// A node whose MongoDB is reached through a `Freezer`.
+async fn node_behind_freezer() -> (TestApp, Freezer, MeiliDouble) {
+    let shared = services::mongodb_uri();
+    let port = shared.split(':').nth(2).and_then(|rest| rest.split('/').next()).expect("port in the URI");
+    let freezer = Freezer::start(format!("127.0.0.1:{port}").parse().expect("addr")).await;
+    let uri = format!("mongodb://{}/?directConnection=true&retryWrites=false", freezer.addr());
+    let search = MeiliDouble::start(Some(MEILI_KEY)).await;
+    let (db, redis) = (services::fresh_db_name(), services::redis_url());
+    let node = spawn_with(TempDir::new().expect("temp dir"), |s| {
+        s.mongodb_uri = Some(uri);
+        s.mongodb_db = db;
+        s.redis_url = Some(redis);
+        use_search(s, &search);
+    })
+    .await;
+    (node, freezer, search)
+}
+
+/// Sends `event` and returns its ack and how long it took.
+async fn timed_ack(client: &SioClient, event: &str, data: Value) -> (Value, Duration) {
+    let started = tokio::time::Instant::now();
+    let reply = client.ack(event, data).await;
+    (reply, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_whose_database_call_hangs_answers_unavailable_and_other_rooms_go_on() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let (node, freezer, _search) = node_behind_freezer().await;
+    let stuck = node.create_room(json!({})).await;
+    let other = node.create_room(json!({})).await;
+    let stuck_host = node.connect(&stuck.token).await;
+    let other_host = node.connect(&other.token).await;
+    stuck_host.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    other_host.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+
+    // Every database call that names the stuck room now never returns.
+    freezer.freeze_on(&stuck.room_id);
+    let stuck_add = timed_ack(&stuck_host, "queue:add", json!({"track_id": TestApp::track_id(2)}));
+    let other_adds = async {
+        for n in 2..6 {
+            let (reply, _) = timed_ack(&other_host, "queue:add", json!({"track_id": TestApp::track_id(n)})).await;
+            assert_eq!(reply["ok"], true, "another room's write while one room's call hangs: {reply}");
+        }
+    };
+    let ((reply, took), ()) = tokio::join!(stuck_add, other_adds);
+    assert_eq!(reply["error"]["code"], "unavailable", "{reply}");
+    assert!(took < Duration::from_secs(5), "answered by the two-second deadline, took {took:?}");
+    assert!(freezer.frozen_connections() > 0, "the stuck room's write reached the database");
+    // The room is not left locked: its next command gets its own deadline.
+    let refused = stuck_host.refused("queue:vote", json!({"entry_id": "nope", "value": 1})).await;
+    assert_eq!(refused, "entry_not_found", "the room's lock was released after the deadline");
+
+    freezer.thaw();
+    let added = stuck_host.ok("queue:add", json!({"track_id": TestApp::track_id(3)})).await;
+    let snapshot = stuck_host.snapshot().await;
+    let queued: Vec<&str> =
+        snapshot["queue"].as_array().expect("queue").iter().filter_map(|e| e["track"]["id"].as_str()).collect();
+    assert_eq!(queued, ["demo-0003"], "the add answered unavailable was not applied: {snapshot}");
+    assert_eq!(snapshot["version"], added["version"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_command_and_the_readiness_probe_answer_within_the_deadline_while_the_database_hangs() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let (node, freezer, _search) = node_behind_freezer().await;
+    let host = node.create_room(json!({})).await;
+    let hs = node.connect(&host.token).await;
+    hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let entry = hs.ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await["entry"]["id"].clone();
+
+    freezer.freeze_all();
+    let commands = [
+        ("queue:add", json!({"track_id": TestApp::track_id(3)})),
+        ("queue:vote", json!({"entry_id": entry, "value": -1})),
+        ("player:pause", json!({})),
+        ("room:members", json!({})),
+    ];
+    for (event, data) in commands {
+        let (reply, took) = timed_ack(&hs, event, data).await;
+        if reply["ok"] == false {
+            assert_eq!(reply["error"]["code"], "unavailable", "{event}: {reply}");
+        }
+        assert!(took < Duration::from_secs(5), "{event} answered by the deadline, took {took:?}");
+    }
+    let started = tokio::time::Instant::now();
+    let (status, body) = node.get("/api/ready").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("unavailable")), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(5), "readiness answered by the deadline");
+
+    freezer.thaw();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let reply = hs.ack("queue:add", json!({"track_id": TestApp::track_id(4)})).await;
+        if reply["ok"] == true {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "writes did not come back: {reply}");
+    }
 }

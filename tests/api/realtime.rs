@@ -1,8 +1,10 @@
 //! Socket.IO: the handshake, snapshots, live changes, moderation, presence.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
-use crate::helpers::{SioClient, TestApp, queue_ids, spawn_app};
+use crate::helpers::{SioClient, TestApp, queue_ids, spawn_app, spawn_with};
 
 #[tokio::test]
 async fn a_missing_forged_or_unknown_token_is_refused_with_unauthorized() {
@@ -376,4 +378,67 @@ async fn a_socket_that_stops_reading_is_counted_and_learns_it_is_behind_when_it_
     });
     let outcome = learned.await.expect("the stuck phone never learned it is behind");
     assert!(["announced", "closed"].contains(&outcome));
+}
+
+/// The cause of writes that "hung" in the multi-node suite (issue 18):
+/// socketioxide sends the CONNECT packet, then spawns the connect handler;
+/// an event the client sent the moment it was accepted could arrive before
+/// that task had registered the event handlers, and was dropped without an
+/// ack. It takes a busy runtime (the handler's task queued behind others
+/// while the socket's reader runs on another worker) or a preempted
+/// thread. Here both: a room whose every change goes to forty sockets, and
+/// threads spinning on every core, while clients connect and emit at once.
+/// The handlers are now registered before the CONNECT packet leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_sent_the_moment_the_connection_is_accepted_is_answered() {
+    let app = spawn_with(tempfile::TempDir::new().expect("dir"), |s| s.events_per_minute = 1_000_000).await;
+    let host = app.create_room(json!({})).await;
+    let mut listeners = Vec::new();
+    for i in 0..40 {
+        let guest = app.join(&host.code, &format!("listener {i}")).await;
+        let socket = app.connect(&guest.token).await;
+        socket.wait_for("room:snapshot", |_| true).await;
+        listeners.push(socket);
+    }
+    let busy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let spinners: Vec<_> = (0..2)
+        .map(|_| {
+            let busy = busy.clone();
+            std::thread::spawn(move || {
+                while busy.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            })
+        })
+        .collect();
+    let hs = app.connect(&host.token).await;
+    let entry = hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await["entry"]["id"].clone();
+    let changes = {
+        let busy = busy.clone();
+        async move {
+            let mut value = 1;
+            while busy.load(std::sync::atomic::Ordering::Relaxed) {
+                hs.ack("queue:vote", json!({"entry_id": entry, "value": value})).await;
+                value = -value;
+            }
+        }
+    };
+    let arrivals = async {
+        let mut unanswered = 0;
+        for _ in 0..10 {
+            let round = (0..30).map(|_| async {
+                let socket = app.connect(&host.token).await;
+                let reply = socket.ack_raw_unbounded(r#"["room:sync",{}]"#);
+                tokio::time::timeout(Duration::from_secs(5), reply).await.is_err()
+            });
+            unanswered += futures_util::future::join_all(round).await.into_iter().filter(|lost| *lost).count();
+        }
+        busy.store(false, std::sync::atomic::Ordering::Relaxed);
+        unanswered
+    };
+    let ((), unanswered) = tokio::join!(changes, arrivals);
+    for spinner in spinners {
+        spinner.join().ok();
+    }
+    assert_eq!(unanswered, 0, "events sent right after the handshake got no ack");
 }
