@@ -575,23 +575,30 @@ async fn decided_tracks_are_handed_to_the_chosen_device_and_only_then() {
     socket.ok("queue:add", json!({ "track_id": track_id(1) })).await;
     wait_until(|| fake.lock().plays.len() == 1).await;
     assert_eq!(fake.lock().plays[0], ("dev-hana.spotify".to_string(), track_uri(0), 0));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(fake.lock().plays.len(), 1, "the queued track is not handed over before it plays");
-
-    socket.ok("player:skip", json!({})).await;
-    wait_until(|| fake.lock().plays.len() == 2).await;
-    assert_eq!(fake.lock().plays[1].1, track_uri(1));
+    // Hand-offs to the device take turns in order: once the pause that
+    // follows the second add has reached Spotify, anything that add
+    // handed over would have too.
     socket.ok("player:pause", json!({})).await;
     wait_until(|| fake.lock().pauses.len() == 2).await;
+    assert_eq!(fake.lock().plays.len(), 1, "the queued track is not handed over before it plays");
+    socket.ok("player:resume", json!({})).await;
+    wait_until(|| fake.lock().plays.len() == 2).await;
+    assert_eq!(fake.lock().plays[1].1, track_uri(0));
+
+    socket.ok("player:skip", json!({})).await;
+    wait_until(|| fake.lock().plays.len() == 3).await;
+    assert_eq!(fake.lock().plays[2].1, track_uri(1));
+    socket.ok("player:pause", json!({})).await;
+    wait_until(|| fake.lock().pauses.len() == 3).await;
     app.clock.advance(5_000);
     socket.ok("player:resume", json!({})).await;
-    wait_until(|| fake.lock().plays.len() == 3).await;
-    assert_eq!(fake.lock().plays[2].1, track_uri(1), "resumed where it was");
+    wait_until(|| fake.lock().plays.len() == 4).await;
+    assert_eq!(fake.lock().plays[3].1, track_uri(1), "resumed where it was");
 
     // A track that is not on Spotify: the device goes quiet.
     socket.ok("queue:add", json!({ "track_id": TestApp::track_id(2) })).await;
     socket.ok("player:skip", json!({})).await;
-    wait_until(|| fake.lock().pauses.len() == 3).await;
+    wait_until(|| fake.lock().pauses.len() == 4).await;
 
     // Spotify failing tells the staff, and the party goes on.
     fake.lock().fail("/me/player/play", 502, None, json!({"error": {"status": 502, "message": "bad gateway"}}), 1);

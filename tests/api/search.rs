@@ -168,12 +168,18 @@ async fn the_meilisearch_index_catches_up_after_an_outage() {
     let demo_total = eventually_found(&app, "", "demo-0000").await;
     assert!(demo_total["total"].as_u64().expect("total") > 0);
     double.set_down(true);
+    let before = double.requests().len();
     let host = app.create_room(json!({})).await;
     let (status, _) = upload(&app, Some(&host.token), "text/csv", CATALOGUE).await;
     assert_eq!(status, 200, "uploads are stored while search is down");
     let (status, body) = search(&app, "tracks", &[("q", "zebra")]).await;
     assert_eq!((status, body["error"]["code"].as_str()), (503, Some("unavailable")));
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // The indexer tries (and fails) while search is down, then recovers.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !double.requests()[before..].iter().any(|r| r.contains("/documents")) {
+        assert!(tokio::time::Instant::now() < deadline, "the indexer never tried while search was down");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     double.set_down(false);
     eventually_found(&app, "zebra", "isrc-GBAYE6100001").await;
     assert!(double.rejected().is_empty(), "{:#?}", double.rejected());
