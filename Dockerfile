@@ -12,7 +12,7 @@ RUN npm run build
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 # The web app is built in its own stage above.
-ENV CROWDJUKE_SKIP_WEB_BUILD=1
+ENV SKIP_WEB_BUILD=1
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY search-config ./search-config

@@ -3,7 +3,7 @@
 //! app. Without npm, or when the web build fails, it only warns: the server
 //! still runs, and its pages say how to build the app (the test command
 //! type-checks the app and drives it in a browser, so CI still notices).
-//! `CROWDJUKE_SKIP_WEB_BUILD=1` skips it (the Docker image builds the app
+//! `SKIP_WEB_BUILD=1` skips it (the Docker image builds the app
 //! in its own stage).
 
 use std::path::Path;
@@ -15,7 +15,7 @@ fn modified(path: &Path) -> Option<SystemTime> {
 }
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=CROWDJUKE_SKIP_WEB_BUILD");
+    println!("cargo:rerun-if-env-changed=SKIP_WEB_BUILD");
     let frontend = Path::new("frontend");
     if !frontend.join("package.json").exists() {
         return;
@@ -23,7 +23,7 @@ fn main() {
     for path in ["src", "public", "package.json", "package-lock.json", "build.mjs", "dist/index.html"] {
         println!("cargo:rerun-if-changed=frontend/{path}");
     }
-    if std::env::var_os("CROWDJUKE_SKIP_WEB_BUILD").is_some() {
+    if std::env::var_os("SKIP_WEB_BUILD").is_some() {
         return;
     }
     let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };

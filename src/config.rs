@@ -170,6 +170,39 @@ mod tests {
         });
     }
 
+    /// Every `CROWDJUKE_*` variable is read as a setting, and an unknown
+    /// one stops start-up: so the build and test tools must never use the
+    /// prefix for their own variables (a user exporting one would get an
+    /// error from `serve`). Every such name in the repository's scripts,
+    /// tests, deployment files and docs must be a setting.
+    #[test]
+    fn every_crowdjuke_variable_in_the_repository_is_a_setting() {
+        let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(Settings::default()) else {
+            panic!("settings serialize to an object");
+        };
+        let settings: Vec<String> = fields.keys().map(|k| format!("CROWDJUKE_{}", k.to_uppercase())).collect();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = vec![root.join("build.rs"), root.join("Dockerfile"), root.join("docker-compose.yml")];
+        for dir in ["scripts", "scripts/lib", "tests/api", "tests/e2e", "deploy", "docs", "src", "src/http"] {
+            let entries = std::fs::read_dir(root.join(dir)).expect("directory");
+            files.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
+        }
+        files.push(root.join("README.md"));
+        let mut strays = Vec::new();
+        for file in files {
+            let Ok(text) = std::fs::read_to_string(&file) else { continue };
+            for (at, _) in text.match_indices("CROWDJUKE_") {
+                let name: String = text[at..].chars().take_while(|c| c.is_ascii_uppercase() || *c == '_').collect();
+                let is_prefix = name == "CROWDJUKE_";
+                let setting = settings.contains(&name);
+                if !is_prefix && !setting {
+                    strays.push(format!("{name} in {}", file.strip_prefix(root).unwrap_or(&file).display()));
+                }
+            }
+        }
+        assert!(strays.is_empty(), "not settings, yet named like one: {strays:#?}");
+    }
+
     #[test]
     fn unknown_settings_are_an_error() {
         figment::Jail::expect_with(|jail| {

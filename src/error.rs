@@ -1,11 +1,13 @@
-//! One error type for the whole server. Every variant maps to an HTTP status
-//! and a stable snake_case code; Socket.IO acks carry the same codes.
+//! One error type for the whole server. Every variant names its code in
+//! the one table (`crate::codes`), which gives its HTTP status; Socket.IO
+//! acks carry the same codes.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::codes::Code;
 use crate::domain::DomainError;
 use crate::media::pipeline::PhotoError;
 use crate::providers::ProviderError;
@@ -126,90 +128,45 @@ impl AppError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    /// Its code in the one table (`crate::codes`), which also gives the
+    /// HTTP status. Each subsystem's error names its own codes.
+    pub fn code(&self) -> Code {
         match self {
-            Self::InvalidPayload(_) => "invalid_payload",
-            Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::UnknownEvent(_) => "unknown_event",
-            Self::Unauthorized => "unauthorized",
-            Self::Banned => "banned",
-            Self::RoomNotFound => "room_not_found",
-            Self::TrackNotFound => "track_not_found",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::RateLimited(_) => "rate_limited",
+            Self::InvalidPayload(_) => Code::InvalidPayload,
+            Self::PayloadTooLarge(_) => Code::PayloadTooLarge,
+            Self::UnknownEvent(_) => Code::UnknownEvent,
+            Self::Unauthorized => Code::Unauthorized,
+            Self::Banned => Code::Banned,
+            Self::RoomNotFound => Code::RoomNotFound,
+            Self::TrackNotFound => Code::TrackNotFound,
+            Self::NotFound => Code::NotFound,
+            Self::MethodNotAllowed => Code::MethodNotAllowed,
+            Self::RateLimited(_) => Code::RateLimited,
             Self::Domain(e) => e.code(),
-            Self::IndexNotFound(_) => "index_not_found",
-            Self::InvalidImport(_) => "invalid_import",
-            Self::Search(SearchError::InvalidQuery(_)) => "invalid_query",
-            Self::Search(SearchError::UnknownField(_)) => "unknown_field",
-            Self::Search(SearchError::Unsupported(_)) => "unsupported_query",
-            Self::Search(SearchError::Unavailable(_) | SearchError::Failed(_)) => "unavailable",
-            Self::WeakPassword(_) => "weak_password",
-            Self::UsernameTaken => "username_taken",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::UserNotFound => "user_not_found",
-            Self::CannotFollowSelf => "cannot_follow_self",
-            Self::FollowLimit(_) => "follow_limit",
-            Self::PhotoNotFound => "photo_not_found",
-            Self::Photo(PhotoError::TooLarge) => "payload_too_large",
-            Self::Photo(PhotoError::NotAnImage) => "not_an_image",
-            Self::Photo(PhotoError::TooManyPixels(..)) => "image_too_large",
-            Self::Photo(PhotoError::Damaged) => "image_damaged",
-            Self::ProviderNotConfigured => "provider_not_configured",
-            Self::ProviderNotLinked => "provider_not_linked",
-            Self::ProviderLinkBroken(_) => "provider_link_broken",
-            Self::InvalidState => "invalid_state",
-            Self::JobNotFound => "job_not_found",
-            Self::Provider(e) => match e {
-                ProviderError::RateLimited(_) => "provider_rate_limited",
-                ProviderError::Unavailable(_) => "provider_unavailable",
-                ProviderError::BadResponse(_) => "provider_bad_response",
-                ProviderError::PremiumRequired => "premium_required",
-                ProviderError::NotFound(_) => "provider_not_found",
-                ProviderError::Expired | ProviderError::Revoked(_) => "provider_link_broken",
-            },
-            Self::Unavailable => "unavailable",
-            Self::Internal(_) => "internal",
+            Self::IndexNotFound(_) => Code::IndexNotFound,
+            Self::InvalidImport(_) => Code::InvalidImport,
+            Self::Search(e) => e.code(),
+            Self::WeakPassword(_) => Code::WeakPassword,
+            Self::UsernameTaken => Code::UsernameTaken,
+            Self::InvalidCredentials => Code::InvalidCredentials,
+            Self::UserNotFound => Code::UserNotFound,
+            Self::CannotFollowSelf => Code::CannotFollowSelf,
+            Self::FollowLimit(_) => Code::FollowLimit,
+            Self::PhotoNotFound => Code::PhotoNotFound,
+            Self::Photo(e) => e.code(),
+            Self::ProviderNotConfigured => Code::ProviderNotConfigured,
+            Self::ProviderNotLinked => Code::ProviderNotLinked,
+            Self::ProviderLinkBroken(_) => Code::ProviderLinkBroken,
+            Self::InvalidState => Code::InvalidState,
+            Self::JobNotFound => Code::JobNotFound,
+            Self::Provider(e) => e.code(),
+            Self::Unavailable => Code::Unavailable,
+            Self::Internal(_) => Code::Internal,
         }
     }
 
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::InvalidPayload(_) => StatusCode::BAD_REQUEST,
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnknownEvent(_) | Self::RoomNotFound | Self::TrackNotFound | Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Banned => StatusCode::FORBIDDEN,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Domain(e) => domain_status(e),
-            Self::IndexNotFound(_) => StatusCode::NOT_FOUND,
-            Self::InvalidImport(_) => StatusCode::BAD_REQUEST,
-            Self::Search(SearchError::Unavailable(_) | SearchError::Failed(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Search(_) => StatusCode::BAD_REQUEST,
-            Self::WeakPassword(_) | Self::CannotFollowSelf => StatusCode::BAD_REQUEST,
-            Self::UsernameTaken | Self::FollowLimit(_) => StatusCode::CONFLICT,
-            Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::UserNotFound => StatusCode::NOT_FOUND,
-            Self::PhotoNotFound => StatusCode::NOT_FOUND,
-            Self::Photo(PhotoError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Photo(PhotoError::NotAnImage) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Photo(_) => StatusCode::BAD_REQUEST,
-            Self::ProviderNotConfigured | Self::ProviderNotLinked | Self::JobNotFound => StatusCode::NOT_FOUND,
-            Self::ProviderLinkBroken(_) => StatusCode::CONFLICT,
-            Self::InvalidState => StatusCode::BAD_REQUEST,
-            Self::Provider(e) => match e {
-                ProviderError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-                ProviderError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-                ProviderError::BadResponse(_) => StatusCode::BAD_GATEWAY,
-                ProviderError::PremiumRequired => StatusCode::FORBIDDEN,
-                ProviderError::NotFound(_) => StatusCode::NOT_FOUND,
-                ProviderError::Expired | ProviderError::Revoked(_) => StatusCode::CONFLICT,
-            },
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// The `{code, message}` body shared by HTTP responses and acks.
@@ -218,24 +175,11 @@ impl AppError {
             Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
             Self::Search(e @ (SearchError::Unavailable(_) | SearchError::Failed(_))) => {
                 tracing::warn!(error = %e, "search engine unavailable");
-                return ErrorBody { code: self.code(), message: Self::Unavailable.to_string() };
+                return ErrorBody { code: self.code().as_str(), message: Self::Unavailable.to_string() };
             }
             _ => {}
         }
-        ErrorBody { code: self.code(), message: self.to_string() }
-    }
-}
-
-fn domain_status(e: &DomainError) -> StatusCode {
-    match e {
-        DomainError::Forbidden | DomainError::TargetIsHost | DomainError::NotAMember => StatusCode::FORBIDDEN,
-        DomainError::EntryNotFound | DomainError::MemberNotFound => StatusCode::NOT_FOUND,
-        DomainError::InvalidVote
-        | DomainError::InvalidRules(_)
-        | DomainError::InvalidListing(_)
-        | DomainError::FallbackTooLong(_) => StatusCode::BAD_REQUEST,
-        DomainError::CooldownActive(_) => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::CONFLICT,
+        ErrorBody { code: self.code().as_str(), message: self.to_string() }
     }
 }
 

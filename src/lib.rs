@@ -22,11 +22,13 @@
 //!   on one node, in Redis when scaled out (`redis` holds the connections).
 //! - `token`, `clock`, `qr`, `ids` — small services.
 //! - `config`, `app`, `error`, `state` — settings, wiring, errors, context.
+//! - `codes` — every error code with its HTTP status: the one table.
 
 pub mod accounts;
 pub mod app;
 pub mod cache;
 pub mod clock;
+pub mod codes;
 pub mod commands;
 pub mod config;
 pub mod domain;

@@ -1,6 +1,6 @@
 //! Rate limits: join attempts per client address (so room codes cannot be
 //! brute-forced) and events per member. In-process with governor on one
-//! node; a fixed-window counter in Redis (`INCR` + `PEXPIRE`) when nodes
+//! node; a fixed-window counter in Redis (`INCR` + `PEXPIRE` in one script) when nodes
 //! must agree, falling back to the node's own limiter while Redis is down.
 
 use std::num::NonZeroU32;
@@ -86,14 +86,25 @@ impl RedisLimiter {
     async fn count(&self, key: &str) -> Result<(i64, i64), Error> {
         ensure_up(&self.redis)?;
         let key = format!("ratelimit:{}:{key}", self.name);
-        let count: i64 = self.redis.incr(&key).await?;
-        if count == 1 {
-            let _: () = self.redis.pexpire(&key, WINDOW.as_millis() as i64, None).await?;
-        }
-        let left: i64 = self.redis.pttl(&key).await?;
+        let window = WINDOW.as_millis().to_string();
+        let (count, left): (i64, i64) = self.redis.eval(COUNT, vec![key], vec![window]).await?;
         Ok((count, left))
     }
 }
+
+/// KEYS[1] = the counter, ARGV[1] = the window in ms; returns {count, ms
+/// left}. One atomic step: a counter can never be left without an expiry
+/// (which would limit its address for good), and one left so by an
+/// earlier version gets one now.
+const COUNT: &str = r"
+local count = redis.call('INCR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+return {count, left}
+";
 
 #[async_trait]
 impl RateLimiter for RedisLimiter {

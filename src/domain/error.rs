@@ -1,6 +1,8 @@
 //! Why a command was refused. Each variant has a stable snake_case code that
 //! clients match on; the message is for people.
 
+use crate::codes::Code;
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DomainError {
     #[error("only the host or a co-host may do this")]
@@ -54,32 +56,33 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    pub fn code(&self) -> &'static str {
+    /// Its code in the one table (`crate::codes`), which gives its status.
+    pub fn code(&self) -> Code {
         match self {
-            Self::Forbidden => "forbidden",
-            Self::EntryNotFound => "entry_not_found",
-            Self::MemberNotFound => "member_not_found",
-            Self::InvalidVote => "invalid_vote",
-            Self::DownvotesDisabled => "downvotes_disabled",
-            Self::GuestAddsDisabled => "guest_adds_disabled",
-            Self::QueueLimitReached(_) => "queue_limit_reached",
-            Self::CooldownActive(_) => "cooldown_active",
-            Self::TrackTooLong(_) => "track_too_long",
-            Self::ExplicitNotAllowed => "explicit_not_allowed",
-            Self::RecentlyPlayed(_) => "recently_played",
-            Self::TrackBanned => "track_banned",
-            Self::ArtistBanned => "artist_banned",
-            Self::NothingPlaying => "nothing_playing",
-            Self::AlreadyPaused => "already_paused",
-            Self::NotPaused => "not_paused",
-            Self::TargetIsHost => "target_is_host",
-            Self::InvalidRules(_) => "invalid_rules",
-            Self::InvalidListing(_) => "invalid_listing",
-            Self::QueueFull(_) => "queue_full",
-            Self::SkipVotingDisabled => "skip_voting_disabled",
-            Self::NotAMember => "not_a_member",
-            Self::FallbackTooLong(_) => "fallback_too_long",
-            Self::AlreadyLinked => "already_linked",
+            Self::Forbidden => Code::Forbidden,
+            Self::EntryNotFound => Code::EntryNotFound,
+            Self::MemberNotFound => Code::MemberNotFound,
+            Self::InvalidVote => Code::InvalidVote,
+            Self::DownvotesDisabled => Code::DownvotesDisabled,
+            Self::GuestAddsDisabled => Code::GuestAddsDisabled,
+            Self::QueueLimitReached(_) => Code::QueueLimitReached,
+            Self::CooldownActive(_) => Code::CooldownActive,
+            Self::TrackTooLong(_) => Code::TrackTooLong,
+            Self::ExplicitNotAllowed => Code::ExplicitNotAllowed,
+            Self::RecentlyPlayed(_) => Code::RecentlyPlayed,
+            Self::TrackBanned => Code::TrackBanned,
+            Self::ArtistBanned => Code::ArtistBanned,
+            Self::NothingPlaying => Code::NothingPlaying,
+            Self::AlreadyPaused => Code::AlreadyPaused,
+            Self::NotPaused => Code::NotPaused,
+            Self::TargetIsHost => Code::TargetIsHost,
+            Self::InvalidRules(_) => Code::InvalidRules,
+            Self::InvalidListing(_) => Code::InvalidListing,
+            Self::QueueFull(_) => Code::QueueFull,
+            Self::SkipVotingDisabled => Code::SkipVotingDisabled,
+            Self::NotAMember => Code::NotAMember,
+            Self::FallbackTooLong(_) => Code::FallbackTooLong,
+            Self::AlreadyLinked => Code::AlreadyLinked,
         }
     }
 }

@@ -78,7 +78,7 @@ fn score(room: &Room, id: &str) -> i64 {
 fn refused(room: &mut Room, who: &str, cmd: Command, expected: &str) {
     let before = room.clone();
     let err = run(room, who, cmd).expect_err("command refused");
-    assert_eq!(err.code(), expected);
+    assert_eq!(err.code().as_str(), expected);
     assert_eq!(*room, before, "a refused command changed the room");
 }
 

@@ -83,8 +83,8 @@ async fn callback(
     Ok(match outcome {
         Ok(_) => Redirect::to(&format!("/?provider={name}&linked=1")),
         Err(e) => {
-            tracing::info!(code = e.code(), "music service link failed");
-            Redirect::to(&format!("/?provider={name}&error={}", e.code()))
+            tracing::info!(code = e.code().as_str(), "music service link failed");
+            Redirect::to(&format!("/?provider={name}&error={}", e.code().as_str()))
         }
     })
 }

@@ -13,6 +13,8 @@ use std::io::Cursor;
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 
+use crate::codes::Code;
+
 /// Largest upload, in bytes.
 pub const MAX_PHOTO_BYTES: usize = 15 * 1024 * 1024;
 /// Most pixels a photo may declare (a 48 MP phone camera fits); more is
@@ -36,6 +38,18 @@ pub enum PhotoError {
     TooManyPixels(u32, u32),
     #[error("the image is damaged or truncated")]
     Damaged,
+}
+
+impl PhotoError {
+    /// Its code in the one table (`crate::codes`).
+    pub fn code(&self) -> Code {
+        match self {
+            Self::TooLarge => Code::PayloadTooLarge,
+            Self::NotAnImage => Code::NotAnImage,
+            Self::TooManyPixels(..) => Code::ImageTooLarge,
+            Self::Damaged => Code::ImageDamaged,
+        }
+    }
 }
 
 /// What the header says.

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::codes::Code;
 use crate::domain::{Millis, Track};
 
 pub use guard::Guard;
@@ -55,6 +56,20 @@ pub enum ProviderError {
     /// A response without the documented fields.
     #[error("the music service sent an unexpected response: {0}")]
     BadResponse(String),
+}
+
+impl ProviderError {
+    /// Its code in the one table (`crate::codes`).
+    pub fn code(&self) -> Code {
+        match self {
+            Self::RateLimited(_) => Code::ProviderRateLimited,
+            Self::Unavailable(_) => Code::ProviderUnavailable,
+            Self::BadResponse(_) => Code::ProviderBadResponse,
+            Self::PremiumRequired => Code::PremiumRequired,
+            Self::NotFound(_) => Code::ProviderNotFound,
+            Self::Expired | Self::Revoked(_) => Code::ProviderLinkBroken,
+        }
+    }
 }
 
 pub type ProviderResult<T> = Result<T, ProviderError>;

@@ -54,7 +54,7 @@ pub async fn on_event<A: Adapter>(
     let reply = match result {
         Ok(data) => json!({ "ok": true, "data": data }),
         Err(e) => {
-            tracing::debug!(%name, code = e.code(), "event refused");
+            tracing::debug!(%name, code = e.code().as_str(), "event refused");
             json!({ "ok": false, "error": e.body() })
         }
     };

@@ -18,6 +18,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::codes::Code;
+
 pub use config::{IndexConfig, IndexName};
 pub use meili::MeiliEngine;
 pub use request::{GeoPoint, SearchRequest, SortKey};
@@ -40,6 +42,18 @@ pub enum SearchError {
     /// The engine accepted a write and then failed it (a task failure).
     #[error("search engine refused a write: {0}")]
     Failed(String),
+}
+
+impl SearchError {
+    /// Its code in the one table (`crate::codes`).
+    pub fn code(&self) -> Code {
+        match self {
+            Self::InvalidQuery(_) => Code::InvalidQuery,
+            Self::UnknownField(_) => Code::UnknownField,
+            Self::Unsupported(_) => Code::UnsupportedQuery,
+            Self::Unavailable(_) | Self::Failed(_) => Code::Unavailable,
+        }
+    }
 }
 
 impl From<query::ParseError> for SearchError {

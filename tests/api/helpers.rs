@@ -66,6 +66,12 @@ fn log_to_file() {
     });
 }
 
+/// The server binary tests start as a process: `TEST_SERVER_BIN` when set
+/// (scripts/repeat runs a snapshot of it), else the one cargo built.
+pub fn server_bin() -> std::path::PathBuf {
+    std::env::var_os("TEST_SERVER_BIN").map(Into::into).unwrap_or_else(|| env!("CARGO_BIN_EXE_crowdjuke").into())
+}
+
 /// Where a child process's stderr goes: beside `TEST_LOG_FILE` when it is
 /// set (`FILE.NAME`, NAME made file-safe), else nowhere.
 pub fn child_log(name: &str) -> std::process::Stdio {

@@ -8,6 +8,7 @@ mod cache_conformance;
 mod deploy;
 mod freezer;
 mod helpers;
+mod limits;
 mod meili_double;
 mod multinode;
 mod photos;

@@ -201,7 +201,7 @@ struct ProcessNode {
 impl ProcessNode {
     fn start(mongodb_uri: &str, db: &str, redis_url: &str, search: &MeiliDouble, name: &str) -> Self {
         let dir = TempDir::new().expect("temp dir");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_crowdjuke"));
+        let mut command = Command::new(crate::helpers::server_bin());
         for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CROWDJUKE_")) {
             command.env_remove(key);
         }

@@ -192,7 +192,7 @@ async fn the_import_and_reindex_commands_fill_the_index_the_server_serves() {
     std::fs::write(&file, CATALOGUE).expect("write catalogue");
     let data = dir.path().join("data");
     let run = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_crowdjuke"))
+        let output = Command::new(crate::helpers::server_bin())
             .args(args)
             .arg("--data-dir")
             .arg(&data)

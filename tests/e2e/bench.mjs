@@ -4,7 +4,7 @@
 // server CPU per delivery and server memory per connected client.
 //
 // Usage: node bench.mjs [clients=500] [votes_per_second=40] [seconds=10]
-// Set CROWDJUKE_BIN to a release build for meaningful numbers.
+// Set TEST_SERVER_BIN to a release build for meaningful numbers.
 import { readFileSync } from 'node:fs';
 import { api, connect, startServer } from './server.mjs';
 

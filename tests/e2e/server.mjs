@@ -8,13 +8,13 @@ import { createInterface } from 'node:readline';
 import { deflateSync } from 'node:zlib';
 import { io } from 'socket.io-client';
 
-const BIN = process.env.CROWDJUKE_BIN ?? resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/debug/crowdjuke');
+const BIN = process.env.TEST_SERVER_BIN ?? resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/debug/crowdjuke');
 
 export async function startServer() {
   const dataDir = mkdtempSync(join(tmpdir(), 'crowdjuke-e2e-'));
   const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--no-default-room'], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CROWDJUKE_BIN')), RUST_LOG: process.env.RUST_LOG ?? 'warn', CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE: '100000' },
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'TEST_SERVER_BIN')), RUST_LOG: process.env.RUST_LOG ?? 'warn', CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE: '100000' },
   });
   const lines = createInterface({ input: child.stdout });
   const url = await new Promise((ok, fail) => {
