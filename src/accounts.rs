@@ -23,7 +23,7 @@ use crate::domain::{AccountSession, Activity, ActivityKind, Actor, Command, Memb
 use crate::error::{AppError, Result};
 use crate::media::Blob;
 use crate::media::pipeline;
-use crate::photos::{PhotoView, visible};
+use crate::photos::PhotoView;
 use crate::search::IndexName;
 use crate::state::AppState;
 use crate::store::{FollowSide, StoreError};
@@ -365,7 +365,7 @@ impl AppState {
         let (kind, photo, track) = match &activity.kind {
             ActivityKind::PhotoShared { photo_id } => {
                 let Some(photo) = self.store.photo(photo_id).await? else { return Ok(None) };
-                if !visible(&photo, &party) {
+                if !photo.visible_in(&party) {
                     return Ok(None);
                 }
                 ("photo_shared", Some(PhotoView::new(&photo, &party, viewer)), None)
@@ -397,7 +397,7 @@ impl AppState {
         let mut photos = Vec::with_capacity(page.len());
         for photo in &page {
             let Ok(room) = self.room(&photo.room_id).await else { continue };
-            if visible(photo, &room) && room.listing.public {
+            if photo.visible_in(&room) && room.listing.public {
                 photos.push(PhotoView::new(photo, &room, None));
             }
         }

@@ -46,8 +46,6 @@ const SEND_BUFFER_PACKETS: usize = 64;
 /// How long shutdown waits for accepted writes to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Shared4 = (Arc<dyn RoomCache>, Arc<dyn Presence>, Arc<dyn RateLimiter>, Arc<dyn RateLimiter>);
-
 pub struct Server {
     pub state: AppState,
     router: Router,
@@ -55,124 +53,22 @@ pub struct Server {
 
 impl Server {
     /// Connects the configured services (or opens the embedded ones), loads
-    /// the library and wires the routes.
+    /// the library and wires the routes: the steps below, in order.
     pub async fn build(settings: Settings, clock: SharedClock, public_url: String) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
-        let shared_store = settings.mongodb_uri.is_some() && settings.redis_url.is_some();
-        anyhow::ensure!(
-            !shared_store || settings.meilisearch_url.is_some(),
-            "nodes sharing MongoDB and Redis need a shared search index too: set CROWDJUKE_MEILISEARCH_URL \
-             (an embedded index per node would only see the changes its own indexer takes from the shared outbox)"
-        );
+        check_topology(&settings)?;
         let node_id = settings.node_id.clone().unwrap_or_else(|| format!("{:08x}", rand::random::<u32>()));
-        let (store, secret, blobs): (Arc<dyn Store>, Vec<u8>, Arc<dyn BlobStore>) = match &settings.mongodb_uri {
-            Some(uri) => {
-                let store = MongoStore::connect(uri, &settings.mongodb_db).await.context("cannot reach MongoDB")?;
-                let secret = store.shared_secret(&rand::random::<[u8; 32]>()).await.context("token secret")?;
-                let blobs = GridFsBlobStore::new(store.database());
-                (Arc::new(store), secret, Arc::new(blobs))
-            }
-            None => {
-                let store = EmbeddedStore::open(&settings.data_dir).context("cannot open the store")?;
-                let blobs = FileBlobStore::open(&settings.data_dir.join("media")).context("cannot open media")?;
-                (Arc::new(store), load_or_create_secret(&settings.data_dir)?, Arc::new(blobs))
-            }
-        };
-        crate::music::seed_demo_if_empty(&store).await.context("cannot seed the demo library")?;
+        let storage = Storage::open(&settings).await?;
         let search = open_search(&settings).await?;
-        let redis = match &settings.redis_url {
-            Some(url) => Some(redis::Redis::connect(url).await.context("cannot reach Redis")?),
-            None => None,
-        };
-        let (joins, events) = (settings.join_attempts_per_minute, settings.events_per_minute);
-        let (room_cache, presence, join_limiter, event_limiter): Shared4 = match &redis {
-            Some(r) => (
-                Arc::new(RedisRoomCache::new(r.client.clone())),
-                Arc::new(RedisPresence::new(r.client.clone(), node_id.clone())),
-                Arc::new(RedisLimiter::per_minute(r.client.clone(), "join", joins)),
-                Arc::new(RedisLimiter::per_minute(r.client.clone(), "event", events)),
-            ),
-            None => (
-                Arc::new(LocalRoomCache::default()),
-                Arc::new(LocalPresence::default()),
-                Arc::new(LocalLimiter::per_minute(joins)),
-                Arc::new(LocalLimiter::per_minute(events)),
-            ),
-        };
-        let photos = settings.photos_per_minute;
-        let photo_limiter: Arc<dyn RateLimiter> = match &redis {
-            Some(r) => Arc::new(RedisLimiter::per_minute(r.client.clone(), "photo", photos)),
-            None => Arc::new(LocalLimiter::per_minute(photos)),
-        };
-        let logins = settings.login_attempts_per_minute;
-        let login_limiter: Arc<dyn RateLimiter> = match &redis {
-            Some(r) => Arc::new(RedisLimiter::per_minute(r.client.clone(), "login", logins)),
-            None => Arc::new(LocalLimiter::per_minute(logins)),
-        };
-        let room_locks: Arc<dyn RoomLocks> = match &redis {
-            Some(r) => Arc::new(RedisLocks::new(r.client.clone())),
-            None => Arc::new(NoLocks),
-        };
-        let catalogue_cache: Arc<dyn CatalogueCache> = match &redis {
-            Some(r) => Arc::new(RedisCatalogueCache(r.client.clone())),
-            None => Arc::new(LocalCatalogueCache::default()),
-        };
-        let providers = music_services(&settings, &public_url, &secret, catalogue_cache)?;
+        let backends = Backends::connect(&settings, &node_id).await?;
+        let providers = music_services(&settings, &public_url, &storage.secret, backends.catalogue_cache.clone())?;
         tracing::info!(
             node_id,
             store = if settings.mongodb_uri.is_some() { "mongodb" } else { "embedded" },
-            redis = redis.is_some(),
+            redis = backends.redis.is_some(),
             "services ready"
         );
-        let state = AppState::new(Shared {
-            join_limiter,
-            event_limiter,
-            settings,
-            store,
-            search,
-            index_changed: Default::default(),
-            blobs,
-            render_slots: crate::photos::render_slots(),
-            rendering: Default::default(),
-            photo_limiter,
-            login_limiter,
-            clock,
-            tokens: TokenKey::new(secret),
-            io: RwLock::new(None),
-            rooms: Default::default(),
-            room_cache,
-            room_locks,
-            presence,
-            presence_outbox: Default::default(),
-            schedule: Default::default(),
-            writes: TaskTracker::new(),
-            providers,
-            public_url,
-        });
-        let builder = SocketIo::builder()
-            .max_payload(MAX_FRAME_BYTES as u64)
-            .ws_max_message_size(MAX_FRAME_BYTES)
-            .ws_max_frame_size(MAX_FRAME_BYTES)
-            .ws_read_buffer_size(WS_READ_BUFFER)
-            .max_buffer_size(SEND_BUFFER_PACKETS)
-            .with_state(state.clone());
-        let routes = http::router(&state).with_state(state.clone());
-        let (routes, io) = match redis {
-            Some(r) => {
-                let (layer, io) = builder.with_adapter::<socketioxide_redis::FredAdapter<_>>(r.adapter).build_layer();
-                realtime::register_redis(&io).await?;
-                (routes.layer(layer), Realtime::Redis(io, r.subscriber))
-            }
-            None => {
-                let (layer, io) = builder.build_layer();
-                realtime::register_local(&io);
-                (routes.layer(layer), Realtime::Local(io))
-            }
-        };
-        *state.io.write().unwrap_or_else(|e| e.into_inner()) = Some(io);
-        let routes = routes.layer(axum::middleware::map_request(realtime::detach_head));
-        let router = routes.layer(CorsLayer::permissive()).layer(TraceLayer::new_for_http());
+        let (state, redis) = app_state(settings, clock, public_url, storage, search, backends, providers);
+        let router = router(&state, redis).await?;
         state.plan_all_rooms().await?;
         Self::reindex_if_empty(&state).await;
         Ok(Self { state, router })
@@ -241,6 +137,171 @@ impl Server {
         self.state.search.close().await;
         Ok(())
     }
+}
+
+/// Refuses settings that cannot work, and makes the data directory.
+fn check_topology(settings: &Settings) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
+    let shared_store = settings.mongodb_uri.is_some() && settings.redis_url.is_some();
+    anyhow::ensure!(
+        !shared_store || settings.meilisearch_url.is_some(),
+        "nodes sharing MongoDB and Redis need a shared search index too: set CROWDJUKE_MEILISEARCH_URL \
+         (an embedded index per node would only see the changes its own indexer takes from the shared outbox)"
+    );
+    Ok(())
+}
+
+/// Where documents, photo files and the token secret live: MongoDB (with
+/// GridFS and a secret shared by every node), or the data directory.
+struct Storage {
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
+    secret: Vec<u8>,
+}
+
+impl Storage {
+    /// Opens it and seeds the demo library into an empty store.
+    async fn open(settings: &Settings) -> anyhow::Result<Self> {
+        let storage = match &settings.mongodb_uri {
+            Some(uri) => {
+                let store = MongoStore::connect(uri, &settings.mongodb_db).await.context("cannot reach MongoDB")?;
+                let secret = store.shared_secret(&rand::random::<[u8; 32]>()).await.context("token secret")?;
+                let blobs = Arc::new(GridFsBlobStore::new(store.database()));
+                Self { store: Arc::new(store), blobs, secret }
+            }
+            None => {
+                let store = EmbeddedStore::open(&settings.data_dir).context("cannot open the store")?;
+                let blobs = FileBlobStore::open(&settings.data_dir.join("media")).context("cannot open media")?;
+                Self {
+                    store: Arc::new(store),
+                    blobs: Arc::new(blobs),
+                    secret: load_or_create_secret(&settings.data_dir)?,
+                }
+            }
+        };
+        crate::music::seed_demo_if_empty(&storage.store).await.context("cannot seed the demo library")?;
+        Ok(storage)
+    }
+}
+
+/// What nodes must agree on: in Redis when one is configured, else in this
+/// process. One constructor picks all of them, so the two modes are
+/// chosen in one place.
+struct Backends {
+    redis: Option<redis::Redis>,
+    room_cache: Arc<dyn RoomCache>,
+    presence: Arc<dyn Presence>,
+    join_limiter: Arc<dyn RateLimiter>,
+    event_limiter: Arc<dyn RateLimiter>,
+    photo_limiter: Arc<dyn RateLimiter>,
+    login_limiter: Arc<dyn RateLimiter>,
+    room_locks: Arc<dyn RoomLocks>,
+    catalogue_cache: Arc<dyn CatalogueCache>,
+}
+
+impl Backends {
+    async fn connect(settings: &Settings, node_id: &str) -> anyhow::Result<Self> {
+        let Some(url) = &settings.redis_url else { return Ok(Self::in_process(settings)) };
+        let redis = redis::Redis::connect(url).await.context("cannot reach Redis")?;
+        let client = || redis.client.clone();
+        let limiter = |name, per_minute| -> Arc<dyn RateLimiter> {
+            Arc::new(RedisLimiter::per_minute(client(), name, per_minute))
+        };
+        Ok(Self {
+            room_cache: Arc::new(RedisRoomCache::new(client())),
+            presence: Arc::new(RedisPresence::new(client(), node_id.to_string())),
+            join_limiter: limiter("join", settings.join_attempts_per_minute),
+            event_limiter: limiter("event", settings.events_per_minute),
+            photo_limiter: limiter("photo", settings.photos_per_minute),
+            login_limiter: limiter("login", settings.login_attempts_per_minute),
+            room_locks: Arc::new(RedisLocks::new(client())),
+            catalogue_cache: Arc::new(RedisCatalogueCache(client())),
+            redis: Some(redis),
+        })
+    }
+
+    fn in_process(settings: &Settings) -> Self {
+        let limiter = |per_minute| -> Arc<dyn RateLimiter> { Arc::new(LocalLimiter::per_minute(per_minute)) };
+        Self {
+            redis: None,
+            room_cache: Arc::new(LocalRoomCache::default()),
+            presence: Arc::new(LocalPresence::default()),
+            join_limiter: limiter(settings.join_attempts_per_minute),
+            event_limiter: limiter(settings.events_per_minute),
+            photo_limiter: limiter(settings.photos_per_minute),
+            login_limiter: limiter(settings.login_attempts_per_minute),
+            room_locks: Arc::new(NoLocks),
+            catalogue_cache: Arc::new(LocalCatalogueCache::default()),
+        }
+    }
+}
+
+/// The shared state, and the Redis connections the Socket.IO layer still
+/// needs.
+fn app_state(
+    settings: Settings,
+    clock: SharedClock,
+    public_url: String,
+    storage: Storage,
+    search: Arc<dyn SearchEngine>,
+    backends: Backends,
+    providers: Providers,
+) -> (AppState, Option<redis::Redis>) {
+    let state = AppState::new(Shared {
+        join_limiter: backends.join_limiter,
+        event_limiter: backends.event_limiter,
+        settings,
+        store: storage.store,
+        search,
+        index_changed: Default::default(),
+        blobs: storage.blobs,
+        render_slots: crate::photos::render_slots(),
+        rendering: Default::default(),
+        photo_limiter: backends.photo_limiter,
+        login_limiter: backends.login_limiter,
+        clock,
+        tokens: TokenKey::new(storage.secret),
+        io: RwLock::new(None),
+        rooms: Default::default(),
+        room_cache: backends.room_cache,
+        room_locks: backends.room_locks,
+        presence: backends.presence,
+        presence_outbox: Default::default(),
+        schedule: Default::default(),
+        writes: TaskTracker::new(),
+        providers,
+        public_url,
+    });
+    (state, backends.redis)
+}
+
+/// The REST routes and the Socket.IO layer (its adapter in Redis or in
+/// process), with the layers every request goes through.
+async fn router(state: &AppState, redis: Option<redis::Redis>) -> anyhow::Result<Router> {
+    let builder = SocketIo::builder()
+        .max_payload(MAX_FRAME_BYTES as u64)
+        .ws_max_message_size(MAX_FRAME_BYTES)
+        .ws_max_frame_size(MAX_FRAME_BYTES)
+        .ws_read_buffer_size(WS_READ_BUFFER)
+        .max_buffer_size(SEND_BUFFER_PACKETS)
+        .with_state(state.clone());
+    let routes = http::router(state).with_state(state.clone());
+    let (routes, io) = match redis {
+        Some(r) => {
+            let (layer, io) = builder.with_adapter::<socketioxide_redis::FredAdapter<_>>(r.adapter).build_layer();
+            realtime::register_redis(&io).await?;
+            (routes.layer(layer), Realtime::Redis(io, r.subscriber))
+        }
+        None => {
+            let (layer, io) = builder.build_layer();
+            realtime::register_local(&io);
+            (routes.layer(layer), Realtime::Local(io))
+        }
+    };
+    *state.io.write().unwrap_or_else(|e| e.into_inner()) = Some(io);
+    let routes = routes.layer(axum::middleware::map_request(realtime::detach_head));
+    Ok(routes.layer(CorsLayer::permissive()).layer(TraceLayer::new_for_http()))
 }
 
 /// Meilisearch when configured, else the embedded index in the data directory.

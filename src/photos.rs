@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
+use crate::domain::photo;
 use crate::domain::{Member, Millis, Photo, PhotoMark, PhotoStatus, Room};
 use crate::error::{AppError, Result};
 use crate::media::pipeline::{self, PhotoError};
@@ -149,18 +150,6 @@ fn likers(photo: &Photo, room: &Room) -> Vec<Liker> {
     };
     let recent = photo.likes.iter().rev().filter_map(|id| Some(Liker { member_id: id.clone(), name: name(id)? }));
     recent.take(LIKERS_SHOWN).collect()
-}
-
-/// The member behind an action on the wall: present and not banned.
-fn active_member<'r>(room: &'r Room, member_id: &str) -> Result<&'r Member> {
-    room.member(member_id).filter(|m| !m.banned).ok_or_else(|| crate::domain::DomainError::NotAMember.into())
-}
-
-/// Shown on the wall: rendered, and its sharer not banned.
-pub fn visible(photo: &Photo, room: &Room) -> bool {
-    photo.room_id == room.id
-        && photo.status == PhotoStatus::Ready
-        && !room.member(&photo.member_id).is_some_and(|m| m.banned)
 }
 
 /// A wall cursor: the `created_at` and id of the last photo of a page.
@@ -317,7 +306,7 @@ impl AppState {
         let Ok(Some(photo)) = self.store.photo(photo_id).await else { return };
         let Ok(room) = self.room(&photo.room_id).await else { return };
         tracing::info!(photo_id, "photo ready");
-        if !visible(&photo, &room) {
+        if !photo.visible_in(&room) {
             return;
         }
         let Some(io) = self.io() else { return };
@@ -436,7 +425,7 @@ impl AppState {
     /// A visible photo of `room`; `photo_not_found` for any other.
     pub async fn wall_photo(&self, room: &Room, photo_id: &str) -> Result<Photo> {
         let photo = self.store.photo(photo_id).await?;
-        photo.filter(|p| visible(p, room)).ok_or(AppError::PhotoNotFound)
+        photo.filter(|p| p.visible_in(room)).ok_or(AppError::PhotoNotFound)
     }
 
     /// A page of the wall, newest first, and the cursor of the next page.
@@ -450,14 +439,14 @@ impl AppState {
         let before = before.as_ref().map(|(at, id)| (*at, id.as_str()));
         let page = self.store.room_photos(&room.id, before, limit).await?;
         let next = (page.len() == limit).then(|| page.last().map(cursor)).flatten();
-        let views = page.iter().filter(|p| visible(p, room)).map(|p| PhotoView::new(p, room, viewer)).collect();
+        let views = page.iter().filter(|p| p.visible_in(room)).map(|p| PhotoView::new(p, room, viewer)).collect();
         Ok((views, next))
     }
 
     /// Likes (`on`) or unlikes a photo of the member's room and tells the room.
     pub async fn like_photo(&self, room_id: &str, member_id: &str, photo_id: &str, on: bool) -> Result<PhotoView> {
         let room = self.room(room_id).await?;
-        active_member(&room, member_id)?;
+        photo::acting_member(&room, member_id)?;
         self.wall_photo(&room, photo_id).await?;
         let photo = self.store.mark_photo(photo_id, PhotoMark::Like, member_id, on).await?;
         let photo = photo.ok_or(AppError::PhotoNotFound)?;
@@ -472,7 +461,7 @@ impl AppState {
     /// Reports a photo to the room's hosts and co-hosts (once per member).
     pub async fn report_photo(&self, room_id: &str, member_id: &str, photo_id: &str) -> Result<usize> {
         let room = self.room(room_id).await?;
-        active_member(&room, member_id)?;
+        photo::acting_member(&room, member_id)?;
         let before = self.wall_photo(&room, photo_id).await?;
         let photo = self.store.mark_photo(photo_id, PhotoMark::Report, member_id, true).await?;
         let photo = photo.ok_or(AppError::PhotoNotFound)?;
@@ -481,7 +470,7 @@ impl AppState {
         if let Some(io) = self.io().filter(|_| !repeated) {
             let view = PhotoView::new(&photo, &room, None);
             let payload = json!({ "photo": view, "reports": photo.reports.len() });
-            for staff in room.members.values().filter(|m| m.is_staff() && !m.banned) {
+            for staff in photo::report_recipients(&room) {
                 io.emit_to(member_room(&staff.id), "photo:reported", &payload).await;
             }
         }
@@ -493,10 +482,7 @@ impl AppState {
         let room = self.room(room_id).await?;
         let photo = self.store.photo(photo_id).await?.filter(|p| p.room_id == room.id);
         let photo = photo.ok_or(AppError::PhotoNotFound)?;
-        let staff = active_member(&room, member_id)?.is_staff();
-        if !staff && photo.member_id != member_id {
-            return Err(crate::domain::DomainError::Forbidden.into());
-        }
+        photo::may_remove(&room, member_id, &photo)?;
         self.delete_photo_everywhere(&photo).await?;
         tracing::info!(photo_id, by = member_id, "photo removed");
         if let Some(io) = self.io() {

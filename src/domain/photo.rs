@@ -1,10 +1,12 @@
 //! A photo on a room's wall: who shared it, whether its variants are
 //! ready, and who liked it. Kept outside the room aggregate (a busy wall
 //! would bloat every room write); the bytes live in the `BlobStore`.
+//! The wall's rules live here too (who sees, acts on, removes a photo, who
+//! hears of a report), pure like the room's; the `photos` service does the I/O.
 
 use serde::{Deserialize, Serialize};
 
-use super::Millis;
+use super::{DomainError, Member, Millis, Room};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Photo {
@@ -68,4 +70,126 @@ pub enum PhotoStatus {
     Ready,
     /// Rendering failed; never shown.
     Failed,
+}
+
+impl Photo {
+    /// Shown on `room`'s wall: of that room, rendered, and its sharer not
+    /// banned (a banned guest's photos leave every wall).
+    pub fn visible_in(&self, room: &Room) -> bool {
+        self.room_id == room.id
+            && self.status == PhotoStatus::Ready
+            && !room.member(&self.member_id).is_some_and(|m| m.banned)
+    }
+}
+
+/// The member behind an action on a wall (share, like, report, remove):
+/// present in the room and not banned.
+pub fn acting_member<'r>(room: &'r Room, member_id: &str) -> Result<&'r Member, DomainError> {
+    room.member(member_id).filter(|m| !m.banned).ok_or(DomainError::NotAMember)
+}
+
+/// Whether `member_id` may remove `photo`: the host and co-hosts any
+/// photo, a member their own.
+pub fn may_remove(room: &Room, member_id: &str, photo: &Photo) -> Result<(), DomainError> {
+    let member = acting_member(room, member_id)?;
+    if member.is_staff() || photo.member_id == member_id { Ok(()) } else { Err(DomainError::Forbidden) }
+}
+
+/// Who is told of a report: the room's host and co-hosts, unless banned.
+pub fn report_recipients(room: &Room) -> impl Iterator<Item = &Member> {
+    room.members.values().filter(|m| m.is_staff() && !m.banned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Role, Rules};
+
+    fn member(id: &str, role: Role) -> Member {
+        Member {
+            id: id.into(),
+            name: id.into(),
+            role,
+            joined_at: 0,
+            banned: false,
+            last_add_at: None,
+            user_id: None,
+            username: None,
+        }
+    }
+
+    /// Host `h`, co-host `c`, guests `a` and `b` (banned).
+    fn room() -> Room {
+        let mut room =
+            Room::new("r1".into(), "ABCDEF".into(), "Party".into(), member("h", Role::Host), Rules::default(), 0);
+        let members = room.members.make_mut();
+        members.insert("c".into(), member("c", Role::Cohost));
+        members.insert("a".into(), member("a", Role::Guest));
+        members.insert("b".into(), Member { banned: true, ..member("b", Role::Guest) });
+        room
+    }
+
+    fn photo(by: &str, status: PhotoStatus) -> Photo {
+        Photo {
+            id: "p1".into(),
+            room_id: "r1".into(),
+            member_id: by.into(),
+            member_name: by.into(),
+            comment: None,
+            created_at: 0,
+            status,
+            width: 10,
+            height: 10,
+            likes: Vec::new(),
+            reports: Vec::new(),
+            user_id: None,
+            public: false,
+            render_lease_until: 0,
+        }
+    }
+
+    #[test]
+    fn a_wall_shows_ready_photos_of_its_room_whose_sharer_is_not_banned() {
+        let room = room();
+        assert!(photo("a", PhotoStatus::Ready).visible_in(&room));
+        assert!(photo("gone", PhotoStatus::Ready).visible_in(&room), "a sharer who left still shows");
+        assert!(!photo("a", PhotoStatus::Processing).visible_in(&room));
+        assert!(!photo("a", PhotoStatus::Failed).visible_in(&room));
+        assert!(!photo("b", PhotoStatus::Ready).visible_in(&room), "banned sharer");
+        let elsewhere = Photo { room_id: "r2".into(), ..photo("a", PhotoStatus::Ready) };
+        assert!(!elsewhere.visible_in(&room));
+    }
+
+    #[test]
+    fn only_present_unbanned_members_act_on_a_wall() {
+        let room = room();
+        assert_eq!(acting_member(&room, "a").map(|m| m.id.as_str()), Ok("a"));
+        assert_eq!(acting_member(&room, "b").err(), Some(DomainError::NotAMember));
+        assert_eq!(acting_member(&room, "nobody").err(), Some(DomainError::NotAMember));
+    }
+
+    #[test]
+    fn staff_remove_any_photo_and_guests_only_their_own() {
+        let room = room();
+        let guests = photo("a", PhotoStatus::Ready);
+        assert_eq!(may_remove(&room, "a", &guests), Ok(()));
+        assert_eq!(may_remove(&room, "h", &guests), Ok(()));
+        assert_eq!(may_remove(&room, "c", &guests), Ok(()));
+        let hosts = photo("h", PhotoStatus::Ready);
+        assert_eq!(may_remove(&room, "a", &hosts), Err(DomainError::Forbidden));
+        assert_eq!(may_remove(&room, "b", &guests), Err(DomainError::NotAMember), "banned, even their own");
+    }
+
+    #[test]
+    fn reports_go_to_the_host_and_cohosts() {
+        let mut room = room();
+        let mut told: Vec<&str> = report_recipients(&room).map(|m| m.id.as_str()).collect();
+        told.sort();
+        assert_eq!(told, ["c", "h"]);
+        if let Some(c) = room.members.make_mut().get_mut("c") {
+            c.banned = true;
+        }
+        let told: Vec<&str> = report_recipients(&room).map(|m| m.id.as_str()).collect();
+        assert_eq!(told, ["h"]);
+    }
 }

@@ -20,7 +20,7 @@ use crate::accounts::{Account, FEED_PAGE, MAX_FEED_PAGE, Registration, avatar_ke
 use crate::domain::Millis;
 use crate::error::{AppError, Result};
 use crate::media::pipeline::MAX_PHOTO_BYTES;
-use crate::photos::{self, PhotoView, visible};
+use crate::photos::{self, PhotoView};
 use crate::state::AppState;
 use crate::store::FollowSide;
 
@@ -345,7 +345,7 @@ async fn user_photos(
     let mut shown: Vec<PhotoView> = Vec::with_capacity(page.len());
     for photo in &page {
         if let Ok(room) = app.room(&photo.room_id).await
-            && visible(photo, &room)
+            && photo.visible_in(&room)
             && shown_to(&room, &viewer)
         {
             shown.push(PhotoView::new(photo, &room, None));

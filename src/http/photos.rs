@@ -169,7 +169,7 @@ async fn serve_file(app: &AppState, id: &str, file_name: &str, headers: &HeaderM
         Err(AppError::RoomNotFound) => return Err(AppError::PhotoNotFound),
         other => other?,
     };
-    if !photos::visible(&photo, &room) {
+    if !photo.visible_in(&room) {
         return Err(AppError::PhotoNotFound);
     }
     let etag = format!("\"{id}-{}\"", variant.file_name());

@@ -77,11 +77,12 @@ pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>
         s.disconnect().ok();
         return;
     };
-    match snapshot(&app, &session).await {
-        Ok(snapshot) => {
+    match tokio::time::timeout(COMMAND_DEADLINE, snapshot(&app, &session)).await {
+        Ok(Ok(snapshot)) => {
             s.emit("room:snapshot", &snapshot).ok();
         }
-        Err(e) => tracing::warn!(error = %e, "snapshot failed on connect"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "snapshot failed on connect"),
+        Err(_) => tracing::warn!("snapshot not ready by its deadline on connect"),
     }
     if s.extensions.get::<CameOnline>().is_some() {
         presence_outbox::announce(&app, &session.room_id, &session.member_id, true);
@@ -97,20 +98,26 @@ async fn on_disconnect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>,
     }
 }
 
+/// How long a snapshot waits for its photo wall before it goes without:
+/// well inside the two seconds a `room:sync` has.
+const WALL_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The room as `session`'s member sees it right now.
 pub async fn snapshot(app: &AppState, session: &Session) -> Result<Value, AppError> {
     let room = app.room(&session.room_id).await?;
     let online = app.presence.online(&session.room_id).await;
     let view = Snapshot::new(&room, Some(&session.member_id), &online, app.clock.now());
     let mut snapshot = serde_json::to_value(view).map_err(|e| AppError::Internal(e.into()))?;
-    // The party goes on without its wall while the store is down (the
-    // room itself may come from the cache): the fields are then absent.
-    match app.wall(&room, None, WALL_PAGE, Some(&session.member_id)).await {
-        Ok((photos, next)) => {
+    // The party goes on without its wall while the store is down or slow
+    // (the room itself may come from the cache): the fields are then absent.
+    let wall = app.wall(&room, None, WALL_PAGE, Some(&session.member_id));
+    match tokio::time::timeout(WALL_WAIT, wall).await {
+        Ok(Ok((photos, next))) => {
             snapshot["photos"] = json!(photos);
             snapshot["photos_next"] = json!(next);
         }
-        Err(e) => tracing::warn!(error = %e, "snapshot without photos"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "snapshot without photos"),
+        Err(_) => tracing::warn!("snapshot without photos: the store did not answer in time"),
     }
     Ok(snapshot)
 }

@@ -39,6 +39,17 @@ pub type RedisIo = SocketIo<FredAdapter<Emitter>>;
 /// Served on `GET /metrics`.
 pub static DROPPED_DELIVERIES: AtomicU64 = AtomicU64::new(0);
 
+/// Runs `$body` with `$io` bound to the running `SocketIo`, whichever its
+/// adapter (the body is compiled once per adapter).
+macro_rules! with_io {
+    ($realtime:expr, $io:ident => $body:expr) => {
+        match $realtime {
+            Realtime::Local($io) => $body,
+            Realtime::Redis($io, _) => $body,
+        }
+    };
+}
+
 #[derive(Clone)]
 pub enum Realtime {
     Local(SocketIo),
@@ -92,16 +103,10 @@ impl Realtime {
     /// Emits on the `/feed` namespace to the sockets of these accounts
     /// (`user:{id}` rooms), on every node.
     pub async fn emit_feed(&self, rooms: Vec<String>, event: &'static str, payload: &impl Serialize) {
-        let sent = match self {
-            Self::Local(io) => match io.of("/feed") {
-                Some(feed) => feed.to(rooms).emit(event, payload).await,
-                None => Ok(()),
-            },
-            Self::Redis(io, _) => match io.of("/feed") {
-                Some(feed) => feed.to(rooms).emit(event, payload).await,
-                None => Ok(()),
-            },
-        };
+        let sent = with_io!(self, io => match io.of("/feed") {
+            Some(feed) => feed.to(rooms).emit(event, payload).await,
+            None => Ok(()),
+        });
         if let Err(e) = sent {
             tracing::warn!(event, error = %e, "feed broadcast failed");
         }
@@ -109,16 +114,10 @@ impl Realtime {
 
     /// Closes an account's `/feed` sockets on every node.
     pub async fn disconnect_feed(&self, room: String) {
-        let closed = match self {
-            Self::Local(io) => match io.of("/feed") {
-                Some(feed) => feed.to(room).disconnect().await,
-                None => Ok(()),
-            },
-            Self::Redis(io, _) => match io.of("/feed") {
-                Some(feed) => feed.to(room).disconnect().await,
-                None => Ok(()),
-            },
-        };
+        let closed = with_io!(self, io => match io.of("/feed") {
+            Some(feed) => feed.to(room).disconnect().await,
+            None => Ok(()),
+        });
         if let Err(e) = closed {
             tracing::warn!(error = %e, "could not close every feed socket");
         }
@@ -126,40 +125,25 @@ impl Realtime {
 
     /// Closes every socket in `room` on every node.
     pub async fn disconnect_room(&self, room: String) {
-        let closed = match self {
-            Self::Local(io) => match io.of("/") {
-                Some(root) => root.to(room.clone()).disconnect().await,
-                None => Ok(()),
-            },
-            Self::Redis(io, _) => match io.of("/") {
-                Some(root) => root.to(room.clone()).disconnect().await,
-                None => Ok(()),
-            },
-        };
+        let closed = with_io!(self, io => match io.of("/") {
+            Some(root) => root.to(room.clone()).disconnect().await,
+            None => Ok(()),
+        });
         if let Err(e) = closed {
             tracing::warn!(room, error = %e, "could not close every socket");
         }
     }
 
     pub async fn close(&self) {
-        match self {
-            Self::Local(io) => io.close().await,
-            Self::Redis(io, _) => io.close().await,
-        }
+        with_io!(self, io => io.close().await)
     }
 
     /// Party rooms with at least one socket on this node.
     pub async fn local_rooms(&self) -> Vec<String> {
-        let rooms = match self {
-            Self::Local(io) => match io.of("/") {
-                Some(root) => root.local().rooms().await.map_err(|e| e.to_string()),
-                None => Ok(Vec::new()),
-            },
-            Self::Redis(io, _) => match io.of("/") {
-                Some(root) => root.local().rooms().await.map_err(|e| e.to_string()),
-                None => Ok(Vec::new()),
-            },
-        };
+        let rooms = with_io!(self, io => match io.of("/") {
+            Some(root) => root.local().rooms().await.map_err(|e| e.to_string()),
+            None => Ok(Vec::new()),
+        });
         let rooms = rooms.unwrap_or_default().into_iter().map(|r| r.to_string());
         rooms.filter(|r| !r.starts_with(MEMBER_ROOM_PREFIX)).collect()
     }
@@ -173,10 +157,7 @@ impl Realtime {
     /// queue without knowing.
     pub fn announce_version(&self, room: &str, version: u64) -> bool {
         let payload = json!({ "version": version });
-        match self {
-            Self::Local(io) => announce(io, room, &payload),
-            Self::Redis(io, _) => announce(io, room, &payload),
-        }
+        with_io!(self, io => announce(io, room, &payload))
     }
 }
 

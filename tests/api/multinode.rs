@@ -598,6 +598,11 @@ async fn every_command_and_the_readiness_probe_answer_within_the_deadline_while_
         }
         assert!(took < Duration::from_secs(5), "{event} answered by the deadline, took {took:?}");
     }
+    // The room comes from the Redis cache: the party goes on, without its wall.
+    let (synced, took) = timed_ack(&hs, "room:sync", json!({})).await;
+    assert_eq!(synced["ok"], true, "{synced}");
+    assert!(synced["data"].get("photos").is_none(), "{synced}");
+    assert!(took < Duration::from_secs(5), "room:sync answered by the deadline, took {took:?}");
     let started = tokio::time::Instant::now();
     let (status, body) = node.get("/api/ready").await;
     assert_eq!((status, body["error"]["code"].as_str()), (503, Some("unavailable")), "{body}");
