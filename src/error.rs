@@ -9,9 +9,6 @@ use serde::Serialize;
 
 use crate::codes::Code;
 use crate::domain::DomainError;
-use crate::media::pipeline::PhotoError;
-use crate::providers::ProviderError;
-use crate::search::SearchError;
 use crate::store::StoreError;
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
@@ -59,10 +56,6 @@ pub enum AppError {
     /// 404: no search index of that name.
     #[error("no search index named '{0}'")]
     IndexNotFound(String),
-    /// 400 `invalid_query` / `unknown_field` / `unsupported_query`, 503
-    /// when the search engine is down.
-    #[error(transparent)]
-    Search(#[from] SearchError),
     /// 400: the password is too short, too long or too easy to guess.
     #[error("{0}")]
     WeakPassword(String),
@@ -84,10 +77,6 @@ pub enum AppError {
     /// 404: no visible photo with that id in this room.
     #[error("no photo with this id")]
     PhotoNotFound,
-    /// An upload that is not an acceptable photo: 413 `payload_too_large`,
-    /// 415 `not_an_image`, 400 `image_too_large` / `image_damaged`.
-    #[error(transparent)]
-    Photo(#[from] PhotoError),
     /// 404: this server has no credentials for that music service.
     #[error("this server is not set up for this music service")]
     ProviderNotConfigured,
@@ -104,11 +93,13 @@ pub enum AppError {
     /// 404: no job with that id for this account.
     #[error("no job with this id")]
     JobNotFound,
-    /// A music service call failed: 429 `provider_rate_limited`, 503
-    /// `provider_unavailable`, 502 `provider_bad_response`, 403
-    /// `premium_required`, 404 `provider_not_found`.
-    #[error(transparent)]
-    Provider(#[from] crate::providers::ProviderError),
+    /// An error of a subsystem (search, the photo pipeline, a music
+    /// service) as its code and message, converted beside the error type
+    /// that owns it (`From<SearchError>`, `From<PhotoError>`,
+    /// `From<ProviderError>`). `retry_after` (seconds) becomes a
+    /// `Retry-After` header.
+    #[error("{message}")]
+    Coded { code: Code, message: String, retry_after: Option<u64> },
     /// 503: a backing service is down or the room is too contended.
     #[error("service unavailable, retry shortly")]
     Unavailable,
@@ -145,7 +136,6 @@ impl AppError {
             Self::Domain(e) => e.code(),
             Self::IndexNotFound(_) => Code::IndexNotFound,
             Self::InvalidImport(_) => Code::InvalidImport,
-            Self::Search(e) => e.code(),
             Self::WeakPassword(_) => Code::WeakPassword,
             Self::UsernameTaken => Code::UsernameTaken,
             Self::InvalidCredentials => Code::InvalidCredentials,
@@ -153,13 +143,12 @@ impl AppError {
             Self::CannotFollowSelf => Code::CannotFollowSelf,
             Self::FollowLimit(_) => Code::FollowLimit,
             Self::PhotoNotFound => Code::PhotoNotFound,
-            Self::Photo(e) => e.code(),
             Self::ProviderNotConfigured => Code::ProviderNotConfigured,
             Self::ProviderNotLinked => Code::ProviderNotLinked,
             Self::ProviderLinkBroken(_) => Code::ProviderLinkBroken,
             Self::InvalidState => Code::InvalidState,
             Self::JobNotFound => Code::JobNotFound,
-            Self::Provider(e) => e.code(),
+            Self::Coded { code, .. } => *code,
             Self::Unavailable => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }
@@ -171,13 +160,8 @@ impl AppError {
 
     /// The `{code, message}` body shared by HTTP responses and acks.
     pub fn body(&self) -> ErrorBody {
-        match self {
-            Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
-            Self::Search(e @ (SearchError::Unavailable(_) | SearchError::Failed(_))) => {
-                tracing::warn!(error = %e, "search engine unavailable");
-                return ErrorBody { code: self.code().as_str(), message: Self::Unavailable.to_string() };
-            }
-            _ => {}
+        if let Self::Internal(e) = self {
+            tracing::error!(error = ?e, "internal error");
         }
         ErrorBody { code: self.code().as_str(), message: self.to_string() }
     }
@@ -204,7 +188,7 @@ impl From<StoreError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut response = (self.status(), Json(serde_json::json!({ "error": self.body() }))).into_response();
-        if let Self::RateLimited(secs) | Self::Provider(ProviderError::RateLimited(secs)) = self
+        if let Self::RateLimited(secs) | Self::Coded { retry_after: Some(secs), .. } = self
             && let Ok(value) = secs.to_string().parse()
         {
             response.headers_mut().insert("retry-after", value);

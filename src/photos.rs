@@ -330,7 +330,7 @@ impl AppState {
             tracing::warn!(photo_id = %photo.id, error = %e, "could not delete a failed photo");
         }
         let Some(io) = self.io() else { return };
-        let error = AppError::Photo(error).body();
+        let error = AppError::from(error).body();
         let payload = json!({ "photo_id": photo.id, "error": error });
         io.emit_to(member_room(&photo.member_id), "photo:failed", &payload).await;
     }

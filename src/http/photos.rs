@@ -38,7 +38,7 @@ fn room_code(raw: &str) -> Result<String> {
 
 pub(super) fn multipart_error(e: MultipartError) -> AppError {
     match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::Photo(crate::media::pipeline::PhotoError::TooLarge),
+        StatusCode::PAYLOAD_TOO_LARGE => crate::media::pipeline::PhotoError::TooLarge.into(),
         _ => AppError::InvalidPayload(e.body_text()),
     }
 }

@@ -257,7 +257,7 @@ async fn playback(
             let device = devices
                 .into_iter()
                 .find(|d| d.id == device_id)
-                .ok_or(AppError::Provider(crate::providers::ProviderError::NotFound("the device")))?;
+                .ok_or_else(|| AppError::from(crate::providers::ProviderError::NotFound("the device")))?;
             Some(Playback {
                 provider: provider.name().to_string(),
                 user_id,

@@ -14,6 +14,7 @@ use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 
 use crate::codes::Code;
+use crate::error::AppError;
 
 /// Largest upload, in bytes.
 pub const MAX_PHOTO_BYTES: usize = 15 * 1024 * 1024;
@@ -49,6 +50,12 @@ impl PhotoError {
             Self::TooManyPixels(..) => Code::ImageTooLarge,
             Self::Damaged => Code::ImageDamaged,
         }
+    }
+}
+
+impl From<PhotoError> for AppError {
+    fn from(e: PhotoError) -> Self {
+        AppError::Coded { code: e.code(), message: e.to_string(), retry_after: None }
     }
 }
 

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{MAX_ADD, MusicProvider, ProviderError, ProviderResult};
+use super::{MAX_ADD, MusicProvider, ProviderResult};
 use crate::accounts::feed_room;
+use crate::codes::Code;
 use crate::domain::command::MAX_FALLBACK;
 use crate::domain::{Actor, Command, JobError, JobKind, JobStatus, ProviderJob, Track};
 use crate::error::{AppError, Result};
@@ -270,10 +271,14 @@ impl AppState {
         let mut attempt = 0;
         loop {
             let wait = match self.with_grant(provider, user_id, &call).await {
-                Err(AppError::Provider(ProviderError::RateLimited(seconds))) if attempt < RATE_LIMIT_RETRIES => {
+                Err(AppError::Coded { code: Code::ProviderRateLimited, retry_after: Some(seconds), .. })
+                    if attempt < RATE_LIMIT_RETRIES =>
+                {
                     seconds.min(MAX_WAIT_SECS)
                 }
-                Err(AppError::Provider(ProviderError::Unavailable(_))) if attempt < OUTAGE_RETRIES => 1 << attempt,
+                Err(AppError::Coded { code: Code::ProviderUnavailable, .. }) if attempt < OUTAGE_RETRIES => {
+                    1 << attempt
+                }
                 other => return other,
             };
             attempt += 1;

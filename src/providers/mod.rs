@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::Code;
 use crate::domain::{Millis, Track};
+use crate::error::AppError;
 
 pub use guard::Guard;
 pub use seal::Sealer;
@@ -56,6 +57,16 @@ pub enum ProviderError {
     /// A response without the documented fields.
     #[error("the music service sent an unexpected response: {0}")]
     BadResponse(String),
+}
+
+impl From<ProviderError> for AppError {
+    fn from(e: ProviderError) -> Self {
+        let retry_after = match e {
+            ProviderError::RateLimited(seconds) => Some(seconds),
+            _ => None,
+        };
+        AppError::Coded { code: e.code(), message: e.to_string(), retry_after }
+    }
 }
 
 impl ProviderError {

@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::codes::Code;
+use crate::error::AppError;
 
 pub use config::{IndexConfig, IndexName};
 pub use meili::MeiliEngine;
@@ -52,6 +53,20 @@ impl SearchError {
             Self::UnknownField(_) => Code::UnknownField,
             Self::Unsupported(_) => Code::UnsupportedQuery,
             Self::Unavailable(_) | Self::Failed(_) => Code::Unavailable,
+        }
+    }
+}
+
+impl From<SearchError> for AppError {
+    /// An engine that is down or failed a write is `unavailable` to clients
+    /// (the detail is logged, never sent).
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::Unavailable(_) | SearchError::Failed(_) => {
+                tracing::warn!(error = %e, "search engine unavailable");
+                AppError::Unavailable
+            }
+            other => AppError::Coded { code: other.code(), message: other.to_string(), retry_after: None },
         }
     }
 }
