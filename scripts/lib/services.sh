@@ -2,7 +2,8 @@
 # starts a private Redis 7 and a MongoDB-wire-compatible server
 # (SecantusDB), exports their addresses for the tests (TEST_REDIS_URL,
 # TEST_MONGODB_URI, TEST_SECANTUSD) and stops them when the script exits.
-# With TEST_LOG_FILE set, their logs are kept beside it.
+# Installs nginx too (TEST_NGINX: the balancer test runs its own). With
+# TEST_LOG_FILE set, their logs are kept beside it.
 
 run_dir="$(mktemp -d)"
 pids=()
@@ -20,6 +21,14 @@ if ! command -v redis-server >/dev/null; then
     echo "redis-server (Redis >= 7) is required: install it and re-run"; exit 1
   fi
 fi
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq nginx >/dev/null
+  else
+    echo "nginx is required (the shipped deploy/nginx.conf is tested for real): install it and re-run"; exit 1
+  fi
+fi
+export TEST_NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 venv="${TEST_VENV:-$HOME/.cache/crowdjuke/venv}"
 if [ ! -x "$venv/bin/secantusd-py" ]; then
   python3 -m venv "$venv"

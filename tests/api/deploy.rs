@@ -59,7 +59,7 @@ fn every_node_is_configured_for_scale_out_and_behind_the_balancer() {
         .expect("services")
         .iter()
         .filter_map(|(name, service)| Some((name.as_str()?, service)))
-        .filter(|(_, service)| service["build"].as_str() == Some("."))
+        .filter(|(_, service)| service["image"].as_str() == Some("crowdjuke:local"))
         .collect();
     assert!(nodes.len() >= 2, "at least two crowdjuke nodes");
     let mut ids = Vec::new();
@@ -83,11 +83,46 @@ fn every_node_is_configured_for_scale_out_and_behind_the_balancer() {
     ids.sort();
     ids.dedup();
     assert!(ids.len() >= 2, "node ids are distinct");
-    assert!(nginx.contains("ip_hash;"), "sticky sessions for long-polling");
+    assert!(nginx.contains("hash $remote_addr consistent;"), "sticky sessions for long-polling, consistent");
     assert!(nginx.contains("proxy_set_header Upgrade $http_upgrade;"), "WebSocket upgrade");
     assert!(nginx.contains("proxy_http_version 1.1;"));
     let mounted = doc["services"]["lb"]["volumes"][0].as_str().expect("nginx.conf mounted");
     assert!(mounted.starts_with("./deploy/nginx.conf:"));
+}
+
+/// The value of an nginx directive (the first occurrence).
+fn directive<'a>(conf: &'a str, name: &str) -> &'a str {
+    let line = conf.lines().map(str::trim).find(|l| l.starts_with(&format!("{name} "))).expect(name);
+    line[name.len()..].trim().trim_end_matches(';')
+}
+
+/// nginx sizes like `51m`, `64k` or plain bytes.
+fn nginx_bytes(size: &str) -> usize {
+    let (digits, unit) = size.split_at(size.trim_end_matches(|c: char| c.is_ascii_alphabetic()).len());
+    let n: usize = digits.parse().expect("a size");
+    match unit.to_ascii_lowercase().as_str() {
+        "" => n,
+        "k" => n * 1024,
+        "m" => n * 1024 * 1024,
+        "g" => n * 1024 * 1024 * 1024,
+        other => panic!("unit {other}"),
+    }
+}
+
+/// The load balancer must let through everything the app takes, so the
+/// app answers with its own JSON errors; and hold a party's websockets.
+#[test]
+fn the_balancer_takes_every_upload_the_app_takes_and_thousands_of_sockets() {
+    let nginx = repo_file("deploy/nginx.conf");
+    let body = nginx_bytes(directive(&nginx, "client_max_body_size"));
+    let largest = crowdjuke::music::import::MAX_IMPORT_BYTES.max(crowdjuke::media::pipeline::MAX_PHOTO_BYTES);
+    assert!(body > largest, "client_max_body_size {body} must exceed the largest upload, {largest}");
+    let connections: usize = directive(&nginx, "worker_connections").parse().expect("a number");
+    assert!(connections >= 8192, "worker_connections {connections}: each websocket holds two");
+    let files: usize = directive(&nginx, "worker_rlimit_nofile").parse().expect("a number");
+    assert!(files >= connections * 2, "worker_rlimit_nofile {files} below the connections' files");
+    assert_eq!(directive(&nginx, "worker_processes"), "auto");
+    assert!(nginx.contains("resolver "), "node names are resolved again (a recreated node moves)");
 }
 
 #[test]

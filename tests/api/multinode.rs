@@ -618,3 +618,115 @@ async fn every_command_and_the_readiness_probe_answer_within_the_deadline_while_
         assert!(tokio::time::Instant::now() < deadline, "writes did not come back: {reply}");
     }
 }
+
+/// The shipped `deploy/nginx.conf`, run by the real nginx in front of two
+/// nodes: the node names become their loopback addresses, and `resolve`
+/// (nginx 1.27.3+, the compose image) is left out for the older nginx a
+/// distribution may ship.
+struct Balancer {
+    addr: SocketAddr,
+    child: Child,
+    _dir: TempDir,
+}
+
+impl Balancer {
+    async fn start(nodes: &[&TestApp]) -> Self {
+        let dir = TempDir::new().expect("temp dir");
+        let port = services::free_port();
+        let mut conf =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf")).expect("conf");
+        for (i, node) in nodes.iter().enumerate() {
+            conf = conf.replace(&format!("server node{}:8080", i + 1), &format!("server {}", node.addr));
+        }
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        conf = conf
+            .replace(" resolve;", ";")
+            .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+            .replace("events {", &format!("error_log {};\npid {};\nevents {{", path("error.log"), path("nginx.pid")))
+            .replace(
+                "http {",
+                &format!(
+                    "http {{\n    access_log off;\n    client_body_temp_path {};\n    proxy_temp_path {};",
+                    path("body"),
+                    path("proxy")
+                ),
+            );
+        assert!(!conf.contains("node1:8080") && !conf.contains("node2:8080"), "every node placed");
+        std::fs::write(dir.path().join("nginx.conf"), conf).expect("write conf");
+        let nginx = std::env::var("TEST_NGINX").unwrap_or_else(|_| "nginx".into());
+        let mut child = Command::new(&nginx)
+            .args(["-p", &dir.path().display().to_string(), "-c", &path("nginx.conf"), "-g", "daemon off; user root;"])
+            .stdout(Stdio::null())
+            .stderr(crate::helpers::child_log("nginx"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {nginx}: {e} (scripts/test installs nginx)"));
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return Self { addr, child, _dir: dir };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        child.kill().ok();
+        child.wait().ok();
+        let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+        panic!("nginx did not start with the shipped configuration: {log}");
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// A PNG of noise (it does not compress): `width × height × 3` bytes or so.
+fn noise_png(width: u32, height: u32) -> Vec<u8> {
+    let mut seed: u32 = 0x2545_f491;
+    let picture = image::RgbImage::from_fn(width, height, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let [r, g, b, _] = seed.to_le_bytes();
+        image::Rgb([r, g, b])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(picture).write_to(&mut out, image::ImageFormat::Png).expect("encodes");
+    out.into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_shipped_nginx_passes_phone_photos_and_websockets_to_the_nodes() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let cluster = shared_cluster(2).await;
+    let lb = Balancer::start(&[cluster.node(0), cluster.node(1)]).await;
+    let http = reqwest::Client::new();
+    let created = http.post(lb.url("/api/rooms")).json(&json!({"name": "P", "host_name": "H"})).send().await;
+    let host = guest_from(&created.expect("create").json().await.expect("json"));
+
+    // A 10 MB phone photo goes through (nginx's own limit used to be 1 MB).
+    let png = noise_png(1900, 1800);
+    assert!(png.len() > 10_000_000, "{} bytes", png.len());
+    let part = reqwest::multipart::Part::bytes(png).file_name("big.png");
+    let form = reqwest::multipart::Form::new().part("photo", part);
+    let response = http
+        .post(lb.url(&format!("/api/rooms/{}/photos", host.code)))
+        .bearer_auth(&host.token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, 202, "through the balancer: {body}");
+
+    // Socket.IO over a websocket through the balancer.
+    let socket = SioClient::connect(lb.addr, json!({"token": host.token})).await.expect("connects through nginx");
+    socket.wait_for("room:snapshot", |_| true).await;
+    socket.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+}
