@@ -701,7 +701,7 @@ fn noise_png(width: u32, height: u32) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_shipped_nginx_passes_phone_photos_and_websockets_to_the_nodes() {
+async fn the_shipped_nginx_passes_phone_photos_websockets_and_sticky_polling_to_the_nodes() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let cluster = shared_cluster(2).await;
     let lb = Balancer::start(&[cluster.node(0), cluster.node(1)]).await;
@@ -729,4 +729,43 @@ async fn the_shipped_nginx_passes_phone_photos_and_websockets_to_the_nodes() {
     let socket = SioClient::connect(lb.addr, json!({"token": host.token})).await.expect("connects through nginx");
     socket.wait_for("room:snapshot", |_| true).await;
     socket.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+
+    // Long-polling (what socket.io-client starts with): every request of a
+    // session must reach the node that holds it; the other node answers
+    // 400 `Session ID unknown`.
+    polling_session_answers(&http, &lb.url(""), &host.token).await;
+}
+
+/// An Engine.IO long-polling session at `base`: handshake, Socket.IO
+/// connect (waiting for its ack, as socket.io-client does: an event sent
+/// before it closes the session), then events, each answered on a poll.
+async fn polling_session_answers(http: &reqwest::Client, base: &str, token: &str) {
+    let open = http.get(format!("{base}/socket.io/?EIO=4&transport=polling")).send().await.expect("handshake");
+    let open = open.text().await.expect("text");
+    let handshake: Value = serde_json::from_str(open.trim_start_matches('0')).expect("open packet");
+    let sid = handshake["sid"].as_str().expect("sid");
+    let session = format!("{base}/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let poll_until = |wanted: String| {
+        let session = session.clone();
+        async move {
+            let mut received = String::new();
+            while !received.contains(&wanted) {
+                let polled = tokio::time::timeout(WAIT, http.get(&session).send()).await.expect("answered");
+                let polled = polled.expect("poll");
+                let status = polled.status().as_u16();
+                let text = polled.text().await.expect("text");
+                assert_eq!(status, 200, "the session's node each time: {text}");
+                received.push('\u{1e}');
+                received.push_str(&text);
+            }
+        }
+    };
+    let sent = http.post(&session).body(format!("40{}", json!({ "token": token }))).send().await.expect("connect");
+    assert_eq!(sent.status().as_u16(), 200);
+    poll_until("\u{1e}40{".to_string()).await;
+    for ack in 1..=5 {
+        let posted = http.post(&session).body(format!("42{ack}[\"room:sync\",{{}}]")).send().await.expect("event");
+        assert_eq!(posted.status().as_u16(), 200, "the session's node each time");
+        poll_until(format!("43{ack}[")).await;
+    }
 }
