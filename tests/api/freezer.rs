@@ -3,9 +3,11 @@
 //! node and its MongoDB to test what happens when a call never returns.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -77,51 +79,49 @@ impl Drop for Freezer {
 }
 
 async fn forward(client: TcpStream, server: TcpStream, mode: watch::Receiver<Mode>, frozen: Arc<Mutex<usize>>) {
-    let (mut client_read, mut client_write) = client.into_split();
-    let (mut server_read, mut server_write) = server.into_split();
-    let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (up_mode, up_stopped) = (mode.clone(), stopped.clone());
-    let upstream = async move {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = match client_read.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            let chunk = &buf[..n];
-            let current = up_mode.borrow().clone();
-            if let Mode::FreezeOn(marker) = &current
-                && chunk.windows(marker.len()).any(|w| w == marker.as_slice())
-            {
-                up_stopped.store(true, std::sync::atomic::Ordering::SeqCst);
-                *frozen.lock().expect("frozen") += 1;
-            }
-            wait_while_stopped(&up_mode, &up_stopped).await;
-            if server_write.write_all(chunk).await.is_err() {
-                return;
-            }
-        }
-    };
-    let downstream = async move {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = match server_read.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            wait_while_stopped(&mode, &stopped).await;
-            if client_write.write_all(&buf[..n]).await.is_err() {
-                return;
-            }
-        }
-    };
+    let (client_read, client_write) = client.into_split();
+    let (server_read, server_write) = server.into_split();
+    let stopped = AtomicBool::new(false);
+    // Only what the client sends can stop a connection (`FreezeOn`).
+    let upstream = pipe(client_read, server_write, &mode, &stopped, Some(&frozen));
+    let downstream = pipe(server_read, client_write, &mode, &stopped, None);
     tokio::join!(upstream, downstream);
+}
+
+/// Copies `from` to `to` while the mode lets bytes pass. With `frozen`,
+/// a chunk holding the `FreezeOn` marker stops the connection for good
+/// (and is counted there).
+async fn pipe(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    mode: &watch::Receiver<Mode>,
+    stopped: &AtomicBool,
+    frozen: Option<&Mutex<usize>>,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let chunk = &buf[..n];
+        if let (Some(frozen), Mode::FreezeOn(marker)) = (frozen, mode.borrow().clone())
+            && chunk.windows(marker.len()).any(|w| w == marker.as_slice())
+        {
+            stopped.store(true, Ordering::SeqCst);
+            *frozen.lock().expect("frozen") += 1;
+        }
+        wait_while_stopped(mode, stopped).await;
+        if to.write_all(chunk).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Returns once bytes may pass on this connection; never, for a
 /// connection stopped by `FreezeOn`.
-async fn wait_while_stopped(mode: &watch::Receiver<Mode>, stopped: &std::sync::atomic::AtomicBool) {
-    if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+async fn wait_while_stopped(mode: &watch::Receiver<Mode>, stopped: &AtomicBool) {
+    if stopped.load(Ordering::SeqCst) {
         std::future::pending::<()>().await;
     }
     let mut mode = mode.clone();
