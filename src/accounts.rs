@@ -19,11 +19,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::domain::user::{self, AccountRule};
+use crate::domain::view::PhotoView;
 use crate::domain::{AccountSession, Activity, ActivityKind, Actor, Command, Member, Millis, Room, Track, User};
 use crate::error::{AppError, Result};
 use crate::media::Blob;
 use crate::media::pipeline;
-use crate::photos::PhotoView;
 use crate::search::IndexName;
 use crate::state::AppState;
 use crate::store::{FollowSide, StoreError};
@@ -393,7 +393,7 @@ impl AppState {
     ) -> Result<(Vec<PhotoView>, Option<String>)> {
         let before = before.as_ref().map(|(at, id)| (*at, id.as_str()));
         let page = self.accounts().public_photos(before, limit).await?;
-        let next = (page.len() == limit).then(|| page.last().map(crate::photos::cursor)).flatten();
+        let next = (page.len() == limit).then(|| page.last().map(crate::domain::photo::cursor)).flatten();
         let mut photos = Vec::with_capacity(page.len());
         for photo in &page {
             let Ok(room) = self.room(&photo.room_id).await else { continue };
@@ -608,16 +608,6 @@ pub fn session_room(session_id: &str) -> String {
 /// The `/feed` Socket.IO room of an account's sockets.
 pub fn feed_room(user_id: &str) -> String {
     format!("user:{user_id}")
-}
-
-/// The `users` search index document of an account.
-pub fn search_document(user: &User, followers: u64) -> serde_json::Value {
-    json!({
-        "id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "followers": followers,
-    })
 }
 
 #[cfg(test)]

@@ -19,11 +19,11 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use crate::domain::photo;
+use crate::domain::photo::{self, Variant};
+use crate::domain::view::PhotoView;
 use crate::domain::{Member, Millis, Photo, PhotoMark, PhotoStatus, Room};
 use crate::error::{AppError, Result};
 use crate::media::pipeline::{self, PhotoError};
@@ -35,8 +35,6 @@ use crate::state::AppState;
 pub const WALL_PAGE: usize = 12;
 pub const MAX_WALL_PAGE: usize = 100;
 pub const MAX_COMMENT_CHARS: usize = 280;
-/// Names of likers sent with a photo (the count is always exact).
-const LIKERS_SHOWN: usize = 50;
 /// How long a worker owns a render job it claimed; a job not finished by
 /// then (its worker crashed) is claimed again by `resume_rendering`.
 const RENDER_LEASE_MS: Millis = 5 * 60_000;
@@ -46,121 +44,9 @@ const MAX_PENDING_RENDERS: usize = 200;
 
 const BLOB_PREFIX: &str = "photos/";
 
-/// The stored files of a photo.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Variant {
-    /// The upload as received (with its metadata): never served, deleted
-    /// once rendered.
-    Original,
-    Full,
-    Preview,
-    Thumb,
-}
-
-impl Variant {
-    pub const SERVED: [Variant; 3] = [Variant::Full, Variant::Preview, Variant::Thumb];
-    const ALL: [Variant; 4] = [Variant::Original, Variant::Full, Variant::Preview, Variant::Thumb];
-
-    /// The file name in URLs and blob keys.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            Self::Original => "original",
-            Self::Full => "full.jpg",
-            Self::Preview => "preview.jpg",
-            Self::Thumb => "thumb.jpg",
-        }
-    }
-
-    /// A served variant by its file name.
-    pub fn served(file_name: &str) -> Option<Self> {
-        Self::SERVED.into_iter().find(|v| v.file_name() == file_name)
-    }
-
-    fn key(self, photo_id: &str) -> String {
-        format!("{BLOB_PREFIX}{photo_id}.{}", self.file_name())
-    }
-}
-
-/// A photo as clients see it.
-#[derive(Debug, Serialize)]
-pub struct PhotoView {
-    pub id: String,
-    pub member_id: String,
-    pub member_name: String,
-    pub comment: Option<String>,
-    pub created_at: Millis,
-    pub status: PhotoStatus,
-    pub width: u32,
-    pub height: u32,
-    pub likes: usize,
-    pub liked_by: Vec<Liker>,
-    /// Whether the member asking liked it (absent in broadcasts).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub liked: Option<bool>,
-    /// Relative URLs of the variants, once ready.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub urls: Option<PhotoUrls>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Liker {
-    pub member_id: String,
-    pub name: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PhotoUrls {
-    pub full: String,
-    pub preview: String,
-    pub thumb: String,
-}
-
-impl PhotoView {
-    pub fn new(photo: &Photo, room: &Room, viewer: Option<&str>) -> Self {
-        let url = |v: Variant| format!("/api/photos/{}/{}", photo.id, v.file_name());
-        let ready = photo.status == PhotoStatus::Ready;
-        Self {
-            id: photo.id.clone(),
-            member_id: photo.member_id.clone(),
-            member_name: photo.member_name.clone(),
-            comment: photo.comment.clone(),
-            created_at: photo.created_at,
-            status: photo.status,
-            width: photo.width,
-            height: photo.height,
-            likes: photo.likes.len(),
-            liked_by: likers(photo, room),
-            liked: viewer.map(|v| photo.likes.iter().any(|m| m == v)),
-            urls: ready.then(|| PhotoUrls {
-                full: url(Variant::Full),
-                preview: url(Variant::Preview),
-                thumb: url(Variant::Thumb),
-            }),
-        }
-    }
-}
-
-/// The most recent likers, newest first, by their current name (banned
-/// members are left out of the names; their like still counts).
-fn likers(photo: &Photo, room: &Room) -> Vec<Liker> {
-    let name = |id: &str| match room.member(id) {
-        Some(m) if m.banned => None,
-        Some(m) => Some(m.name.clone()),
-        None => Some("someone".to_string()),
-    };
-    let recent = photo.likes.iter().rev().filter_map(|id| Some(Liker { member_id: id.clone(), name: name(id)? }));
-    recent.take(LIKERS_SHOWN).collect()
-}
-
-/// A wall cursor: the `created_at` and id of the last photo of a page.
-pub fn cursor(photo: &Photo) -> String {
-    format!("{}-{}", photo.created_at, photo.id)
-}
-
-pub fn parse_cursor(raw: &str) -> Option<(Millis, String)> {
-    let (at, id) = raw.split_once('-')?;
-    let valid_id = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric());
-    Some((at.parse().ok()?, id.to_string())).filter(|_| valid_id)
+/// Where a variant of a photo is kept in the `BlobStore`.
+fn blob_key(variant: Variant, photo_id: &str) -> String {
+    format!("{BLOB_PREFIX}{photo_id}.{}", variant.file_name())
 }
 
 /// Render jobs running at once: every core but one, so the event loop keeps
@@ -223,7 +109,7 @@ impl AppState {
 
     async fn store_upload(&self, photo: Photo, original: Blob) -> Result<Photo> {
         self.store.insert_photo(&photo).await?;
-        if let Err(e) = self.blobs.put(&Variant::Original.key(&photo.id), original).await {
+        if let Err(e) = self.blobs.put(&blob_key(Variant::Original, &photo.id), original).await {
             tracing::warn!(photo_id = %photo.id, error = %e, "could not store an upload");
             self.delete_photo_everywhere(&photo).await.ok();
             return Err(AppError::Unavailable);
@@ -259,7 +145,7 @@ impl AppState {
     }
 
     async fn render(&self, photo: Photo) {
-        let original = match self.blobs.get(&Variant::Original.key(&photo.id)).await {
+        let original = match self.blobs.get(&blob_key(Variant::Original, &photo.id)).await {
             Ok(Some(blob)) => blob,
             // Rendered by another worker meanwhile, or never stored.
             Ok(None) => return self.give_up_render(&photo, PhotoError::Damaged).await,
@@ -280,7 +166,7 @@ impl AppState {
             [(Variant::Full, rendered.full), (Variant::Preview, rendered.preview), (Variant::Thumb, rendered.thumb)]
         {
             let blob = Blob { bytes, content_type: "image/jpeg".to_string() };
-            if let Err(e) = self.blobs.put(&variant.key(&photo.id), blob).await {
+            if let Err(e) = self.blobs.put(&blob_key(variant, &photo.id), blob).await {
                 return tracing::warn!(photo_id = %photo.id, error = %e, "render postponed: media unavailable");
             }
         }
@@ -296,7 +182,7 @@ impl AppState {
             }
             Err(e) => return tracing::warn!(photo_id = %photo.id, error = %e, "render postponed: store unavailable"),
         }
-        self.delete_blob(&Variant::Original.key(&photo.id)).await;
+        self.delete_blob(&blob_key(Variant::Original, &photo.id)).await;
         self.announce_new_photo(&photo.id).await;
     }
 
@@ -397,7 +283,7 @@ impl AppState {
 
     async fn delete_photo_files(&self, photo: &Photo) {
         for variant in Variant::ALL {
-            self.delete_blob(&variant.key(&photo.id)).await;
+            self.delete_blob(&blob_key(variant, &photo.id)).await;
         }
     }
 
@@ -438,7 +324,7 @@ impl AppState {
     ) -> Result<(Vec<PhotoView>, Option<String>)> {
         let before = before.as_ref().map(|(at, id)| (*at, id.as_str()));
         let page = self.store.room_photos(&room.id, before, limit).await?;
-        let next = (page.len() == limit).then(|| page.last().map(cursor)).flatten();
+        let next = (page.len() == limit).then(|| page.last().map(photo::cursor)).flatten();
         let views = page.iter().filter(|p| p.visible_in(room)).map(|p| PhotoView::new(p, room, viewer)).collect();
         Ok((views, next))
     }
@@ -494,7 +380,7 @@ impl AppState {
 
 /// A stored blob of a photo, for serving.
 pub async fn served_file(blobs: &dyn BlobStore, photo_id: &str, variant: Variant) -> Result<Blob> {
-    let blob = blobs.get(&variant.key(photo_id)).await.map_err(|e| {
+    let blob = blobs.get(&blob_key(variant, photo_id)).await.map_err(|e| {
         tracing::warn!(photo_id, error = %e, "could not read a photo file");
         AppError::Unavailable
     })?;
@@ -506,17 +392,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_round_trip_and_junk_is_refused() {
-        let parsed = parse_cursor("1700000000000-AbC123");
-        assert_eq!(parsed, Some((1_700_000_000_000, "AbC123".to_string())));
-        for junk in ["", "-", "12-", "x-AbC", "12-../etc", "12-a b"] {
-            assert_eq!(parse_cursor(junk), None, "{junk:?}");
-        }
-    }
-
-    #[test]
     fn variant_keys_are_flat_and_valid() {
-        assert_eq!(Variant::Thumb.key("AbC"), "photos/AbC.thumb.jpg");
+        assert_eq!(blob_key(Variant::Thumb, "AbC"), "photos/AbC.thumb.jpg");
         assert_eq!(Variant::served("preview.jpg"), Some(Variant::Preview));
         assert_eq!(Variant::served("original"), None, "the original is never served");
     }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::time::{Duration, Instant};
 use tracing::Instrument;
@@ -16,7 +16,7 @@ use crate::domain::view::RoomChanged;
 use crate::domain::{Actor, Command, Room, apply};
 use crate::error::{AppError, Result};
 use crate::realtime::{Realtime, member_room};
-use crate::search::IndexName;
+use crate::search::{IndexName, documents};
 use crate::state::AppState;
 use crate::store::{MemberList, StoreError};
 
@@ -223,7 +223,7 @@ impl AppState {
             };
             let expected = room.version;
             let members_before = room.members.clone();
-            let listed_before = search_document(&room);
+            let listed_before = documents::room(&room);
             let now = self.clock.now();
             // The room after each command, but the last: that one is `room`
             // itself (a batch of one copies nothing).
@@ -242,7 +242,7 @@ impl AppState {
             if room.version == expected {
                 return Ok(answers(applied, room));
             }
-            let relisted = search_document(&room) != listed_before;
+            let relisted = documents::room(&room) != listed_before;
             if relisted {
                 // Before the write, so a crash cannot lose the change.
                 self.queue_for_index(&room.id).await?;
@@ -340,26 +340,6 @@ fn answers(applied: Vec<Result<(Option<Room>, Outcome)>>, last: Room) -> Vec<Ans
         Ok((after.or_else(|| last.take()).ok_or(AppError::Unavailable)?, outcome))
     };
     applied.into_iter().map(|a| answer(a, &mut last)).collect()
-}
-
-/// The `rooms` search index document of a listed (public) room; `None`
-/// for a private one, which the index must not hold.
-pub fn search_document(room: &Room) -> Option<Value> {
-    if !room.listing.public {
-        return None;
-    }
-    let mut doc = json!({
-        "id": room.id,
-        "code": room.code,
-        "name": room.name,
-        "city": room.listing.city,
-        "kind": room.kind,
-        "members": room.members.values().filter(|m| !m.banned).count(),
-    });
-    if let Some(l) = room.listing.location {
-        doc["_geo"] = json!({ "lat": l.lat, "lng": l.lng });
-    }
-    Some(doc)
 }
 
 /// Tells a kicked or banned member's sockets (on every node) why, then

@@ -100,6 +100,48 @@ pub fn report_recipients(room: &Room) -> impl Iterator<Item = &Member> {
     room.members.values().filter(|m| m.is_staff() && !m.banned)
 }
 
+/// The stored files of a photo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// The upload as received (with its metadata): never served, deleted
+    /// once rendered.
+    Original,
+    Full,
+    Preview,
+    Thumb,
+}
+
+impl Variant {
+    pub const SERVED: [Variant; 3] = [Variant::Full, Variant::Preview, Variant::Thumb];
+    pub const ALL: [Variant; 4] = [Variant::Original, Variant::Full, Variant::Preview, Variant::Thumb];
+
+    /// The file name in URLs and blob keys.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::Original => "original",
+            Self::Full => "full.jpg",
+            Self::Preview => "preview.jpg",
+            Self::Thumb => "thumb.jpg",
+        }
+    }
+
+    /// A served variant by its file name.
+    pub fn served(file_name: &str) -> Option<Self> {
+        Self::SERVED.into_iter().find(|v| v.file_name() == file_name)
+    }
+}
+
+/// A wall cursor: the `created_at` and id of the last photo of a page.
+pub fn cursor(photo: &Photo) -> String {
+    format!("{}-{}", photo.created_at, photo.id)
+}
+
+pub fn parse_cursor(raw: &str) -> Option<(Millis, String)> {
+    let (at, id) = raw.split_once('-')?;
+    let valid_id = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric());
+    Some((at.parse().ok()?, id.to_string())).filter(|_| valid_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +187,15 @@ mod tests {
             user_id: None,
             public: false,
             render_lease_until: 0,
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_junk_is_refused() {
+        let parsed = parse_cursor("1700000000000-AbC123");
+        assert_eq!(parsed, Some((1_700_000_000_000, "AbC123".to_string())));
+        for junk in ["", "-", "12-", "x-AbC", "12-../etc", "12-a b"] {
+            assert_eq!(parse_cursor(junk), None, "{junk:?}");
         }
     }
 

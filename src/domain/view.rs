@@ -1,4 +1,5 @@
-//! What clients see: the snapshot of a room and the `room:changed` payloads.
+//! What clients see: the snapshot of a room, the `room:changed` payloads
+//! and a photo on the wall.
 //! These shapes are the public contract documented in `docs/protocol.md`.
 
 use std::collections::HashSet;
@@ -6,8 +7,9 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use super::command::{Change, Departure, RemovalReason};
+use super::photo::Variant;
 use super::room::Entry;
-use super::{Listing, Member, Millis, NowPlaying, Play, Role, Room, RoomKind, Rules, Track, queue};
+use super::{Listing, Member, Millis, NowPlaying, Photo, PhotoStatus, Play, Role, Room, RoomKind, Rules, Track, queue};
 
 /// How many recent plays a snapshot carries.
 const SNAPSHOT_PLAYS: usize = 20;
@@ -273,4 +275,78 @@ fn change_view<'a>(
         Change::ListingUpdated => ChangeView::ListingUpdated { listing: &room.listing },
         Change::PlaybackUpdated => ChangeView::PlaybackUpdated { playback: PlaybackView::of(room) },
     })
+}
+
+/// Names of likers sent with a photo (the count is always exact).
+const LIKERS_SHOWN: usize = 50;
+
+/// A photo as clients see it.
+#[derive(Debug, Serialize)]
+pub struct PhotoView {
+    pub id: String,
+    pub member_id: String,
+    pub member_name: String,
+    pub comment: Option<String>,
+    pub created_at: Millis,
+    pub status: PhotoStatus,
+    pub width: u32,
+    pub height: u32,
+    pub likes: usize,
+    pub liked_by: Vec<Liker>,
+    /// Whether the member asking liked it (absent in broadcasts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub liked: Option<bool>,
+    /// Relative URLs of the variants, once ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urls: Option<PhotoUrls>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Liker {
+    pub member_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PhotoUrls {
+    pub full: String,
+    pub preview: String,
+    pub thumb: String,
+}
+
+impl PhotoView {
+    pub fn new(photo: &Photo, room: &Room, viewer: Option<&str>) -> Self {
+        let url = |v: Variant| format!("/api/photos/{}/{}", photo.id, v.file_name());
+        let ready = photo.status == PhotoStatus::Ready;
+        Self {
+            id: photo.id.clone(),
+            member_id: photo.member_id.clone(),
+            member_name: photo.member_name.clone(),
+            comment: photo.comment.clone(),
+            created_at: photo.created_at,
+            status: photo.status,
+            width: photo.width,
+            height: photo.height,
+            likes: photo.likes.len(),
+            liked_by: likers(photo, room),
+            liked: viewer.map(|v| photo.likes.iter().any(|m| m == v)),
+            urls: ready.then(|| PhotoUrls {
+                full: url(Variant::Full),
+                preview: url(Variant::Preview),
+                thumb: url(Variant::Thumb),
+            }),
+        }
+    }
+}
+
+/// The most recent likers, newest first, by their current name (banned
+/// members are left out of the names; their like still counts).
+fn likers(photo: &Photo, room: &Room) -> Vec<Liker> {
+    let name = |id: &str| match room.member(id) {
+        Some(m) if m.banned => None,
+        Some(m) => Some(m.name.clone()),
+        None => Some("someone".to_string()),
+    };
+    let recent = photo.likes.iter().rev().filter_map(|id| Some(Liker { member_id: id.clone(), name: name(id)? }));
+    recent.take(LIKERS_SHOWN).collect()
 }

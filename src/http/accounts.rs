@@ -18,9 +18,10 @@ use super::ApiJson;
 use super::client_ip::ClientIp;
 use crate::accounts::{Account, FEED_PAGE, MAX_FEED_PAGE, Registration, avatar_key, shown_to};
 use crate::domain::Millis;
+use crate::domain::photo;
+use crate::domain::view::PhotoView;
 use crate::error::{AppError, Result};
 use crate::media::pipeline::MAX_PHOTO_BYTES;
-use crate::photos::{self, PhotoView};
 use crate::state::AppState;
 use crate::store::FollowSide;
 
@@ -231,7 +232,7 @@ fn time_page(page: std::result::Result<Query<TimePage>, QueryRejection>) -> Resu
         return Err(AppError::InvalidPayload(format!("limit must be between 1 and {MAX_FEED_PAGE}")));
     }
     let before = match page.before.as_deref() {
-        Some(raw) => Some(photos::parse_cursor(raw).ok_or_else(|| AppError::InvalidPayload("bad cursor".into()))?),
+        Some(raw) => Some(photo::parse_cursor(raw).ok_or_else(|| AppError::InvalidPayload("bad cursor".into()))?),
         None => None,
     };
     Ok((before, limit))
@@ -340,7 +341,7 @@ async fn user_photos(
     let user = app.user_named(&username).await?;
     let before = before.as_ref().map(|(at, id)| (*at, id.as_str()));
     let page = app.accounts().user_photos(&user.id, before, limit).await?;
-    let next = (page.len() == limit).then(|| page.last().map(photos::cursor)).flatten();
+    let next = (page.len() == limit).then(|| page.last().map(photo::cursor)).flatten();
     let viewer = viewer.map(|SignedIn(a)| a.user.id).unwrap_or_default();
     let mut shown: Vec<PhotoView> = Vec::with_capacity(page.len());
     for photo in &page {

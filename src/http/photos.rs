@@ -15,9 +15,11 @@ use serde_json::{Value, json};
 use super::auth::Bearer;
 use super::client_ip::ClientIp;
 use crate::domain::code;
+use crate::domain::photo::{self, Variant};
+use crate::domain::view::PhotoView;
 use crate::error::{AppError, Result};
 use crate::media::pipeline::MAX_PHOTO_BYTES;
-use crate::photos::{self, MAX_COMMENT_CHARS, MAX_WALL_PAGE, PhotoView, Variant, WALL_PAGE};
+use crate::photos::{self, MAX_COMMENT_CHARS, MAX_WALL_PAGE, WALL_PAGE};
 use crate::state::AppState;
 
 /// The photo plus the comment and the multipart framing.
@@ -123,7 +125,7 @@ async fn wall(
         return Err(AppError::InvalidPayload(format!("limit must be between 1 and {MAX_WALL_PAGE}")));
     }
     let before = match page.before.as_deref() {
-        Some(raw) => Some(photos::parse_cursor(raw).ok_or_else(|| AppError::InvalidPayload("bad cursor".into()))?),
+        Some(raw) => Some(photo::parse_cursor(raw).ok_or_else(|| AppError::InvalidPayload("bad cursor".into()))?),
         None => None,
     };
     let room = app.room_by_code(&room_code(&raw_code)?).await?;

@@ -6,4 +6,4 @@ pub mod demo;
 pub mod import;
 mod library;
 
-pub use library::{search_document, seed_demo_if_empty};
+pub use library::seed_demo_if_empty;

@@ -13,10 +13,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{IndexName, SearchEngine, SearchError};
+use super::{IndexName, SearchEngine, SearchError, documents};
 use crate::locks::{LockAttempt, RoomLocks};
-use crate::music::search_document;
-use crate::rooms;
 use crate::store::{OutboxItem, Store, StoreError};
 
 /// Documents per engine write.
@@ -109,12 +107,12 @@ async fn index_documents(
     ids: &[String],
 ) -> Result<(), IndexError> {
     let documents: Vec<serde_json::Value> = match index {
-        IndexName::Tracks => store.tracks_by_ids(ids).await?.iter().map(search_document).collect(),
+        IndexName::Tracks => store.tracks_by_ids(ids).await?.iter().map(documents::track).collect(),
         IndexName::Rooms => {
             let mut docs = Vec::new();
             for id in ids {
                 if let Some(room) = store.load_room(id).await? {
-                    docs.extend(rooms::search_document(&room));
+                    docs.extend(documents::room(&room));
                 }
             }
             docs
@@ -124,7 +122,7 @@ async fn index_documents(
             for id in ids {
                 if let Some(user) = store.accounts().user(id).await? {
                     let (followers, _) = store.accounts().follow_counts(id).await?;
-                    docs.push(crate::accounts::search_document(&user, followers));
+                    docs.push(documents::user(&user, followers));
                 }
             }
             docs
@@ -178,7 +176,7 @@ pub async fn reindex(store: &dyn Store, engine: &dyn SearchEngine, index: IndexN
         let mut documents = Vec::new();
         for id in store.room_ids().await? {
             if let Some(room) = store.load_room(&id).await? {
-                documents.extend(rooms::search_document(&room));
+                documents.extend(documents::room(&room));
             }
         }
         for chunk in documents.chunks(BATCH) {
@@ -195,7 +193,7 @@ pub async fn reindex(store: &dyn Store, engine: &dyn SearchEngine, index: IndexN
             let mut documents = Vec::with_capacity(page.len());
             for user in &page {
                 let (followers, _) = store.accounts().follow_counts(&user.id).await?;
-                documents.push(crate::accounts::search_document(user, followers));
+                documents.push(documents::user(user, followers));
             }
             engine.upsert(index, &documents).await?;
             count += page.len() as u64;
@@ -207,7 +205,7 @@ pub async fn reindex(store: &dyn Store, engine: &dyn SearchEngine, index: IndexN
             let page = store.tracks_after(after.as_deref(), BATCH).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id.clone());
-            let documents: Vec<_> = page.iter().map(search_document).collect();
+            let documents: Vec<_> = page.iter().map(documents::track).collect();
             engine.upsert(index, &documents).await?;
             count += page.len() as u64;
         }

@@ -5,6 +5,7 @@
 //! `indexer` keeps the engine in step with the store through its outbox.
 
 pub mod config;
+pub mod documents;
 pub mod indexer;
 pub mod meili;
 pub mod plan;

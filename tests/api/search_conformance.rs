@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crowdjuke::domain::Track;
-use crowdjuke::music::search_document;
+use crowdjuke::search::documents::track as search_document;
 use crowdjuke::search::request::SearchParams;
 use crowdjuke::search::{
     IndexConfig, IndexName, MeiliEngine, SearchEngine, SearchError, SearchRequest, SearchResults, TantivyEngine,
