@@ -10,24 +10,35 @@
 //! follower, so following, unfollowing and deleting an account are cheap and
 //! exact. Connected followers are told at once over the `/feed` Socket.IO
 //! namespace (one emit to their `user:{id}` rooms, on every node).
+//!
+//! Owns: `Accounts` (registration, sessions, profiles, follows, timelines,
+//! avatars, account deletion).
+//! May use: rooms, activities, photos, store, media, token, limits, search
+//! (index names), clock, broadcast, domain.
+//! Must not import: providers, player, state, realtime, http.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::SaltString;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use serde::Serialize;
-use serde_json::json;
+use tokio::sync::Notify;
 
+use crate::activities::{Activities, ActivityView, UserSummary, avatar_url};
+use crate::broadcast::{Audience, Broadcaster};
+use crate::clock::SharedClock;
 use crate::domain::user::{self, AccountRule};
 use crate::domain::view::PhotoView;
-use crate::domain::{AccountSession, Activity, ActivityKind, Actor, Command, Member, Millis, Room, Track, User};
+use crate::domain::{AccountSession, ActivityKind, Actor, Command, Millis, Room, User};
 use crate::error::{AppError, Result};
-use crate::media::Blob;
+use crate::limits::RateLimiter;
 use crate::media::pipeline;
+use crate::media::{Blob, BlobStore};
+use crate::photos::Photos;
+use crate::rooms::Rooms;
 use crate::search::IndexName;
-use crate::state::AppState;
-use crate::store::{FollowSide, StoreError};
-use crate::token::AccountClaims;
+use crate::store::{FollowSide, Store, StoreError};
+use crate::token::{AccountClaims, TokenKey};
 
 /// Accounts one person may follow (a timeline reads all of them).
 pub const MAX_FOLLOWING: usize = 5_000;
@@ -54,53 +65,6 @@ pub struct ProfileView {
     /// Whether the account asking follows this one (absent without a token).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub followed: Option<bool>,
-}
-
-/// A line of a list of accounts (followers, following).
-#[derive(Debug, Serialize)]
-pub struct UserSummary {
-    pub id: String,
-    pub username: String,
-    pub display_name: String,
-    pub avatar_url: Option<String>,
-}
-
-impl UserSummary {
-    fn new(user: &User) -> Self {
-        Self {
-            id: user.id.clone(),
-            username: user.username.clone(),
-            display_name: user.display_name.clone(),
-            avatar_url: avatar_url(user),
-        }
-    }
-}
-
-/// A timeline item.
-#[derive(Debug, Serialize)]
-pub struct ActivityView {
-    pub id: String,
-    /// `photo_shared`, `track_added` or `room_joined`.
-    pub kind: &'static str,
-    pub created_at: Millis,
-    pub user: UserSummary,
-    pub room: RoomRef,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub photo: Option<PhotoView>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub track: Option<Track>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RoomRef {
-    pub id: String,
-    pub name: String,
-}
-
-/// By user id, not username: a username freed by a deleted account and
-/// taken again must not show the old (cached for good) picture.
-fn avatar_url(user: &User) -> Option<String> {
-    user.avatar_version.map(|v| format!("/api/avatars/{}/{v}.jpg", user.id))
 }
 
 pub fn avatar_key(user_id: &str, version: u32) -> String {
@@ -168,7 +132,29 @@ pub struct Registration {
     pub display_name: Option<String>,
 }
 
-impl AppState {
+/// What the accounts service works with.
+#[derive(Clone)]
+pub struct Accounts {
+    pub store: Arc<dyn Store>,
+    /// Avatars (and, through `photos`, the photos of a deleted account).
+    pub blobs: Arc<dyn BlobStore>,
+    pub rooms: Rooms,
+    pub activities: Activities,
+    pub photos: Photos,
+    pub clock: SharedClock,
+    pub tokens: TokenKey,
+    /// Login attempts per client address and per username.
+    pub login_limiter: Arc<dyn RateLimiter>,
+    pub broadcaster: Arc<dyn Broadcaster>,
+    /// Wakes the search indexer when a profile changed.
+    pub index_changed: Arc<Notify>,
+}
+
+impl Accounts {
+    fn accounts(&self) -> &dyn crate::store::AccountStore {
+        self.store.accounts()
+    }
+
     /// Creates an account and logs it in; `(user, account token)`.
     pub async fn register(&self, registration: Registration) -> Result<(User, String)> {
         let username = user::username(&registration.username).map_err(rule)?;
@@ -250,9 +236,7 @@ impl AppState {
 
     pub async fn log_out(&self, account: &Account) -> Result<()> {
         self.accounts().delete_session(&account.session_id).await?;
-        if let Some(io) = self.io() {
-            io.disconnect_feed(session_room(&account.session_id)).await;
-        }
+        self.broadcaster.disconnect(Audience::Session(account.session_id.clone())).await;
         Ok(())
     }
 
@@ -346,43 +330,9 @@ impl AppState {
         let next = (page.len() == limit).then(|| page.last().map(|a| cursor(a.created_at, &a.id))).flatten();
         let mut items = Vec::with_capacity(page.len());
         for activity in &page {
-            items.extend(self.activity_view(activity, Some(&account.user.id)).await?);
+            items.extend(self.activities.view(activity, Some(&account.user.id)).await?);
         }
         Ok((items, next))
-    }
-
-    /// What an activity shows now; `None` when it shows nothing any more
-    /// (its photo was removed, its author is gone).
-    /// `viewer` is the reader, or `None` for a push already addressed to
-    /// readers allowed to see it.
-    async fn activity_view(&self, activity: &Activity, viewer: Option<&str>) -> Result<Option<ActivityView>> {
-        let Some(author) = self.accounts().user(&activity.user_id).await? else { return Ok(None) };
-        let Ok(party) = self.room(&activity.room_id).await else { return Ok(None) };
-        if viewer.is_some_and(|v| !shown_to(&party, v)) {
-            return Ok(None);
-        }
-        let room = RoomRef { id: activity.room_id.clone(), name: activity.room_name.clone() };
-        let (kind, photo, track) = match &activity.kind {
-            ActivityKind::PhotoShared { photo_id } => {
-                let Some(photo) = self.store.photo(photo_id).await? else { return Ok(None) };
-                if !photo.visible_in(&party) {
-                    return Ok(None);
-                }
-                ("photo_shared", Some(PhotoView::new(&photo, &party, viewer)), None)
-            }
-            ActivityKind::TrackAdded { track } => ("track_added", None, Some(track.as_ref().clone())),
-            ActivityKind::RoomJoined => ("room_joined", None, None),
-        };
-        let user = UserSummary::new(&author);
-        Ok(Some(ActivityView {
-            id: activity.id.clone(),
-            kind,
-            created_at: activity.created_at,
-            user,
-            room,
-            photo,
-            track,
-        }))
     }
 
     /// The latest photos shared in public rooms, newest first.
@@ -396,7 +346,7 @@ impl AppState {
         let next = (page.len() == limit).then(|| page.last().map(crate::domain::photo::cursor)).flatten();
         let mut photos = Vec::with_capacity(page.len());
         for photo in &page {
-            let Ok(room) = self.room(&photo.room_id).await else { continue };
+            let Ok(room) = self.rooms.room(&photo.room_id).await else { continue };
             if photo.visible_in(&room) && room.listing.public {
                 photos.push(PhotoView::new(photo, &room, None));
             }
@@ -404,81 +354,17 @@ impl AppState {
         Ok((photos, next))
     }
 
-    /// Records what an account did and tells its connected followers.
-    /// Best effort: the action itself already succeeded.
-    pub async fn record_activity(&self, user_id: &str, room: &Room, kind: ActivityKind) {
-        // A member whose account was deleted meanwhile does nothing for it.
-        if !matches!(self.accounts().user(user_id).await, Ok(Some(_))) {
-            return;
-        }
-        let activity = Activity {
-            id: crate::ids::random_id(&mut rand::rng()),
-            user_id: user_id.to_string(),
-            created_at: self.clock.now(),
-            room_id: room.id.clone(),
-            room_name: room.name.clone(),
-            kind,
-        };
-        if let Err(e) = self.accounts().insert_activity(&activity).await {
-            return tracing::warn!(user_id, error = %e, "could not record an activity");
-        }
-        let followers = match self.accounts().follows(user_id, FollowSide::Followers, None, usize::MAX).await {
-            Ok(followers) => followers,
-            Err(e) => return tracing::warn!(user_id, error = %e, "could not list followers for feed:new"),
-        };
-        // What happens in a private party is told only to followers who are
-        // in that party too.
-        let followers: Vec<String> = followers.into_iter().filter(|f| shown_to(room, f)).collect();
-        if followers.is_empty() {
-            return;
-        }
-        let view = match self.activity_view(&activity, None).await {
-            Ok(Some(view)) => view,
-            _ => return,
-        };
-        if let Some(io) = self.io() {
-            // In chunks: one message per thousand followers, not one huge one.
-            for chunk in followers.chunks(1_000) {
-                let rooms = chunk.iter().map(|f| feed_room(f)).collect();
-                io.emit_feed(rooms, "feed:new", &json!({ "item": view })).await;
-            }
-        }
-    }
-
     /// A guest turns into an account: the member is linked to it for good,
     /// their photos count as the account's, and followers see them here.
     pub async fn link_member(&self, account: &Account, room_id: &str, member_id: &str) -> Result<Room> {
         let command =
             Command::LinkAccount { user_id: account.user.id.clone(), username: account.user.username.clone() };
-        let (room, outcome) = self.execute(room_id, Actor::Member(member_id.to_string()), command).await?;
+        let (room, outcome) = self.rooms.execute(room_id, Actor::Member(member_id.to_string()), command).await?;
         self.accounts().claim_photos(room_id, member_id, &account.user.id).await?;
         if !outcome.changes.is_empty() {
-            self.record_activity(&account.user.id, &room, ActivityKind::RoomJoined).await;
+            self.activities.record(&account.user.id, &room, ActivityKind::RoomJoined).await;
         }
         Ok(room)
-    }
-
-    /// Records the activities of a committed room change for members with
-    /// accounts (tracks they added, rooms they joined).
-    pub async fn record_room_activities(&self, room: &Room, changes: &[crate::domain::Change]) {
-        use crate::domain::Change;
-        for change in changes {
-            match change {
-                Change::EntryAdded { entry_id } => {
-                    let Some((added_by, track)) = added_track(room, entry_id) else { continue };
-                    if let Some(user_id) = room.member(added_by).and_then(|m: &Member| m.user_id.clone()) {
-                        let kind = ActivityKind::TrackAdded { track: Box::new(track.clone()) };
-                        self.record_activity(&user_id, room, kind).await;
-                    }
-                }
-                Change::MemberJoined { member_id } => {
-                    if let Some(user_id) = room.member(member_id).and_then(|m| m.user_id.clone()) {
-                        self.record_activity(&user_id, room, ActivityKind::RoomJoined).await;
-                    }
-                }
-                _ => {}
-            }
-        }
     }
 
     /// Stores a new avatar (any accepted photo, cut to a 256 px square).
@@ -530,7 +416,7 @@ impl AppState {
         self.accounts().delete_user(&user.id).await?;
         for room_id in rooms {
             let unlink = Command::UnlinkAccount { user_id: user.id.clone() };
-            match self.execute(&room_id, Actor::System, unlink).await {
+            match self.rooms.execute(&room_id, Actor::System, unlink).await {
                 Ok(_) | Err(AppError::RoomNotFound) => {}
                 Err(e) => tracing::warn!(room_id, error = %e, "could not unlink a deleted account's member"),
             }
@@ -541,9 +427,7 @@ impl AppState {
         for followee in followees {
             self.queue_user_for_index(&followee).await;
         }
-        if let Some(io) = self.io() {
-            io.disconnect_feed(feed_room(&user.id)).await;
-        }
+        self.broadcaster.disconnect(Audience::Accounts(vec![user.id.clone()])).await;
         tracing::info!(user_id = %user.id, "account deleted");
         Ok(())
     }
@@ -555,10 +439,8 @@ impl AppState {
                 break;
             }
             for photo in &photos {
-                self.delete_photo_everywhere(photo).await?;
-                if let Some(io) = self.io() {
-                    io.emit_to(photo.room_id.clone(), "photo:removed", &json!({ "photo_id": photo.id })).await;
-                }
+                self.photos.delete_photo_everywhere(photo).await?;
+                self.photos.announce_removed(photo).await;
             }
         }
         Ok(())
@@ -570,44 +452,6 @@ impl AppState {
         }
         self.index_changed.notify_one();
     }
-}
-
-/// Whether a committed change was made by a member with an account (so it
-/// goes into their followers' timelines).
-pub fn has_account_activity(room: &Room, changes: &[crate::domain::Change]) -> bool {
-    use crate::domain::Change;
-    let linked = |member_id: &str| room.member(member_id).is_some_and(|m| m.user_id.is_some());
-    changes.iter().any(|change| match change {
-        Change::EntryAdded { entry_id } => added_track(room, entry_id).is_some_and(|(by, _)| linked(by)),
-        Change::MemberJoined { member_id } => linked(member_id),
-        _ => false,
-    })
-}
-
-/// Who added an entry and its track, whether it waits or already plays
-/// (an add to an idle room starts playing at once).
-fn added_track<'r>(room: &'r Room, entry_id: &str) -> Option<(&'r str, &'r Track)> {
-    if let Some(entry) = room.entry(entry_id) {
-        return Some((&entry.added_by, &entry.track));
-    }
-    let playing = room.now_playing.as_ref().filter(|np| np.entry_id == entry_id)?;
-    Some((playing.added_by.as_deref()?, &playing.track))
-}
-
-/// Whether `viewer` may see what happened in `room`: anyone for a public
-/// room, else only accounts that are members of it.
-pub fn shown_to(room: &Room, viewer: &str) -> bool {
-    room.listing.public || room.members.values().any(|m| !m.banned && m.user_id.as_deref() == Some(viewer))
-}
-
-/// The `/feed` Socket.IO room of one login session's sockets.
-pub fn session_room(session_id: &str) -> String {
-    format!("session:{session_id}")
-}
-
-/// The `/feed` Socket.IO room of an account's sockets.
-pub fn feed_room(user_id: &str) -> String {
-    format!("user:{user_id}")
 }
 
 #[cfg(test)]

@@ -1,38 +1,50 @@
 //! Builds the server from settings and serves it on a bound listener until a
 //! shutdown future resolves. Tests and benchmarks use `Server::build` +
 //! `Server::serve` on `127.0.0.1:0`; the binary goes through `crate::run`.
+//!
+//! Owns: `Server` (building the services in order, serving, draining at
+//! shutdown). May use: everything below it. Nothing imports it but `launch`,
+//! `commands` and the tests.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
 use socketioxide::SocketIo;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::accounts::Accounts;
+use crate::activities::Activities;
+use crate::broadcast::Broadcaster;
 use crate::cache::{LocalRoomCache, RedisRoomCache, RoomCache};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::limits::{LocalLimiter, RateLimiter, RedisLimiter};
 use crate::locks::{NoLocks, RedisLocks, RoomLocks};
 use crate::media::{BlobStore, FileBlobStore, GridFsBlobStore};
+use crate::photos::{Photos, PhotosParts};
+use crate::player::Player;
 use crate::presence::{LocalPresence, Presence, RedisPresence};
 use crate::providers::catalogue::{CatalogueCache, LocalCatalogueCache, RedisCatalogueCache};
 use crate::providers::spotify::{Spotify, SpotifyConfig};
-use crate::providers::{MusicProvider, Providers, Sealer};
-use crate::realtime::Realtime;
+use crate::providers::{MusicProvider, Providers, ProvidersParts, Sealer};
+use crate::realtime::{Hub, Realtime};
+use crate::rooms::{Rooms, RoomsParts};
 use crate::search::{IndexName, MeiliEngine, SearchEngine, TantivyEngine, indexer};
 use crate::state::{AppState, Shared};
 use crate::store::{EmbeddedStore, MongoStore, Store};
+use crate::timetable::Timetable;
 use crate::token::TokenKey;
-use crate::{http, realtime, redis};
+use crate::{housekeeping, http, realtime, redis};
 
 /// Longest a Socket.IO frame may be before the connection is closed (the
 /// event handler refuses anything over `max_event_bytes` with an ack first).
@@ -48,6 +60,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Server {
     pub state: AppState,
+    /// The Socket.IO layer, as services announce through it.
+    hub: Arc<Hub>,
     router: Router,
 }
 
@@ -60,18 +74,19 @@ impl Server {
         let storage = Storage::open(&settings).await?;
         let search = open_search(&settings).await?;
         let backends = Backends::connect(&settings, &node_id).await?;
-        let providers = music_services(&settings, &public_url, &storage.secret, backends.catalogue_cache.clone())?;
+        let music_services = music_services(&settings, &public_url, &storage.secret)?;
         tracing::info!(
             node_id,
             store = if settings.mongodb_uri.is_some() { "mongodb" } else { "embedded" },
             redis = backends.redis.is_some(),
             "services ready"
         );
-        let (state, redis) = app_state(settings, clock, public_url, storage, search, backends, providers);
-        let router = router(&state, redis).await?;
-        state.plan_all_rooms().await?;
+        let hub = Arc::new(Hub::default());
+        let (state, redis) = app_state(settings, clock, public_url, storage, search, backends, music_services, &hub);
+        let router = router(&state, &hub, redis).await?;
+        state.rooms.plan_all().await?;
         Self::reindex_if_empty(&state).await;
-        Ok(Self { state, router })
+        Ok(Self { state, hub, router })
     }
 
     /// Rebuilds the search indexes that are empty while the store is not
@@ -81,7 +96,7 @@ impl Server {
             let stored = match index {
                 IndexName::Tracks => state.store.track_count().await.ok(),
                 IndexName::Rooms => state.store.room_ids().await.ok().map(|ids| ids.len() as u64),
-                IndexName::Users => state.accounts().users_after(None, 1).await.ok().map(|u| u.len() as u64),
+                IndexName::Users => state.store.accounts().users_after(None, 1).await.ok().map(|u| u.len() as u64),
             };
             let indexed = state.search.count(index).await.ok();
             if indexed != Some(0) || stored.unwrap_or(0) == 0 {
@@ -105,16 +120,16 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let stop_player = CancellationToken::new();
-        let player = tokio::spawn(self.state.clone().run_player(stop_player.clone()));
-        let housekeeping = tokio::spawn(self.state.clone().run_housekeeping(stop_player.clone()));
+        let player = tokio::spawn(self.state.player.clone().run(stop_player.clone()));
+        let housekeeping = tokio::spawn(housekeeping::run(self.state.clone(), self.hub.clone(), stop_player.clone()));
         let indexer = tokio::spawn(indexer::run(
             self.state.store.clone(),
             self.state.search.clone(),
-            self.state.room_locks.clone(),
+            self.state.rooms.locks.clone(),
             self.state.index_changed.clone(),
             stop_player.clone(),
         ));
-        let io = self.state.io();
+        let io = self.hub.io();
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service)
             .with_graceful_shutdown(async move {
@@ -132,7 +147,8 @@ impl Server {
         if tokio::time::timeout(DRAIN_TIMEOUT, self.state.writes.wait()).await.is_err() {
             tracing::warn!("shutdown timed out waiting for writes");
         }
-        self.state.io.write().unwrap_or_else(|e| e.into_inner()).take();
+        self.hub.detach();
+        self.state.rooms.close();
         self.state.store.close().await;
         self.state.search.close().await;
         Ok(())
@@ -237,8 +253,9 @@ impl Backends {
     }
 }
 
-/// The shared state, and the Redis connections the Socket.IO layer still
-/// needs.
+/// The services, each given the handles it uses, and the Redis
+/// connections the Socket.IO layer still needs.
+#[allow(clippy::too_many_arguments)]
 fn app_state(
     settings: Settings,
     clock: SharedClock,
@@ -246,46 +263,102 @@ fn app_state(
     storage: Storage,
     search: Arc<dyn SearchEngine>,
     backends: Backends,
-    providers: Providers,
+    music: MusicServices,
+    hub: &Arc<Hub>,
 ) -> (AppState, Option<redis::Redis>) {
+    let broadcaster: Arc<dyn Broadcaster> = hub.clone();
+    let writes = TaskTracker::new();
+    let index_changed = Arc::new(Notify::new());
+    let timetable = Arc::new(Timetable::default());
+    let rooms = Rooms::new(RoomsParts {
+        store: storage.store.clone(),
+        cache: backends.room_cache,
+        locks: backends.room_locks.clone(),
+        presence: backends.presence.clone(),
+        clock: clock.clone(),
+        broadcaster: broadcaster.clone(),
+        timetable: timetable.clone(),
+        index_changed: index_changed.clone(),
+        writes: writes.clone(),
+    });
+    let activities = Activities {
+        store: storage.store.clone(),
+        rooms: rooms.clone(),
+        clock: clock.clone(),
+        broadcaster: broadcaster.clone(),
+        writes: writes.clone(),
+    };
+    let photos = Photos::new(PhotosParts {
+        store: storage.store.clone(),
+        blobs: storage.blobs.clone(),
+        rooms: rooms.clone(),
+        activities: activities.clone(),
+        clock: clock.clone(),
+        broadcaster: broadcaster.clone(),
+    });
+    let accounts = Accounts {
+        store: storage.store.clone(),
+        blobs: storage.blobs.clone(),
+        rooms: rooms.clone(),
+        activities: activities.clone(),
+        photos: photos.clone(),
+        clock: clock.clone(),
+        tokens: TokenKey::new(storage.secret.clone()),
+        login_limiter: backends.login_limiter.clone(),
+        broadcaster: broadcaster.clone(),
+        index_changed: index_changed.clone(),
+    };
+    let providers = Providers::new(ProvidersParts {
+        spotify: music.spotify,
+        sealer: music.sealer,
+        catalogue_cache: backends.catalogue_cache,
+        search_budget: Duration::from_millis(settings.spotify_search_budget_ms),
+        store: storage.store.clone(),
+        rooms: rooms.clone(),
+        locks: backends.room_locks,
+        clock: clock.clone(),
+        broadcaster,
+        index_changed: index_changed.clone(),
+    });
+    rooms.listen(Arc::new(activities.clone()));
+    rooms.listen(Arc::new(providers.clone()));
+    let player = Player::new(rooms.clone(), timetable, clock.clone());
     let state = AppState::new(Shared {
-        join_limiter: backends.join_limiter,
-        event_limiter: backends.event_limiter,
         settings,
-        store: storage.store,
-        search,
-        index_changed: Default::default(),
-        blobs: storage.blobs,
-        render_slots: crate::photos::render_slots(),
-        rendering: Default::default(),
-        photo_limiter: backends.photo_limiter,
-        login_limiter: backends.login_limiter,
+        public_url,
         clock,
         tokens: TokenKey::new(storage.secret),
-        io: RwLock::new(None),
-        rooms: Default::default(),
-        room_cache: backends.room_cache,
-        room_locks: backends.room_locks,
-        presence: backends.presence,
-        presence_outbox: Default::default(),
-        schedule: Default::default(),
-        writes: TaskTracker::new(),
+        rooms,
+        photos,
+        accounts,
+        activities,
         providers,
-        public_url,
+        player,
+        store: storage.store,
+        search,
+        index_changed,
+        blobs: storage.blobs,
+        presence: backends.presence,
+        join_limiter: backends.join_limiter,
+        event_limiter: backends.event_limiter,
+        photo_limiter: backends.photo_limiter,
+        login_limiter: backends.login_limiter,
+        writes,
     });
     (state, backends.redis)
 }
 
 /// The REST routes and the Socket.IO layer (its adapter in Redis or in
 /// process), with the layers every request goes through.
-async fn router(state: &AppState, redis: Option<redis::Redis>) -> anyhow::Result<Router> {
+async fn router(state: &AppState, hub: &Arc<Hub>, redis: Option<redis::Redis>) -> anyhow::Result<Router> {
     let builder = SocketIo::builder()
         .max_payload(MAX_FRAME_BYTES as u64)
         .ws_max_message_size(MAX_FRAME_BYTES)
         .ws_max_frame_size(MAX_FRAME_BYTES)
         .ws_read_buffer_size(WS_READ_BUFFER)
         .max_buffer_size(SEND_BUFFER_PACKETS)
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .with_state(hub.clone());
     let routes = http::router(state).with_state(state.clone());
     let (routes, io) = match redis {
         Some(r) => {
@@ -299,7 +372,7 @@ async fn router(state: &AppState, redis: Option<redis::Redis>) -> anyhow::Result
             (routes.layer(layer), Realtime::Local(io))
         }
     };
-    *state.io.write().unwrap_or_else(|e| e.into_inner()) = Some(io);
+    hub.attach(io);
     let routes = routes.layer(axum::middleware::map_request(realtime::detach_head));
     Ok(routes.layer(CorsLayer::permissive()).layer(TraceLayer::new_for_http()))
 }
@@ -320,14 +393,15 @@ pub async fn open_search(settings: &Settings) -> anyhow::Result<Arc<dyn SearchEn
     Ok(engine)
 }
 
+/// The music services configured, and the key sealing their stored grants.
+struct MusicServices {
+    spotify: Option<Arc<dyn MusicProvider>>,
+    sealer: Sealer,
+}
+
 /// The music services configured: Spotify when it has a client id. The key
 /// sealing stored grants is configured, or derived from the token secret.
-fn music_services(
-    settings: &Settings,
-    public_url: &str,
-    secret: &[u8],
-    catalogue_cache: Arc<dyn CatalogueCache>,
-) -> anyhow::Result<Providers> {
+fn music_services(settings: &Settings, public_url: &str, secret: &[u8]) -> anyhow::Result<MusicServices> {
     let sealer = match &settings.provider_token_key {
         Some(key) => {
             let bytes: [u8; 32] = decode_hex(key.0.trim())
@@ -356,7 +430,7 @@ fn music_services(
             "provider_token_key is unset: stored Spotify grants are sealed with a key derived from the token secret"
         );
     }
-    Ok(Providers::new(spotify, sealer, catalogue_cache))
+    Ok(MusicServices { spotify, sealer })
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {

@@ -27,7 +27,7 @@ pub enum Audience {
 
 /// An event's payload as JSON text, serialized once however many clients
 /// and nodes it goes to.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Payload(Box<RawValue>);
 
 impl Payload {
@@ -63,24 +63,21 @@ pub trait Broadcaster: Send + Sync {
     async fn disconnect(&self, to: Audience);
 }
 
-/// Announces nothing: for tools that run without clients (the CLI).
-pub struct Nobody;
-
-#[async_trait]
-impl Broadcaster for Nobody {
-    async fn emit(&self, _to: Audience, _event: &'static str, _payload: Payload) {}
-    async fn disconnect(&self, _to: Audience) {}
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[derive(Serialize)]
+    struct Changed {
+        version: u64,
+        name: &'static str,
+    }
+
     #[test]
     fn a_payload_is_serialized_once_and_embeds_as_json() {
-        let payload = Payload::new(&serde_json::json!({ "version": 3, "name": "Bea's \"party\"" }));
-        assert_eq!(payload.json(), r#"{"name":"Bea's \"party\"","version":3}"#);
+        let payload = Payload::new(&Changed { version: 3, name: "Bea's \"party\"" });
+        assert_eq!(payload.json(), r#"{"version":3,"name":"Bea's \"party\""}"#);
         let event = serde_json::to_string(&("room:changed", &payload)).expect("json");
-        assert_eq!(event, r#"["room:changed",{"name":"Bea's \"party\"","version":3}]"#);
+        assert_eq!(event, r#"["room:changed",{"version":3,"name":"Bea's \"party\""}]"#);
     }
 }

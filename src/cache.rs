@@ -11,6 +11,9 @@
 //! them. As in the store, a write that leaves the members alone (a vote)
 //! does not send them, and each node keeps the members it last parsed per
 //! room, so reading a room after a vote does not parse a thousand members.
+//!
+//! Owns: `RoomCache` and its two implementations. May use: domain, redis.
+//! Must not import: services, state, transport.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -1,5 +1,8 @@
 //! The one source of time. Production reads the system clock; tests hold a
 //! `ManualClock` and move it forward instead of sleeping.
+//!
+//! Owns: `Clock`, `SharedClock`, `ManualClock`. May use: domain (`Millis`).
+//! Must not import: anything else.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

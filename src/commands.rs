@@ -2,6 +2,9 @@
 //! `crowdjuke import tracks FILE` and `crowdjuke reindex [INDEX]`. They open
 //! the configured store and search engine (the embedded ones are locked by
 //! a running server: stop it first, or use the upload route).
+//!
+//! Owns: the offline operator commands. May use: app (to open the store and
+//! engine), music, search, store, config. Must not import: transport.
 
 use std::path::Path;
 use std::sync::Arc;

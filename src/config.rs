@@ -1,5 +1,7 @@
 //! Typed settings, layered: built-in defaults < config file (TOML) <
 //! `CROWDJUKE_*` environment variables < command-line flags.
+//!
+//! Owns: `Settings` and how they are read. A leaf: imports nothing.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

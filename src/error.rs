@@ -1,6 +1,10 @@
 //! One error type for the whole server. Every variant names its code in
 //! the one table (`crate::codes`), which gives its HTTP status; Socket.IO
 //! acks carry the same codes.
+//!
+//! Owns: `AppError`, `Result`. May use: codes, domain, store (their errors).
+//! Must not import: services or transport (they convert their own errors
+//! into `AppError` beside their definitions).
 
 use axum::Json;
 use axum::http::StatusCode;

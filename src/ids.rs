@@ -1,4 +1,6 @@
 //! Random identifiers for rooms, members and entries.
+//!
+//! Owns: id and code generation. A leaf: imports nothing.
 
 use rand::Rng;
 use rand::distr::Alphanumeric;

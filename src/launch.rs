@@ -1,5 +1,8 @@
 //! What `crowdjuke serve` does beyond serving: logging, signals, the join
 //! URL for phones on the same network, and the laptop party room.
+//!
+//! Owns: `crowdjuke serve`'s start-up around `Server`. May use: app, state
+//! and what they are built from. Nothing imports it but `main`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -60,7 +63,7 @@ async fn announce_party(state: &AppState, public_url: &str) -> anyhow::Result<()
     let path = state.settings.data_dir.join("party-room");
     let known = std::fs::read_to_string(&path).ok().map(|s| s.trim().to_string());
     let room = match known {
-        Some(id) if state.store.load_room(&id).await?.is_some() => state.room(&id).await?,
+        Some(id) if state.store.load_room(&id).await?.is_some() => state.rooms.room(&id).await?,
         _ => {
             let now = state.clock.now();
             let host = Member {
@@ -75,7 +78,7 @@ async fn announce_party(state: &AppState, public_url: &str) -> anyhow::Result<()
             };
             let room_code = code::from_random(|n| rand::random_range(0..n));
             let room = Room::new(random_id(&mut rand::rng()), room_code, "Party".into(), host, Rules::default(), now);
-            state.create_room(&room).await?;
+            state.rooms.create_room(&room).await?;
             std::fs::write(&path, &room.id)?;
             room
         }

@@ -1,31 +1,34 @@
 //! crowdjuke: a collaborative playlist party server.
 //!
-//! Module map:
-//! - `domain` — pure party rules (rooms, queue, votes, fairness, player clock);
-//!   no I/O, unit tested.
-//! - `rooms` — the write path: lock, apply, compare-and-swap, broadcast.
-//! - `player` — advances rooms when tracks end; expires idle rooms.
-//! - `realtime` — Socket.IO handshake and client events.
-//! - `http` — REST routes, one module per resource.
-//! - `store` — the `Store` trait: embedded redb store, MongoDB store.
-//! - `music` — the demo library and catalogue import.
-//! - `search` — the query language and the `SearchEngine` trait: embedded
-//!   tantivy, Meilisearch; the indexer that drains the store's outbox.
-//! - `media` — photo bytes (`BlobStore`: files or GridFS) and the photo
-//!   pipeline (validate, strip metadata, render variants).
-//! - `accounts` — optional accounts: sessions, profiles, follows,
-//!   timelines, the public photo feed, `feed:new`.
-//! - `photos` — the room photo wall: share, render job, likes, reports,
-//!   removal, orphan sweep.
-//! - `commands` — `crowdjuke import` and `crowdjuke reindex`.
-//! - `presence`, `limits`, `cache`, `locks` — state nodes must agree on: in-process
-//!   on one node, in Redis when scaled out (`redis` holds the connections).
-//! - `token`, `clock`, `qr`, `ids` — small services.
-//! - `config`, `app`, `error`, `state` — settings, wiring, errors, context.
-//! - `codes` — every error code with its HTTP status: the one table.
+//! The layers (docs/ARCHITECTURE.md draws them), top to bottom; a module
+//! imports only from layers below it (`scripts/check-cycles` keeps it so):
+//!
+//! - composition — `app` builds everything and serves it; `launch` and
+//!   `commands` are the binary's entry points; `housekeeping` runs the slow
+//!   background loop.
+//! - transport — `http` (REST routes, one module per resource) and
+//!   `realtime` (Socket.IO handshakes and events; its `Hub` is the
+//!   broadcaster services announce through).
+//! - `state` — `AppState`: the services, handed to the transports.
+//! - services, each a struct holding only the handles it uses:
+//!   `rooms` (read and write rooms: lock, apply, compare-and-swap, announce),
+//!   `player` (advances rooms when tracks end), `activities` (what account
+//!   holders did, `feed:new`), `photos` (the wall and render jobs),
+//!   `accounts` (sessions, profiles, follows, timelines), `providers`
+//!   (Spotify: links, imports, catalogue, playback hand-off), `music` (the
+//!   library and its import).
+//! - foundations — `domain` (pure party rules and views, no I/O), `store`
+//!   (embedded redb or MongoDB), `search` (query language, tantivy or
+//!   Meilisearch, the indexer), `media` (photo bytes and pipeline),
+//!   `broadcast` (the trait services announce through), `timetable`,
+//!   `presence`, `limits`, `cache`, `locks` (in process, or in Redis through
+//!   `redis`), `token`, `clock`, `qr`, `ids`, `config`, `error`, `codes`
+//!   (every error code with its HTTP status).
 
 pub mod accounts;
+pub mod activities;
 pub mod app;
+pub mod broadcast;
 pub mod cache;
 pub mod clock;
 pub mod codes;
@@ -33,6 +36,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod housekeeping;
 pub mod http;
 pub mod ids;
 pub mod limits;
@@ -50,6 +54,7 @@ pub mod rooms;
 pub mod search;
 pub mod state;
 pub mod store;
+pub mod timetable;
 pub mod token;
 
 mod launch;

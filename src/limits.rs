@@ -2,6 +2,9 @@
 //! brute-forced) and events per member. In-process with governor on one
 //! node; a fixed-window counter in Redis (`INCR` + `PEXPIRE` in one script) when nodes
 //! must agree, falling back to the node's own limiter while Redis is down.
+//!
+//! Owns: `RateLimiter` and its two implementations. May use: error, redis.
+//! Must not import: services, state, transport.
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};

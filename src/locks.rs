@@ -5,6 +5,9 @@
 //! turns instead of retrying. The lock is only an optimisation: when it
 //! cannot be had in time, or Redis is down, the write goes ahead and the
 //! compare-and-swap decides.
+//!
+//! Owns: `RoomLocks` and its implementations. May use: redis. Must not
+//! import: services, state, transport.
 
 use std::time::Duration;
 

@@ -16,11 +16,20 @@
 //! one node in `resume_rendering`. Each node also remembers the jobs it runs,
 //! so a job is never queued twice. `finish_photo` is conditional, so even a
 //! job that outlived its lease announces the photo once.
+//!
+//! Owns: `Photos`, the render jobs of this node, where photo files are kept.
+//! May use: rooms, activities, store, media, clock, broadcast, domain.
+//! Must not import: accounts, providers, player, state, realtime, http.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 use tokio::sync::Semaphore;
+
+use crate::activities::Activities;
+use crate::broadcast::{Audience, Broadcaster, Payload};
+use crate::clock::SharedClock;
 
 use crate::domain::photo::{self, Variant};
 use crate::domain::view::PhotoView;
@@ -28,8 +37,8 @@ use crate::domain::{Member, Millis, Photo, PhotoMark, PhotoStatus, Room};
 use crate::error::{AppError, Result};
 use crate::media::pipeline::{self, PhotoError};
 use crate::media::{Blob, BlobStore};
-use crate::realtime::member_room;
-use crate::state::AppState;
+use crate::rooms::Rooms;
+use crate::store::Store;
 
 /// Photos in the join snapshot and the default REST page.
 pub const WALL_PAGE: usize = 12;
@@ -51,12 +60,46 @@ fn blob_key(variant: Variant, photo_id: &str) -> String {
 
 /// Render jobs running at once: every core but one, so the event loop keeps
 /// a core while a burst of uploads is rendered.
-pub fn render_slots() -> Arc<Semaphore> {
+fn render_slots() -> Semaphore {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Arc::new(Semaphore::new(cores.saturating_sub(1).max(1)))
+    Semaphore::new(cores.saturating_sub(1).max(1))
 }
 
-impl AppState {
+/// What the photos service works with.
+pub struct PhotosParts {
+    pub store: Arc<dyn Store>,
+    /// Photo files: under the data directory, or GridFS.
+    pub blobs: Arc<dyn BlobStore>,
+    pub rooms: Rooms,
+    pub activities: Activities,
+    pub clock: SharedClock,
+    pub broadcaster: Arc<dyn Broadcaster>,
+}
+
+#[derive(Clone)]
+pub struct Photos(Arc<Inner>);
+
+struct Inner {
+    parts: PhotosParts,
+    /// Render jobs running at once.
+    render_slots: Semaphore,
+    /// Photos whose render job waits or runs on this node.
+    rendering: Mutex<HashSet<String>>,
+}
+
+impl std::ops::Deref for Photos {
+    type Target = PhotosParts;
+
+    fn deref(&self) -> &PhotosParts {
+        &self.0.parts
+    }
+}
+
+impl Photos {
+    pub fn new(parts: PhotosParts) -> Self {
+        Self(Arc::new(Inner { parts, render_slots: render_slots(), rendering: Mutex::default() }))
+    }
+
     /// Checks an upload, stores it as `processing` and starts its render
     /// job; nothing is stored if it is refused.
     pub async fn share_photo(
@@ -79,7 +122,7 @@ impl AppState {
         let inspected = inspected?;
         // Only an account that still exists gets the photo.
         let user_id = match &member.user_id {
-            Some(id) if self.accounts().user(id).await?.is_some() => Some(id.clone()),
+            Some(id) if self.store.accounts().user(id).await?.is_some() => Some(id.clone()),
             _ => None,
         };
         let now = self.clock.now();
@@ -102,8 +145,8 @@ impl AppState {
         let original = Blob { bytes, content_type: inspected.format.to_mime_type().to_string() };
         // Detached: a client that hangs up midway cannot leave a record
         // without its file, or a stored photo without its render job.
-        let app = self.clone();
-        let stored = tokio::spawn(async move { app.store_upload(photo, original).await });
+        let photos = self.clone();
+        let stored = tokio::spawn(async move { photos.store_upload(photo, original).await });
         stored.await.map_err(|e| AppError::Internal(e.into()))?
     }
 
@@ -125,22 +168,22 @@ impl AppState {
     }
 
     fn rendering_count(&self) -> usize {
-        self.rendering.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.0.rendering.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Runs the render job in the background, at most `render_slots` at
     /// once, unless this node already runs it.
     fn start_render(&self, photo: Photo) {
-        if !self.rendering.lock().unwrap_or_else(|e| e.into_inner()).insert(photo.id.clone()) {
+        if !self.0.rendering.lock().unwrap_or_else(|e| e.into_inner()).insert(photo.id.clone()) {
             return;
         }
-        let app = self.clone();
+        let photos = self.clone();
         tokio::spawn(async move {
             let id = photo.id.clone();
-            if let Ok(_slot) = app.render_slots.clone().acquire_owned().await {
-                app.render(photo).await;
+            if let Ok(_slot) = photos.0.render_slots.acquire().await {
+                photos.render(photo).await;
             }
-            app.rendering.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            photos.0.rendering.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
         });
     }
 
@@ -190,17 +233,18 @@ impl AppState {
     /// sharer banned while it was rendered).
     async fn announce_new_photo(&self, photo_id: &str) {
         let Ok(Some(photo)) = self.store.photo(photo_id).await else { return };
-        let Ok(room) = self.room(&photo.room_id).await else { return };
+        let Ok(room) = self.rooms.room(&photo.room_id).await else { return };
         tracing::info!(photo_id, "photo ready");
         if !photo.visible_in(&room) {
             return;
         }
-        let Some(io) = self.io() else { return };
         let view = PhotoView::new(&photo, &room, None);
-        io.emit_to(room.id.clone(), "photo:new", &json!({ "photo": view })).await;
+        self.broadcaster
+            .emit(Audience::Room(room.id.clone()), "photo:new", Payload::new(&json!({ "photo": view })))
+            .await;
         if let Some(user_id) = &photo.user_id {
             let kind = crate::domain::ActivityKind::PhotoShared { photo_id: photo.id.clone() };
-            self.record_activity(user_id, &room, kind).await;
+            self.activities.record(user_id, &room, kind).await;
         }
     }
 
@@ -215,10 +259,9 @@ impl AppState {
         if let Err(e) = self.delete_photo_everywhere(photo).await {
             tracing::warn!(photo_id = %photo.id, error = %e, "could not delete a failed photo");
         }
-        let Some(io) = self.io() else { return };
         let error = AppError::from(error).body();
-        let payload = json!({ "photo_id": photo.id, "error": error });
-        io.emit_to(member_room(&photo.member_id), "photo:failed", &payload).await;
+        let payload = Payload::new(&json!({ "photo_id": photo.id, "error": error }));
+        self.broadcaster.emit(Audience::Member(photo.member_id.clone()), "photo:failed", payload).await;
     }
 
     /// Claims and restarts render jobs whose lease ran out (their worker
@@ -230,7 +273,7 @@ impl AppState {
             Err(e) => return tracing::warn!(error = %e, "could not look for unrendered photos"),
         };
         for photo in waiting {
-            if self.rendering.lock().unwrap_or_else(|e| e.into_inner()).contains(&photo.id) {
+            if self.0.rendering.lock().unwrap_or_else(|e| e.into_inner()).contains(&photo.id) {
                 continue;
             }
             match self.store.claim_render(&photo.id, now, now + RENDER_LEASE_MS).await {
@@ -331,33 +374,31 @@ impl AppState {
 
     /// Likes (`on`) or unlikes a photo of the member's room and tells the room.
     pub async fn like_photo(&self, room_id: &str, member_id: &str, photo_id: &str, on: bool) -> Result<PhotoView> {
-        let room = self.room(room_id).await?;
+        let room = self.rooms.room(room_id).await?;
         photo::acting_member(&room, member_id)?;
         self.wall_photo(&room, photo_id).await?;
         let photo = self.store.mark_photo(photo_id, PhotoMark::Like, member_id, on).await?;
         let photo = photo.ok_or(AppError::PhotoNotFound)?;
         let view = PhotoView::new(&photo, &room, Some(member_id));
-        if let Some(io) = self.io() {
-            let payload = json!({ "photo_id": photo.id, "likes": view.likes, "liked_by": view.liked_by });
-            io.emit_to(room.id.clone(), "photo:likes", &payload).await;
-        }
+        let payload = Payload::new(&json!({ "photo_id": photo.id, "likes": view.likes, "liked_by": view.liked_by }));
+        self.broadcaster.emit(Audience::Room(room.id.clone()), "photo:likes", payload).await;
         Ok(view)
     }
 
     /// Reports a photo to the room's hosts and co-hosts (once per member).
     pub async fn report_photo(&self, room_id: &str, member_id: &str, photo_id: &str) -> Result<usize> {
-        let room = self.room(room_id).await?;
+        let room = self.rooms.room(room_id).await?;
         photo::acting_member(&room, member_id)?;
         let before = self.wall_photo(&room, photo_id).await?;
         let photo = self.store.mark_photo(photo_id, PhotoMark::Report, member_id, true).await?;
         let photo = photo.ok_or(AppError::PhotoNotFound)?;
         tracing::info!(photo_id, reports = photo.reports.len(), "photo reported");
         let repeated = before.reports.iter().any(|m| m == member_id);
-        if let Some(io) = self.io().filter(|_| !repeated) {
+        if !repeated {
             let view = PhotoView::new(&photo, &room, None);
-            let payload = json!({ "photo": view, "reports": photo.reports.len() });
+            let payload = Payload::new(&json!({ "photo": view, "reports": photo.reports.len() }));
             for staff in photo::report_recipients(&room) {
-                io.emit_to(member_room(&staff.id), "photo:reported", &payload).await;
+                self.broadcaster.emit(Audience::Member(staff.id.clone()), "photo:reported", payload.clone()).await;
             }
         }
         Ok(photo.reports.len())
@@ -365,16 +406,20 @@ impl AppState {
 
     /// Removes a photo: the host and co-hosts any, a member their own.
     pub async fn remove_photo(&self, room_id: &str, member_id: &str, photo_id: &str) -> Result<()> {
-        let room = self.room(room_id).await?;
+        let room = self.rooms.room(room_id).await?;
         let photo = self.store.photo(photo_id).await?.filter(|p| p.room_id == room.id);
         let photo = photo.ok_or(AppError::PhotoNotFound)?;
         photo::may_remove(&room, member_id, &photo)?;
         self.delete_photo_everywhere(&photo).await?;
         tracing::info!(photo_id, by = member_id, "photo removed");
-        if let Some(io) = self.io() {
-            io.emit_to(room.id.clone(), "photo:removed", &json!({ "photo_id": photo.id })).await;
-        }
+        self.announce_removed(&photo).await;
         Ok(())
+    }
+
+    /// Tells the photo's room it is gone.
+    pub async fn announce_removed(&self, photo: &Photo) {
+        let payload = Payload::new(&json!({ "photo_id": photo.id }));
+        self.broadcaster.emit(Audience::Room(photo.room_id.clone()), "photo:removed", payload).await;
     }
 }
 

@@ -6,6 +6,9 @@
 //! whose members are `{node}|{member}` scored by an expiry time: each node
 //! refreshes its own entries every few seconds, so the entries of a node that
 //! died vanish on their own.
+//!
+//! Owns: `Presence` and its two implementations. May use: redis. Must not
+//! import: services, state, transport.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;

@@ -1,4 +1,6 @@
 //! QR codes for join links: SVG for screens, Unicode blocks for the terminal.
+//!
+//! Owns: QR rendering. A leaf: imports nothing.
 
 use qrcode::QrCode;
 use qrcode::render::{svg, unicode};

@@ -1,24 +1,38 @@
-//! The write path of a room: lock the room on this node, apply the command
-//! to the latest version, compare-and-swap it into the store, then tell the
-//! room. Every change goes through `AppState::execute`, whether it came from
-//! a socket, a REST call or the player clock.
+//! The rooms service: reading a room (cache-aside) and its write path: lock
+//! the room on this node, apply the command to the latest version,
+//! compare-and-swap it into the store, then tell the room. Every change goes
+//! through `Rooms::execute`, whether it came from a socket, a REST call or
+//! the player clock.
+//!
+//! Owns: `Rooms` (creating, reading, writing and deleting rooms), the
+//! per-room queues of waiting commands, `COMMAND_DEADLINE`.
+//! May use: domain, store, cache, locks, presence, clock, timetable, search
+//! (index names and documents), broadcast.
+//! Must not import: other services (photos, accounts, activities, providers,
+//! player), state, realtime, http. What other services do after a commit
+//! (timelines, playback hand-off) they register as a `CommitListener`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::json;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 use tokio::time::{Duration, Instant};
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::broadcast::{Audience, Broadcaster, Payload};
+use crate::cache::RoomCache;
+use crate::clock::SharedClock;
 use crate::domain::command::{Change, Departure, Outcome};
 use crate::domain::view::RoomChanged;
 use crate::domain::{Actor, Command, Room, apply};
 use crate::error::{AppError, Result};
-use crate::realtime::{Realtime, member_room};
+use crate::locks::RoomLocks;
+use crate::presence::Presence;
 use crate::search::{IndexName, documents};
-use crate::state::AppState;
-use crate::store::{MemberList, StoreError};
+use crate::store::{MemberList, Store, StoreError};
+use crate::timetable::Timetable;
 
 /// How often a write is retried after losing a version race to another node.
 const CAS_ATTEMPTS: usize = 16;
@@ -72,13 +86,67 @@ impl RoomSlots {
 /// changed (or why it was refused).
 type Answer = Result<(Room, Outcome)>;
 
-impl AppState {
+/// What the rooms service works with.
+pub struct RoomsParts {
+    pub store: Arc<dyn Store>,
+    pub cache: Arc<dyn RoomCache>,
+    pub locks: Arc<dyn RoomLocks>,
+    /// Who is online, for the member views a change carries.
+    pub presence: Arc<dyn Presence>,
+    pub clock: SharedClock,
+    pub broadcaster: Arc<dyn Broadcaster>,
+    /// Kept current with every room read or committed here.
+    pub timetable: Arc<Timetable>,
+    /// Wakes the search indexer when a listing changed.
+    pub index_changed: Arc<Notify>,
+    /// Every room write holds a token, so shutdown can wait for them.
+    pub writes: TaskTracker,
+}
+
+/// Something another service does after each commit on this node (once
+/// the room has been told). It must return at once: slow work is spawned.
+pub trait CommitListener: Send + Sync {
+    fn committed(&self, room: &Room, changes: &[Change]);
+}
+
+#[derive(Clone)]
+pub struct Rooms(Arc<Inner>);
+
+struct Inner {
+    parts: RoomsParts,
+    slots: RoomSlots,
+    listeners: RwLock<Vec<Arc<dyn CommitListener>>>,
+}
+
+impl std::ops::Deref for Rooms {
+    type Target = RoomsParts;
+
+    fn deref(&self) -> &RoomsParts {
+        &self.0.parts
+    }
+}
+
+impl Rooms {
+    pub fn new(parts: RoomsParts) -> Self {
+        Self(Arc::new(Inner { parts, slots: RoomSlots::default(), listeners: RwLock::default() }))
+    }
+
+    /// Adds a listener called after every commit (see `CommitListener`).
+    pub fn listen(&self, listener: Arc<dyn CommitListener>) {
+        self.0.listeners.write().unwrap_or_else(|e| e.into_inner()).push(listener);
+    }
+
+    /// Drops the listeners at shutdown (they hold this service: a cycle).
+    pub fn close(&self) {
+        self.0.listeners.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     /// The latest committed state of a room (cache-aside).
     pub async fn room(&self, room_id: &str) -> Result<Room> {
-        if let Some(room) = self.room_cache.get(room_id).await {
+        if let Some(room) = self.cache.get(room_id).await {
             // Another node may have written it: keep this node's player
             // deadline current too.
-            self.schedule.plan(&room);
+            self.timetable.plan(&room);
             return Ok(room);
         }
         self.load_room(room_id).await
@@ -87,14 +155,25 @@ impl AppState {
     /// Reads the room from the store and refreshes the cache.
     async fn load_room(&self, room_id: &str) -> Result<Room> {
         let room = self.store.load_room(room_id).await?.ok_or(AppError::RoomNotFound)?;
-        self.room_cache.put(&room, None).await;
-        self.schedule.plan(&room);
+        self.cache.put(&room, None).await;
+        self.timetable.plan(&room);
         Ok(room)
     }
 
     pub async fn room_by_code(&self, code: &str) -> Result<Room> {
         let id = self.store.room_id_by_code(code).await?.ok_or(AppError::RoomNotFound)?;
         self.room(&id).await
+    }
+
+    /// Plans every stored room's next track end (at start-up; scaled out,
+    /// now and then, for rooms other nodes changed).
+    pub async fn plan_all(&self) -> anyhow::Result<()> {
+        for id in self.store.room_ids().await? {
+            if let Some(room) = self.store.load_room(&id).await? {
+                self.timetable.plan(&room);
+            }
+        }
+        Ok(())
     }
 
     /// Stores a brand-new room.
@@ -157,10 +236,10 @@ impl AppState {
     ) -> Result<(Room, Outcome)> {
         let _write = self.writes.token();
         let (reply, answer) = oneshot::channel();
-        let slot = self.rooms.enqueue(room_id, Pending { actor, command, reply, deadline });
+        let slot = self.0.slots.enqueue(room_id, Pending { actor, command, reply, deadline });
         let answered = async {
             let serialised = slot.lock_owned().instrument(tracing::debug_span!("room.queue_wait")).await;
-            let batch = self.rooms.take(room_id);
+            let batch = self.0.slots.take(room_id);
             if batch.is_empty() {
                 // An earlier writer took this command along.
                 drop(serialised);
@@ -168,11 +247,11 @@ impl AppState {
                 // Its own task: a caller that goes away (a closed HTTP
                 // request) must not cut short the write of the others in
                 // its batch.
-                let (app, room_id, write) = (self.clone(), room_id.to_string(), self.writes.token());
+                let (rooms, room_id, write) = (self.clone(), room_id.to_string(), self.writes.token());
                 let span = tracing::debug_span!("room.batch", size = batch.len());
                 tokio::spawn(
                     async move {
-                        app.write_batch(&room_id, batch).await;
+                        rooms.write_batch(&room_id, batch).await;
                         drop(serialised);
                         drop(write);
                     }
@@ -196,7 +275,7 @@ impl AppState {
     async fn write_batch(&self, room_id: &str, batch: Vec<Pending>) {
         let deadline = batch.iter().map(|p| p.deadline).min().unwrap_or_else(Instant::now);
         let (commands, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| ((p.actor, p.command), p.reply)).unzip();
-        let lock = tokio::time::timeout_at(deadline, self.room_locks.acquire(room_id)).await.ok().flatten();
+        let lock = tokio::time::timeout_at(deadline, self.locks.acquire(room_id)).await.ok().flatten();
         let answers = match tokio::time::timeout_at(deadline, self.write(room_id, &commands)).await {
             Ok(Ok(answers)) => answers,
             Ok(Err(e)) => commands.iter().map(|_| Err(e.shared())).collect(),
@@ -256,7 +335,7 @@ impl AppState {
                         self.queue_again_for_index(&room.id).await;
                     }
                     let unchanged_since = (members == MemberList::Unchanged).then_some(expected);
-                    self.room_cache.put(&room, unchanged_since).await;
+                    self.cache.put(&room, unchanged_since).await;
                     for (after, outcome) in applied.iter().flatten() {
                         if !outcome.changes.is_empty() {
                             self.publish(after.as_ref().unwrap_or(&room), outcome).await;
@@ -280,7 +359,8 @@ impl AppState {
     }
 
     /// Tells the room what changed, then does what the change implies for
-    /// this node: reschedule the player, remove kicked members' sockets.
+    /// this node: reschedule the player, tell the listeners, close kicked
+    /// members' connections.
     #[tracing::instrument(level = "debug", name = "room.publish", skip_all)]
     async fn publish(&self, room: &Room, outcome: &Outcome) {
         // Who is online only matters to the member views a change carries.
@@ -290,43 +370,39 @@ impl AppState {
             true => self.presence.online(&room.id).await,
             false => Default::default(),
         };
-        let payload = RoomChanged::new(room, &outcome.changes, &online, self.clock.now());
-        self.schedule.plan(room);
-        self.hand_off(room, &outcome.changes);
-        if crate::accounts::has_account_activity(room, &outcome.changes) {
-            // Off the write path: followers' timelines are not worth a
-            // slower room.
-            let (app, room, changes) = (self.clone(), room.clone(), outcome.changes.clone());
-            let write = self.writes.token();
-            tokio::spawn(async move {
-                app.record_room_activities(&room, &changes).await;
-                drop(write);
-            });
+        let payload = Payload::new(&RoomChanged::new(room, &outcome.changes, &online, self.clock.now()));
+        self.timetable.plan(room);
+        let listeners = self.0.listeners.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for listener in listeners {
+            listener.committed(room, &outcome.changes);
         }
-        let Some(io) = self.io() else { return };
-        io.emit_to(room.id.clone(), "room:changed", &payload).await;
+        let to_room = || Audience::Room(room.id.clone());
+        self.broadcaster.emit(to_room(), "room:changed", payload).await;
         for change in &outcome.changes {
             if let Change::MemberRemoved { member_id, reason } = change {
-                remove_sockets(&io, member_id, *reason).await;
+                // Told why, then closed, on every node.
+                let told = Payload::new(&json!({ "reason": reason }));
+                self.broadcaster.emit(Audience::Member(member_id.clone()), "room:removed", told).await;
+                self.broadcaster.disconnect(Audience::Member(member_id.clone())).await;
                 if *reason == Departure::Banned {
                     // A banned guest's photos leave every wall.
-                    io.emit_to(room.id.clone(), "photos:hidden", &json!({ "member_id": member_id })).await;
+                    let hidden = Payload::new(&json!({ "member_id": member_id }));
+                    self.broadcaster.emit(to_room(), "photos:hidden", hidden).await;
                 }
             }
         }
     }
 
-    /// Deletes a room and everything in it.
-    pub async fn delete_room(&self, room_id: &str) -> Result<()> {
+    /// Deletes a room itself (`state::AppState::delete_room` deletes what
+    /// other services keep of it first).
+    pub async fn delete(&self, room_id: &str) -> Result<()> {
         let _write = self.writes.token();
         self.queue_for_index(room_id).await?;
-        self.delete_room_photos(room_id).await?;
         self.store.delete_room(room_id).await?;
         self.queue_again_for_index(room_id).await;
-        self.room_cache.forget(room_id).await;
-        self.rooms.forget(room_id);
-        self.schedule.forget(room_id);
-        self.providers.handoffs.forget(room_id);
+        self.cache.forget(room_id).await;
+        self.0.slots.forget(room_id);
+        self.timetable.forget(room_id);
         Ok(())
     }
 }
@@ -340,11 +416,4 @@ fn answers(applied: Vec<Result<(Option<Room>, Outcome)>>, last: Room) -> Vec<Ans
         Ok((after.or_else(|| last.take()).ok_or(AppError::Unavailable)?, outcome))
     };
     applied.into_iter().map(|a| answer(a, &mut last)).collect()
-}
-
-/// Tells a kicked or banned member's sockets (on every node) why, then
-/// closes them.
-async fn remove_sockets(io: &Realtime, member_id: &str, reason: Departure) {
-    io.emit_to(member_room(member_id), "room:removed", &json!({ "reason": reason })).await;
-    io.disconnect_room(member_room(member_id)).await;
 }

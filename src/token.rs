@@ -1,6 +1,9 @@
 //! Member tokens: `base64url(claims).base64url(hmac-sha256)`, signed with the
 //! server secret. A token names one member of one room; anything that does
 //! not verify is refused before it reaches a handler.
+//!
+//! Owns: `TokenKey`, member and account claims. A leaf: imports nothing of
+//! ours.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;

@@ -3,6 +3,9 @@
 //! reads the time: callers pass `now` (milliseconds since the Unix epoch) and
 //! any generated ids, so every rule is a plain function that unit tests can
 //! drive directly.
+//!
+//! Owns: the party's rules and the views clients see. May use: codes.
+//! Must not import: anything that does I/O (store, services, transport).
 
 pub mod code;
 pub mod command;

@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 use super::ApiJson;
 use super::client_ip::ClientIp;
-use crate::accounts::{Account, FEED_PAGE, MAX_FEED_PAGE, Registration, avatar_key, shown_to};
+use crate::accounts::{Account, FEED_PAGE, MAX_FEED_PAGE, Registration, avatar_key};
+use crate::activities::shown_to;
 use crate::domain::Millis;
 use crate::domain::photo;
 use crate::domain::view::PhotoView;
@@ -57,7 +58,7 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self> {
         let token = bearer(parts).unwrap_or(Err(AppError::Unauthorized))?;
-        Ok(Self(app.account(&token).await?))
+        Ok(Self(app.accounts.account(&token).await?))
     }
 }
 
@@ -66,7 +67,7 @@ impl OptionalFromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Option<Self>> {
         match bearer(parts) {
-            Some(token) => Ok(Some(Self(app.account(&token?).await?))),
+            Some(token) => Ok(Some(Self(app.accounts.account(&token?).await?))),
             None => Ok(None),
         }
     }
@@ -111,7 +112,7 @@ struct DeleteMe {
 /// is not linked to another account than `account` (`None`: a new one).
 async fn member_of_token(app: &AppState, token: &str, account: Option<&str>) -> Result<(String, String)> {
     let claims = app.tokens.verify(token).ok_or(AppError::Unauthorized)?;
-    let room = app.room(&claims.r).await?;
+    let room = app.rooms.room(&claims.r).await?;
     match room.member(&claims.m) {
         None => Err(AppError::Unauthorized),
         Some(m) if m.banned => Err(AppError::Banned),
@@ -135,16 +136,16 @@ async fn register(
     };
     let registration =
         Registration { username: body.username, password: body.password, display_name: body.display_name };
-    let (user, token) = app.register(registration).await?;
+    let (user, token) = app.accounts.register(registration).await?;
     let account = Account { user, session_id: String::new() };
     if let Some((room_id, member_id)) = guest
-        && let Err(e) = app.link_member(&account, &room_id, &member_id).await
+        && let Err(e) = app.accounts.link_member(&account, &room_id, &member_id).await
     {
         // All or nothing: the username is not burnt by a failed link.
-        app.accounts().delete_user(&account.user.id).await.ok();
+        app.store.accounts().delete_user(&account.user.id).await.ok();
         return Err(e);
     }
-    let profile = app.profile(&account.user, None).await?;
+    let profile = app.accounts.profile(&account.user, None).await?;
     Ok((StatusCode::CREATED, Json(json!({ "user": profile, "token": token }))))
 }
 
@@ -155,7 +156,7 @@ async fn link(
     ApiJson(body): ApiJson<LinkBody>,
 ) -> Result<Json<Value>> {
     let (room_id, member_id) = member_of_token(&app, &body.member_token, Some(&account.user.id)).await?;
-    app.link_member(&account, &room_id, &member_id).await?;
+    app.accounts.link_member(&account, &room_id, &member_id).await?;
     Ok(Json(json!({ "room_id": room_id, "member_id": member_id, "username": account.user.username })))
 }
 
@@ -165,18 +166,18 @@ async fn log_in(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LogInBody>,
 ) -> Result<Json<Value>> {
-    let (user, token) = app.log_in(&ip.to_string(), &body.username, &body.password).await?;
-    let profile = app.profile(&user, None).await?;
+    let (user, token) = app.accounts.log_in(&ip.to_string(), &body.username, &body.password).await?;
+    let profile = app.accounts.profile(&user, None).await?;
     Ok(Json(json!({ "user": profile, "token": token })))
 }
 
 async fn log_out(SignedIn(account): SignedIn, State(app): State<AppState>) -> Result<StatusCode> {
-    app.log_out(&account).await?;
+    app.accounts.log_out(&account).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn me(SignedIn(account): SignedIn, State(app): State<AppState>) -> Result<Json<Value>> {
-    Ok(Json(json!({ "user": app.profile(&account.user, None).await? })))
+    Ok(Json(json!({ "user": app.accounts.profile(&account.user, None).await? })))
 }
 
 async fn update_me(
@@ -184,8 +185,8 @@ async fn update_me(
     State(app): State<AppState>,
     ApiJson(body): ApiJson<UpdateMe>,
 ) -> Result<Json<Value>> {
-    let user = app.rename(&account, &body.display_name).await?;
-    Ok(Json(json!({ "user": app.profile(&user, None).await? })))
+    let user = app.accounts.rename(&account, &body.display_name).await?;
+    Ok(Json(json!({ "user": app.accounts.profile(&user, None).await? })))
 }
 
 async fn delete_me(
@@ -193,7 +194,7 @@ async fn delete_me(
     State(app): State<AppState>,
     ApiJson(body): ApiJson<DeleteMe>,
 ) -> Result<StatusCode> {
-    app.delete_account(&account, &body.password).await?;
+    app.accounts.delete_account(&account, &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -214,8 +215,8 @@ async fn set_avatar(
         }
     }
     let photo = photo.ok_or_else(|| AppError::InvalidPayload("the 'photo' part is missing".into()))?;
-    let user = app.set_avatar(&account, photo).await?;
-    Ok(Json(json!({ "user": app.profile(&user, None).await? })))
+    let user = app.accounts.set_avatar(&account, photo).await?;
+    Ok(Json(json!({ "user": app.accounts.profile(&user, None).await? })))
 }
 
 #[derive(Deserialize)]
@@ -245,7 +246,7 @@ async fn timeline(
     page: std::result::Result<Query<TimePage>, QueryRejection>,
 ) -> Result<Json<Value>> {
     let (before, limit) = time_page(page)?;
-    let (items, next) = app.timeline(&account, before, limit).await?;
+    let (items, next) = app.accounts.timeline(&account, before, limit).await?;
     Ok(Json(json!({ "items": items, "next": next })))
 }
 
@@ -257,7 +258,7 @@ async fn latest_photos(
 ) -> Result<Json<Value>> {
     app.join_limiter.check(&ip.to_string()).await?;
     let (before, limit) = time_page(page)?;
-    let (photos, next) = app.latest_public_photos(before, limit).await?;
+    let (photos, next) = app.accounts.latest_public_photos(before, limit).await?;
     Ok(Json(json!({ "photos": photos, "next": next })))
 }
 
@@ -266,9 +267,9 @@ async fn profile(
     State(app): State<AppState>,
     Path(username): Path<String>,
 ) -> Result<Json<Value>> {
-    let user = app.user_named(&username).await?;
+    let user = app.accounts.user_named(&username).await?;
     let viewer = viewer.map(|SignedIn(a)| a.user.id);
-    Ok(Json(json!({ "user": app.profile(&user, viewer.as_deref()).await? })))
+    Ok(Json(json!({ "user": app.accounts.profile(&user, viewer.as_deref()).await? })))
 }
 
 async fn follow(
@@ -276,7 +277,7 @@ async fn follow(
     State(app): State<AppState>,
     Path(username): Path<String>,
 ) -> Result<Json<Value>> {
-    Ok(Json(json!({ "user": app.follow(&account, &username, true).await? })))
+    Ok(Json(json!({ "user": app.accounts.follow(&account, &username, true).await? })))
 }
 
 async fn unfollow(
@@ -284,7 +285,7 @@ async fn unfollow(
     State(app): State<AppState>,
     Path(username): Path<String>,
 ) -> Result<Json<Value>> {
-    Ok(Json(json!({ "user": app.follow(&account, &username, false).await? })))
+    Ok(Json(json!({ "user": app.accounts.follow(&account, &username, false).await? })))
 }
 
 #[derive(Deserialize)]
@@ -308,7 +309,7 @@ async fn people(
     if page.after.as_ref().is_some_and(|a| a.len() > 64 || !a.chars().all(|c| c.is_ascii_alphanumeric())) {
         return Err(AppError::InvalidPayload("bad cursor".into()));
     }
-    let (users, next) = app.follow_page(&username, side, page.after.as_deref(), limit).await?;
+    let (users, next) = app.accounts.follow_page(&username, side, page.after.as_deref(), limit).await?;
     Ok(Json(json!({ "users": users, "next": next })))
 }
 
@@ -338,14 +339,14 @@ async fn user_photos(
     page: std::result::Result<Query<TimePage>, QueryRejection>,
 ) -> Result<Json<Value>> {
     let (before, limit) = time_page(page)?;
-    let user = app.user_named(&username).await?;
+    let user = app.accounts.user_named(&username).await?;
     let before = before.as_ref().map(|(at, id)| (*at, id.as_str()));
-    let page = app.accounts().user_photos(&user.id, before, limit).await?;
+    let page = app.store.accounts().user_photos(&user.id, before, limit).await?;
     let next = (page.len() == limit).then(|| page.last().map(photo::cursor)).flatten();
     let viewer = viewer.map(|SignedIn(a)| a.user.id).unwrap_or_default();
     let mut shown: Vec<PhotoView> = Vec::with_capacity(page.len());
     for photo in &page {
-        if let Ok(room) = app.room(&photo.room_id).await
+        if let Ok(room) = app.rooms.room(&photo.room_id).await
             && photo.visible_in(&room)
             && shown_to(&room, &viewer)
         {
@@ -361,7 +362,7 @@ async fn avatar(State(app): State<AppState>, Path((user_id, file)): Path<(String
     if user_id.len() > 64 || !user_id.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(AppError::NotFound);
     }
-    let user = app.accounts().user(&user_id).await?.ok_or(AppError::NotFound)?;
+    let user = app.store.accounts().user(&user_id).await?.ok_or(AppError::NotFound)?;
     let version = file.strip_suffix(".jpg").and_then(|v| v.parse::<u32>().ok());
     if version.is_none() || version != user.avatar_version {
         return Err(AppError::NotFound);

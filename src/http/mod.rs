@@ -1,5 +1,10 @@
 //! REST routes, one module per resource, merged here. Every error is a JSON
 //! body `{error: {code, message}}` with the status the code documents.
+//!
+//! Owns: the REST router and its handlers. May use: state (and through it
+//! every service), the services' types, domain, error, store, media, qr,
+//! realtime (its delivery counters for `/metrics`). Must not import: app.
+//! No service imports this module.
 
 mod accounts;
 mod auth;

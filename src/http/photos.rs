@@ -90,11 +90,11 @@ async fn share(
     // Limited by the token's member before the code is looked up, so a
     // token cannot be used to probe room codes.
     app.photo_limiter.check(&bearer.0.m).await?;
-    let room = app.room_by_code(&room_code(&raw_code)?).await?;
+    let room = app.rooms.room_by_code(&room_code(&raw_code)?).await?;
     let member = bearer.member_of(&room)?.clone();
     let form = form.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
     let upload = read_upload(form).await?;
-    let photo = app.share_photo(&room, &member, upload.photo, upload.comment).await?;
+    let photo = app.photos.share_photo(&room, &member, upload.photo, upload.comment).await?;
     let view = PhotoView::new(&photo, &room, Some(&member.id));
     Ok((StatusCode::ACCEPTED, Json(json!({ "photo": view }))))
 }
@@ -128,12 +128,12 @@ async fn wall(
         Some(raw) => Some(photo::parse_cursor(raw).ok_or_else(|| AppError::InvalidPayload("bad cursor".into()))?),
         None => None,
     };
-    let room = app.room_by_code(&room_code(&raw_code)?).await?;
+    let room = app.rooms.room_by_code(&room_code(&raw_code)?).await?;
     let viewer = match &bearer {
         Some(bearer) => Some(bearer.member_of(&room)?.id.clone()),
         None => None,
     };
-    let (photos, next) = app.wall(&room, before, limit, viewer.as_deref()).await?;
+    let (photos, next) = app.photos.wall(&room, before, limit, viewer.as_deref()).await?;
     Ok(Json(json!({ "photos": photos, "next": next })))
 }
 
@@ -167,7 +167,7 @@ async fn serve_file(app: &AppState, id: &str, file_name: &str, headers: &HeaderM
         return Err(AppError::PhotoNotFound);
     }
     let photo = app.store.photo(id).await?.ok_or(AppError::PhotoNotFound)?;
-    let room = match app.room(&photo.room_id).await {
+    let room = match app.rooms.room(&photo.room_id).await {
         Err(AppError::RoomNotFound) => return Err(AppError::PhotoNotFound),
         other => other?,
     };

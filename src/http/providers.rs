@@ -46,7 +46,7 @@ async fn login(
     SignedIn(account): SignedIn,
 ) -> Result<Json<Value>> {
     let provider = app.providers.get(&provider)?;
-    let url = app.start_link(provider.as_ref(), &account.user.id).await?;
+    let url = app.providers.start_link(provider.as_ref(), &account.user.id).await?;
     Ok(Json(json!({ "url": url })))
 }
 
@@ -76,7 +76,7 @@ async fn callback(
             (Some(_), None) => return Err(AppError::InvalidPayload("the code is empty or too long".into())),
             _ => None,
         };
-        app.finish_link(provider.as_ref(), &state, code.as_deref()).await
+        app.providers.finish_link(provider.as_ref(), &state, code.as_deref()).await
     }
     .await;
     let name = provider.name();
@@ -105,7 +105,7 @@ async fn unlink(
     SignedIn(account): SignedIn,
 ) -> Result<StatusCode> {
     let provider = app.providers.get(&provider)?;
-    app.unlink(provider.name(), &account.user.id).await?;
+    app.providers.unlink(provider.name(), &account.user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -126,8 +126,10 @@ async fn playlists(
     let Query(query) = query.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
     let provider = app.providers.get(&provider)?;
     let p = provider.as_ref();
-    let page =
-        app.with_grant(p, &account.user.id, |grant| async move { p.playlists(&grant, query.offset).await }).await?;
+    let page = app
+        .providers
+        .with_grant(p, &account.user.id, |grant| async move { p.playlists(&grant, query.offset).await })
+        .await?;
     Ok(Json(json!({ "playlists": page.items, "total": page.total, "next_offset": page.next_offset })))
 }
 
@@ -138,7 +140,7 @@ async fn devices(
 ) -> Result<Json<Value>> {
     let provider = app.providers.get(&provider)?;
     let p = provider.as_ref();
-    let devices = app.with_grant(p, &account.user.id, |grant| async move { p.devices(&grant).await }).await?;
+    let devices = app.providers.with_grant(p, &account.user.id, |grant| async move { p.devices(&grant).await }).await?;
     Ok(Json(json!({ "devices": devices })))
 }
 
@@ -170,13 +172,13 @@ async fn import(
     let fallback = match body.fallback_room_token {
         Some(token) => {
             let claims = app.tokens.verify(&token).ok_or(AppError::Unauthorized)?;
-            let room = app.room(&claims.r).await?;
+            let room = app.rooms.room(&claims.r).await?;
             let member = staff_of(&Bearer(claims), &room)?;
             Some(FallbackTarget { room_id: room.id.clone(), member_id: member.id.clone() })
         }
         None => None,
     };
-    let job = app.start_import(provider, &account.user.id, source, fallback).await?;
+    let job = app.providers.start_import(provider, &account.user.id, source, fallback).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))))
 }
 
@@ -213,11 +215,11 @@ async fn export(
     {
         return Err(AppError::InvalidPayload(format!("name must be 1 to {MAX_PLAYLIST_NAME} characters")));
     }
-    let room = app.room(&bearer.0.r).await?;
+    let room = app.rooms.room(&bearer.0.r).await?;
     let member = staff_of(&bearer, &room)?;
     let user_id = member.user_id.clone().ok_or(AppError::ProviderNotLinked)?;
     let name = name.unwrap_or_else(|| format!("{} (crowdjuke)", room.name));
-    let job = app.start_export(provider, &user_id, &room.id, source, name).await?;
+    let job = app.providers.start_export(provider, &user_id, &room.id, source, name).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))))
 }
 
@@ -227,7 +229,7 @@ async fn job(
     SignedIn(account): SignedIn,
 ) -> Result<Json<Value>> {
     app.providers.get(&provider)?;
-    let job = app.job(&account.user.id, &id).await?;
+    let job = app.providers.job(&account.user.id, &id).await?;
     Ok(Json(json!({ "job": job })))
 }
 
@@ -246,14 +248,14 @@ async fn playback(
     ApiJson(body): ApiJson<PlaybackBody>,
 ) -> Result<Json<Value>> {
     let provider = app.providers.get(&provider)?;
-    let room = app.room(&bearer.0.r).await?;
+    let room = app.rooms.room(&bearer.0.r).await?;
     let member = staff_of(&bearer, &room)?.clone();
     let playback = match body.device_id {
         None => None,
         Some(device_id) => {
             let user_id = member.user_id.clone().ok_or(AppError::ProviderNotLinked)?;
             let p = provider.as_ref();
-            let devices = app.with_grant(p, &user_id, |grant| async move { p.devices(&grant).await }).await?;
+            let devices = app.providers.with_grant(p, &user_id, |grant| async move { p.devices(&grant).await }).await?;
             let device = devices
                 .into_iter()
                 .find(|d| d.id == device_id)
@@ -266,7 +268,7 @@ async fn playback(
             })
         }
     };
-    let (room, _) = app.execute(&room.id, Actor::Member(member.id), Command::SetPlayback { playback }).await?;
+    let (room, _) = app.rooms.execute(&room.id, Actor::Member(member.id), Command::SetPlayback { playback }).await?;
     let view = room.playback.as_ref().map(|p| json!({ "provider": p.provider, "device_name": p.device_name }));
     Ok(Json(json!({ "playback": view })))
 }

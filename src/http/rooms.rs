@@ -79,7 +79,7 @@ fn new_member(name: String, role: Role, now: u64, account: Option<&User>) -> Mem
 /// The account of an optional account token (`unauthorized` if it is bad).
 async fn account_of(app: &AppState, token: Option<&str>) -> Result<Option<User>> {
     match token {
-        Some(token) => Ok(Some(app.account(token).await?.user)),
+        Some(token) => Ok(Some(app.accounts.account(token).await?.user)),
         None => Ok(None),
     }
 }
@@ -105,7 +105,7 @@ async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>)
     if body.fallback_track_ids.len() > crate::domain::command::MAX_FALLBACK {
         return Err(crate::domain::DomainError::FallbackTooLong(crate::domain::command::MAX_FALLBACK).into());
     }
-    let fallback = app.tracks_in_order(&body.fallback_track_ids).await?;
+    let fallback = crate::music::tracks_in_order(app.store.as_ref(), &body.fallback_track_ids).await?;
     let account = account_of(&app, body.account_token.as_deref()).await?;
     let now = app.clock.now();
     let host = new_member(host_name, Role::Host, now, account.as_ref());
@@ -114,17 +114,17 @@ async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>)
         let mut room =
             Room::new(random_id(&mut rand::rng()), room_code, name.clone(), host.clone(), body.rules.clone(), now);
         room.listing = body.listing.clone();
-        match app.create_room(&room).await {
+        match app.rooms.create_room(&room).await {
             Ok(()) => {
                 let room = if fallback.is_empty() {
                     room
                 } else {
                     let command = Command::SetFallback { tracks: fallback };
-                    app.execute(&room.id, Actor::Member(host.id.clone()), command).await?.0
+                    app.rooms.execute(&room.id, Actor::Member(host.id.clone()), command).await?.0
                 };
                 tracing::info!(room_id = %room.id, code = %room.code, "room created");
                 if let Some(user_id) = &host.user_id {
-                    app.record_activity(user_id, &room, crate::domain::ActivityKind::RoomJoined).await;
+                    app.activities.record(user_id, &room, crate::domain::ActivityKind::RoomJoined).await;
                 }
                 return Ok((StatusCode::CREATED, Json(session_json(&app, &room, &host).await)));
             }
@@ -143,7 +143,7 @@ async fn join(
 ) -> Result<Json<Value>> {
     app.join_limiter.check(&ip.to_string()).await?;
     let name = clean_name("name", &body.name, MAX_MEMBER_NAME)?;
-    let room = app.room_by_code(&parse_code(&raw_code)?).await?;
+    let room = app.rooms.room_by_code(&parse_code(&raw_code)?).await?;
     let returning = body.token.as_deref().and_then(|t| app.tokens.verify(t)).filter(|c| c.r == room.id);
     if let Some(member) = returning.and_then(|c| room.member(&c.m).cloned()) {
         if member.banned {
@@ -162,7 +162,7 @@ async fn join(
         return Ok(Json(session_json(&app, &room, member).await));
     }
     let member = new_member(name, Role::Guest, app.clock.now(), account.as_ref());
-    let (room, _) = app.execute(&room.id, Actor::System, Command::Join { member: member.clone() }).await?;
+    let (room, _) = app.rooms.execute(&room.id, Actor::System, Command::Join { member: member.clone() }).await?;
     Ok(Json(session_json(&app, &room, &member).await))
 }
 
@@ -172,7 +172,7 @@ async fn info(
     Path(raw_code): Path<String>,
 ) -> Result<Json<Value>> {
     app.join_limiter.check(&ip.to_string()).await?;
-    let room = app.room_by_code(&parse_code(&raw_code)?).await?;
+    let room = app.rooms.room_by_code(&parse_code(&raw_code)?).await?;
     let mut body = room_json(&app, &room).await;
     let now = app.clock.now();
     body["now_playing"] = json!(room.now_playing.as_ref().map(|np| NowPlayingView::new(np, now)));
@@ -185,7 +185,7 @@ async fn qr(
     Path(raw_code): Path<String>,
 ) -> Result<impl IntoResponse> {
     app.join_limiter.check(&ip.to_string()).await?;
-    let room = app.room_by_code(&parse_code(&raw_code)?).await?;
+    let room = app.rooms.room_by_code(&parse_code(&raw_code)?).await?;
     let url = format!("{}/join/{}", app.public_url, room.code);
     let svg = crate::qr::svg(&url).map_err(AppError::Internal)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=3600")], svg))
@@ -210,7 +210,7 @@ async fn history(
     if !(1..=200).contains(&limit) {
         return Err(AppError::InvalidPayload("limit must be between 1 and 200".into()));
     }
-    let room = app.room_by_code(&parse_code(&raw_code)?).await?;
+    let room = app.rooms.room_by_code(&parse_code(&raw_code)?).await?;
     let plays = app.store.history(&room.id, page.offset, limit).await?;
     Ok(Json(json!({ "plays": plays })))
 }

@@ -64,7 +64,7 @@ async fn search(
     let mut tracks: Vec<_> = ids.iter().filter_map(|id| found.iter().find(|t| &t.id == id).cloned()).collect();
     // Few hits in the library: the music service's catalogue fills in.
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    tracks.extend(app.catalogue_hits(&params.q, limit, &tracks).await);
+    tracks.extend(app.providers.catalogue_hits(&params.q, limit, &tracks).await);
     Ok(Json(json!({ "tracks": tracks })))
 }
 
@@ -86,7 +86,7 @@ async fn upload(
         axum::http::StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge(MAX_IMPORT_BYTES),
         _ => AppError::InvalidPayload(e.body_text()),
     })?;
-    let room = app.room(&bearer.0.r).await?;
+    let room = app.rooms.room(&bearer.0.r).await?;
     let member = bearer.member_of(&room)?;
     if !member.is_staff() {
         return Err(crate::domain::DomainError::Forbidden.into());

@@ -16,9 +16,9 @@ use fred::prelude::*;
 use fred::types::Expiration;
 use tokio::time::Instant;
 
+use super::Providers;
 use crate::domain::Track;
 use crate::redis::ensure_up;
-use crate::state::AppState;
 
 /// Fewer library hits than this ask the catalogue too.
 pub const FEW_HITS: usize = 5;
@@ -77,19 +77,19 @@ impl CatalogueCache for RedisCatalogueCache {
     }
 }
 
-impl AppState {
+impl Providers {
     /// Catalogue tracks for `q` that are not in `library` already, at most
     /// `limit - library.len()`; empty when the library has enough hits, no
     /// catalogue is configured, or it fails or is slow.
     pub async fn catalogue_hits(&self, q: &str, limit: usize, library: &[Track]) -> Vec<Track> {
         let room = limit.saturating_sub(library.len());
-        let Some(provider) = self.providers.spotify().filter(|p| p.can_search()) else { return Vec::new() };
+        let Some(provider) = self.spotify().filter(|p| p.can_search()) else { return Vec::new() };
         let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
         if library.len() >= FEW_HITS || room == 0 || words.is_empty() {
             return Vec::new();
         }
         let key = format!("catalogue:{}:{}", provider.name(), words.join(" "));
-        let found = match self.providers.catalogue_cache.get(&key).await {
+        let found = match self.catalogue_cache.get(&key).await {
             Some(ids)
                 if let Ok(found) = self.store.tracks_by_ids(&ids).await
                     && found.len() == ids.len() =>
@@ -99,9 +99,8 @@ impl AppState {
             // Not cached, or some of its tracks are gone: ask again.
             _ => {
                 let q = words.join(" ");
-                let search = self.providers.guard.call(provider.search(&q, MAX_CATALOGUE_HITS));
-                let budget = Duration::from_millis(self.settings.spotify_search_budget_ms);
-                let tracks = match tokio::time::timeout(budget, search).await {
+                let search = self.0.guard.call(provider.search(&q, MAX_CATALOGUE_HITS));
+                let tracks = match tokio::time::timeout(self.search_budget, search).await {
                     Ok(Ok(tracks)) => tracks,
                     Ok(Err(e)) => {
                         tracing::info!(error = %e, "catalogue search failed: library hits only");
@@ -122,7 +121,7 @@ impl AppState {
                     return Vec::new();
                 }
                 self.index_changed.notify_one();
-                self.providers.catalogue_cache.put(&key, &ids).await;
+                self.catalogue_cache.put(&key, &ids).await;
                 tracks
             }
         };

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::Providers;
 use super::{MAX_ADD, MusicProvider, ProviderResult};
-use crate::accounts::feed_room;
+use crate::broadcast::{Audience, Payload};
 use crate::codes::Code;
 use crate::domain::command::MAX_FALLBACK;
 use crate::domain::{Actor, Command, JobError, JobKind, JobStatus, ProviderJob, Track};
@@ -20,7 +21,6 @@ use crate::error::{AppError, Result};
 use crate::ids::random_id;
 use crate::music::import::MAX_IMPORT_TRACKS;
 use crate::providers::Grant;
-use crate::state::AppState;
 
 /// A running job untouched for this long was lost with its node.
 pub const STALE_AFTER_MS: u64 = 2 * 60_000;
@@ -59,7 +59,7 @@ pub struct FallbackTarget {
     pub member_id: String,
 }
 
-impl AppState {
+impl Providers {
     /// Starts importing `source` into the library (and a room's fallback).
     pub async fn start_import(
         &self,
@@ -70,11 +70,11 @@ impl AppState {
     ) -> Result<ProviderJob> {
         self.ensure_linked(provider.as_ref(), user_id).await?;
         let job = self.new_job(provider.name(), user_id, JobKind::Import, source.label()).await?;
-        let (app, started) = (self.clone(), job.clone());
+        let (providers, started) = (self.clone(), job.clone());
         tokio::spawn(async move {
             let mut job = started;
-            let result = app.import(provider.as_ref(), &mut job, &source, fallback).await;
-            app.finish_job(job, result).await;
+            let result = providers.import(provider.as_ref(), &mut job, &source, fallback).await;
+            providers.finish_job(job, result).await;
         });
         Ok(job)
     }
@@ -96,11 +96,11 @@ impl AppState {
         };
         let tracks = self.export_tracks(room_id, source).await?;
         let job = self.new_job(provider.name(), user_id, JobKind::Export, label.to_string()).await?;
-        let (app, started) = (self.clone(), job.clone());
+        let (providers, started) = (self.clone(), job.clone());
         tokio::spawn(async move {
             let mut job = started;
-            let result = app.export(provider.as_ref(), &mut job, &name, tracks).await;
-            app.finish_job(job, result).await;
+            let result = providers.export(provider.as_ref(), &mut job, &name, tracks).await;
+            providers.finish_job(job, result).await;
         });
         Ok(job)
     }
@@ -190,7 +190,8 @@ impl AppState {
         {
             let first: Vec<Track> = tracks.iter().take(MAX_FALLBACK).cloned().collect();
             let count = first.len();
-            self.execute(&target.room_id, Actor::Member(target.member_id), Command::SetFallback { tracks: first })
+            self.rooms
+                .execute(&target.room_id, Actor::Member(target.member_id), Command::SetFallback { tracks: first })
                 .await?;
             fallback_set = Some(count);
         }
@@ -206,7 +207,7 @@ impl AppState {
     async fn export_tracks(&self, room_id: &str, source: ExportSource) -> Result<Vec<Track>> {
         let ids: Vec<String> = match source {
             ExportSource::Queue => {
-                let room = self.room(room_id).await?;
+                let room = self.rooms.room(room_id).await?;
                 room.now_playing
                     .iter()
                     .map(|np| np.track.id.clone())
@@ -315,8 +316,7 @@ impl AppState {
     }
 
     async fn announce_job(&self, job: &ProviderJob) {
-        if let Some(io) = self.io() {
-            io.emit_feed(vec![feed_room(&job.user_id)], "provider:job", &json!({ "job": job })).await;
-        }
+        let payload = Payload::new(&json!({ "job": job }));
+        self.broadcaster.emit(Audience::Accounts(vec![job.user_id.clone()]), "provider:job", payload).await;
     }
 }

@@ -14,12 +14,12 @@
 use serde::Serialize;
 use serde_json::json;
 
+use super::Providers;
 use super::{Grant, MusicProvider, ProviderError, ProviderResult};
-use crate::accounts::feed_room;
+use crate::broadcast::{Audience, Payload};
 use crate::domain::{LinkStatus, Millis, PendingAuthorization, ProviderLink};
 use crate::error::{AppError, Result};
 use crate::ids::random_id;
-use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::providers::link_key;
 
@@ -70,7 +70,7 @@ impl LinkView {
     }
 }
 
-impl AppState {
+impl Providers {
     /// The URL to send the user to; the state it carries is stored for the
     /// callback.
     pub async fn start_link(&self, provider: &dyn MusicProvider, user_id: &str) -> Result<String> {
@@ -103,14 +103,13 @@ impl AppState {
         }
         let code =
             code.ok_or_else(|| AppError::InvalidPayload("the callback has no code: access was not granted".into()))?;
-        let tokens =
-            self.providers.guard.call(provider.exchange_code(code, &pending.verifier)).await.map_err(|e| match e {
-                // The code was refused: expired, used, or not for us.
-                ProviderError::Revoked(_) | ProviderError::Expired => AppError::InvalidState,
-                other => other.into(),
-            })?;
+        let tokens = self.0.guard.call(provider.exchange_code(code, &pending.verifier)).await.map_err(|e| match e {
+            // The code was refused: expired, used, or not for us.
+            ProviderError::Revoked(_) | ProviderError::Expired => AppError::InvalidState,
+            other => other.into(),
+        })?;
         let grant = Grant::from_tokens(tokens, self.clock.now(), None);
-        let profile = self.providers.guard.call(provider.profile(&grant)).await?;
+        let profile = self.0.guard.call(provider.profile(&grant)).await?;
         let store = self.store.providers();
         let previous = store.link(&pending.user_id, provider.name()).await?;
         let link = ProviderLink {
@@ -152,7 +151,7 @@ impl AppState {
         let mut refreshed = false;
         loop {
             let grant = self.fresh_grant(provider, user_id, refreshed).await?;
-            match self.providers.guard.call(call(grant)).await {
+            match self.0.guard.call(call(grant)).await {
                 Err(ProviderError::Expired) if !refreshed => refreshed = true,
                 Err(ProviderError::Expired) => {
                     let message = "Spotify no longer accepts this link: link the account again".to_string();
@@ -177,14 +176,14 @@ impl AppState {
             return Ok(grant);
         }
         let key = link_key(user_id, provider.name());
-        let slot = self.providers.refreshes.slot(&key);
+        let slot = self.0.refreshes.slot(&key);
         let _local = slot.lock().await;
-        let _shared = self.room_locks.acquire(&format!("link:{key}")).await;
+        let _shared = self.locks.acquire(&format!("link:{key}")).await;
         let (latest, grant) = self.current_grant(provider, user_id).await?;
         if latest.revision != link.revision && !self.due(&latest) {
             return Ok(grant);
         }
-        match self.providers.guard.call(provider.refresh(&grant)).await {
+        match self.0.guard.call(provider.refresh(&grant)).await {
             Ok(tokens) => {
                 let fresh = Grant::from_tokens(tokens, self.clock.now(), Some(&grant));
                 let saved = ProviderLink {
@@ -258,19 +257,18 @@ impl AppState {
 
     /// `provider:link` on the owner's `/feed` sockets.
     async fn announce_link(&self, link: &ProviderLink) {
-        if let Some(io) = self.io() {
-            let view = LinkView::of(&link.provider, Some(link.clone()));
-            io.emit_feed(vec![feed_room(&link.user_id)], "provider:link", &json!({ "link": view })).await;
-        }
+        let view = LinkView::of(&link.provider, Some(link.clone()));
+        let payload = Payload::new(&json!({ "link": view }));
+        self.broadcaster.emit(Audience::Accounts(vec![link.user_id.clone()]), "provider:link", payload).await;
     }
 
     fn seal(&self, user_id: &str, grant: &Grant) -> String {
         let bytes = serde_json::to_vec(grant).expect("a grant serialises");
-        self.providers.sealer.seal(&bytes, user_id)
+        self.sealer.seal(&bytes, user_id)
     }
 
     fn open(&self, link: &ProviderLink) -> Option<Grant> {
-        let bytes = self.providers.sealer.open(&link.sealed_grant, &link.user_id)?;
+        let bytes = self.sealer.open(&link.sealed_grant, &link.user_id)?;
         serde_json::from_slice(&bytes).ok()
     }
 }

@@ -10,6 +10,11 @@
 //! - `jobs`: imports and exports running in the background with progress.
 //! - `playback`: the hand-off of decided tracks to the host's device.
 //! - `catalogue`: the search fallback with its cache.
+//!
+//! Owns: `Providers` (links, jobs, catalogue, playback hand-off as a
+//! `CommitListener`) and the `MusicProvider` trait. May use: rooms, music,
+//! store, locks, redis, clock, broadcast, domain. Must not import: accounts,
+//! photos, player, state, realtime, http.
 
 pub mod catalogue;
 pub mod guard;
@@ -24,9 +29,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::broadcast::Broadcaster;
+use crate::clock::SharedClock;
 use crate::codes::Code;
 use crate::domain::{Millis, Track};
 use crate::error::AppError;
+use crate::locks::RoomLocks;
+use crate::rooms::Rooms;
+use crate::store::Store;
+use tokio::sync::Notify;
 
 pub use guard::Guard;
 pub use seal::Sealer;
@@ -192,16 +203,44 @@ pub trait MusicProvider: Send + Sync + 'static {
 /// Most URIs added to a playlist in one request (Spotify's limit).
 pub const MAX_ADD: usize = 100;
 
-/// The music services this server is configured for, with what they share.
-pub struct Providers {
-    spotify: Option<Arc<dyn MusicProvider>>,
+/// What the music services work with.
+pub struct ProvidersParts {
+    /// Spotify, when it has a client id.
+    pub spotify: Option<Arc<dyn MusicProvider>>,
+    /// Seals stored grants.
     pub sealer: Sealer,
-    pub guard: Guard,
     pub catalogue_cache: Arc<dyn catalogue::CatalogueCache>,
+    /// How long a search waits for the catalogue before answering without.
+    pub search_budget: std::time::Duration,
+    pub store: Arc<dyn Store>,
+    pub rooms: Rooms,
+    /// Refreshes of one link take turns across nodes.
+    pub locks: Arc<dyn RoomLocks>,
+    pub clock: SharedClock,
+    pub broadcaster: Arc<dyn Broadcaster>,
+    /// Wakes the search indexer after an import.
+    pub index_changed: Arc<Notify>,
+}
+
+/// The music services this server is configured for, with what they share.
+#[derive(Clone)]
+pub struct Providers(Arc<Inner>);
+
+struct Inner {
+    parts: ProvidersParts,
+    guard: Guard,
     /// Per room: the last state handed to its playback device.
-    pub handoffs: Slots<Option<String>>,
+    handoffs: Slots<Option<String>>,
     /// Per link: refreshes take turns.
-    pub refreshes: Slots<()>,
+    refreshes: Slots<()>,
+}
+
+impl std::ops::Deref for Providers {
+    type Target = ProvidersParts;
+
+    fn deref(&self) -> &ProvidersParts {
+        &self.0.parts
+    }
 }
 
 /// A mutex per key (a room, a link), made on first use.
@@ -224,19 +263,18 @@ impl<T: Default> Slots<T> {
 }
 
 impl Providers {
-    pub fn new(
-        spotify: Option<Arc<dyn MusicProvider>>,
-        sealer: Sealer,
-        catalogue_cache: Arc<dyn catalogue::CatalogueCache>,
-    ) -> Self {
-        Self {
-            spotify,
-            sealer,
+    pub fn new(parts: ProvidersParts) -> Self {
+        Self(Arc::new(Inner {
+            parts,
             guard: Guard::default(),
-            catalogue_cache,
             handoffs: Default::default(),
             refreshes: Default::default(),
-        }
+        }))
+    }
+
+    /// Forgets what was handed to a deleted room's device.
+    pub fn forget_room(&self, room_id: &str) {
+        self.0.handoffs.forget(room_id);
     }
 
     /// The service named in a route; `provider_not_configured` otherwise.

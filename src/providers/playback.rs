@@ -9,9 +9,10 @@
 
 use serde_json::json;
 
+use super::Providers;
+use crate::broadcast::{Audience, Payload};
 use crate::domain::{Change, Room};
-use crate::realtime::member_room;
-use crate::state::AppState;
+use crate::rooms::CommitListener;
 
 /// What the device should be doing.
 #[derive(Debug, PartialEq)]
@@ -20,26 +21,28 @@ enum Wanted {
     Pause,
 }
 
-impl AppState {
-    /// Called after each commit: starts a hand-off when it matters.
-    pub fn hand_off(&self, room: &Room, changes: &[Change]) {
+impl CommitListener for Providers {
+    /// Starts a hand-off when the commit changed what plays, or where.
+    fn committed(&self, room: &Room, changes: &[Change]) {
         let relevant = changes.iter().any(|c| matches!(c, Change::NowPlaying | Change::PlaybackUpdated));
         if !relevant || (room.playback.is_none() && !changes.contains(&Change::PlaybackUpdated)) {
             return;
         }
-        let (app, room_id) = (self.clone(), room.id.clone());
-        tokio::spawn(async move { app.sync_playback(&room_id).await });
+        let (providers, room_id) = (self.clone(), room.id.clone());
+        tokio::spawn(async move { providers.sync_playback(&room_id).await });
     }
+}
 
+impl Providers {
     async fn sync_playback(&self, room_id: &str) {
-        let slot = self.providers.handoffs.slot(room_id);
+        let slot = self.0.handoffs.slot(room_id);
         let mut handed = slot.lock().await;
-        let Ok(room) = self.room(room_id).await else { return };
+        let Ok(room) = self.rooms.room(room_id).await else { return };
         let Some(playback) = room.playback.clone() else {
             *handed = None;
             return;
         };
-        let Ok(provider) = self.providers.get(&playback.provider) else { return };
+        let Ok(provider) = self.get(&playback.provider) else { return };
         let prefix = format!("{}:track:", provider.name());
         let wanted = match &room.now_playing {
             Some(np) if np.paused_position.is_none() => match &np.track.provider_uri {
@@ -81,12 +84,11 @@ impl AppState {
             Err(e) => {
                 let body = e.body();
                 tracing::warn!(room_id, code = body.code, "playback hand-off failed");
-                if let Some(io) = self.io() {
-                    let payload =
-                        json!({ "provider": playback.provider, "device_name": playback.device_name, "error": body });
-                    for staff in room.members.values().filter(|m| m.is_staff()) {
-                        io.emit_to(member_room(&staff.id), "playback:failed", &payload).await;
-                    }
+                let payload = Payload::new(
+                    &json!({ "provider": playback.provider, "device_name": playback.device_name, "error": body }),
+                );
+                for staff in room.members.values().filter(|m| m.is_staff()) {
+                    self.broadcaster.emit(Audience::Member(staff.id.clone()), "playback:failed", payload.clone()).await;
                 }
             }
         }

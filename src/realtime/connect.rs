@@ -7,7 +7,9 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 
-use super::{Session, events, member_room, presence_outbox};
+use std::sync::Arc;
+
+use super::{Hub, Session, events, member_room, presence_outbox};
 use crate::domain::view::Snapshot;
 use crate::error::AppError;
 use crate::photos::WALL_PAGE;
@@ -30,7 +32,7 @@ pub async fn authenticate<A: Adapter>(
 ) -> Result<(), Refused> {
     let token = auth.ok().and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_string));
     let claims = token.and_then(|t| app.tokens.verify(&t)).ok_or(Refused("unauthorized"))?;
-    let room = match tokio::time::timeout(COMMAND_DEADLINE, app.room(&claims.r)).await {
+    let room = match tokio::time::timeout(COMMAND_DEADLINE, app.rooms.room(&claims.r)).await {
         Ok(Ok(room)) => room,
         Ok(Err(AppError::RoomNotFound)) => return Err(Refused("room_not_found")),
         Ok(Err(_)) | Err(_) => return Err(Refused("unavailable")),
@@ -72,7 +74,7 @@ struct CameOnline;
 
 /// Runs once the client knows it is connected (see `accept`): the
 /// snapshot, and the presence announcement.
-pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>) {
+pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>, State(hub): State<Arc<Hub>>) {
     let Some(session) = s.extensions.get::<Session>() else {
         s.disconnect().ok();
         return;
@@ -85,16 +87,21 @@ pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>
         Err(_) => tracing::warn!("snapshot not ready by its deadline on connect"),
     }
     if s.extensions.get::<CameOnline>().is_some() {
-        presence_outbox::announce(&app, &session.room_id, &session.member_id, true);
+        presence_outbox::announce(&hub, &app.presence, &session.room_id, &session.member_id, true);
     }
 }
 
-async fn on_disconnect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>, _reason: DisconnectReason) {
+async fn on_disconnect<A: Adapter>(
+    s: SocketRef<A>,
+    State(app): State<AppState>,
+    State(hub): State<Arc<Hub>>,
+    _reason: DisconnectReason,
+) {
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
     if app.presence.disconnect(&session.room_id, &session.member_id).await {
-        presence_outbox::announce(&app, &session.room_id, &session.member_id, false);
+        presence_outbox::announce(&hub, &app.presence, &session.room_id, &session.member_id, false);
     }
 }
 
@@ -104,13 +111,13 @@ const WALL_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The room as `session`'s member sees it right now.
 pub async fn snapshot(app: &AppState, session: &Session) -> Result<Value, AppError> {
-    let room = app.room(&session.room_id).await?;
+    let room = app.rooms.room(&session.room_id).await?;
     let online = app.presence.online(&session.room_id).await;
     let view = Snapshot::new(&room, Some(&session.member_id), &online, app.clock.now());
     let mut snapshot = serde_json::to_value(view).map_err(|e| AppError::Internal(e.into()))?;
     // The party goes on without its wall while the store is down or slow
     // (the room itself may come from the cache): the fields are then absent.
-    let wall = app.wall(&room, None, WALL_PAGE, Some(&session.member_id));
+    let wall = app.photos.wall(&room, None, WALL_PAGE, Some(&session.member_id));
     match tokio::time::timeout(WALL_WAIT, wall).await {
         Ok(Ok((photos, next))) => {
             snapshot["photos"] = json!(photos);

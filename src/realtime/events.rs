@@ -1,6 +1,6 @@
 //! Client events. Each arrives here as (name, JSON payload), is parsed into a
 //! typed command (bad input → error ack, nothing else), executed through
-//! `AppState::execute`, and answered with an ack.
+//! `Rooms::execute`, and answered with an ack.
 //!
 //! Events: `room:sync`, `room:members`, `queue:add`, `queue:vote`, `queue:remove`,
 //! `queue:pin`, `player:skip`, `player:vote_skip`, `player:pause`,
@@ -115,7 +115,7 @@ async fn members_page(app: &AppState, session: &Session, p: MembersPayload) -> R
     if !(1..=MAX_MEMBERS_PAGE).contains(&p.limit) {
         return Err(AppError::InvalidPayload(format!("limit must be 1 to {MAX_MEMBERS_PAGE}")));
     }
-    let room = app.room(&session.room_id).await?;
+    let room = app.rooms.room(&session.room_id).await?;
     let online = app.presence.online(&session.room_id).await;
     let members = crate::domain::view::member_page(&room, &online, p.offset, p.limit);
     let total = room.members.values().filter(|m| !m.banned).count();
@@ -145,17 +145,17 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
         "photo:like" | "photo:unlike" => {
             let photo_id = parse::<PhotoId>(data)?.photo_id;
             let on = name == "photo:like";
-            let view = app.like_photo(&session.room_id, &session.member_id, &photo_id, on).await?;
+            let view = app.photos.like_photo(&session.room_id, &session.member_id, &photo_id, on).await?;
             return Ok(json!({ "photo_id": view.id, "likes": view.likes, "liked_by": view.liked_by, "liked": on }));
         }
         "photo:report" => {
             let photo_id = parse::<PhotoId>(data)?.photo_id;
-            let reports = app.report_photo(&session.room_id, &session.member_id, &photo_id).await?;
+            let reports = app.photos.report_photo(&session.room_id, &session.member_id, &photo_id).await?;
             return Ok(json!({ "photo_id": photo_id, "reports": reports }));
         }
         "photo:remove" => {
             let photo_id = parse::<PhotoId>(data)?.photo_id;
-            app.remove_photo(&session.room_id, &session.member_id, &photo_id).await?;
+            app.photos.remove_photo(&session.room_id, &session.member_id, &photo_id).await?;
             return Ok(json!({ "photo_id": photo_id }));
         }
         "queue:add" => add_command(app, parse(data)?).await?,
@@ -184,7 +184,7 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
         other => return Err(AppError::UnknownEvent(other.chars().take(64).collect())),
     };
     let actor = Actor::Member(session.member_id.clone());
-    let (room, outcome) = app.execute_by(&session.room_id, actor, command.clone(), deadline).await?;
+    let (room, outcome) = app.rooms.execute_by(&session.room_id, actor, command.clone(), deadline).await?;
     Ok(ack_data(&room, &session.member_id, &command, &outcome.changes))
 }
 
@@ -196,7 +196,7 @@ async fn add_command(app: &AppState, p: TrackId) -> Result<Command> {
 
 /// Rules are merged: fields the client leaves out keep their current value.
 async fn rules_command(app: &AppState, session: &Session, p: RulesPayload) -> Result<Command> {
-    let room = app.room(&session.room_id).await?;
+    let room = app.rooms.room(&session.room_id).await?;
     let mut merged = match serde_json::to_value(&room.rules) {
         Ok(Value::Object(map)) => map,
         _ => {
@@ -210,7 +210,7 @@ async fn rules_command(app: &AppState, session: &Session, p: RulesPayload) -> Re
 }
 
 async fn fallback_command(app: &AppState, p: FallbackPayload) -> Result<Command> {
-    let tracks = app.tracks_in_order(&p.track_ids).await?;
+    let tracks = crate::music::tracks_in_order(app.store.as_ref(), &p.track_ids).await?;
     Ok(Command::SetFallback { tracks })
 }
 

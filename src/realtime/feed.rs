@@ -8,7 +8,6 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 
 use super::connect::Refused;
-use crate::accounts::{feed_room, session_room};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -19,16 +18,26 @@ pub async fn authenticate<A: Adapter>(
 ) -> Result<(), Refused> {
     let token = auth.ok().and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_string));
     let token = token.ok_or(Refused("unauthorized"))?;
-    match app.account(&token).await {
+    match app.accounts.account(&token).await {
         Ok(account) => {
             // Before the CONNECT packet leaves (see `connect::accept`).
             s.on_fallback(unknown_event::<A>);
-            s.join([feed_room(&account.user.id), session_room(&account.session_id)]);
+            s.join([account_room(&account.user.id), session_room(&account.session_id)]);
             Ok(())
         }
         Err(AppError::Unauthorized) => Err(Refused("unauthorized")),
         Err(_) => Err(Refused("unavailable")),
     }
+}
+
+/// The `/feed` Socket.IO room of one login session's sockets.
+pub(super) fn session_room(session_id: &str) -> String {
+    format!("session:{session_id}")
+}
+
+/// The `/feed` Socket.IO room of an account's sockets.
+pub(super) fn account_room(user_id: &str) -> String {
+    format!("user:{user_id}")
 }
 
 /// Everything is set up by `authenticate`, before the client is told it is

@@ -4,8 +4,13 @@
 //!
 //! The handlers are generic over the Socket.IO adapter: the in-process
 //! `LocalAdapter` on one node, socketioxide-redis's `FredAdapter` when nodes
-//! share Redis. `Realtime` is the handle the rest of the server emits with,
-//! whichever adapter is running.
+//! share Redis. `Realtime` is the running `SocketIo`, whichever adapter;
+//! `Hub` holds it and is how services announce (`broadcast::Broadcaster`).
+//!
+//! Owns: the Socket.IO namespaces, handshakes and events, the names of
+//! Socket.IO rooms, presence batching, version announcements.
+//! May use: state (and through it every service), broadcast, cache, domain.
+//! Must not import: http, app. No service imports this module.
 
 mod connect;
 mod events;
@@ -14,8 +19,11 @@ mod presence_outbox;
 
 pub use presence_outbox::PresenceOutbox;
 
+use std::collections::HashMap;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use async_trait::async_trait;
 use fred::clients::SubscriberClient;
 use fred::prelude::ClientLike;
 use serde::Serialize;
@@ -24,6 +32,9 @@ use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{BroadcastError, SendError, SocketError, SocketIo};
 use socketioxide_redis::FredAdapter;
+
+use crate::broadcast::{Audience, Broadcaster, Payload};
+use crate::cache::RoomCache;
 
 /// What a socket is, once its token verified: a member of one room.
 #[derive(Clone, Debug)]
@@ -57,6 +68,91 @@ pub enum Realtime {
     /// reach this node's own sockets (the version announcements catch the
     /// others up once it is back).
     Redis(RedisIo, SubscriberClient),
+}
+
+/// The running Socket.IO layer as the rest of the server sees it: services
+/// announce through it (`Broadcaster`), housekeeping asks it to announce
+/// versions. Attached once the layer is built, detached at shutdown.
+#[derive(Default)]
+pub struct Hub {
+    io: RwLock<Option<Realtime>>,
+    /// Presence changes waiting for their room's next `room:presence`.
+    presence_outbox: PresenceOutbox,
+}
+
+/// Per party room on this node: the version last seen by the announcement
+/// round, and whether it was announced.
+pub type Announced = HashMap<String, (u64, bool)>;
+
+impl Hub {
+    pub fn attach(&self, io: Realtime) {
+        *self.io.write().unwrap_or_else(|e| e.into_inner()) = Some(io);
+    }
+
+    /// Takes the layer out (at shutdown), which ends the reference cycle
+    /// between it and the state its handlers hold.
+    pub fn detach(&self) -> Option<Realtime> {
+        self.io.write().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// The layer; `None` before start-up or after shutdown.
+    pub fn io(&self) -> Option<Realtime> {
+        self.io.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Tells this node's sockets the latest version of their room once the
+    /// room has settled (no change for a whole round), so a client that
+    /// missed the last events (a full send buffer) notices and resyncs; again
+    /// each round while some socket's buffer is still full. A room that keeps
+    /// changing needs no announcement: its next `room:changed` shows a missed
+    /// one as a gap in the versions.
+    pub async fn announce_versions(&self, cache: &dyn RoomCache, announced: &mut Announced) {
+        let Some(io) = self.io() else { return };
+        let rooms = io.local_rooms().await;
+        announced.retain(|room_id, _| rooms.contains(room_id));
+        for room_id in rooms {
+            let Some(version) = cache.version(&room_id).await else { continue };
+            match announced.get_mut(&room_id) {
+                Some((seen, done)) if *seen == version => {
+                    if !*done {
+                        *done = io.announce_version(&room_id, version);
+                    }
+                }
+                _ => {
+                    announced.insert(room_id, (version, false));
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Broadcaster for Hub {
+    async fn emit(&self, to: Audience, event: &'static str, payload: Payload) {
+        let Some(io) = self.io() else { return };
+        match to {
+            Audience::Room(room_id) => io.emit_to(room_id, event, &payload).await,
+            Audience::Member(member_id) => io.emit_to(member_room(&member_id), event, &payload).await,
+            Audience::Accounts(user_ids) => {
+                io.emit_feed(user_ids.iter().map(|id| feed::account_room(id)).collect(), event, &payload).await
+            }
+            Audience::Session(session_id) => io.emit_feed(vec![feed::session_room(&session_id)], event, &payload).await,
+        }
+    }
+
+    async fn disconnect(&self, to: Audience) {
+        let Some(io) = self.io() else { return };
+        match to {
+            Audience::Room(room_id) => io.disconnect_room(room_id).await,
+            Audience::Member(member_id) => io.disconnect_room(member_room(&member_id)).await,
+            Audience::Accounts(user_ids) => {
+                for id in user_ids {
+                    io.disconnect_feed(feed::account_room(&id)).await;
+                }
+            }
+            Audience::Session(session_id) => io.disconnect_feed(feed::session_room(&session_id)).await,
+        }
+    }
 }
 
 /// Registers the `/` namespace on a single node.
@@ -182,7 +278,7 @@ fn count_dropped(errors: &[SocketError]) {
 const MEMBER_ROOM_PREFIX: &str = "member:";
 
 /// The Socket.IO room holding every socket of one member.
-pub fn member_room(member_id: &str) -> String {
+fn member_room(member_id: &str) -> String {
     format!("{MEMBER_ROOM_PREFIX}{member_id}")
 }
 

@@ -8,13 +8,15 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::json;
 
-use crate::state::AppState;
+use super::Hub;
+use crate::broadcast::{Audience, Broadcaster, Payload};
+use crate::presence::Presence;
 
 /// How long a presence change may wait for others to share its broadcast.
 pub const PRESENCE_WINDOW: Duration = Duration::from_millis(250);
@@ -32,7 +34,7 @@ pub struct PresenceChange {
 impl PresenceOutbox {
     /// Queues a change (replacing an earlier one of the same member); true
     /// when the room had nothing waiting, so the caller schedules the send.
-    fn push(&self, room_id: &str, change: PresenceChange) -> bool {
+    pub(super) fn push(&self, room_id: &str, change: PresenceChange) -> bool {
         let mut rooms = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match rooms.entry(room_id.to_string()) {
             Entry::Occupied(mut waiting) => {
@@ -48,29 +50,27 @@ impl PresenceOutbox {
         }
     }
 
-    fn take(&self, room_id: &str) -> Vec<PresenceChange> {
+    pub(super) fn take(&self, room_id: &str) -> Vec<PresenceChange> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(room_id).unwrap_or_default()
     }
 }
 
 /// Tells the room (every node) that a member came online or went offline,
 /// together with the other changes of the next [`PRESENCE_WINDOW`].
-pub fn announce(app: &AppState, room_id: &str, member_id: &str, online: bool) {
+pub fn announce(hub: &Arc<Hub>, presence: &Arc<dyn Presence>, room_id: &str, member_id: &str, online: bool) {
     let change = PresenceChange { member_id: member_id.to_string(), online };
-    if !app.presence_outbox.push(room_id, change) {
+    if !hub.presence_outbox.push(room_id, change) {
         return;
     }
-    let (app, room_id) = (app.clone(), room_id.to_string());
+    let (hub, presence, room_id) = (hub.clone(), presence.clone(), room_id.to_string());
     tokio::spawn(async move {
         tokio::time::sleep(PRESENCE_WINDOW).await;
-        let changes = app.presence_outbox.take(&room_id);
-        let payload = json!({
+        let changes = hub.presence_outbox.take(&room_id);
+        let payload = Payload::new(&json!({
             "changes": changes,
-            "online_count": app.presence.online_count(&room_id).await,
-        });
-        if let Some(io) = app.io() {
-            io.emit_to(room_id, "room:presence", &payload).await;
-        }
+            "online_count": presence.online_count(&room_id).await,
+        }));
+        hub.emit(Audience::Room(room_id), "room:presence", payload).await;
     });
 }
 

@@ -3,6 +3,10 @@
 //! `search-config/` (`config`, `plan`), executed by one of two engines behind
 //! `SearchEngine`: embedded tantivy (default) or Meilisearch (scale-out).
 //! `indexer` keeps the engine in step with the store through its outbox.
+//!
+//! Owns: the query language, `SearchEngine` and its two engines, the index
+//! documents, the indexer. May use: codes, domain, error, locks, store.
+//! Must not import: services, state, transport.
 
 pub mod config;
 pub mod documents;

@@ -4,6 +4,10 @@
 //! store_conformance.rs) runs against both. Room writes are
 //! compare-and-swap on the room's `version`, so any number of writers can
 //! race and exactly one wins each version.
+//!
+//! Owns: `Store` (and `AccountStore`, `ProviderStore`) with the redb and
+//! MongoDB implementations. May use: domain. Must not import: anything
+//! above it.
 
 mod accounts;
 mod embedded;

@@ -33,7 +33,7 @@ async fn register_log_in_and_out_with_argon2id_hashes_and_revocable_tokens() {
     assert_eq!(created["user"]["username"], "ana.b", "usernames are lower-case");
     assert_eq!((created["user"]["photos"].as_u64(), created["user"]["followers"].as_u64()), (Some(0), Some(0)));
     assert!(created["user"].get("password_hash").is_none(), "the hash never leaves the server");
-    let stored = app.state.accounts().user_by_username("ana.b").await.expect("get").expect("user");
+    let stored = app.state.store.accounts().user_by_username("ana.b").await.expect("get").expect("user");
     assert!(stored.password_hash.starts_with("$argon2id$"), "{}", stored.password_hash);
     assert!(!stored.password_hash.contains(PASSWORD));
 
@@ -99,7 +99,7 @@ async fn bad_registrations_get_clear_errors_and_store_nothing() {
         let (got, answer) = app.post("/api/accounts", body.clone()).await;
         assert_eq!((got, answer["error"]["code"].as_str()), (status, Some(code)), "{body}: {answer}");
     }
-    assert!(app.state.accounts().user_by_username("ok_name").await.expect("get").is_none(), "nothing stored");
+    assert!(app.state.store.accounts().user_by_username("ok_name").await.expect("get").is_none(), "nothing stored");
     let (status, body) = app.post("/api/sessions", json!({"username": "taken", "password": "p".repeat(10_000)})).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -277,7 +277,10 @@ async fn a_guest_turns_into_an_account_and_keeps_their_photos() {
     let body = json!({"username": "late", "password": PASSWORD, "member_token": guest.token});
     let (status, body) = app.post("/api/accounts", body).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("already_linked")));
-    assert!(app.state.accounts().user_by_username("late").await.expect("get").is_none(), "the username is not burnt");
+    assert!(
+        app.state.store.accounts().user_by_username("late").await.expect("get").is_none(),
+        "the username is not burnt"
+    );
 }
 
 #[tokio::test]
@@ -298,7 +301,7 @@ async fn deleting_an_account_removes_the_person_their_photos_and_follows() {
     let (status, body) =
         call(&app, reqwest::Method::DELETE, "/api/me", Some(&ana), Some(json!({"password": "not my password"}))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("invalid_credentials")));
-    assert!(app.state.accounts().user_by_username("ana").await.expect("get").is_some(), "nothing deleted");
+    assert!(app.state.store.accounts().user_by_username("ana").await.expect("get").is_some(), "nothing deleted");
 
     let (status, _) =
         call(&app, reqwest::Method::DELETE, "/api/me", Some(&ana), Some(json!({"password": PASSWORD}))).await;

@@ -160,5 +160,8 @@ async fn a_member_flooding_events_is_rate_limited_and_nothing_changes() {
     }
     let reply = hs.ack("queue:add", serde_json::json!({"track_id": crate::helpers::TestApp::track_id(1)})).await;
     assert_eq!(reply["error"]["code"], "rate_limited", "{reply}");
-    assert_eq!(app.state.room(&host.room_id).await.expect("room").version, before["version"].as_u64().expect("v"));
+    assert_eq!(
+        app.state.rooms.room(&host.room_id).await.expect("room").version,
+        before["version"].as_u64().expect("v")
+    );
 }

@@ -176,7 +176,7 @@ async fn three_nodes_racing_to_advance_play_each_entry_once_in_order() {
         expected.push(snapshot["now_playing"]["entry_id"].as_str().expect("playing").to_string());
         cluster.advance_clocks(snapshot["now_playing"]["track"]["duration_ms"].as_u64().expect("duration"));
         let racers = cluster.nodes.iter().flat_map(|n| (0..3).map(move |_| n.state.clone()));
-        join_all(racers.map(|state| async move { state.advance_ended_tracks().await })).await;
+        join_all(racers.map(|state| async move { state.player.advance_ended_tracks().await })).await;
     }
     let (_, history) = cluster.node(1).get(&format!("/api/rooms/{}/history", host.code)).await;
     let mut played: Vec<String> = history["plays"]

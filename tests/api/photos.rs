@@ -401,13 +401,13 @@ async fn lost_render_jobs_resume_orphan_files_are_swept_and_a_deleted_room_takes
     let orphan = crowdjuke::media::Blob { bytes: vec![1, 2, 3], content_type: "image/jpeg".into() };
     p.app.state.blobs.put("photos/gonephoto0001.thumb.jpg", orphan).await.expect("put");
 
-    p.app.state.resume_rendering().await;
+    p.app.state.photos.resume_rendering().await;
     p.app.clock.advance(61_000);
-    p.app.state.resume_rendering().await;
-    p.app.state.resume_rendering().await;
+    p.app.state.photos.resume_rendering().await;
+    p.app.state.photos.resume_rendering().await;
     p.hs.wait_for("photo:new", |v| v["photo"]["id"] == "stuckphoto0001").await;
     assert_eq!(p.hs.events("photo:new").iter().filter(|v| v["photo"]["id"] == "stuckphoto0001").count(), 1);
-    assert_eq!(p.app.state.sweep_orphan_blobs().await.expect("sweep"), 1);
+    assert_eq!(p.app.state.photos.sweep_orphan_blobs().await.expect("sweep"), 1);
     let keys = photo_keys(&p.app).await;
     assert_eq!(keys.len(), 6, "two photos of three files each: {keys:?}");
     assert!(keys.iter().any(|k| k.starts_with(&format!("photos/{}", kept["id"].as_str().expect("id")))));
@@ -462,9 +462,9 @@ async fn webp_uploads_work_and_the_wall_and_files_refuse_bad_tokens_and_ids() {
 
     // A member removed while their socket is still open cannot act on the wall.
     p.hs.ok("member:kick", json!({"member_id": p.guest.member_id})).await;
-    let refused = p.app.state.like_photo(&p.host.room_id, &p.guest.member_id, &id, true).await;
+    let refused = p.app.state.photos.like_photo(&p.host.room_id, &p.guest.member_id, &id, true).await;
     assert_eq!(refused.err().map(|e| e.code().as_str()), Some("not_a_member"));
-    let refused = p.app.state.remove_photo(&p.host.room_id, &p.guest.member_id, &id).await;
+    let refused = p.app.state.photos.remove_photo(&p.host.room_id, &p.guest.member_id, &id).await;
     assert_eq!(refused.err().map(|e| e.code().as_str()), Some("not_a_member"));
 }
 

@@ -19,7 +19,7 @@ async fn a_track_ends_exactly_once_even_when_many_ticks_race() {
     let racers: Vec<_> = (0..8)
         .map(|_| {
             let state = app.state.clone();
-            tokio::spawn(async move { state.advance_ended_tracks().await })
+            tokio::spawn(async move { state.player.advance_ended_tracks().await })
         })
         .collect();
     for racer in racers {
@@ -48,7 +48,7 @@ async fn tracks_play_in_order_and_the_fallback_fills_an_empty_queue() {
         let snapshot = hs.snapshot().await;
         played.push(snapshot["now_playing"]["track"]["id"].as_str().expect("playing").to_string());
         app.clock.advance(snapshot["now_playing"]["track"]["duration_ms"].as_u64().expect("duration"));
-        app.state.advance_ended_tracks().await;
+        app.state.player.advance_ended_tracks().await;
     }
     assert_eq!(played, ["demo-0050", "demo-0001", "demo-0002", "demo-0050"]);
     let (_, history) = app.get(&format!("/api/rooms/{}/history", host.code)).await;
@@ -66,7 +66,7 @@ async fn a_paused_track_does_not_end_and_the_position_is_kept() {
     app.clock.advance(10_000);
     hs.ok("player:pause", json!({})).await;
     app.clock.advance(3_600_000);
-    app.state.advance_ended_tracks().await;
+    app.state.player.advance_ended_tracks().await;
     let snapshot = hs.snapshot().await;
     assert_eq!(snapshot["now_playing"]["track"]["id"], TestApp::track_id(1));
     assert_eq!(

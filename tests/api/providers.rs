@@ -120,7 +120,7 @@ async fn linking_uses_pkce_and_each_state_works_once() {
     assert!(view.get("sealed_grant").is_none(), "the grant never leaves the server");
 
     // Stored sealed: no token in clear text.
-    let user_id = app.state.accounts().user_by_username("ana").await.expect("store").expect("user").id;
+    let user_id = app.state.store.accounts().user_by_username("ana").await.expect("store").expect("user").id;
     let stored = app.state.store.providers().link(&user_id, "spotify").await.expect("store").expect("link");
     assert!(!stored.sealed_grant.contains("access") && !stored.sealed_grant.contains("refresh"));
     let revision = stored.revision;

@@ -51,7 +51,7 @@ async fn rejoining_with_the_same_token_keeps_the_member_identity() {
         app.post(&format!("/api/rooms/{}/join", host.code), json!({"name": "Cleo", "token": guest.token})).await;
     assert_eq!(status, 200);
     assert_eq!(body["member"]["id"], guest.member_id.as_str());
-    let room = app.state.room(&host.room_id).await.expect("room");
+    let room = app.state.rooms.room(&host.room_id).await.expect("room");
     assert_eq!(room.members.len(), 2, "no duplicate member");
 }
 

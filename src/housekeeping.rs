@@ -1,0 +1,70 @@
+//! Slower background work, apart from the player so a slow service cannot
+//! delay a track change: version announcements (every 3 s), presence
+//! refresh (10 s), re-planning rooms changed by other nodes (5 s, when
+//! scaled out), photos whose render job was lost (10 s), the idle-room
+//! sweep (60 s) and orphan photo files (at start, then hourly).
+//!
+//! Owns: the housekeeping loop and its periods.
+//! May use: state, realtime's `Hub`. Sits with `app` at the top: nothing
+//! imports it but `app`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::realtime::{Announced, Hub};
+use crate::state::AppState;
+
+/// How often idle rooms are swept.
+const SWEEP_EVERY_SECONDS: u64 = 60;
+/// The orphan photo file sweep runs at start and then this often.
+const ORPHAN_SWEEP_EVERY_SECONDS: u64 = 3600;
+
+/// Runs until `stop` is cancelled.
+pub async fn run(app: AppState, hub: Arc<Hub>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut seconds: u64 = 0;
+    let mut announced = Announced::new();
+    let shared_store = app.settings.mongodb_uri.is_some();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        seconds += 1;
+        if seconds.is_multiple_of(3) {
+            hub.announce_versions(app.rooms.cache.as_ref(), &mut announced).await;
+        }
+        if seconds.is_multiple_of(10) {
+            app.presence.refresh().await;
+        }
+        if shared_store
+            && seconds.is_multiple_of(5)
+            && let Err(e) = app.rooms.plan_all().await
+        {
+            tracing::warn!(error = %e, "could not re-plan rooms");
+        }
+        if seconds.is_multiple_of(10) {
+            app.photos.resume_rendering().await;
+        }
+        if seconds % ORPHAN_SWEEP_EVERY_SECONDS == 1 {
+            // Its own task: listing every file must not delay the rest.
+            let photos = app.photos.clone();
+            tokio::spawn(async move {
+                match photos.sweep_orphan_blobs().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(files = n, "removed orphan photo files"),
+                    Err(e) => tracing::warn!(error = %e, "orphan photo file sweep failed"),
+                }
+            });
+        }
+        if seconds.is_multiple_of(SWEEP_EVERY_SECONDS) {
+            match app.expire_idle_rooms().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rooms = n, "expired idle rooms"),
+                Err(e) => tracing::warn!(error = %e, "idle room sweep failed"),
+            }
+        }
+    }
+}
