@@ -16,9 +16,7 @@ fn track(id: &str, secs: u64) -> Track {
         duration_ms: secs * 1000,
         explicit: false,
         popularity: 50,
-        isrc: None,
-        provider_uri: None,
-        artwork_url: None,
+        ..Track::default()
     }
 }
 

@@ -233,9 +233,7 @@ pub fn generate(prefix: &str, count: usize, seed: u64) -> Vec<Track> {
                 duration_ms: 120_000 + rng.below(300_000) as u64,
                 explicit: matches!(genre, "hip-hop" | "metal" | "r&b") && rng.below(3) == 0,
                 popularity: rng.below(101) as u8,
-                isrc: None,
-                provider_uri: None,
-                artwork_url: None,
+                ..Track::default()
             });
         }
     }

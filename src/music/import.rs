@@ -313,6 +313,7 @@ fn track(row: Row) -> Result<Track, String> {
         isrc,
         provider_uri,
         artwork_url,
+        ..Track::default()
     })
 }
 

@@ -7,6 +7,7 @@
 //! transport.
 
 pub mod demo;
+pub mod folders;
 pub mod import;
 mod library;
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 mod accounts;
+mod music_files;
 mod providers;
 
 use super::{MemberList, OutboxItem, Store, StoreError, StoreResult};
@@ -118,6 +119,7 @@ impl EmbeddedStore {
         txn.open_table(PROCESSING)?;
         accounts::open_tables(&txn)?;
         providers::open_tables(&txn)?;
+        music_files::open_tables(&txn)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(RwLock::new(Some(Arc::new(db)))) })
     }
@@ -595,6 +597,10 @@ impl Store for EmbeddedStore {
     }
 
     fn providers(&self) -> &dyn crate::store::ProviderStore {
+        self
+    }
+
+    fn music_files(&self) -> &dyn crate::store::MusicFileStore {
         self
     }
 

@@ -12,6 +12,7 @@
 mod accounts;
 mod embedded;
 mod mongo;
+mod music_files;
 pub mod providers;
 
 use async_trait::async_trait;
@@ -19,6 +20,7 @@ use async_trait::async_trait;
 pub use accounts::{AccountStore, Before, FollowSide};
 pub use embedded::EmbeddedStore;
 pub use mongo::MongoStore;
+pub use music_files::MusicFileStore;
 pub use providers::ProviderStore;
 
 use crate::domain::room::Members;
@@ -140,6 +142,8 @@ pub trait Store: Send + Sync + 'static {
     fn accounts(&self) -> &dyn AccountStore;
     /// The same database's music service links and jobs.
     fn providers(&self) -> &dyn ProviderStore;
+    /// The same database's music folder files.
+    fn music_files(&self) -> &dyn MusicFileStore;
     /// Releases the database; later calls answer `Unavailable`.
     async fn close(&self);
     /// Cheap round trip for the readiness probe.

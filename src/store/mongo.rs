@@ -14,6 +14,7 @@
 //! - `settings`: `token_secret`, shared by every node.
 
 mod accounts;
+mod music_files;
 mod providers;
 
 use std::sync::Arc;
@@ -130,6 +131,9 @@ impl MongoStore {
         let status = IndexOptions::builder().name("status".to_string()).build();
         self.photos()?.create_index(IndexModel::builder().keys(doc! { "status": 1 }).options(status).build()).await?;
         self.create_account_indexes().await?;
+        let by_track = IndexOptions::builder().name("track".to_string()).build();
+        let files = self.collection(music_files::COLLECTION)?;
+        files.create_index(IndexModel::builder().keys(doc! { "track_id": 1 }).options(by_track).build()).await?;
         Ok(())
     }
 
@@ -457,6 +461,10 @@ impl Store for MongoStore {
     }
 
     fn providers(&self) -> &dyn crate::store::ProviderStore {
+        self
+    }
+
+    fn music_files(&self) -> &dyn crate::store::MusicFileStore {
         self
     }
 

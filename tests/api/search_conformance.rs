@@ -65,9 +65,7 @@ fn track(id: &str, title: &str, artist: &str, genres: &[&str], year: u16, secs: 
         duration_ms: secs * 1000,
         explicit,
         popularity: pop,
-        isrc: None,
-        provider_uri: None,
-        artwork_url: None,
+        ..Track::default()
     }
 }
 

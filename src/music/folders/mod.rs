@@ -1,0 +1,290 @@
+//! Music folders: a host's own files or a venue's licensed catalogue,
+//! scanned into the library and played from where they are.
+//!
+//! A scan walks each folder (symbolic links are not followed, so a link
+//! loop or a link out of the folder cannot pull anything in), takes the
+//! files whose extension is a format below, and reads only those whose size
+//! or modification time changed since the last scan. Each is read once for
+//! its tags (`tags`) and decoded once to measure it (`analysis`). Its track
+//! id is the ISRC when tagged (`isrc-…`, the id a CSV import gives it too),
+//! else the fingerprint of its decoded audio (`file-…`), so renaming,
+//! moving or re-tagging a file keeps its votes and history. A file that is
+//! gone leaves its track in the library but unplayable (`audio` cleared).
+//!
+//! Formats: MP3, FLAC, Ogg Vorbis, AAC/M4A (AAC-LC) and WAV are read and
+//! measured. Ogg Opus is read (tags, duration) but not measured: no Rust
+//! decoder for it is mature yet; its id is the hash of the file's bytes.
+//!
+//! Owns: scanning. May use: store, domain. Must not import: other services.
+
+pub mod analysis;
+pub mod tags;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::domain::{MusicFile, Track};
+use crate::store::{Store, StoreResult};
+use analysis::AnalysisError;
+use tags::TagError;
+
+/// The extensions a scan takes (lower case).
+pub const EXTENSIONS: [&str; 9] = ["mp3", "flac", "ogg", "oga", "opus", "m4a", "mp4", "aac", "wav"];
+/// A file declaring more than this is refused as damaged.
+const MAX_DURATION_MS: u64 = 24 * 3_600_000;
+
+/// Why a file was left out.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Skipped {
+    /// Not audio crowdjuke reads, whatever its extension says.
+    Unsupported,
+    /// Damaged or truncated beyond reading, with what was wrong.
+    Corrupt(String),
+    /// Cannot be opened or listed (permissions, vanished, a name that is not UTF-8).
+    Unreadable(String),
+    /// The same recording as another file of this scan (that one is kept).
+    Duplicate(String),
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unsupported => f.write_str("unsupported: not audio crowdjuke reads"),
+            Self::Corrupt(why) => write!(f, "corrupt: {why}"),
+            Self::Unreadable(why) => write!(f, "unreadable: {why}"),
+            Self::Duplicate(of) => write!(f, "duplicate of {of}"),
+        }
+    }
+}
+
+/// What a scan did.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    /// New tracks.
+    pub imported: usize,
+    /// Files read again (new or changed) whose track existed.
+    pub updated: usize,
+    /// Files whose size and modification time had not changed.
+    pub unchanged: usize,
+    /// Files gone since the last scan.
+    pub removed: usize,
+    pub skipped: Vec<(PathBuf, Skipped)>,
+}
+
+/// One file found by the walk.
+struct Found {
+    path: String,
+    size: u64,
+    modified_ms: u64,
+}
+
+/// Scans `folders` into the library; `progress(done, total)` after each file.
+/// Scans of one store must not overlap (the server runs one at a time).
+pub async fn scan(
+    store: &Arc<dyn Store>,
+    folders: &[PathBuf],
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> StoreResult<ScanReport> {
+    let mut report = ScanReport::default();
+    let (found, unlisted) = tokio::task::spawn_blocking({
+        let folders = folders.to_vec();
+        move || walk(&folders)
+    })
+    .await
+    .map_err(|e| crate::store::StoreError::Unavailable(e.to_string()))?;
+    report.skipped.extend(unlisted);
+    let known: HashMap<String, MusicFile> =
+        store.music_files().music_files().await?.into_iter().map(|f| (f.path.clone(), f)).collect();
+    let present: HashSet<&str> = found.iter().map(|f| f.path.as_str()).collect();
+    let mut holders: HashMap<String, String> = HashMap::new();
+    let (changed, same): (Vec<&Found>, Vec<&Found>) = found
+        .iter()
+        .partition(|f| known.get(&f.path).is_none_or(|k| k.size != f.size || k.modified_ms != f.modified_ms));
+    for file in &same {
+        report.unchanged += 1;
+        holders.insert(known[&file.path].track_id.clone(), file.path.clone());
+    }
+    let total = found.len();
+    progress(report.unchanged, total);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut read = futures_util::stream::iter(changed)
+        .map(|file| async move {
+            let path = file.path.clone();
+            let read = tokio::task::spawn_blocking(move || read_file(Path::new(&path))).await;
+            (file, read.unwrap_or_else(|e| Err(Skipped::Corrupt(format!("reading it crashed: {e}")))))
+        })
+        .buffered(workers);
+    let mut done = report.unchanged;
+    while let Some((file, result)) = read.next().await {
+        done += 1;
+        match result {
+            Err(why) => report.skipped.push((PathBuf::from(&file.path), why)),
+            Ok(read) => match holders.get(&read.track.id) {
+                Some(first) if first != &file.path => {
+                    report.skipped.push((PathBuf::from(&file.path), Skipped::Duplicate(first.clone())))
+                }
+                _ => {
+                    holders.insert(read.track.id.clone(), file.path.clone());
+                    let existed = !store.tracks_by_ids(std::slice::from_ref(&read.track.id)).await?.is_empty();
+                    store.put_tracks(std::slice::from_ref(&read.track)).await?;
+                    let record = MusicFile {
+                        path: file.path.clone(),
+                        track_id: read.track.id.clone(),
+                        size: file.size,
+                        modified_ms: file.modified_ms,
+                        mime: read.track.audio.clone().unwrap_or_default(),
+                        cover: read.cover,
+                    };
+                    store.music_files().put_music_file(&record).await?;
+                    match existed {
+                        true => report.updated += 1,
+                        false => report.imported += 1,
+                    }
+                }
+            },
+        }
+        progress(done, total);
+    }
+    drop(read);
+    for gone in known.values().filter(|k| !present.contains(k.path.as_str())) {
+        store.music_files().delete_music_file(&gone.path).await?;
+        report.removed += 1;
+    }
+    // Files that changed into something unreadable no longer hold their
+    // track either.
+    for (path, _) in &report.skipped {
+        if let Some(before) = path.to_str().and_then(|p| known.get(p)) {
+            store.music_files().delete_music_file(&before.path).await?;
+        }
+    }
+    let orphaned: HashSet<&String> =
+        known.values().map(|k| &k.track_id).filter(|id| !holders.contains_key(*id)).collect();
+    for track_id in orphaned {
+        if store.music_files().music_files_of(track_id).await?.is_empty() {
+            mark_unplayable(store.as_ref(), track_id).await?;
+        }
+    }
+    Ok(report)
+}
+
+/// The track stays (votes, history, queues); it just cannot be played.
+async fn mark_unplayable(store: &dyn Store, track_id: &str) -> StoreResult<()> {
+    for mut track in store.tracks_by_ids(&[track_id.to_string()]).await? {
+        if track.audio.take().is_some() {
+            track.artwork_url = None;
+            store.put_tracks(&[track]).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Every file with a taken extension under `folders`, and what could not
+/// be listed.
+fn walk(folders: &[PathBuf]) -> (Vec<Found>, Vec<(PathBuf, Skipped)>) {
+    let (mut found, mut skipped) = (Vec::new(), Vec::new());
+    for folder in folders {
+        for entry in walkdir::WalkDir::new(folder).follow_links(false).sort_by_file_name() {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    let path = e.path().map_or_else(|| folder.clone(), Path::to_path_buf);
+                    skipped.push((path, Skipped::Unreadable(e.to_string())));
+                    continue;
+                }
+            };
+            let extension = entry.path().extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+            if !entry.file_type().is_file() || !extension.is_some_and(|e| EXTENSIONS.contains(&e.as_str())) {
+                continue;
+            }
+            let Some(path) = absolute(entry.path()) else {
+                skipped.push((entry.path().to_path_buf(), Skipped::Unreadable("the file name is not UTF-8".into())));
+                continue;
+            };
+            match entry.metadata() {
+                Ok(meta) => {
+                    let modified = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok());
+                    let modified_ms = modified.map_or(0, |d| d.as_millis() as u64);
+                    found.push(Found { path, size: meta.len(), modified_ms });
+                }
+                Err(e) => skipped.push((entry.path().to_path_buf(), Skipped::Unreadable(e.to_string()))),
+            }
+        }
+    }
+    (found, skipped)
+}
+
+fn absolute(path: &Path) -> Option<String> {
+    std::path::absolute(path).ok()?.to_str().map(str::to_string)
+}
+
+/// A file read into a track.
+struct Read {
+    track: Track,
+    cover: Option<String>,
+}
+
+/// Reads a file's tags and measures its audio (blocking).
+fn read_file(path: &Path) -> Result<Read, Skipped> {
+    if std::fs::metadata(path).map_err(|e| Skipped::Unreadable(e.to_string()))?.len() == 0 {
+        return Err(Skipped::Corrupt("the file is empty".into()));
+    }
+    let tags = tags::read(path).map_err(|e| match e {
+        TagError::Unsupported => Skipped::Unsupported,
+        TagError::Corrupt(why) => Skipped::Corrupt(why),
+        TagError::Unreadable(e) => Skipped::Unreadable(e.to_string()),
+    })?;
+    let (id, analysis, measured_ms) = match analysis::measure(path) {
+        Ok(m) => (format!("file-{}", &m.fingerprint[..24]), Some(m.analysis), Some(m.duration_ms)),
+        // Opus: tags and duration only; the file's bytes identify it.
+        Err(AnalysisError::Unsupported(_)) if tags.mime.contains("opus") => (file_hash(path)?, None, None),
+        Err(AnalysisError::Unsupported(why)) => return Err(Skipped::Corrupt(format!("cannot decode it: {why}"))),
+        Err(AnalysisError::Corrupt(why)) => return Err(Skipped::Corrupt(why)),
+        Err(AnalysisError::Unreadable(e)) => return Err(Skipped::Unreadable(e.to_string())),
+    };
+    let duration_ms = measured_ms.filter(|ms| *ms > 0).unwrap_or(tags.duration_ms);
+    if duration_ms == 0 {
+        return Err(Skipped::Corrupt("it holds no audio".into()));
+    }
+    if duration_ms > MAX_DURATION_MS {
+        return Err(Skipped::Corrupt(format!("it declares {} hours of audio", duration_ms / 3_600_000)));
+    }
+    let id = tags.isrc.as_ref().map_or(id, |isrc| format!("isrc-{isrc}"));
+    let (named_artist, named_title) = tags::from_file_name(path);
+    let mut artists = tags.artists;
+    if artists.is_empty() {
+        artists.extend(tags.album_artist.clone().or(named_artist));
+    }
+    if artists.is_empty() {
+        artists.push("Unknown artist".to_string());
+    }
+    let cover = tags.cover.map(|(_, mime)| mime);
+    let track = Track {
+        artwork_url: cover.as_ref().map(|_| format!("/api/tracks/{id}/artwork")),
+        title: tags.title.unwrap_or(named_title),
+        artists,
+        album: tags.album.unwrap_or_default(),
+        genres: tags.genres,
+        year: tags.year.unwrap_or(0),
+        duration_ms,
+        isrc: tags.isrc,
+        audio: Some(tags.mime.to_string()),
+        analysis,
+        id,
+        ..Track::default()
+    };
+    Ok(Read { track, cover })
+}
+
+/// `file-` and the start of the SHA-256 of the file's bytes, read in chunks.
+fn file_hash(path: &Path) -> Result<String, Skipped> {
+    let mut file = std::fs::File::open(path).map_err(|e| Skipped::Unreadable(e.to_string()))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| Skipped::Unreadable(e.to_string()))?;
+    let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("file-{}", &digest[..24]))
+}
