@@ -129,6 +129,7 @@ impl Server {
             self.state.index_changed.clone(),
             stop_player.clone(),
         ));
+        let music = tokio::spawn(scan_music_folders(self.state.clone()));
         let io = self.hub.io();
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service)
@@ -140,6 +141,8 @@ impl Server {
             })
             .await?;
         stop_player.cancel();
+        music.abort();
+        music.await.ok();
         player.await.ok();
         housekeeping.await.ok();
         indexer.await.ok();
@@ -152,6 +155,33 @@ impl Server {
         self.state.store.close().await;
         self.state.search.close().await;
         Ok(())
+    }
+}
+
+/// Scans the configured music folders into the library, once, in the
+/// background: the party can start while a big folder is read.
+async fn scan_music_folders(state: AppState) {
+    let dirs = &state.settings.music_dirs;
+    if dirs.is_empty() {
+        return;
+    }
+    tracing::info!(folders = ?dirs, "scanning music folders");
+    match crate::music::folders::scan(&state.store, dirs, &|_, _| {}).await {
+        Ok(report) => {
+            state.index_changed.notify_one();
+            for (path, why) in &report.skipped {
+                tracing::warn!(path = %path.display(), %why, "music file skipped");
+            }
+            tracing::info!(
+                imported = report.imported,
+                updated = report.updated,
+                unchanged = report.unchanged,
+                removed = report.removed,
+                skipped = report.skipped.len(),
+                "music folders scanned"
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "could not scan the music folders"),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Operator commands that work on the data without serving:
-//! `crowdjuke import tracks FILE` and `crowdjuke reindex [INDEX]`. They open
+//! `crowdjuke import tracks FILE`, `crowdjuke import music DIR…` and
+//! `crowdjuke reindex [INDEX]`. They open
 //! the configured store and search engine (the embedded ones are locked by
 //! a running server: stop it first, or use the upload route).
 //!
@@ -48,6 +49,58 @@ pub async fn import_tracks(settings: &Settings, file: &Path) -> anyhow::Result<(
         println!("ignored columns: {}", report.ignored_columns.join(", "));
     }
     Ok(())
+}
+
+/// Scans music folders into the library, with a progress bar on a
+/// terminal, and prints what it did and every file it left out and why.
+pub async fn import_music(settings: &Settings, dirs: &[std::path::PathBuf]) -> anyhow::Result<()> {
+    for dir in dirs {
+        anyhow::ensure!(dir.is_dir(), "{} is not a folder", dir.display());
+    }
+    let store = open_store(settings).await?;
+    let bar = progress_bar();
+    let started = std::time::Instant::now();
+    let progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let scanned = crate::music::folders::scan(&store, dirs, &progress).await;
+    bar.finish_and_clear();
+    let report = scanned?;
+    let seconds = started.elapsed().as_secs_f64();
+    let read = report.imported + report.updated + report.skipped.len();
+    println!(
+        "{} imported, {} updated, {} unchanged, {} removed, {} skipped ({read} files read in {seconds:.1} s, {:.1} files/s)",
+        report.imported,
+        report.updated,
+        report.unchanged,
+        report.removed,
+        report.skipped.len(),
+        read as f64 / seconds.max(0.001),
+    );
+    for (path, why) in &report.skipped {
+        println!("  skipped {}: {why}", path.display());
+    }
+    match index_queued(settings, store.as_ref()).await {
+        Ok(()) => println!("search index up to date"),
+        Err(e) => println!("the search index could not be updated now ({e}); the server catches up when it can"),
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Files per second and the count, on a terminal only.
+fn progress_bar() -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    let style = indicatif::ProgressStyle::with_template("{elapsed_precise} [{wide_bar}] {pos}/{len} files, {per_sec}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style.progress_chars("=> "));
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
+    bar
 }
 
 /// Indexes whatever the store has queued for the search engine.

@@ -73,6 +73,10 @@ pub struct Settings {
     /// Longest wait for Spotify's catalogue in the search box (ms); slower
     /// answers are dropped and the library's hits answer alone.
     pub spotify_search_budget_ms: u64,
+    /// Music folders played from where they are: scanned into the library
+    /// at start (in the background). In the environment, a list:
+    /// `CROWDJUKE_MUSIC_DIRS='["/srv/music", "/mnt/more"]'`.
+    pub music_dirs: Vec<PathBuf>,
     /// 64 hex characters: the key that encrypts stored music service grants.
     /// Derived from the server's token secret when unset.
     pub provider_token_key: Option<ApiKey>,
@@ -124,6 +128,7 @@ impl Default for Settings {
             spotify_api_url: "https://api.spotify.com/v1/".to_string(),
             spotify_accounts_url: "https://accounts.spotify.com/".to_string(),
             provider_token_key: None,
+            music_dirs: Vec::new(),
             spotify_search_budget_ms: 2_000,
         }
     }
@@ -138,6 +143,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_room: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub music_dirs: Option<Vec<PathBuf>>,
 }
 
 impl Settings {

@@ -29,6 +29,9 @@ enum Cmd {
         /// Do not create or announce the laptop party room
         #[arg(long)]
         no_default_room: bool,
+        /// A music folder to play from (repeat for several) [env: CROWDJUKE_MUSIC_DIRS]
+        #[arg(long = "music", value_name = "DIR")]
+        music: Vec<PathBuf>,
     },
     /// Import into the library (validated first: a file with errors imports nothing).
     Import {
@@ -43,21 +46,29 @@ enum Cmd {
 enum ImportCmd {
     /// Tracks from a .csv or .json file (see docs/protocol.md for the columns).
     Tracks { file: PathBuf },
+    /// The audio files of music folders (scanned recursively; files already
+    /// scanned and unchanged are skipped).
+    Music {
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Cmd::Serve { listen: None, no_default_room: false });
+    let command = cli.command.unwrap_or(Cmd::Serve { listen: None, no_default_room: false, music: Vec::new() });
     let mut overrides = Overrides { data_dir: cli.data_dir, ..Overrides::default() };
-    if let Cmd::Serve { listen, no_default_room } = &command {
+    if let Cmd::Serve { listen, no_default_room, music } = &command {
         overrides.listen = *listen;
         overrides.default_room = no_default_room.then_some(false);
+        overrides.music_dirs = (!music.is_empty()).then(|| music.clone());
     }
     let settings = Settings::load(cli.config.as_deref(), &overrides)?;
     match command {
         Cmd::Serve { .. } => crowdjuke::run(settings).await,
         Cmd::Import { what: ImportCmd::Tracks { file } } => crowdjuke::commands::import_tracks(&settings, &file).await,
+        Cmd::Import { what: ImportCmd::Music { dirs } } => crowdjuke::commands::import_music(&settings, &dirs).await,
         Cmd::Reindex { index } => crowdjuke::commands::reindex(&settings, index.as_deref()).await,
     }
 }

@@ -29,6 +29,13 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
   fi
 fi
 export TEST_NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+if ! command -v ffmpeg >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null
+  else
+    echo "ffmpeg is required (the music folder tests generate their audio with it): install it and re-run"; exit 1
+  fi
+fi
 venv="${TEST_VENV:-$HOME/.cache/crowdjuke/venv}"
 if [ ! -x "$venv/bin/secantusd-py" ]; then
   python3 -m venv "$venv"

@@ -56,6 +56,9 @@ impl IndexName {
                 ("duration_ms", Kind::Int),
                 ("explicit", Kind::Bool),
                 ("popularity", Kind::Int),
+                ("bpm", Kind::Int),
+                ("energy", Kind::Int),
+                ("playable", Kind::Bool),
             ],
             Self::Rooms => &[
                 ("name", Kind::Str),

@@ -21,6 +21,9 @@ pub fn track(track: &Track) -> Value {
         "explicit": track.explicit,
         "popularity": track.popularity,
         "artwork_url": track.artwork_url,
+        "bpm": track.analysis.and_then(|a| a.bpm),
+        "energy": track.analysis.map(|a| a.energy),
+        "playable": track.audio.is_some(),
     })
 }
 

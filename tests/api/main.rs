@@ -11,6 +11,7 @@ mod helpers;
 mod limits;
 mod meili_double;
 mod multinode;
+mod music_folders;
 mod photos;
 mod player;
 mod providers;

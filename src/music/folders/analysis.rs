@@ -200,10 +200,15 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// How much the (log) energy rose at each hop; falls count zero.
+/// Rises in energy smaller than this (in natural log, about 20 %) are the
+/// ripple of a steady sound, not an onset.
+const RIPPLE: f32 = 0.2;
+
+/// How much the (log) energy rose at each hop beyond the ripple; falls
+/// count zero.
 fn onset_envelope(hops: &[f32]) -> Vec<f32> {
     let log: Vec<f32> = hops.iter().map(|e| (e + 1e-10).ln()).collect();
-    log.windows(2).map(|w| (w[1] - w[0]).max(0.0)).collect()
+    log.windows(2).map(|w| (w[1] - w[0] - RIPPLE).max(0.0)).collect()
 }
 
 /// Onsets: envelope peaks well above the typical rise (a steady tone has
@@ -266,6 +271,8 @@ mod tests {
         assert!((119..=121).contains(&bpm), "{bpm}");
         assert_eq!(tempo(&vec![0.0; 2_000], hops_per_second), None, "silence has no tempo");
         assert_eq!(tempo(&clicks(1, 2_000), hops_per_second), None, "a steady rise is no beat");
+        let ripple: Vec<f32> = (0..2_000).map(|h| 1.0 + 0.05 * (h as f32 * 0.3).sin()).collect();
+        assert_eq!(tempo(&onset_envelope(&ripple), hops_per_second), None, "a steady tone's ripple is no beat");
     }
 
     #[test]

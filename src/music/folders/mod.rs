@@ -100,16 +100,16 @@ pub async fn scan(
     report.skipped.extend(unlisted);
     let known: HashMap<String, MusicFile> =
         store.music_files().music_files().await?.into_iter().map(|f| (f.path.clone(), f)).collect();
-    let present: HashSet<&str> = found.iter().map(|f| f.path.as_str()).collect();
+    let present: HashSet<String> = found.iter().map(|f| f.path.clone()).collect();
+    let total = found.len();
     let mut holders: HashMap<String, String> = HashMap::new();
-    let (changed, same): (Vec<&Found>, Vec<&Found>) = found
-        .iter()
+    let (changed, same): (Vec<Found>, Vec<Found>) = found
+        .into_iter()
         .partition(|f| known.get(&f.path).is_none_or(|k| k.size != f.size || k.modified_ms != f.modified_ms));
     for file in &same {
         report.unchanged += 1;
         holders.insert(known[&file.path].track_id.clone(), file.path.clone());
     }
-    let total = found.len();
     progress(report.unchanged, total);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut read = futures_util::stream::iter(changed)
@@ -151,7 +151,7 @@ pub async fn scan(
         progress(done, total);
     }
     drop(read);
-    for gone in known.values().filter(|k| !present.contains(k.path.as_str())) {
+    for gone in known.values().filter(|k| !present.contains(&k.path)) {
         store.music_files().delete_music_file(&gone.path).await?;
         report.removed += 1;
     }

@@ -1,0 +1,229 @@
+//! Music folders: files generated here with ffmpeg (tones, clicks and noise
+//! in every format, with tags), scanned into the library by the server and
+//! by the scanner itself, then searched. No recording is in the repository.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use crowdjuke::domain::Track;
+use crowdjuke::music::folders::{self, Skipped};
+use crowdjuke::store::Store;
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::helpers::*;
+
+/// Makes `path` with ffmpeg from a lavfi source, with tags; panics with
+/// ffmpeg's output when it fails (ffmpeg is installed by scripts/test).
+fn generate(path: &Path, source: &str, seconds: f32, extra: &[&str], tags: &[(&str, &str)]) {
+    let mut command = Command::new("ffmpeg");
+    command.args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", source, "-t", &seconds.to_string()]);
+    for (key, value) in tags {
+        command.args(["-metadata", &format!("{key}={value}")]);
+    }
+    command.args(extra).arg(path);
+    let out = command.output().expect("ffmpeg runs (apt-get install ffmpeg)");
+    assert!(out.status.success(), "ffmpeg failed for {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+}
+
+/// ffmpeg's own EBU R128 integrated loudness of a file, the reference.
+fn ffmpeg_loudness(path: &Path) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostats", "-i"])
+        .arg(path)
+        .args(["-af", "ebur128", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    let text = String::from_utf8_lossy(&out.stderr);
+    let summary = text.rsplit("Summary:").next().expect("a summary");
+    let line = summary.lines().find(|l| l.trim_start().starts_with("I:")).expect("integrated loudness line");
+    line.split_whitespace().nth(1).expect("value").parse().expect("a number")
+}
+
+const TONE: &str = "sine=frequency=440:sample_rate=44100";
+
+/// One file per format, tagged, plus broken ones.
+fn library(dir: &Path) -> Vec<(&'static str, &'static str)> {
+    let formats: [(&str, &[&str]); 6] = [
+        ("one.mp3", &["-c:a", "libmp3lame", "-b:a", "128k"]),
+        ("two.flac", &["-c:a", "flac"]),
+        ("three.ogg", &["-c:a", "libvorbis"]),
+        ("four.m4a", &["-c:a", "aac"]),
+        ("five.wav", &["-c:a", "pcm_s16le"]),
+        ("six.opus", &["-c:a", "libopus"]),
+    ];
+    let mut expected = Vec::new();
+    for (n, (name, codec)) in formats.iter().enumerate() {
+        let title = ["Uno", "Dos", "Tres", "Cuatro", "Cinco", "Seis"][n];
+        let source = format!("sine=frequency={}:sample_rate=48000", 300 + 100 * n);
+        let tags =
+            [("title", title), ("artist", "Ana Tijoux"), ("album", "Vengo"), ("genre", "Hip-Hop"), ("date", "2014")];
+        generate(&dir.join(name), &source, 3.0, codec, &tags);
+        expected.push((*name, title));
+    }
+    expected
+}
+
+async fn scan(store: &Arc<dyn Store>, dir: &Path) -> folders::ScanReport {
+    folders::scan(store, &[dir.to_path_buf()], &|_, _| {}).await.expect("scan")
+}
+
+async fn track(store: &Arc<dyn Store>, id: &str) -> Track {
+    store.tracks_by_ids(&[id.to_string()]).await.expect("store").pop().expect("the track")
+}
+
+async fn track_of_file(store: &Arc<dyn Store>, path: &Path) -> Track {
+    let files = store.music_files().music_files().await.expect("files");
+    let path = std::path::absolute(path).expect("absolute");
+    let file = files.iter().find(|f| Path::new(&f.path) == path).expect("the file was scanned");
+    track(store, &file.track_id).await
+}
+
+#[tokio::test]
+async fn every_format_is_read_with_its_tags_and_broken_files_are_skipped_with_the_reason() {
+    let music = TempDir::new().expect("dir");
+    let expected = library(music.path());
+    std::fs::write(music.path().join("empty.mp3"), b"").expect("write");
+    std::fs::write(music.path().join("noise.flac"), vec![0x5a; 4096]).expect("write");
+    // A WAV file named .mp3: read as what it is.
+    std::fs::copy(music.path().join("five.wav"), music.path().join("liar.mp3")).expect("copy");
+    let mp3 = std::fs::read(music.path().join("one.mp3")).expect("read");
+    std::fs::write(music.path().join("cut.mp3"), &mp3[..mp3.len() / 2]).expect("truncated copy");
+    std::fs::write(music.path().join("notes.txt"), b"not music").expect("write");
+    let app = spawn_app().await;
+    let store = &app.state.store;
+
+    let report = scan(store, music.path()).await;
+
+    let skipped: Vec<(String, &Skipped)> = report
+        .skipped
+        .iter()
+        .map(|(p, why)| (p.file_name().expect("a file").to_string_lossy().into_owned(), why))
+        .collect();
+    assert!(skipped.iter().any(|(n, why)| n == "empty.mp3" && matches!(why, Skipped::Corrupt(_))), "{skipped:?}");
+    assert!(
+        skipped.iter().any(|(n, why)| n == "noise.flac" && matches!(why, Skipped::Unsupported | Skipped::Corrupt(_))),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped.iter().any(|(n, why)| n == "liar.mp3" && matches!(why, Skipped::Duplicate(_))),
+        "the same audio as five.wav: {skipped:?}"
+    );
+    assert_eq!(skipped.len(), 3, "the truncated file still plays its first half: {skipped:?}");
+    assert_eq!(report.imported, expected.len() + 1, "six formats and the truncated copy");
+    for (name, title) in expected {
+        let track = track_of_file(store, &music.path().join(name)).await;
+        assert_eq!(track.title, title, "{name}");
+        assert_eq!(track.artists, ["Ana Tijoux"], "{name}");
+        assert_eq!(track.album, "Vengo", "{name}");
+        assert_eq!(track.genres, ["hip-hop"], "{name}");
+        assert_eq!(track.year, 2014, "{name}");
+        assert!((2_900..=3_100).contains(&track.duration_ms), "{name}: {} ms", track.duration_ms);
+        assert!(track.audio.as_deref().is_some_and(|m| m.starts_with("audio/")), "{name}: {:?}", track.audio);
+        match name.ends_with(".opus") {
+            true => assert_eq!(track.analysis, None, "no Opus decoder: not measured"),
+            false => assert!(track.analysis.is_some(), "{name} is measured"),
+        }
+    }
+    let cut = track_of_file(store, &music.path().join("cut.mp3")).await;
+    assert!((1_000..=2_000).contains(&cut.duration_ms), "half of it: {} ms", cut.duration_ms);
+}
+
+#[tokio::test]
+async fn ids_survive_a_rename_and_a_retag_and_a_removed_file_leaves_its_track_unplayable() {
+    let music = TempDir::new().expect("dir");
+    let first = music.path().join("a.flac");
+    generate(&first, TONE, 2.0, &["-c:a", "flac"], &[("title", "Before")]);
+    let app = spawn_app().await;
+    let store = &app.state.store;
+    scan(store, music.path()).await;
+    let before = track_of_file(store, &first).await;
+    assert!(before.id.starts_with("file-"), "{}", before.id);
+
+    let again = scan(store, music.path()).await;
+    assert_eq!((again.unchanged, again.imported, again.updated), (1, 0, 0), "nothing changed, nothing read");
+
+    std::fs::create_dir(music.path().join("moved")).expect("dir");
+    let moved = music.path().join("moved").join("renamed.flac");
+    std::fs::rename(&first, &moved).expect("rename");
+    let report = scan(store, music.path()).await;
+    assert_eq!((report.updated, report.removed), (1, 1), "{report:?}");
+    assert_eq!(track_of_file(store, &moved).await.id, before.id, "a moved file keeps its id");
+
+    // Re-tagged (new title): same audio, same id, new title.
+    generate(&moved, TONE, 2.0, &["-c:a", "flac"], &[("title", "After")]);
+    scan(store, music.path()).await;
+    let retagged = track_of_file(store, &moved).await;
+    assert_eq!((retagged.id.as_str(), retagged.title.as_str()), (before.id.as_str(), "After"));
+
+    std::fs::remove_file(&moved).expect("remove");
+    let report = scan(store, music.path()).await;
+    assert_eq!(report.removed, 1);
+    let gone = track(store, &before.id).await;
+    assert_eq!(gone.audio, None, "the track stays, unplayable");
+    assert!(store.music_files().music_files_of(&before.id).await.expect("files").is_empty(), "no dangling path");
+}
+
+#[tokio::test]
+async fn an_isrc_tag_is_the_id_and_loudness_is_measured_within_half_a_unit_of_ffmpeg() {
+    let music = TempDir::new().expect("dir");
+    let quiet = music.path().join("quiet.flac");
+    let loud = music.path().join("loud.flac");
+    generate(
+        &quiet,
+        "anoisesrc=color=pink:amplitude=0.05:seed=1",
+        6.0,
+        &["-c:a", "flac"],
+        &[("ISRC", "us-rc1-76-07839")],
+    );
+    generate(&loud, "anoisesrc=color=pink:amplitude=0.5:seed=2", 6.0, &["-c:a", "flac"], &[]);
+    let app = spawn_app().await;
+    let store = &app.state.store;
+    scan(store, music.path()).await;
+    let quiet_track = track_of_file(store, &quiet).await;
+    assert_eq!(quiet_track.id, "isrc-USRC17607839");
+    assert_eq!(quiet_track.isrc.as_deref(), Some("USRC17607839"));
+    for (path, track) in [(&quiet, quiet_track.clone()), (&loud, track_of_file(store, &loud).await)] {
+        let measured = track.analysis.expect("measured");
+        let reference = ffmpeg_loudness(path);
+        assert!(
+            (measured.loudness_lufs - reference).abs() <= 0.5,
+            "{}: {} vs ffmpeg {reference}",
+            path.display(),
+            measured.loudness_lufs
+        );
+        assert!(measured.true_peak_dbtp < 0.5 && measured.true_peak_dbtp > -40.0, "{measured:?}");
+    }
+    let loud_energy = track_of_file(store, &loud).await.analysis.expect("measured").energy;
+    assert!(loud_energy > quiet_track.analysis.expect("measured").energy, "louder is more energetic");
+}
+
+#[tokio::test]
+async fn a_server_with_a_music_folder_serves_its_tracks_in_search_with_tempo_filters() {
+    let music = TempDir::new().expect("dir");
+    // A click every half second: 120 BPM.
+    let clicks = "aevalsrc='if(lt(mod(t\\,0.5)\\,0.03)\\,sin(2*PI*1500*t)\\,0)':s=44100";
+    generate(&music.path().join("Metro - Click Track.wav"), clicks, 12.0, &["-c:a", "pcm_s16le"], &[]);
+    generate(&music.path().join("drone.flac"), TONE, 12.0, &["-c:a", "flac"], &[("title", "Drone")]);
+    let folder: PathBuf = music.path().to_path_buf();
+    let app = spawn_with(TempDir::new().expect("dir"), move |s| s.music_dirs = vec![folder]).await;
+
+    let mut hits = Value::Null;
+    for _ in 0..100 {
+        let (_, found) = app.get("/api/search/tracks?q=&filter=bpm%3A%5B115%20TO%20125%5D").await;
+        if found["hits"].as_array().is_some_and(|h| !h.is_empty()) {
+            hits = found["hits"].clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let hits = hits.as_array().expect("the click track is found by its tempo");
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["title"], "Click Track", "the title comes from the file name");
+    assert_eq!(hits[0]["artist"][0], "Metro");
+    let (_, drone) = app.get("/api/search/tracks?q=drone").await;
+    assert_eq!(drone["hits"][0]["title"], "Drone");
+    assert_eq!(drone["hits"][0]["bpm"], Value::Null, "a drone has no tempo");
+    assert_eq!(drone["hits"][0]["playable"], true);
+}
