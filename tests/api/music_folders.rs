@@ -227,3 +227,27 @@ async fn a_server_with_a_music_folder_serves_its_tracks_in_search_with_tempo_fil
     assert_eq!(drone["hits"][0]["bpm"], Value::Null, "a drone has no tempo");
     assert_eq!(drone["hits"][0]["playable"], true);
 }
+
+#[tokio::test]
+async fn the_import_command_prints_a_summary_naming_every_skipped_file() {
+    let music = TempDir::new().expect("dir");
+    generate(&music.path().join("tone.mp3"), TONE, 2.0, &["-c:a", "libmp3lame"], &[("title", "Tone")]);
+    std::fs::write(music.path().join("broken.ogg"), b"OggS but not really").expect("write");
+    let data = TempDir::new().expect("dir");
+    let run = || {
+        let out = Command::new(server_bin())
+            .args(["import", "music"])
+            .arg(music.path())
+            .arg("--data-dir")
+            .arg(data.path())
+            .output()
+            .expect("the binary runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = run();
+    assert!(first.starts_with("1 imported, 0 updated, 0 unchanged, 0 removed, 1 skipped"), "{first}");
+    assert!(first.contains("skipped ") && first.contains("broken.ogg: "), "{first}");
+    let second = run();
+    assert!(second.starts_with("0 imported, 0 updated, 1 unchanged"), "a second scan reads nothing again: {second}");
+}
