@@ -46,6 +46,7 @@ codes! {
     Banned = "banned", 403;
     RoomNotFound = "room_not_found", 404;
     TrackNotFound = "track_not_found", 404;
+    NoAudio = "no_audio", 404;
     NotFound = "not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     RateLimited = "rate_limited", 429;

@@ -41,6 +41,10 @@ pub enum AppError {
     /// 404: no track with that id in the library.
     #[error("no track with this id")]
     TrackNotFound,
+    /// 404: this server has no audio for the track (not from a music
+    /// folder, or its file is gone).
+    #[error("this server has no audio for this track")]
+    NoAudio,
     /// 404: no such route.
     #[error("no such route")]
     NotFound,
@@ -134,6 +138,7 @@ impl AppError {
             Self::Banned => Code::Banned,
             Self::RoomNotFound => Code::RoomNotFound,
             Self::TrackNotFound => Code::TrackNotFound,
+            Self::NoAudio => Code::NoAudio,
             Self::NotFound => Code::NotFound,
             Self::MethodNotAllowed => Code::MethodNotAllowed,
             Self::RateLimited(_) => Code::RateLimited,

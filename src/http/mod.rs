@@ -7,6 +7,7 @@
 //! No service imports this module.
 
 mod accounts;
+mod audio;
 mod auth;
 mod client_ip;
 mod health;
@@ -35,6 +36,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(health::router())
         .merge(rooms::router())
         .merge(tracks::router())
+        .merge(audio::router())
         .merge(search::router())
         .merge(photos::router())
         .merge(accounts::router())

@@ -251,3 +251,180 @@ async fn the_import_command_prints_a_summary_naming_every_skipped_file() {
     let second = run();
     assert!(second.starts_with("0 imported, 0 updated, 1 unchanged"), "a second scan reads nothing again: {second}");
 }
+
+/// A server playing a folder with one FLAC file, a room whose host queued
+/// it (so it plays), and the host's ticket URL for it.
+struct Playing {
+    app: TestApp,
+    host: Guest,
+    track_id: String,
+    url: String,
+    _music: TempDir,
+}
+
+async fn playing() -> Playing {
+    let music = TempDir::new().expect("dir");
+    let file = music.path().join("song.flac");
+    generate(&file, TONE, 4.0, &["-c:a", "flac"], &[("title", "Song")]);
+    let folder = music.path().to_path_buf();
+    let app = spawn_with(TempDir::new().expect("dir"), move |s| s.music_dirs = vec![folder]).await;
+    let mut track_id = None;
+    for _ in 0..100 {
+        if let Some(f) = app.state.store.music_files().music_files().await.expect("files").first() {
+            track_id = Some(f.track_id.clone());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let track_id = track_id.expect("the folder was scanned");
+    let host = app.create_room(serde_json::json!({})).await;
+    let socket = app.connect(&host.token).await;
+    socket.ok("queue:add", serde_json::json!({ "track_id": track_id })).await;
+    let (status, ticket) = ticket(&app, &host, &track_id).await;
+    assert_eq!(status, 200, "{ticket}");
+    let url = ticket["url"].as_str().expect("url").to_string();
+    Playing { app, host, track_id, url, _music: music }
+}
+
+async fn ticket(app: &TestApp, member: &Guest, track_id: &str) -> (u16, Value) {
+    let response = app
+        .http
+        .get(app.url(&format!("/api/rooms/{}/audio/{track_id}", member.code)))
+        .bearer_auth(&member.token)
+        .send()
+        .await
+        .expect("ticket");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn fetch(app: &TestApp, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = app.http.get(app.url(url));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("audio request")
+}
+
+#[tokio::test]
+async fn a_ticket_plays_the_file_with_ranges_and_validators() {
+    let p = playing().await;
+    let file_len = std::fs::metadata(&p.app.state.store.music_files().music_files().await.expect("files")[0].path)
+        .expect("file")
+        .len();
+
+    let whole = fetch(&p.app, &p.url, &[]).await;
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.headers()["content-type"], "audio/flac");
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    let etag = whole.headers()["etag"].to_str().expect("etag").to_string();
+    assert_eq!(whole.bytes().await.expect("body").len() as u64, file_len);
+
+    let part = fetch(&p.app, &p.url, &[("range", "bytes=100-199")]).await;
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.headers()["content-range"], format!("bytes 100-199/{file_len}").as_str());
+    assert_eq!(part.bytes().await.expect("body").len(), 100);
+
+    let tail = fetch(&p.app, &p.url, &[("range", "bytes=-10")]).await;
+    assert_eq!((tail.status().as_u16(), tail.bytes().await.expect("body").len()), (206, 10));
+
+    let same = fetch(&p.app, &p.url, &[("range", "bytes=0-9"), ("if-range", &etag)]).await;
+    assert_eq!(same.status(), 206, "an unchanged file: the range");
+    let changed = fetch(&p.app, &p.url, &[("range", "bytes=0-9"), ("if-range", "\"stale\"")]).await;
+    assert_eq!(changed.status(), 200, "a changed file: all of it");
+
+    for bad in
+        [format!("bytes={file_len}-"), "bytes=0-1,5-6".to_string(), "bytes=9-2".to_string(), "pages=1-2".to_string()]
+    {
+        let refused = fetch(&p.app, &p.url, &[("range", &bad)]).await;
+        assert_eq!(refused.status(), 416, "{bad}");
+        assert_eq!(refused.headers()["content-range"], format!("bytes */{file_len}").as_str(), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn audio_needs_a_current_ticket_for_that_track_and_a_member_of_a_room_playing_it() {
+    let p = playing().await;
+    let base = format!("/api/tracks/{}/audio", p.track_id);
+    for url in [
+        base.clone(),
+        format!("{base}?ticket="),
+        format!("{base}?ticket=forged.sig"),
+        format!("{base}?ticket=x&path=/etc/passwd"),
+    ] {
+        let refused = fetch(&p.app, &url, &[]).await;
+        assert!(matches!(refused.status().as_u16(), 400 | 401), "{url}: {}", refused.status());
+    }
+    // A ticket for this track does not open another one.
+    let other = p.url.replacen(&p.track_id, "demo-0001", 1);
+    assert_eq!(fetch(&p.app, &other, &[]).await.status(), 401);
+    // Expired.
+    p.app.clock.advance(31 * 60_000);
+    let expired = fetch(&p.app, &p.url, &[]).await;
+    assert_eq!(expired.status(), 401);
+    assert_eq!(expired.json::<Value>().await.expect("json")["error"]["code"], "unauthorized");
+
+    // Tickets: members of this room only, tracks of this room only, and
+    // only tracks the server has audio for.
+    let stranger = p.app.create_room(serde_json::json!({})).await;
+    let (status, body) = ticket(&p.app, &Guest { code: p.host.code.clone(), ..stranger.clone() }, &p.track_id).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("not_a_member")));
+    let (status, body) = ticket(&p.app, &stranger, &p.track_id).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("track_not_found")), "not in that room");
+    let guest = p.app.join(&p.host.code, "Bea").await;
+    assert_eq!(ticket(&p.app, &guest, &p.track_id).await.0, 200, "any member of the room");
+    let socket = p.app.connect(&p.host.token).await;
+    socket.ok("queue:add", serde_json::json!({ "track_id": "demo-0001" })).await;
+    let (status, body) = ticket(&p.app, &p.host, "demo-0001").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("no_audio")), "a demo track has no file");
+}
+
+#[tokio::test]
+async fn a_file_removed_after_its_ticket_answers_no_audio_and_the_cover_is_served() {
+    let music = TempDir::new().expect("dir");
+    let cover = music.path().join("cover.png");
+    generate(&cover, "color=c=red:s=64x64", 0.04, &["-frames:v", "1"], &[]);
+    let song = music.path().join("covered.mp3");
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", TONE, "-i"])
+        .arg(&cover)
+        .args([
+            "-t",
+            "2",
+            "-map",
+            "0:a",
+            "-map",
+            "1:v",
+            "-c:a",
+            "libmp3lame",
+            "-c:v",
+            "png",
+            "-disposition:v",
+            "attached_pic",
+            "-id3v2_version",
+            "3",
+        ])
+        .arg(&song)
+        .output()
+        .expect("ffmpeg");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let app = spawn_app().await;
+    let store = &app.state.store;
+    scan(store, music.path()).await;
+    let track = track_of_file(store, &song).await;
+    let artwork = track.artwork_url.clone().expect("an artwork URL");
+    let image = fetch(&app, &artwork, &[]).await;
+    assert_eq!(image.status(), 200);
+    assert_eq!(image.headers()["content-type"], "image/png");
+    assert!(image.bytes().await.expect("png").starts_with(b"\x89PNG"));
+
+    let host = app.create_room(serde_json::json!({})).await;
+    app.connect(&host.token).await.ok("queue:add", serde_json::json!({ "track_id": track.id })).await;
+    let (_, body) = ticket(&app, &host, &track.id).await;
+    let url = body["url"].as_str().expect("url").to_string();
+    std::fs::remove_file(&song).expect("remove");
+    let gone = fetch(&app, &url, &[]).await;
+    assert_eq!(gone.status(), 404);
+    assert_eq!(gone.json::<Value>().await.expect("json")["error"]["code"], "no_audio");
+    assert_eq!(fetch(&app, &artwork, &[]).await.status(), 404);
+}
