@@ -129,7 +129,7 @@ impl Server {
             self.state.index_changed.clone(),
             stop_player.clone(),
         ));
-        let music = tokio::spawn(scan_music_folders(self.state.clone()));
+        let music = tokio::spawn(scan_music_folders(self.state.clone(), stop_player.clone()));
         let io = self.hub.io();
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service)
@@ -141,7 +141,6 @@ impl Server {
             })
             .await?;
         stop_player.cancel();
-        music.abort();
         music.await.ok();
         player.await.ok();
         housekeeping.await.ok();
@@ -158,31 +157,31 @@ impl Server {
     }
 }
 
-/// Scans the configured music folders into the library, once, in the
-/// background: the party can start while a big folder is read.
-async fn scan_music_folders(state: AppState) {
-    let dirs = &state.settings.music_dirs;
+/// Scans the configured music folders into the library in the background
+/// (the party can start while a big folder is read), then after every
+/// change in them, until `stop`.
+async fn scan_music_folders(state: AppState, stop: CancellationToken) {
+    let dirs = state.settings.music_dirs.clone();
     if dirs.is_empty() {
         return;
     }
-    tracing::info!(folders = ?dirs, "scanning music folders");
-    match crate::music::folders::scan(&state.store, dirs, &|_, _| {}).await {
-        Ok(report) => {
-            state.index_changed.notify_one();
-            for (path, why) in &report.skipped {
-                tracing::warn!(path = %path.display(), %why, "music file skipped");
-            }
-            tracing::info!(
-                imported = report.imported,
-                updated = report.updated,
-                unchanged = report.unchanged,
-                removed = report.removed,
-                skipped = report.skipped.len(),
-                "music folders scanned"
-            );
+    tracing::info!(folders = ?dirs, "scanning and watching music folders");
+    let index_changed = state.index_changed.clone();
+    let scanned = move |report: &crate::music::folders::ScanReport| {
+        index_changed.notify_one();
+        for (path, why) in &report.skipped {
+            tracing::warn!(path = %path.display(), %why, "music file skipped");
         }
-        Err(e) => tracing::warn!(error = %e, "could not scan the music folders"),
-    }
+        tracing::info!(
+            imported = report.imported,
+            updated = report.updated,
+            unchanged = report.unchanged,
+            removed = report.removed,
+            skipped = report.skipped.len(),
+            "music folders scanned"
+        );
+    };
+    crate::music::folders::watch::scan_and_watch(state.store.clone(), dirs, scanned, stop).await;
 }
 
 /// Refuses settings that cannot work, and makes the data directory.

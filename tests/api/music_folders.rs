@@ -428,3 +428,44 @@ async fn a_file_removed_after_its_ticket_answers_no_audio_and_the_cover_is_serve
     assert_eq!(gone.json::<Value>().await.expect("json")["error"]["code"], "no_audio");
     assert_eq!(fetch(&app, &artwork, &[]).await.status(), 404);
 }
+
+#[tokio::test]
+async fn files_added_and_removed_while_serving_show_up_in_search() {
+    let music = TempDir::new().expect("dir");
+    generate(&music.path().join("first.flac"), TONE, 2.0, &["-c:a", "flac"], &[("title", "Primera")]);
+    let folder = music.path().to_path_buf();
+    let app = spawn_with(TempDir::new().expect("dir"), move |s| s.music_dirs = vec![folder]).await;
+    let found = |q: &'static str| {
+        let app = &app;
+        async move {
+            let (_, body) = app.get(&format!("/api/search/tracks?q={q}")).await;
+            body["hits"].as_array().and_then(|h| h.first().cloned())
+        }
+    };
+    let until = |what: &'static str, q: &'static str, want: fn(&Option<Value>) -> bool| {
+        let found = &found;
+        async move {
+            for _ in 0..200 {
+                if want(&found(q).await) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("{what} never showed up in search");
+        }
+    };
+    until("the first scan", "primera", |hit| hit.is_some()).await;
+
+    // Written elsewhere, then moved in, as a copy tool would.
+    let staging = TempDir::new().expect("dir");
+    let new_file = staging.path().join("second.flac");
+    generate(&new_file, "sine=frequency=660:sample_rate=44100", 2.0, &["-c:a", "flac"], &[("title", "Segunda")]);
+    std::fs::rename(&new_file, music.path().join("second.flac")).expect("move in");
+    until("a file added while serving", "segunda", |hit| hit.is_some()).await;
+
+    std::fs::remove_file(music.path().join("first.flac")).expect("remove");
+    until("a removed file's track as unplayable", "primera", |hit| {
+        hit.as_ref().is_some_and(|h| h["playable"] == Value::Bool(false))
+    })
+    .await;
+}

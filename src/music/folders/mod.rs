@@ -19,6 +19,7 @@
 
 pub mod analysis;
 pub mod tags;
+pub mod watch;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
