@@ -71,6 +71,12 @@ export function olderPhotos(code: string, token: string, before: string): Promis
   });
 }
 
+/** A short-lived URL of a track's audio, for an `<audio>` element (§3.17). */
+export function audioTicket(code: string, token: string, trackId: string): Promise<{ url: string; expires_at: number }> {
+  const path = `/api/rooms/${encodeURIComponent(code)}/audio/${encodeURIComponent(trackId)}`;
+  return request('GET', path, { headers: { Authorization: `Bearer ${token}` } });
+}
+
 export function qrUrl(code: string): string {
   return `/api/rooms/${encodeURIComponent(code)}/qr.svg`;
 }

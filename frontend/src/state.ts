@@ -147,6 +147,9 @@ function applyChange(state: RoomState, c: Change): void {
     case 'fallback_updated':
       state.room = { ...state.room, fallback_count: c.count };
       break;
+    case 'speaker_updated':
+      state.room = { ...state.room, speaker: c.speaker };
+      break;
   }
 }
 

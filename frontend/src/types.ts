@@ -31,6 +31,10 @@ export interface TrackView {
   duration_ms: number;
   explicit: boolean;
   artwork_url?: string;
+  /** MIME type of the file the server can stream (music folders). */
+  audio?: string;
+  /** Measured loudness (EBU R128), for the speaker's normalisation. */
+  loudness_lufs?: number;
 }
 
 export type Vote = 1 | 0 | -1;
@@ -107,6 +111,8 @@ export interface RoomInfo {
   member_count: number;
   created_at: number;
   fallback_count: number;
+  /** The member whose browser plays the music (snapshots and changes). */
+  speaker?: string | null;
   /** REST answers only. */
   join_url?: string;
   online_count?: number;
@@ -159,6 +165,7 @@ export type Change =
   | { type: 'now_playing'; now_playing: NowPlayingView | null }
   | { type: 'skip_votes'; count: number; needed: number }
   | { type: 'rules_updated'; rules: Rules }
+  | { type: 'speaker_updated'; speaker: string | null }
   | { type: 'listing_updated'; listing: Listing }
   | { type: 'fallback_updated'; count: number };
 

@@ -70,6 +70,11 @@ pub enum Command {
     SetPlayback {
         playback: Option<Playback>,
     },
+    /// This member's browser plays the room's music from now on (`None`:
+    /// nobody's; a DJ plays and the server keeps time).
+    SetSpeaker {
+        member_id: Option<String>,
+    },
     /// The acting member turns out to be (or becomes) this account.
     LinkAccount {
         user_id: String,
@@ -101,6 +106,7 @@ impl Command {
                 | Self::SetFallback { .. }
                 | Self::SetListing { .. }
                 | Self::SetPlayback { .. }
+                | Self::SetSpeaker { .. }
         )
     }
 }
@@ -136,6 +142,7 @@ pub enum Change {
     FallbackUpdated,
     ListingUpdated,
     PlaybackUpdated,
+    SpeakerUpdated,
 }
 
 /// The result of an accepted command.
@@ -152,6 +159,11 @@ pub fn apply(room: &mut Room, actor: &Actor, command: Command, now: Millis) -> R
     let mut out = Outcome::default();
     decide(&mut draft, actor, command, now, &mut out)?;
     if !out.changes.is_empty() {
+        let speaker_gone = draft.speaker.as_deref().is_some_and(|s| draft.member(s).is_none_or(|m| m.banned));
+        if speaker_gone {
+            draft.speaker = None;
+            out.changes.push(Change::SpeakerUpdated);
+        }
         start_if_idle(&mut draft, now, &mut out);
         draft.version += 1;
         draft.active_at = now;
@@ -191,11 +203,15 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         Command::SetListing { listing } => set_listing(room, listing, out),
         Command::SetPlayback { playback } => {
             if room.playback != playback {
+                if playback.is_some() && room.speaker.take().is_some() {
+                    out.changes.push(Change::SpeakerUpdated);
+                }
                 room.playback = playback;
                 out.changes.push(Change::PlaybackUpdated);
             }
             Ok(())
         }
+        Command::SetSpeaker { member_id } => set_speaker(room, member_id, out),
         Command::LinkAccount { user_id, username } => link_account(room, &me.id, user_id, username, out),
     }
 }
@@ -429,6 +445,24 @@ fn target<'a>(room: &'a Room, me: &Member, member_id: &str) -> Result<&'a Member
         return Err(DomainError::Forbidden);
     }
     Ok(target)
+}
+
+/// One speaker per room: a browser speaker replaces a music service device.
+fn set_speaker(room: &mut Room, member_id: Option<String>, out: &mut Outcome) -> Result<(), DomainError> {
+    if let Some(id) = &member_id
+        && room.member(id).is_none_or(|m| m.banned)
+    {
+        return Err(DomainError::MemberNotFound);
+    }
+    if room.speaker == member_id {
+        return Ok(());
+    }
+    if member_id.is_some() && room.playback.take().is_some() {
+        out.changes.push(Change::PlaybackUpdated);
+    }
+    room.speaker = member_id;
+    out.changes.push(Change::SpeakerUpdated);
+    Ok(())
 }
 
 fn kick(room: &mut Room, me: &Member, member_id: &str, out: &mut Outcome) -> Result<(), DomainError> {

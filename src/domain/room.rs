@@ -157,6 +157,11 @@ pub struct Room {
     /// field of the room must be in its serialized form.
     #[serde(default)]
     pub playback: Option<Playback>,
+    /// The member whose browser plays the room's music (the host's phone,
+    /// the big screen); `None` with `playback` unset: a DJ plays, the
+    /// server keeps time. At most one of the two is set.
+    #[serde(default)]
+    pub speaker: Option<String>,
 }
 
 /// A part of the room that most commands leave alone (its members, its
@@ -239,6 +244,7 @@ impl Room {
             next_seq: 1,
             listing: Listing::default(),
             playback: None,
+            speaker: None,
         }
     }
 

@@ -412,3 +412,28 @@ fn every_field_of_a_room_is_serialized_even_when_unset() {
     assert_eq!(keys(&bare), keys(&full));
     assert!(keys(&bare).contains(&"playback".to_string()));
 }
+
+#[test]
+fn staff_choose_one_speaker_and_a_removed_speaker_is_no_longer_one() {
+    let mut room = room();
+    refused(&mut room, "a", Command::SetSpeaker { member_id: Some("a".into()) }, "forbidden");
+    refused(&mut room, "h", Command::SetSpeaker { member_id: Some("nobody".into()) }, "member_not_found");
+    let playback = Playback {
+        provider: "spotify".into(),
+        user_id: "u".into(),
+        device_id: "d".into(),
+        device_name: "Kitchen".into(),
+    };
+    do_ok(&mut room, "h", Command::SetPlayback { playback: Some(playback.clone()) });
+    let out = do_ok(&mut room, "h", Command::SetSpeaker { member_id: Some("b".into()) });
+    assert_eq!(room.speaker.as_deref(), Some("b"));
+    assert_eq!(room.playback, None, "one speaker per room: the browser replaces the device");
+    assert_eq!(out.changes, vec![Change::PlaybackUpdated, Change::SpeakerUpdated]);
+    let again = do_ok(&mut room, "h", Command::SetSpeaker { member_id: Some("b".into()) });
+    assert!(again.changes.is_empty(), "the same speaker again changes nothing");
+    do_ok(&mut room, "h", Command::Kick { member_id: "b".into() });
+    assert_eq!(room.speaker, None, "a kicked speaker plays no more");
+    do_ok(&mut room, "h", Command::SetSpeaker { member_id: Some("h".into()) });
+    let out = do_ok(&mut room, "h", Command::SetPlayback { playback: Some(playback) });
+    assert_eq!((room.speaker.as_deref(), out.changes.contains(&Change::SpeakerUpdated)), (None, true));
+}

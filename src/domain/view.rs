@@ -26,6 +26,13 @@ pub struct TrackView<'a> {
     pub album: &'a str,
     pub duration_ms: u64,
     pub explicit: bool,
+    /// The audio's MIME type when the server has the file (a browser
+    /// speaker can play it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio: Option<&'a str>,
+    /// Its measured loudness, for a speaker's normalisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loudness_lufs: Option<f64>,
 }
 
 impl<'a> From<&'a Track> for TrackView<'a> {
@@ -37,6 +44,8 @@ impl<'a> From<&'a Track> for TrackView<'a> {
             album: &t.album,
             duration_ms: t.duration_ms,
             explicit: t.explicit,
+            audio: t.audio.as_deref(),
+            loudness_lufs: t.analysis.map(|a| a.loudness_lufs),
         }
     }
 }
@@ -126,6 +135,8 @@ pub struct RoomInfo<'a> {
     /// The music service device the room's tracks play on, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub playback: Option<PlaybackView<'a>>,
+    /// The member whose browser plays the room's music, if any.
+    pub speaker: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -153,6 +164,7 @@ impl<'a> RoomInfo<'a> {
             created_at: room.created_at,
             fallback_count: room.fallback.len(),
             playback: PlaybackView::of(room),
+            speaker: room.speaker.as_deref(),
         }
     }
 }
@@ -212,6 +224,7 @@ pub enum ChangeView<'a> {
     FallbackUpdated { count: usize },
     ListingUpdated { listing: &'a Listing },
     PlaybackUpdated { playback: Option<PlaybackView<'a>> },
+    SpeakerUpdated { speaker: Option<&'a str> },
 }
 
 /// The `room:changed` payload: the new version, what changed, and the queue
@@ -274,6 +287,7 @@ fn change_view<'a>(
         Change::FallbackUpdated => ChangeView::FallbackUpdated { count: room.fallback.len() },
         Change::ListingUpdated => ChangeView::ListingUpdated { listing: &room.listing },
         Change::PlaybackUpdated => ChangeView::PlaybackUpdated { playback: PlaybackView::of(room) },
+        Change::SpeakerUpdated => ChangeView::SpeakerUpdated { speaker: room.speaker.as_deref() },
     })
 }
 

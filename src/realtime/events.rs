@@ -87,6 +87,17 @@ struct MemberId {
     member_id: String,
 }
 
+/// `member_id`: a member id, or `null` for nobody; it must be there.
+#[derive(Deserialize)]
+struct SpeakerPayload {
+    #[serde(deserialize_with = "present_or_null")]
+    member_id: Option<String>,
+}
+
+fn present_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
 #[derive(Deserialize)]
 struct RulesPayload {
     rules: serde_json::Map<String, Value>,
@@ -181,6 +192,7 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
         "room:update_rules" => rules_command(app, session, parse(data)?).await?,
         "room:set_fallback" => fallback_command(app, parse(data)?).await?,
         "room:set_listing" => Command::SetListing { listing: parse(data)? },
+        "room:set_speaker" => Command::SetSpeaker { member_id: parse::<SpeakerPayload>(data)?.member_id },
         other => return Err(AppError::UnknownEvent(other.chars().take(64).collect())),
     };
     let actor = Actor::Member(session.member_id.clone());

@@ -10,9 +10,11 @@ import { io } from 'socket.io-client';
 
 const BIN = process.env.TEST_SERVER_BIN ?? resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/debug/crowdjuke');
 
-export async function startServer() {
+/** `music`: folders to play (`serve --music DIR`). */
+export async function startServer({ music = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'crowdjuke-e2e-'));
-  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--no-default-room'], {
+  const folders = music.flatMap((dir) => ['--music', dir]);
+  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--no-default-room', ...folders], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'TEST_SERVER_BIN')), RUST_LOG: process.env.RUST_LOG ?? 'warn', CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE: '100000' },
   });

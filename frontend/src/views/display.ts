@@ -12,7 +12,8 @@ import { displayToken, joinUrl } from '../storage';
 import type { EntryView, PhotoView } from '../types';
 import { likedByText } from './photos';
 import { nowPlayingSection } from './nowplaying';
-import type { Navigate } from './view';
+import { speakerSection } from './speaker';
+import type { Navigate, Section } from './view';
 
 const SCREEN_NAME = 'Big screen';
 const UP_NEXT = 5;
@@ -30,6 +31,9 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
   const status = h('p', { class: 'd-status', 'data-testid': 'notice', role: 'status' }, 'Connecting…');
   const banner = h('p', { class: 'banner', 'data-testid': 'reconnecting', role: 'status', hidden: true }, 'Reconnecting…');
   const link = h('p', { class: 'd-link', 'data-testid': 'join-link' });
+  // Filled once connected: the screen can be the room's speaker.
+  const speakerSlot = h('div', { class: 'd-speaker' });
+  let speaker: Section | null = null;
   showLink(link, joinUrl.get(code));
 
   root.append(
@@ -41,7 +45,7 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
       h(
         'main',
         { class: 'd-grid' },
-        h('div', { class: 'd-now' }, nowPlaying.el),
+        h('div', { class: 'd-now' }, speakerSlot, nowPlaying.el),
         h('section', { class: 'd-next', 'aria-labelledby': 'd-next' }, h('h2', { id: 'd-next' }, 'Up next'), upNextEmpty, upNext),
         h(
           'section',
@@ -75,6 +79,7 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
     status.hidden = true;
     setText(title, state.room.name);
     document.title = `${state.room.name} · crowdjuke big screen`;
+    speaker?.update(state);
     nowPlaying.update(state);
     drawUpNext(upNext, upNextEmpty, state);
     drawWall(wall, wallEmpty, state);
@@ -87,9 +92,13 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
       },
       notice: () => undefined, // nobody to read it on a wall screen
     });
+    speaker?.stop?.();
+    speaker = speakerSection(code, token, conn);
+    speakerSlot.replaceChildren(speaker.el);
   };
 
   const ended = (reason: string) => {
+    speaker?.stop?.();
     conn?.close();
     conn = null;
     if (reason === 'kicked' || reason === 'unauthorized') {
@@ -142,6 +151,7 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
     window.clearTimeout(retry);
     cancelAnimationFrame(frame);
     conn?.close();
+    speaker?.stop?.();
     nowPlaying.stop?.();
     wake.release();
   };

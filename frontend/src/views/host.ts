@@ -61,12 +61,29 @@ export function hostSection(ctx: RoomContext): Section {
   rulesBox.append(h('div', { class: 'field' }, h('label', { for: 'rule-skip_threshold' }, 'Vote to skip needs'), skip));
 
   const summary = h('p', { class: 'hint', 'data-testid': 'rules-summary' });
+
+  // Where the music plays: this browser, the big screen, or nobody's (a DJ
+  // plays, or the Spotify device chosen under Music services).
+  const speaker = h('select', { id: 'speaker', 'data-testid': 'speaker-choice' });
+  speaker.addEventListener('change', async () => {
+    const ack = await ctx.conn.command('room:set_speaker', { member_id: speaker.value === '' ? null : speaker.value });
+    if (!ack.ok) ctx.notice.show(describeError(ack.error), 'error');
+    ctx.conn.edit(() => undefined);
+  });
+  const speakerBox = h(
+    'div',
+    { class: 'field' },
+    h('label', { for: 'speaker' }, 'Where the music plays'),
+    speaker,
+    h('span', { class: 'hint' }, 'Tracks from a music folder play on the chosen screen; the others only keep time.'),
+  );
   const el = h(
     'section',
     { class: 'card host', id: 'host', 'data-testid': 'host-tools', 'aria-labelledby': 'host-heading', hidden: true },
     h('h2', { id: 'host-heading' }, 'Host tools'),
     h('h3', {}, 'Invite people'),
     share,
+    speakerBox,
     rulesBox,
     summary,
   );
@@ -85,8 +102,25 @@ export function hostSection(ctx: RoomContext): Section {
       }
       skip.value = rules.skip_threshold === null ? '' : String(rules.skip_threshold);
       setText(summary, otherRules(state));
+      drawSpeakerChoice(speaker, state);
     },
   };
+}
+
+function drawSpeakerChoice(select: HTMLSelectElement, state: RoomState): void {
+  const choices: { value: string; label: string }[] = [{ value: '', label: 'Nowhere: a DJ plays' }, { value: state.me.id, label: 'This device' }];
+  for (const m of state.members) {
+    if (m.id !== state.me.id && m.name === 'Big screen') choices.push({ value: m.id, label: m.online ? 'The big screen' : 'The big screen (offline)' });
+  }
+  const current = state.room.speaker ?? '';
+  const other = state.members.find((m) => m.id === current);
+  if (current && !choices.some((c) => c.value === current)) choices.push({ value: current, label: other ? `${other.name}'s device` : 'Another device' });
+  const key = JSON.stringify(choices);
+  if (select.dataset.choices !== key) {
+    select.dataset.choices = key;
+    select.replaceChildren(...choices.map((c) => h('option', { value: c.value }, c.label)));
+  }
+  if (document.activeElement !== select) select.value = current;
 }
 
 async function setRules(ctx: RoomContext, rules: Partial<Rules>): Promise<void> {

@@ -11,6 +11,7 @@ import { membersSection } from './members';
 import { nowPlayingSection } from './nowplaying';
 import { photosSection } from './photos';
 import { queueSection } from './queue';
+import { speakerSection } from './speaker';
 import { searchSection } from './search';
 import type { Navigate, RoomContext, Section } from './view';
 
@@ -44,7 +45,8 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
   const host = hostSection(ctx);
   const photos = photosSection(ctx);
   const members = membersSection(ctx);
-  const sections: Section[] = [nowPlaying, search, queue, host, photos, members];
+  const speaker = speakerSection(code, token, conn);
+  const sections: Section[] = [speaker, nowPlaying, search, queue, host, photos, members];
 
   const title = h('h1', { 'data-testid': 'room-name' }, 'crowdjuke');
   const me = h('span', { 'data-testid': 'me' });
@@ -54,7 +56,7 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
   const grid = h(
     'div',
     { class: 'room-grid', hidden: true },
-    h('div', { class: 'col-main' }, nowPlaying.el, search.el, queue.el),
+    h('div', { class: 'col-main' }, speaker.el, nowPlaying.el, search.el, queue.el),
     h('div', { class: 'col-side' }, host.el, photos.el, members.el),
   );
   const jump = h('nav', { class: 'jump', 'aria-label': 'On this page', hidden: true }, h('a', { href: '#queue' }, 'Queue'), h('a', { href: '#photos' }, 'Photos'), h('a', { href: '#people' }, 'People'));

@@ -1,0 +1,153 @@
+// The speaker in a real browser: the host makes the big screen the room's
+// speaker, a track from a music folder plays there at the server's
+// position, and pause, resume, skip and a reload follow. The audio is
+// generated here with ffmpeg; Chromium plays it headless with autoplay
+// allowed (a tap is needed otherwise, tested apart).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { api, connect, startServer } from './server.mjs';
+
+const SHOTS = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/e2e-screenshots');
+const TV = { viewport: { width: 1920, height: 1080 } };
+const LAPTOP = { viewport: { width: 1280, height: 900 } };
+
+let server;
+let browser;
+let music;
+
+function tone(path, frequency, title) {
+  const made = spawnSync('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=${frequency}:sample_rate=44100`,
+    '-t', '40', '-metadata', `title=${title}`, '-metadata', 'artist=Test Tones', '-c:a', 'flac', path,
+  ]);
+  assert.equal(made.status, 0, String(made.stderr));
+}
+
+before(async () => {
+  music = mkdtempSync(join(tmpdir(), 'crowdjuke-music-'));
+  tone(join(music, 'first.flac'), 440, 'Speaker First');
+  tone(join(music, 'second.flac'), 660, 'Speaker Second');
+  server = await startServer({ music: [music] });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
+  });
+  mkdirSync(SHOTS, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+  assert.equal(await server.stop(), 0);
+  rmSync(music, { recursive: true, force: true });
+});
+
+/** The id of the folder track with this title, once the scan found it. */
+async function trackId(title) {
+  for (let i = 0; i < 200; i++) {
+    const found = await (await fetch(`${server.url}/api/search/tracks?q=${encodeURIComponent(title)}`)).json();
+    const hit = found.hits?.find((h) => h.title === title);
+    if (hit) return hit.id;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  throw new Error(`${title} was never scanned`);
+}
+
+/** Where the room's track is by the server's clock, at local time `at`. */
+function serverPosition(snapshot, receivedAt, at) {
+  const np = snapshot.now_playing;
+  if (np.paused) return np.position_ms;
+  const offset = snapshot.server_time - receivedAt;
+  return at + offset - np.started_at;
+}
+
+/** The big screen's audio: its track (from the URL), position and state. */
+const audioOf = (page) =>
+  page.getByTestId('speaker-audio').evaluate((a) => ({
+    src: a.currentSrc,
+    paused: a.paused,
+    ms: a.currentTime * 1000,
+    at: Date.now(),
+  }));
+
+async function snapshotOf(client) {
+  const receivedAt = Date.now();
+  const snapshot = await client.ok('room:sync', {});
+  return { snapshot, receivedAt };
+}
+
+test('the big screen plays the room at the server position and follows pause, resume, skip and a reload', async () => {
+  const first = await trackId('Speaker First');
+  const second = await trackId('Speaker Second');
+  const hostPage = await (await browser.newContext(LAPTOP)).newPage();
+  await hostPage.goto(`${server.url}/`);
+  await hostPage.getByTestId('room-name').fill('Sound check');
+  await hostPage.getByTestId('host-name').fill('Hana');
+  await hostPage.getByTestId('create-room').click();
+  await hostPage.waitForURL(/\/room\/[A-Z0-9]{6}$/);
+  const code = hostPage.url().split('/').pop();
+  const tv = await (await browser.newContext(TV)).newPage();
+  await tv.goto(`${server.url}/display/${code}`);
+  await tv.getByTestId('room-name').filter({ hasText: 'Sound check' }).waitFor();
+
+  // The host sends the music to the big screen.
+  const choice = hostPage.getByTestId('speaker-choice');
+  await choice.locator('option', { hasText: 'The big screen' }).waitFor({ state: 'attached' });
+  await choice.selectOption({ label: 'The big screen' });
+  await tv.getByTestId('speaker').waitFor();
+
+  // A guest's phone (socket.io-client) queues both tracks: the first plays.
+  const guest = await api(server.url, 'POST', `/api/rooms/${code}/join`, { name: 'Gus' });
+  const phone = await connect(server.url, guest.body.token).ready;
+  await phone.ok('queue:add', { track_id: first });
+  await phone.ok('queue:add', { track_id: second });
+  await tv.waitForFunction(() => {
+    const a = document.querySelector('[data-testid="speaker-audio"]');
+    return a && !a.paused && a.currentTime > 1;
+  }, null, { timeout: 15_000 });
+  const playing = await audioOf(tv);
+  assert.ok(playing.src.includes(`/api/tracks/${first}/audio?ticket=`), playing.src);
+  const { snapshot, receivedAt } = await snapshotOf(phone);
+  const drift = Math.abs(playing.ms - serverPosition(snapshot, receivedAt, playing.at));
+  assert.ok(drift < 300, `the speaker is ${drift} ms away from the server's position`);
+  await tv.screenshot({ path: join(SHOTS, 'speaker-tv.png') });
+
+  // Pause and resume from the host's page.
+  await hostPage.getByTestId('pause').click();
+  await tv.waitForFunction(() => document.querySelector('[data-testid="speaker-audio"]').paused);
+  const paused = await audioOf(tv);
+  const held = (await snapshotOf(phone)).snapshot.now_playing;
+  assert.ok(held.paused);
+  assert.ok(Math.abs(paused.ms - held.position_ms) < 300, `paused at ${paused.ms}, the room at ${held.position_ms}`);
+  await hostPage.getByTestId('resume').click();
+  await tv.waitForFunction(() => !document.querySelector('[data-testid="speaker-audio"]').paused);
+
+  // Skip: the second track plays.
+  await hostPage.getByTestId('skip').click();
+  await tv.waitForFunction(
+    (id) => {
+      const a = document.querySelector('[data-testid="speaker-audio"]');
+      return a.currentSrc.includes(`/api/tracks/${id}/audio`) && !a.paused;
+    },
+    second,
+    { timeout: 15_000 },
+  );
+
+  // A reloaded speaker comes back at the right place.
+  await tv.waitForTimeout(1500);
+  await tv.reload();
+  await tv.waitForFunction(() => {
+    const a = document.querySelector('[data-testid="speaker-audio"]');
+    return a && !a.paused && a.currentTime > 1;
+  }, null, { timeout: 15_000 });
+  const back = await audioOf(tv);
+  const again = await snapshotOf(phone);
+  const after = Math.abs(back.ms - serverPosition(again.snapshot, again.receivedAt, back.at));
+  assert.ok(after < 300, `after a reload the speaker is ${after} ms away`);
+  assert.ok(back.src.includes(`/api/tracks/${second}/audio`), back.src);
+  phone.socket.close();
+});
