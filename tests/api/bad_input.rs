@@ -69,6 +69,9 @@ async fn wrong_types_missing_fields_and_unknown_ids_get_typed_errors() {
         ("room:set_fallback", json!({"track_ids": ["nope"]}), "track_not_found"),
         ("member:kick", json!({"member_id": "nobody"}), "member_not_found"),
         ("member:promote", json!({}), "invalid_payload"),
+        ("room:set_speaker", json!({}), "invalid_payload"),
+        ("room:set_speaker", json!({"member_id": 7}), "invalid_payload"),
+        ("room:set_speaker", json!({"member_id": "nobody"}), "member_not_found"),
         ("no:such_event", json!({}), "unknown_event"),
     ];
     for (event, data, code) in cases {
