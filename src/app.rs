@@ -351,7 +351,7 @@ fn app_state(
     });
     rooms.listen(Arc::new(activities.clone()));
     rooms.listen(Arc::new(providers.clone()));
-    let player = Player::new(rooms.clone(), timetable, clock.clone());
+    let player = Player::new(rooms.clone(), timetable, backends.presence.clone(), clock.clone());
     let state = AppState::new(Shared {
         settings,
         public_url,

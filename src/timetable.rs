@@ -42,6 +42,12 @@ impl Timetable {
         }
     }
 
+    /// The rooms playing a track now (not paused), as far as this node knows.
+    pub fn playing(&self) -> Vec<String> {
+        let d = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        d.by_room.keys().cloned().collect()
+    }
+
     /// (room id, entry id) of every track that has ended by `now`.
     pub fn due(&self, now: Millis) -> Vec<(String, String)> {
         let d = self.inner.lock().unwrap_or_else(|e| e.into_inner());

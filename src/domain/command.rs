@@ -88,6 +88,15 @@ pub enum Command {
     TrackEnded {
         entry_id: String,
     },
+    /// The speaker has been gone longer than the grace period (system):
+    /// pause, and remember why.
+    SpeakerAway {
+        member_id: String,
+    },
+    /// The speaker is back (system): resume what its absence paused.
+    SpeakerBack {
+        member_id: String,
+    },
 }
 
 impl Command {
@@ -184,9 +193,11 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         return Err(DomainError::Forbidden);
     }
     match command {
-        Command::Join { .. } | Command::TrackEnded { .. } | Command::UnlinkAccount { .. } => {
-            Err(DomainError::Forbidden)
-        }
+        Command::Join { .. }
+        | Command::TrackEnded { .. }
+        | Command::UnlinkAccount { .. }
+        | Command::SpeakerAway { .. }
+        | Command::SpeakerBack { .. } => Err(DomainError::Forbidden),
         Command::Add { entry_id, track } => add(room, &me, entry_id, track, now, out),
         Command::Vote { entry_id, value } => vote(room, &me.id, &entry_id, value, out),
         Command::Remove { entry_id } => remove(room, &me, &entry_id, out),
@@ -194,7 +205,10 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         Command::Skip => skip(room, now, PlayEnd::Skipped, out),
         Command::VoteSkip { present } => vote_skip(room, &me.id, present, now, out),
         Command::Pause => pause(room, now, out),
-        Command::Resume => resume(room, now, out),
+        Command::Resume => {
+            room.speaker_away = false;
+            resume(room, now, out)
+        }
         Command::Kick { member_id } => kick(room, &me, &member_id, out),
         Command::Ban { member_id } => ban(room, &me, &member_id, out),
         Command::SetRole { member_id, role } => set_role(room, &me, &member_id, role, out),
@@ -219,6 +233,26 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
 fn system_command(room: &mut Room, command: Command, now: Millis, out: &mut Outcome) -> Result<(), DomainError> {
     let entry_id = match command {
         Command::TrackEnded { entry_id } => entry_id,
+        Command::SpeakerAway { member_id } => {
+            let playing = room.now_playing.as_ref().is_some_and(|np| np.paused_position.is_none());
+            if room.speaker.as_deref() == Some(member_id.as_str()) && playing {
+                room.speaker_away = true;
+                return pause(room, now, out);
+            }
+            return Ok(());
+        }
+        Command::SpeakerBack { member_id } => {
+            if room.speaker.as_deref() == Some(member_id.as_str()) && room.speaker_away {
+                room.speaker_away = false;
+                if room.now_playing.as_ref().is_some_and(|np| np.paused_position.is_some()) {
+                    return resume(room, now, out);
+                }
+                // Staff moved on meanwhile: nothing to resume, but the
+                // flag must be stored cleared.
+                out.changes.push(Change::NowPlaying);
+            }
+            return Ok(());
+        }
         Command::UnlinkAccount { user_id } => {
             for member in
                 room.members.make_mut().values_mut().filter(|m| m.user_id.as_deref() == Some(user_id.as_str()))
@@ -457,6 +491,7 @@ fn set_speaker(room: &mut Room, member_id: Option<String>, out: &mut Outcome) ->
     if room.speaker == member_id {
         return Ok(());
     }
+    room.speaker_away = false;
     if member_id.is_some() && room.playback.take().is_some() {
         out.changes.push(Change::PlaybackUpdated);
     }

@@ -162,6 +162,10 @@ pub struct Room {
     /// server keeps time. At most one of the two is set.
     #[serde(default)]
     pub speaker: Option<String>,
+    /// Paused by the server because the speaker went away (not by staff):
+    /// it resumes when the speaker is back.
+    #[serde(default)]
+    pub speaker_away: bool,
 }
 
 /// A part of the room that most commands leave alone (its members, its
@@ -245,6 +249,7 @@ impl Room {
             listing: Listing::default(),
             playback: None,
             speaker: None,
+            speaker_away: false,
         }
     }
 

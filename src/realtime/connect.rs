@@ -88,6 +88,7 @@ pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>
     }
     if s.extensions.get::<CameOnline>().is_some() {
         presence_outbox::announce(&hub, &app.presence, &session.room_id, &session.member_id, true);
+        app.player.speaker_back(&session.room_id, &session.member_id).await;
     }
 }
 

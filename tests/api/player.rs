@@ -91,3 +91,71 @@ async fn idle_party_rooms_expire_but_busy_ones_stay() {
     let (status, _) = app.get(&format!("/api/rooms/{}", busy.code)).await;
     assert_eq!(status, 200);
 }
+
+/// Waits until the member is (or is not) online in the room.
+async fn wait_online(app: &TestApp, room_id: &str, member_id: &str, online: bool) {
+    for _ in 0..200 {
+        if app.state.presence.online(room_id).await.contains(member_id) == online {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{member_id} never became online={online}");
+}
+
+#[tokio::test]
+async fn a_room_pauses_when_its_speaker_is_gone_past_the_grace_period_and_resumes_when_it_is_back() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let hs = app.connect(&host.token).await;
+    let screen = app.join(&host.code, "Big screen").await;
+    let speaker = app.connect(&screen.token).await;
+    hs.ok("room:set_speaker", json!({"member_id": screen.member_id})).await;
+    hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let playing = hs.snapshot().await;
+    assert_eq!(playing["room"]["speaker"], json!(screen.member_id));
+    assert_eq!(playing["now_playing"]["paused"], false);
+
+    drop(speaker);
+    wait_online(&app, &host.room_id, &screen.member_id, false).await;
+    app.state.player.pause_where_the_speaker_is_gone().await;
+    app.clock.advance(crowdjuke::player::SPEAKER_GRACE_MS - 1_000);
+    app.state.player.pause_where_the_speaker_is_gone().await;
+    assert_eq!(hs.snapshot().await["now_playing"]["paused"], false, "a reload's worth of absence changes nothing");
+    app.clock.advance(1_000);
+    app.state.player.pause_where_the_speaker_is_gone().await;
+    let paused = hs.snapshot().await;
+    assert_eq!(paused["now_playing"]["paused"], true, "nobody hears it: the clock stops");
+    let held_at = paused["now_playing"]["position_ms"].as_u64().expect("position");
+
+    app.clock.advance(60_000);
+    let _back = app.connect(&screen.token).await;
+    let paused_version = paused["version"].as_u64().expect("version");
+    let resumed = hs
+        .wait_for("room:changed", |c| {
+            c["version"].as_u64() > Some(paused_version)
+                && c["changes"].as_array().is_some_and(|ch| {
+                    ch.iter().any(|x| x["type"] == "now_playing" && x["now_playing"]["paused"] == false)
+                })
+        })
+        .await;
+    let np =
+        resumed["changes"].as_array().and_then(|c| c.iter().find(|x| x["type"] == "now_playing")).expect("now playing");
+    assert_eq!(np["now_playing"]["position_ms"].as_u64(), Some(held_at), "it carries on where it stopped");
+}
+
+#[tokio::test]
+async fn staff_pausing_is_not_undone_by_a_returning_speaker() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let hs = app.connect(&host.token).await;
+    hs.ok("room:set_speaker", json!({"member_id": host.member_id})).await;
+    hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    hs.ok("player:pause", json!({})).await;
+    let guest = app.join(&host.code, "Gus").await;
+    let _gs = app.connect(&guest.token).await;
+    let again = app.connect(&host.token).await;
+    assert_eq!(again.snapshot().await["now_playing"]["paused"], true);
+    app.state.player.speaker_back(&host.room_id, &host.member_id).await;
+    assert_eq!(again.snapshot().await["now_playing"]["paused"], true, "the host paused it, not the speaker's absence");
+}
