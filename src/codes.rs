@@ -67,6 +67,7 @@ codes! {
     QueueLimitReached = "queue_limit_reached", 409;
     TrackTooLong = "track_too_long", 409;
     ExplicitNotAllowed = "explicit_not_allowed", 409;
+    NotPlayable = "not_playable", 409;
     RecentlyPlayed = "recently_played", 409;
     TrackBanned = "track_banned", 409;
     ArtistBanned = "artist_banned", 409;

@@ -59,6 +59,20 @@ export function fromSnapshot(s: Snapshot, previous: RoomState | null): RoomState
   };
 }
 
+/**
+ * Whether the room's speaker can play the track (protocol.md §5.1
+ * `only_playable`): a browser speaker plays tracks with audio on the
+ * server, a Spotify device its own tracks, and with neither (a DJ plays)
+ * anything goes. Queue entries carry no `provider_uri`: they count as
+ * playable on a device.
+ */
+export function playableHere(track: { audio?: string; provider_uri?: string }, state: RoomState, known = true): boolean {
+  if (state.room.speaker) return Boolean(track.audio);
+  const device = state.room.playback;
+  if (device && known) return Boolean(track.provider_uri?.startsWith(`${device.provider}:track:`));
+  return true;
+}
+
 export function isStaff(state: RoomState): boolean {
   return state.me.role === 'host' || state.me.role === 'cohost';
 }
@@ -149,6 +163,9 @@ function applyChange(state: RoomState, c: Change): void {
       break;
     case 'speaker_updated':
       state.room = { ...state.room, speaker: c.speaker };
+      break;
+    case 'playback_updated':
+      state.room = { ...state.room, playback: c.playback };
       break;
   }
 }

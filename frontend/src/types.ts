@@ -20,6 +20,10 @@ export interface Track {
   explicit: boolean;
   popularity?: number;
   artwork_url?: string;
+  /** MIME type of the file the server can stream (music folders). */
+  audio?: string;
+  /** The track on a music service, e.g. `spotify:track:…`. */
+  provider_uri?: string;
 }
 
 /** A track inside a room; may carry `artwork_url` for imported tracks. */
@@ -93,6 +97,7 @@ export interface Rules {
   banned_artists: string[];
   skip_threshold: number | null;
   downvote_removal: number | null;
+  only_playable: boolean;
 }
 
 export interface Listing {
@@ -113,6 +118,8 @@ export interface RoomInfo {
   fallback_count: number;
   /** The member whose browser plays the music (snapshots and changes). */
   speaker?: string | null;
+  /** The music service device the room plays on, if any. */
+  playback?: { provider: string; device_name: string } | null;
   /** REST answers only. */
   join_url?: string;
   online_count?: number;
@@ -166,6 +173,7 @@ export type Change =
   | { type: 'skip_votes'; count: number; needed: number }
   | { type: 'rules_updated'; rules: Rules }
   | { type: 'speaker_updated'; speaker: string | null }
+  | { type: 'playback_updated'; playback: { provider: string; device_name: string } | null }
   | { type: 'listing_updated'; listing: Listing }
   | { type: 'fallback_updated'; count: number };
 

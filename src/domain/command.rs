@@ -335,6 +335,9 @@ fn check_track_allowed(room: &Room, track: &Track, now: Millis) -> Result<(), Do
     if !rules.allow_explicit && track.explicit {
         return Err(DomainError::ExplicitNotAllowed);
     }
+    if rules.only_playable && !room.can_play(track) {
+        return Err(DomainError::NotPlayable);
+    }
     if let Some(max) = rules.max_track_secs
         && track.duration_ms > u64::from(max) * 1000
     {

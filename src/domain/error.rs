@@ -25,6 +25,8 @@ pub enum DomainError {
     TrackTooLong(u32),
     #[error("explicit tracks are not allowed in this room")]
     ExplicitNotAllowed,
+    #[error("this track cannot play on this room's speaker")]
+    NotPlayable,
     #[error("this track was played less than {0} hours ago")]
     RecentlyPlayed(u32),
     #[error("this track is banned in this room")]
@@ -69,6 +71,7 @@ impl DomainError {
             Self::CooldownActive(_) => Code::CooldownActive,
             Self::TrackTooLong(_) => Code::TrackTooLong,
             Self::ExplicitNotAllowed => Code::ExplicitNotAllowed,
+            Self::NotPlayable => Code::NotPlayable,
             Self::RecentlyPlayed(_) => Code::RecentlyPlayed,
             Self::TrackBanned => Code::TrackBanned,
             Self::ArtistBanned => Code::ArtistBanned,

@@ -227,6 +227,19 @@ pub struct Playback {
 }
 
 impl Room {
+    /// Whether the room's speaker can play the track: a browser plays tracks
+    /// with audio on this server, a music service device its own tracks, and
+    /// with neither (a DJ plays) anything goes.
+    pub fn can_play(&self, track: &Track) -> bool {
+        match (&self.speaker, &self.playback) {
+            (Some(_), _) => track.audio.is_some(),
+            (None, Some(device)) => {
+                track.provider_uri.as_deref().is_some_and(|uri| uri.starts_with(&format!("{}:track:", device.provider)))
+            }
+            (None, None) => true,
+        }
+    }
+
     pub fn new(id: String, code: String, name: String, host: Member, rules: Rules, now: Millis) -> Self {
         let mut members = Members::default();
         members.make_mut().insert(host.id.clone(), host);

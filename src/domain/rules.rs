@@ -39,6 +39,10 @@ pub struct Rules {
     pub skip_threshold: Option<f64>,
     /// An entry whose down-votes outnumber its up-votes by this much is removed.
     pub downvote_removal: Option<u32>,
+    /// `true` refuses tracks the room's speaker cannot play: without audio
+    /// on this server when a browser plays, not on the service when a
+    /// Spotify device plays. Everything is accepted while a DJ plays.
+    pub only_playable: bool,
 }
 
 impl Default for Rules {
@@ -56,6 +60,7 @@ impl Default for Rules {
             banned_artists: Vec::new(),
             skip_threshold: None,
             downvote_removal: None,
+            only_playable: false,
         }
     }
 }

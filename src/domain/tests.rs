@@ -437,3 +437,22 @@ fn staff_choose_one_speaker_and_a_removed_speaker_is_no_longer_one() {
     let out = do_ok(&mut room, "h", Command::SetPlayback { playback: Some(playback) });
     assert_eq!((room.speaker.as_deref(), out.changes.contains(&Change::SpeakerUpdated)), (None, true));
 }
+
+#[test]
+fn only_playable_refuses_what_the_speaker_cannot_play() {
+    let mut room = room_with(Rules { only_playable: true, ..Rules::default() });
+    let with_audio = Track { audio: Some("audio/flac".into()), ..track("f", 180) };
+    let on_spotify = Track { provider_uri: Some("spotify:track:abc".into()), ..track("s", 180) };
+    let add_track =
+        |room: &mut Room, t: &Track| run(room, "a", Command::Add { entry_id: format!("e-{}", t.id), track: t.clone() });
+    assert!(add_track(&mut room, &track("d", 180)).is_ok(), "with nobody's device playing, anything goes");
+    do_ok(&mut room, "h", Command::SetSpeaker { member_id: Some("h".into()) });
+    assert_eq!(add_track(&mut room, &on_spotify).map(|_| ()), Err(DomainError::NotPlayable));
+    assert!(add_track(&mut room, &with_audio).is_ok(), "a browser speaker plays files");
+    let device =
+        Playback { provider: "spotify".into(), user_id: "u".into(), device_id: "d".into(), device_name: "K".into() };
+    do_ok(&mut room, "h", Command::SetPlayback { playback: Some(device) });
+    let another = Track { id: "f2".into(), ..with_audio };
+    assert_eq!(add_track(&mut room, &another).map(|_| ()), Err(DomainError::NotPlayable));
+    assert!(add_track(&mut room, &on_spotify).is_ok(), "a Spotify device plays Spotify tracks");
+}

@@ -10,13 +10,14 @@ import { joinUrl } from '../storage';
 import type { Rules } from '../types';
 import type { RoomContext, Section } from './view';
 
-type Toggle = 'guests_can_add' | 'allow_downvotes' | 'fair_mode' | 'allow_explicit';
+type Toggle = 'guests_can_add' | 'allow_downvotes' | 'fair_mode' | 'allow_explicit' | 'only_playable';
 
 const toggles: { rule: Toggle; label: string; hint: string }[] = [
   { rule: 'guests_can_add', label: 'Guests may add tracks', hint: 'Off: guests only vote.' },
   { rule: 'allow_downvotes', label: 'Allow down-votes', hint: 'Off: up-votes only.' },
   { rule: 'fair_mode', label: 'Fair mode', hint: 'Take turns between the people who add tracks.' },
   { rule: 'allow_explicit', label: 'Allow explicit tracks', hint: '' },
+  { rule: 'only_playable', label: 'Only tracks the speaker can play', hint: 'Others are refused instead of keeping time in silence.' },
 ];
 
 const skipChoices: { value: number | null; label: string }[] = [

@@ -5,7 +5,7 @@
 import { formatDuration } from '../clock';
 import { h, part, setText, syncList } from '../dom';
 import { describeError } from '../errors';
-import { applyEntryAck, isStaff, type RoomState } from '../state';
+import { applyEntryAck, isStaff, type RoomState, playableHere } from '../state';
 import type { EntryAck, EntryView, Vote } from '../types';
 import type { RoomContext, Section } from './view';
 
@@ -45,6 +45,7 @@ export function queueSection(ctx: RoomContext): Section {
           { class: 'entry-title' },
           h('span', { 'data-part': 'title' }),
           h('abbr', { class: 'badge', title: 'explicit', 'data-part': 'explicit', hidden: true }, 'E'),
+          h('span', { class: 'badge silent', 'data-part': 'silent', 'data-testid': 'silent', title: 'The speaker has no audio for it: it keeps time in silence', hidden: true }, 'No sound'),
           h('span', { class: 'badge pin-badge', 'data-part': 'pinned', 'data-testid': 'pinned', hidden: true }, 'Pinned'),
         ),
         h('p', { class: 'entry-meta', 'data-part': 'meta' }),
@@ -89,6 +90,7 @@ function drawEntry(li: HTMLElement, entry: EntryView, state: RoomState, index: n
   setText(part(li, 'position'), String(index + 1));
   setText(part(li, 'title'), track.title);
   part(li, 'explicit').hidden = !track.explicit;
+  part(li, 'silent').hidden = playableHere(track, state, false);
   part(li, 'pinned').hidden = !entry.pinned;
   setText(part(li, 'meta'), `${track.artists.join(', ')} · ${formatDuration(track.duration_ms)} · ${mine ? 'added by you' : `added by ${entry.added_by_name}`}`);
 

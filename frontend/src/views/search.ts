@@ -6,7 +6,7 @@ import { ApiError, searchTracks } from '../api';
 import { formatDuration } from '../clock';
 import { h, part, setText, syncList } from '../dom';
 import { describeError } from '../errors';
-import { applyEntryAck, isStaff, type RoomState } from '../state';
+import { applyEntryAck, isStaff, type RoomState, playableHere } from '../state';
 import type { EntryAck, Track } from '../types';
 import type { RoomContext, Section } from './view';
 
@@ -116,7 +116,13 @@ function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, add: 
       h(
         'div',
         { class: 'result-text' },
-        h('p', { class: 'result-title' }, track.title, track.explicit ? h('abbr', { class: 'badge', title: 'explicit' }, 'E') : null),
+        h(
+          'p',
+          { class: 'result-title' },
+          track.title,
+          track.explicit ? h('abbr', { class: 'badge', title: 'explicit' }, 'E') : null,
+          h('span', { class: 'badge silent', 'data-part': 'silent', 'data-testid': 'silent', title: 'The speaker has no audio for it: it keeps time in silence', hidden: true }, 'No sound'),
+        ),
         h('p', { class: 'result-meta' }, `${track.artists.join(', ')}${track.album ? ` · ${track.album}` : ''} · ${formatDuration(track.duration_ms)}`),
         h('p', { class: 'result-problem', 'data-part': 'problem', 'data-testid': 'rule-problem', hidden: true }),
       ),
@@ -138,6 +144,7 @@ function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, add: 
       // A duplicate add is an up-vote: the track rules do not apply to it.
       const blocked = problem !== null && !isQueued;
       button.disabled = blocked;
+      part(li, 'silent').hidden = playableHere(track, state);
       const note = part(li, 'problem');
       note.hidden = !blocked;
       setText(note, blocked ? problem : '');
@@ -153,6 +160,7 @@ export function ruleProblem(track: Track, state: RoomState): string | null {
   const banned = new Set(rules.banned_artists.map((a) => a.toLowerCase()));
   if (track.artists.some((a) => banned.has(a.toLowerCase()))) return 'An artist of this track is banned in this room.';
   if (!rules.allow_explicit && track.explicit) return 'Explicit tracks are not allowed here.';
+  if (rules.only_playable && !playableHere(track, state)) return 'The speaker cannot play this track here.';
   if (rules.max_track_secs !== null && track.duration_ms > rules.max_track_secs * 1000) {
     return `Longer than this room allows (${formatDuration(rules.max_track_secs * 1000)}).`;
   }
