@@ -469,3 +469,81 @@ async fn files_added_and_removed_while_serving_show_up_in_search() {
     })
     .await;
 }
+
+/// An ID3v2.4 tag: a title that is not valid UTF-8 and an artist of 100 KB.
+fn hostile_id3_tag() -> Vec<u8> {
+    fn frame(id: &[u8; 4], text: &[u8]) -> Vec<u8> {
+        let mut body = vec![3u8]; // UTF-8, says the frame
+        body.extend_from_slice(text);
+        let mut out = id.to_vec();
+        out.extend(synchsafe(body.len()));
+        out.extend([0, 0]);
+        out.extend(body);
+        out
+    }
+    fn synchsafe(n: usize) -> [u8; 4] {
+        [(n >> 21 & 0x7f) as u8, (n >> 14 & 0x7f) as u8, (n >> 7 & 0x7f) as u8, (n & 0x7f) as u8]
+    }
+    let mut frames = frame(b"TIT2", &[0x66, 0xff, 0xfe, 0xc3, 0x28]);
+    frames.extend(frame(b"TPE1", "Ü".repeat(50_000).as_bytes()));
+    let mut tag = b"ID3\x04\x00\x00".to_vec();
+    tag.extend(synchsafe(frames.len()));
+    tag.extend(frames);
+    tag
+}
+
+#[tokio::test]
+async fn hostile_files_are_read_safely_or_skipped_and_links_are_not_followed() {
+    let music = TempDir::new().expect("dir");
+    let outside = TempDir::new().expect("dir");
+    // Invalid UTF-8 and a huge tag in front of real MP3 audio.
+    let plain = music.path().join("plain.tmp");
+    generate(&plain, TONE, 2.0, &["-c:a", "libmp3lame", "-write_id3v2", "0", "-f", "mp3"], &[]);
+    let mut hostile = hostile_id3_tag();
+    hostile.extend(std::fs::read(&plain).expect("mp3"));
+    std::fs::write(music.path().join("Broken Tags.mp3"), hostile).expect("write");
+    std::fs::remove_file(&plain).expect("remove");
+    // A WAV header declaring about 4 GB (hours of audio) over 2 s of samples.
+    let wav = music.path().join("liar-length.wav");
+    generate(&wav, "sine=frequency=880:sample_rate=8000", 2.0, &["-c:a", "pcm_s16le"], &[]);
+    let mut bytes = std::fs::read(&wav).expect("wav");
+    let data = bytes.windows(4).position(|w| w == b"data").expect("a data chunk");
+    bytes[data + 4..data + 8].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
+    bytes[4..8].copy_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
+    std::fs::write(&wav, bytes).expect("write");
+    // A unicode name.
+    let unicode = music.path().join("Ñandú – Canción 🎵.flac");
+    generate(&unicode, TONE, 2.0, &["-c:a", "flac"], &[("title", "Canción")]);
+    // A link loop, and a link to music outside the folder: neither followed.
+    std::os::unix::fs::symlink(music.path(), music.path().join("loop")).expect("symlink");
+    let other_tone = "sine=frequency=550:sample_rate=44100";
+    generate(&outside.path().join("elsewhere.flac"), other_tone, 2.0, &["-c:a", "flac"], &[("title", "Elsewhere")]);
+    std::os::unix::fs::symlink(outside.path().join("elsewhere.flac"), music.path().join("link.flac")).expect("symlink");
+    std::os::unix::fs::symlink(outside.path(), music.path().join("outside")).expect("symlink");
+    let app = spawn_app().await;
+    let store = &app.state.store;
+
+    let report = scan(store, music.path()).await;
+
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.imported, 3, "{report:?}");
+    let tagged = track_of_file(store, &music.path().join("Broken Tags.mp3")).await;
+    assert!(!tagged.title.contains('\u{fffd}') || tagged.title.len() < 40, "{:?}", tagged.title);
+    assert!(tagged.artists.iter().all(|a| a.chars().count() <= 300), "a huge tag is capped");
+    let long = track_of_file(store, &wav).await;
+    assert!((1_900..=2_100).contains(&long.duration_ms), "the decoded length counts: {} ms", long.duration_ms);
+    assert_eq!(track_of_file(store, &unicode).await.title, "Canción");
+    let files = store.music_files().music_files().await.expect("files");
+    assert!(
+        files.iter().all(|f| !f.path.contains("elsewhere") && !f.path.contains("/loop/")),
+        "links are not followed"
+    );
+
+    // An unmounted folder, and another folder scanned alone, take nothing
+    // away from what was scanned before.
+    let missing = folders::scan(store, &[music.path().join("no-such-folder")], &|_, _| {}).await.expect("scan");
+    assert!(matches!(missing.skipped.as_slice(), [(_, Skipped::Unreadable(_))]), "{:?}", missing.skipped);
+    let other = folders::scan(store, &[outside.path().to_path_buf()], &|_, _| {}).await.expect("scan");
+    assert_eq!((other.imported, other.removed), (1, 0), "{other:?}");
+    assert_eq!(store.music_files().music_files().await.expect("files").len(), 4, "both folders' files are kept");
+}

@@ -92,13 +92,14 @@ pub async fn scan(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> StoreResult<ScanReport> {
     let mut report = ScanReport::default();
-    let (found, unlisted) = tokio::task::spawn_blocking({
+    let walked = tokio::task::spawn_blocking({
         let folders = folders.to_vec();
         move || walk(&folders)
     })
     .await
     .map_err(|e| crate::store::StoreError::Unavailable(e.to_string()))?;
-    report.skipped.extend(unlisted);
+    let Walked { found, skipped, listed } = walked;
+    report.skipped.extend(skipped);
     let known: HashMap<String, MusicFile> =
         store.music_files().music_files().await?.into_iter().map(|f| (f.path.clone(), f)).collect();
     let present: HashSet<String> = found.iter().map(|f| f.path.clone()).collect();
@@ -152,7 +153,17 @@ pub async fn scan(
         progress(done, total);
     }
     drop(read);
-    for gone in known.values().filter(|k| !present.contains(&k.path)) {
+    // Only what was looked for and could be listed is gone: a folder that
+    // was not scanned, or is unmounted or unreadable now, keeps its files.
+    let looked_at = |path: &str| listed.iter().any(|dir| Path::new(path).starts_with(dir));
+    let unlisted: Vec<&PathBuf> =
+        report.skipped.iter().filter(|(_, why)| matches!(why, Skipped::Unreadable(_))).map(|(p, _)| p).collect();
+    let gone = known.values().filter(|k| {
+        !present.contains(&k.path)
+            && looked_at(&k.path)
+            && !unlisted.iter().any(|dir| Path::new(&k.path).starts_with(dir))
+    });
+    for gone in gone {
         store.music_files().delete_music_file(&gone.path).await?;
         report.removed += 1;
     }
@@ -184,16 +195,29 @@ async fn mark_unplayable(store: &dyn Store, track_id: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// Every file with a taken extension under `folders`, and what could not
-/// be listed.
-fn walk(folders: &[PathBuf]) -> (Vec<Found>, Vec<(PathBuf, Skipped)>) {
-    let (mut found, mut skipped) = (Vec::new(), Vec::new());
+/// What a walk of the folders found.
+struct Walked {
+    /// Every file with a taken extension.
+    found: Vec<Found>,
+    /// What could not be listed or read, and why.
+    skipped: Vec<(PathBuf, Skipped)>,
+    /// The folders (absolute) that could be listed.
+    listed: Vec<PathBuf>,
+}
+
+fn walk(folders: &[PathBuf]) -> Walked {
+    let (mut found, mut skipped, mut listed) = (Vec::new(), Vec::new(), Vec::new());
     for folder in folders {
+        match std::path::absolute(folder) {
+            Ok(root) if folder.is_dir() => listed.push(root),
+            _ => {}
+        }
         for entry in walkdir::WalkDir::new(folder).follow_links(false).sort_by_file_name() {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
                     let path = e.path().map_or_else(|| folder.clone(), Path::to_path_buf);
+                    let path = std::path::absolute(&path).unwrap_or(path);
                     skipped.push((path, Skipped::Unreadable(e.to_string())));
                     continue;
                 }
@@ -216,7 +240,7 @@ fn walk(folders: &[PathBuf]) -> (Vec<Found>, Vec<(PathBuf, Skipped)>) {
             }
         }
     }
-    (found, skipped)
+    Walked { found, skipped, listed }
 }
 
 fn absolute(path: &Path) -> Option<String> {
@@ -244,7 +268,10 @@ fn read_file(path: &Path) -> Result<Read, Skipped> {
         // Opus: tags and duration only; the file's bytes identify it.
         Err(AnalysisError::Unsupported(_)) if tags.mime.contains("opus") => (file_hash(path)?, None, None),
         Err(AnalysisError::Unsupported(why)) => return Err(Skipped::Corrupt(format!("cannot decode it: {why}"))),
-        Err(AnalysisError::Corrupt(why)) => return Err(Skipped::Corrupt(why)),
+        Err(AnalysisError::Corrupt(why)) => {
+            let why = tags.damaged.map_or(why.clone(), |tags| format!("{why}; its tags: {tags}"));
+            return Err(Skipped::Corrupt(why));
+        }
         Err(AnalysisError::Unreadable(e)) => return Err(Skipped::Unreadable(e.to_string())),
     };
     let duration_ms = measured_ms.filter(|ms| *ms > 0).unwrap_or(tags.duration_ms);
@@ -253,6 +280,9 @@ fn read_file(path: &Path) -> Result<Read, Skipped> {
     }
     if duration_ms > MAX_DURATION_MS {
         return Err(Skipped::Corrupt(format!("it declares {} hours of audio", duration_ms / 3_600_000)));
+    }
+    if let Some(why) = &tags.damaged {
+        tracing::info!(path = %path.display(), why, "unreadable tags: the file is taken by its name");
     }
     let id = tags.isrc.as_ref().map_or(id, |isrc| format!("isrc-{isrc}"));
     let (named_artist, named_title) = tags::from_file_name(path);

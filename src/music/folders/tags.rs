@@ -35,6 +35,9 @@ pub struct Tags {
     pub mime: &'static str,
     /// Front cover (or the first picture): bytes and MIME type.
     pub cover: Option<(Vec<u8>, String)>,
+    /// Why the tags could not be read, when the format could: the file is
+    /// then taken by its name, if its audio decodes.
+    pub damaged: Option<String>,
 }
 
 /// Why a file's tags could not be read.
@@ -54,10 +57,14 @@ pub fn read(path: &Path) -> Result<Tags, TagError> {
     let probe = probe.guess_file_type()?;
     let Some(file_type) = probe.file_type() else { return Err(TagError::Unsupported) };
     let mime = mime_of(file_type).ok_or(TagError::Unsupported)?;
-    let tagged = probe.read().map_err(|e| match e.is_unknown_format() {
-        true => TagError::Unsupported,
-        false => TagError::Corrupt(std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string())),
-    })?;
+    let tagged = match probe.read() {
+        Ok(tagged) => tagged,
+        Err(e) if e.is_unknown_format() => return Err(TagError::Unsupported),
+        Err(e) => {
+            let why = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+            return Ok(Tags { mime, damaged: Some(why), ..Tags::default() });
+        }
+    };
     let mut tags = Tags { duration_ms: tagged.properties().duration().as_millis() as u64, mime, ..Tags::default() };
     if let Some(tag) = tagged.primary_tag().or_else(|| tagged.first_tag()) {
         let list = |key: ItemKey| split_values(tag.get_strings(key));
