@@ -79,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
     let folders = [music.clone()];
 
     let started = Instant::now();
-    let first = folders::scan(&store, &folders, &|_, _| {}).await?;
+    let first = folders::scan(&store, None, &folders, &|_, _| {}).await?;
     let full = started.elapsed().as_secs_f64();
 
     let paths = list(&music);
@@ -88,7 +88,7 @@ async fn main() -> anyhow::Result<()> {
     let tags_only = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
-    let again = folders::scan(&store, &folders, &|_, _| {}).await?;
+    let again = folders::scan(&store, None, &folders, &|_, _| {}).await?;
     let rescan = started.elapsed().as_secs_f64();
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -181,7 +181,9 @@ async fn scan_music_folders(state: AppState, stop: CancellationToken) {
             "music folders scanned"
         );
     };
-    crate::music::folders::watch::scan_and_watch(state.store.clone(), dirs, scanned, stop).await;
+    // Scaled out, a node without the folders serves the copies in GridFS.
+    let copies = state.settings.mongodb_uri.is_some().then(|| state.blobs.clone());
+    crate::music::folders::watch::scan_and_watch(state.store.clone(), copies, dirs, scanned, stop).await;
 }
 
 /// Refuses settings that cannot work, and makes the data directory.

@@ -5,7 +5,7 @@
 //! a running server: stop it first, or use the upload route).
 //!
 //! Owns: the offline operator commands. May use: app (to open the store and
-//! engine), music, search, store, config. Must not import: transport.
+//! engine), media (blobs), music, search, store, config. Must not import: transport.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::Settings;
+use crate::media::{BlobStore, GridFsBlobStore};
 use crate::music::import::{self, Format, MAX_IMPORT_BYTES};
 use crate::search::{IndexName, indexer};
 use crate::store::{EmbeddedStore, MongoStore, Store};
@@ -57,18 +58,28 @@ pub async fn import_music(settings: &Settings, dirs: &[std::path::PathBuf]) -> a
     for dir in dirs {
         anyhow::ensure!(dir.is_dir(), "{} is not a folder", dir.display());
     }
-    let store = open_store(settings).await?;
+    // Scaled out, the audio is copied into GridFS so that every node can
+    // serve it; embedded, files are played where they are.
+    let (store, copies): (Arc<dyn Store>, _) = match &settings.mongodb_uri {
+        Some(uri) => {
+            let mongo = MongoStore::connect(uri, &settings.mongodb_db).await.context("cannot reach MongoDB")?;
+            let copies = GridFsBlobStore::new(mongo.database());
+            (Arc::new(mongo), Some(copies))
+        }
+        None => (open_store(settings).await?, None),
+    };
     let bar = progress_bar();
     let started = std::time::Instant::now();
     let progress = |done: usize, total: usize| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
-    let scanned = crate::music::folders::scan(&store, dirs, &progress).await;
+    let scanned =
+        crate::music::folders::scan(&store, copies.as_ref().map(|c| c as &dyn BlobStore), dirs, &progress).await;
     bar.finish_and_clear();
     let report = scanned?;
     let seconds = started.elapsed().as_secs_f64();
-    let read = report.imported + report.updated + report.skipped.len();
+    let read = report.read;
     println!(
         "{} imported, {} updated, {} unchanged, {} removed, {} skipped ({read} files read in {seconds:.1} s, {:.1} files/s)",
         report.imported,

@@ -27,7 +27,7 @@ pub use photo::{Photo, PhotoMark, PhotoStatus};
 pub use provider::{JobError, JobKind, JobStatus, LinkStatus, PendingAuthorization, ProviderJob, ProviderLink};
 pub use room::{Member, Members, NowPlaying, Play, PlayEnd, Playback, Role, Room, RoomKind, Shared};
 pub use rules::Rules;
-pub use track::{Analysis, MusicFile, Track};
+pub use track::{Analysis, MusicFile, Skipped, Track};
 pub use user::{AccountSession, Activity, ActivityKind, User};
 
 /// Milliseconds since the Unix epoch, as handed out by the injectable clock.

@@ -68,4 +68,33 @@ pub struct MusicFile {
     /// The MIME type of its embedded cover, served as the track's artwork.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cover: Option<String>,
+    /// Set when the file was left out (its `track_id` is then empty), so
+    /// that a re-scan does not read it again while it has not changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<Skipped>,
+}
+
+/// Why a file of a music folder was left out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "why", rename_all = "snake_case")]
+pub enum Skipped {
+    /// Not audio crowdjuke reads, whatever its extension says.
+    Unsupported,
+    /// Damaged or truncated beyond reading, with what was wrong.
+    Corrupt(String),
+    /// Cannot be opened or listed (permissions, vanished, a name that is not UTF-8).
+    Unreadable(String),
+    /// The same recording as another file of this scan (that one is kept).
+    Duplicate(String),
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unsupported => f.write_str("unsupported: not audio crowdjuke reads"),
+            Self::Corrupt(why) => write!(f, "corrupt: {why}"),
+            Self::Unreadable(why) => write!(f, "unreadable: {why}"),
+            Self::Duplicate(of) => write!(f, "duplicate of {of}"),
+        }
+    }
 }

@@ -7,12 +7,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use std::ops::Range;
+
 use async_trait::async_trait;
-use futures_util::TryStreamExt;
+use bytes::Bytes;
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::gridfs::GridFsBucket;
 use mongodb::options::GridFsBucketOptions;
+use tokio::io::{AsyncReadExt as _, AsyncSeekExt};
 
 const MAX_KEY_CHARS: usize = 200;
 const MAX_CONTENT_TYPE_CHARS: usize = 100;
@@ -33,6 +38,19 @@ pub struct Blob {
     pub content_type: String,
 }
 
+/// What is known of a blob without reading it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub len: u64,
+    pub content_type: String,
+}
+
+/// A blob's bytes in chunks, read as they are sent.
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// How much of a large blob is read or written at a time.
+const CHUNK_BYTES: usize = 256 * 1024;
+
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
     /// Stores `blob` under `key`, replacing what was there.
@@ -42,6 +60,14 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> BlobResult<()>;
     /// Keys starting with `prefix`, sorted (to find orphans and clean up).
     async fn keys(&self, prefix: &str) -> BlobResult<Vec<String>>;
+    /// Stores the file at `path` under `key`, copied a chunk at a time (a
+    /// 200 MB recording is never held whole).
+    async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> BlobResult<()>;
+    /// Its length and content type, or `None` when there is no such blob.
+    async fn stat(&self, key: &str) -> BlobResult<Option<BlobInfo>>;
+    /// The bytes `range` (end excluded, within the blob) as a stream of
+    /// chunks, in constant memory; `None` when there is no such blob.
+    async fn read_range(&self, key: &str, range: Range<u64>) -> BlobResult<Option<ByteStream>>;
 }
 
 fn check_key(key: &str) -> BlobResult<()> {
@@ -161,6 +187,48 @@ impl BlobStore for FileBlobStore {
         .map_err(unavailable)?
         .map_err(|e: std::io::Error| unavailable(e))
     }
+
+    async fn put_file(&self, key: &str, source: &Path, content_type: &str) -> BlobResult<()> {
+        check_content_type(content_type)?;
+        let (path, source, content_type) = (self.path(key)?, source.to_path_buf(), content_type.to_string());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let mut tmp = path.as_os_str().to_os_string();
+            tmp.push(format!(".tmp-{:08x}", rand::random::<u32>()));
+            std::fs::copy(&source, &tmp)?;
+            write_atomically(&type_path(&path), content_type.as_bytes())?;
+            std::fs::rename(&tmp, &path)
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)
+    }
+
+    async fn stat(&self, key: &str) -> BlobResult<Option<BlobInfo>> {
+        let path = self.path(key)?;
+        let len = match tokio::fs::metadata(&path).await {
+            Ok(meta) => meta.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let content_type =
+            tokio::fs::read_to_string(type_path(&path)).await.unwrap_or_else(|_| "application/octet-stream".into());
+        Ok(Some(BlobInfo { len, content_type }))
+    }
+
+    async fn read_range(&self, key: &str, range: Range<u64>) -> BlobResult<Option<ByteStream>> {
+        let path = self.path(key)?;
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        file.seek(std::io::SeekFrom::Start(range.start)).await.map_err(unavailable)?;
+        let part = file.take(range.end.saturating_sub(range.start));
+        Ok(Some(tokio_util::io::ReaderStream::with_capacity(part, CHUNK_BYTES).boxed()))
+    }
 }
 
 /// Blob keys under `dir` (skipping `.type` and temporary files).
@@ -184,13 +252,29 @@ fn collect_keys(root: &Path, dir: &Path, keys: &mut Vec<String>) -> std::io::Res
 /// the content type its metadata.
 pub struct GridFsBlobStore {
     bucket: GridFsBucket,
+    /// The bucket's chunks, read directly for ranges (the driver's
+    /// download stream can only start at the beginning).
+    chunks: mongodb::Collection<Document>,
     closed: Arc<AtomicBool>,
 }
 
 impl GridFsBlobStore {
     pub fn new(db: &mongodb::Database) -> Self {
         let options = GridFsBucketOptions::builder().bucket_name("media".to_string()).build();
-        Self { bucket: db.gridfs_bucket(options), closed: Arc::default() }
+        Self { bucket: db.gridfs_bucket(options), chunks: db.collection("media.chunks"), closed: Arc::default() }
+    }
+
+    async fn file(&self, key: &str) -> BlobResult<Option<mongodb::gridfs::FilesCollectionDocument>> {
+        check_key(key)?;
+        let files: Vec<_> = self
+            .bucket()?
+            .find(doc! { "_id": key })
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        Ok(files.into_iter().next())
     }
 
     /// Later calls answer `Unavailable` (the client is shut down elsewhere).
@@ -204,6 +288,11 @@ impl GridFsBlobStore {
         }
         Ok(&self.bucket)
     }
+}
+
+fn content_type_of(file: &mongodb::gridfs::FilesCollectionDocument) -> String {
+    let declared = file.metadata.as_ref().and_then(|m| m.get_str("contentType").ok());
+    declared.unwrap_or("application/octet-stream").to_string()
 }
 
 fn is_missing_file(e: &mongodb::error::Error) -> bool {
@@ -234,17 +323,9 @@ impl BlobStore for GridFsBlobStore {
     }
 
     async fn get(&self, key: &str) -> BlobResult<Option<Blob>> {
-        check_key(key)?;
+        let Some(file) = self.file(key).await? else { return Ok(None) };
+        let content_type = content_type_of(&file);
         let bucket = self.bucket()?;
-        let files: Vec<_> =
-            bucket.find(doc! { "_id": key }).await.map_err(unavailable)?.try_collect().await.map_err(unavailable)?;
-        let Some(file) = files.into_iter().next() else { return Ok(None) };
-        let content_type = file
-            .metadata
-            .as_ref()
-            .and_then(|m| m.get_str("contentType").ok())
-            .unwrap_or("application/octet-stream")
-            .to_string();
         let mut download = match bucket.open_download_stream(Bson::String(key.to_string())).await {
             Ok(d) => d,
             Err(e) if is_missing_file(&e) => return Ok(None),
@@ -278,5 +359,65 @@ impl BlobStore for GridFsBlobStore {
             .collect();
         keys.sort();
         Ok(keys)
+    }
+
+    async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> BlobResult<()> {
+        check_key(key)?;
+        check_content_type(content_type)?;
+        let mut source = tokio::fs::File::open(path).await.map_err(unavailable)?;
+        self.delete(key).await?;
+        let metadata: Document = doc! { "contentType": content_type };
+        let mut upload = self
+            .bucket()?
+            .open_upload_stream(key)
+            .id(Bson::String(key.to_string()))
+            .metadata(metadata)
+            .await
+            .map_err(unavailable)?;
+        let mut buffer = vec![0; CHUNK_BYTES];
+        loop {
+            let copied = match source.read(&mut buffer).await {
+                Ok(0) => break,
+                Ok(n) => upload.write_all(&buffer[..n]).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = copied {
+                upload.abort().await.ok();
+                return Err(unavailable(e));
+            }
+        }
+        upload.close().await.map_err(unavailable)
+    }
+
+    async fn stat(&self, key: &str) -> BlobResult<Option<BlobInfo>> {
+        Ok(self.file(key).await?.map(|file| BlobInfo { len: file.length, content_type: content_type_of(&file) }))
+    }
+
+    /// Reads only the chunks that hold the range, a few at a time.
+    async fn read_range(&self, key: &str, range: Range<u64>) -> BlobResult<Option<ByteStream>> {
+        let Some(file) = self.file(key).await? else { return Ok(None) };
+        let size = u64::from(file.chunk_size_bytes.max(1));
+        let end = range.end.min(file.length);
+        if range.start >= end {
+            return Ok(Some(futures_util::stream::empty().boxed()));
+        }
+        let (first, last) = (range.start / size, (end - 1) / size);
+        let filter = doc! { "files_id": key, "n": { "$gte": first as i64, "$lte": last as i64 } };
+        let chunks = self.chunks.find(filter).sort(doc! { "n": 1 }).batch_size(4).await.map_err(unavailable)?;
+        let mut expected = first;
+        let stream = chunks.map(move |chunk| {
+            let chunk = chunk.map_err(std::io::Error::other)?;
+            let n = chunk.get_i32("n").map(i64::from).or_else(|_| chunk.get_i64("n")).map_err(std::io::Error::other)?;
+            let data = chunk.get_binary_generic("data").map_err(std::io::Error::other)?;
+            if n as u64 != expected {
+                return Err(std::io::Error::other(format!("chunk {expected} of the blob is missing")));
+            }
+            expected += 1;
+            let offset = n as u64 * size;
+            let from = range.start.saturating_sub(offset).min(data.len() as u64) as usize;
+            let to = (end - offset).min(data.len() as u64) as usize;
+            Ok(Bytes::copy_from_slice(&data[from..to.max(from)]))
+        });
+        Ok(Some(stream.boxed()))
     }
 }

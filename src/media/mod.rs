@@ -8,4 +8,4 @@
 mod blobs;
 pub mod pipeline;
 
-pub use blobs::{Blob, BlobError, BlobResult, BlobStore, FileBlobStore, GridFsBlobStore};
+pub use blobs::{Blob, BlobError, BlobInfo, BlobResult, BlobStore, ByteStream, FileBlobStore, GridFsBlobStore};

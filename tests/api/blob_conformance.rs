@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use crowdjuke::media::{Blob, BlobError, BlobStore, FileBlobStore, GridFsBlobStore};
+use crowdjuke::media::{Blob, BlobError, BlobInfo, BlobStore, FileBlobStore, GridFsBlobStore};
+use futures_util::TryStreamExt;
 use tempfile::TempDir;
 
 use crate::services;
@@ -71,6 +72,46 @@ async fn keys_that_could_escape_or_collide_are_refused(store: Arc<dyn BlobStore>
     assert!(store.keys("").await.expect("keys").is_empty(), "nothing was stored");
 }
 
+async fn read_range(store: &dyn BlobStore, key: &str, range: std::ops::Range<u64>) -> Vec<u8> {
+    let stream = store.read_range(key, range).await.expect("read").expect("stored");
+    let chunks: Vec<_> = stream.try_collect().await.expect("chunks");
+    chunks.concat()
+}
+
+async fn files_are_stored_in_chunks_and_read_back_by_range(store: Arc<dyn BlobStore>) {
+    let dir = TempDir::new().expect("dir");
+    let source = dir.path().join("song.flac");
+    // Three and a bit GridFS chunks.
+    let bytes: Vec<u8> = (0..800_003u32).map(|i| (i * 13 % 253) as u8).collect();
+    std::fs::write(&source, &bytes).expect("write");
+    assert_eq!(store.stat("audio/t1").await.expect("stat"), None);
+    assert!(store.read_range("audio/t1", 0..10).await.expect("read").is_none());
+
+    store.put_file("audio/t1", &source, "audio/flac").await.expect("put_file");
+
+    let info = store.stat("audio/t1").await.expect("stat").expect("stored");
+    assert_eq!(info, BlobInfo { len: bytes.len() as u64, content_type: "audio/flac".into() });
+    let len = bytes.len() as u64;
+    for range in [0..len, 0..1, 5..10, 261_100..261_150, 250_000..700_000, len - 1..len, 522_240..522_241] {
+        let got = read_range(store.as_ref(), "audio/t1", range.clone()).await;
+        assert!(got == bytes[range.start as usize..range.end as usize], "{range:?}: {} bytes", got.len());
+    }
+    assert!(read_range(store.as_ref(), "audio/t1", 10..10).await.is_empty());
+    // Replacing with a smaller file leaves nothing of the larger one.
+    std::fs::write(&source, b"short").expect("write");
+    store.put_file("audio/t1", &source, "audio/mpeg").await.expect("replace");
+    assert_eq!(
+        store.stat("audio/t1").await.expect("stat").map(|i| (i.len, i.content_type)),
+        Some((5, "audio/mpeg".into()))
+    );
+    assert_eq!(read_range(store.as_ref(), "audio/t1", 0..5).await, b"short");
+    let missing = store.put_file("audio/t2", &dir.path().join("gone.flac"), "audio/flac").await;
+    assert!(matches!(missing, Err(BlobError::Unavailable(_))), "{missing:?}");
+    assert_eq!(store.stat("audio/t2").await.expect("stat"), None, "nothing half-written");
+    let bad = store.put_file("../audio", &source, "audio/flac").await;
+    assert!(matches!(bad, Err(BlobError::InvalidKey(_))), "{bad:?}");
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod file_blobs {
@@ -94,4 +135,5 @@ conformance!(
     blobs_round_trip_with_their_content_type,
     delete_is_idempotent_and_keys_list_by_prefix,
     keys_that_could_escape_or_collide_are_refused,
+    files_are_stored_in_chunks_and_read_back_by_range,
 );

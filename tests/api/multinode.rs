@@ -769,3 +769,82 @@ async fn polling_session_answers(http: &reqwest::Client, base: &str, token: &str
         poll_until(format!("43{ack}[")).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn music_scanned_on_one_node_is_served_by_another_from_gridfs_with_ranges() {
+    use crate::music_folders::{covered_mp3, fetch, ticket};
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let (uri, redis, db) = (services::mongodb_uri(), services::redis_url(), services::fresh_db_name());
+    let search = MeiliDouble::start(Some(MEILI_KEY)).await;
+    let music = TempDir::new().expect("dir");
+    let song = covered_mp3(music.path());
+    let original = std::fs::read(&song).expect("read");
+    let shared = |s: &mut Settings, node: &str| {
+        s.mongodb_uri = Some(uri.clone());
+        s.mongodb_db = db.clone();
+        s.redis_url = Some(redis.clone());
+        s.node_id = Some(node.into());
+        use_search(s, &search);
+    };
+    let folder = music.path().to_path_buf();
+    let scanning = spawn_with(TempDir::new().expect("dir"), |s| {
+        shared(s, "node0");
+        s.music_dirs = vec![folder];
+    })
+    .await;
+    let serving = spawn_with(TempDir::new().expect("dir"), |s| shared(s, "node1")).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let track_id = loop {
+        let files = serving.state.store.music_files().music_files().await.expect("files");
+        if let Some(file) = files.first() {
+            break file.track_id.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never scanned");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // The node with the folder goes away, and so does the folder: the
+    // other node serves the copy in GridFS.
+    scanning.stop().await;
+    std::fs::remove_file(&song).expect("remove");
+    let host = serving.create_room(json!({})).await;
+    serving.connect(&host.token).await.ok("queue:add", json!({ "track_id": track_id })).await;
+    let (status, body) = ticket(&serving, &host, &track_id).await;
+    assert_eq!(status, 200, "{body}");
+    let url = body["url"].as_str().expect("url").to_string();
+
+    let whole = fetch(&serving, &url, &[]).await;
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.headers()["content-type"], "audio/mpeg");
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    let etag = whole.headers()["etag"].to_str().expect("etag").to_string();
+    assert!(whole.bytes().await.expect("body") == original, "the copy is the file");
+    let part = fetch(&serving, &url, &[("range", "bytes=1000-1099"), ("if-range", &etag)]).await;
+    let len = original.len();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.headers()["content-range"], format!("bytes 1000-1099/{len}").as_str());
+    assert!(part.bytes().await.expect("body") == original[1000..1100]);
+    let tail = fetch(&serving, &url, &[("range", "bytes=-1000")]).await;
+    assert_eq!(tail.status(), 206);
+    assert!(tail.bytes().await.expect("body") == original[len - 1000..]);
+    let past = fetch(&serving, &url, &[("range", &format!("bytes={len}-"))]).await;
+    assert_eq!(past.status(), 416);
+    assert_eq!(past.headers()["content-range"], format!("bytes */{len}").as_str());
+    let artwork = fetch(&serving, &format!("/api/tracks/{track_id}/artwork"), &[]).await;
+    assert_eq!(artwork.status(), 200);
+    assert!(artwork.bytes().await.expect("png").starts_with(b"\x89PNG"), "the cover's copy");
+
+    // A scan that finds the file gone removes its copies.
+    let report = crowdjuke::music::folders::scan(
+        &serving.state.store,
+        Some(serving.state.blobs.as_ref()),
+        &[music.path().into()],
+        &|_, _| {},
+    )
+    .await
+    .expect("scan");
+    assert_eq!(report.removed, 1, "{report:?}");
+    for prefix in ["audio/", "covers/"] {
+        assert!(serving.state.blobs.keys(prefix).await.expect("keys").is_empty(), "{prefix}");
+    }
+    assert_eq!(fetch(&serving, &url, &[]).await.status(), 404);
+}

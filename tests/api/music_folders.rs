@@ -16,7 +16,7 @@ use crate::helpers::*;
 
 /// Makes `path` with ffmpeg from a lavfi source, with tags; panics with
 /// ffmpeg's output when it fails (ffmpeg is installed by scripts/test).
-fn generate(path: &Path, source: &str, seconds: f32, extra: &[&str], tags: &[(&str, &str)]) {
+pub fn generate(path: &Path, source: &str, seconds: f32, extra: &[&str], tags: &[(&str, &str)]) {
     let mut command = Command::new("ffmpeg");
     command.args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", source, "-t", &seconds.to_string()]);
     for (key, value) in tags {
@@ -41,7 +41,7 @@ fn ffmpeg_loudness(path: &Path) -> f64 {
     line.split_whitespace().nth(1).expect("value").parse().expect("a number")
 }
 
-const TONE: &str = "sine=frequency=440:sample_rate=44100";
+pub const TONE: &str = "sine=frequency=440:sample_rate=44100";
 
 /// One file per format, tagged, plus broken ones.
 fn library(dir: &Path) -> Vec<(&'static str, &'static str)> {
@@ -66,7 +66,7 @@ fn library(dir: &Path) -> Vec<(&'static str, &'static str)> {
 }
 
 async fn scan(store: &Arc<dyn Store>, dir: &Path) -> folders::ScanReport {
-    folders::scan(store, &[dir.to_path_buf()], &|_, _| {}).await.expect("scan")
+    folders::scan(store, None, &[dir.to_path_buf()], &|_, _| {}).await.expect("scan")
 }
 
 async fn track(store: &Arc<dyn Store>, id: &str) -> Track {
@@ -112,7 +112,7 @@ async fn every_format_is_read_with_its_tags_and_broken_files_are_skipped_with_th
     );
     assert_eq!(skipped.len(), 3, "the truncated file still plays its first half: {skipped:?}");
     assert_eq!(report.imported, expected.len() + 1, "six formats and the truncated copy");
-    for (name, title) in expected {
+    for &(name, title) in &expected {
         let track = track_of_file(store, &music.path().join(name)).await;
         assert_eq!(track.title, title, "{name}");
         assert_eq!(track.artists, ["Ana Tijoux"], "{name}");
@@ -128,6 +128,30 @@ async fn every_format_is_read_with_its_tags_and_broken_files_are_skipped_with_th
     }
     let cut = track_of_file(store, &music.path().join("cut.mp3")).await;
     assert!((1_000..=2_000).contains(&cut.duration_ms), "half of it: {} ms", cut.duration_ms);
+
+    // A re-scan reads nothing: the files left out are remembered with
+    // their size and modification time, and left out again for the same
+    // reasons.
+    let again = scan(store, music.path()).await;
+    assert_eq!(again.read, 0, "{again:?}");
+    assert_eq!(again.unchanged, expected.len() + 1, "{again:?}");
+    let mut reasons: Vec<_> = again.skipped.iter().map(|(p, why)| (p.clone(), why.clone())).collect();
+    let mut before: Vec<_> = report.skipped.iter().map(|(p, why)| (p.clone(), why.clone())).collect();
+    reasons.sort_by(|a, b| a.0.cmp(&b.0));
+    before.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(reasons, before);
+
+    // The duplicate's original goes: the duplicate is read and holds the
+    // track now (same id, so its votes and history stay).
+    let five = track_of_file(store, &music.path().join("five.wav")).await;
+    std::fs::remove_file(music.path().join("five.wav")).expect("remove");
+    let after = scan(store, music.path()).await;
+    assert_eq!(after.read, 1, "only the duplicate is read: {after:?}");
+    assert_eq!((after.updated, after.removed), (1, 1), "{after:?}");
+    assert_eq!(after.skipped.len(), 2, "{:?}", after.skipped);
+    let liar = track_of_file(store, &music.path().join("liar.mp3")).await;
+    assert_eq!(liar.id, five.id);
+    assert!(liar.audio.is_some(), "still playable");
 }
 
 #[tokio::test]
@@ -286,7 +310,7 @@ async fn playing() -> Playing {
     Playing { app, host, track_id, url, _music: music }
 }
 
-async fn ticket(app: &TestApp, member: &Guest, track_id: &str) -> (u16, Value) {
+pub async fn ticket(app: &TestApp, member: &Guest, track_id: &str) -> (u16, Value) {
     let response = app
         .http
         .get(app.url(&format!("/api/rooms/{}/audio/{track_id}", member.code)))
@@ -298,7 +322,7 @@ async fn ticket(app: &TestApp, member: &Guest, track_id: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn fetch(app: &TestApp, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+pub async fn fetch(app: &TestApp, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
     let mut request = app.http.get(app.url(url));
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -379,12 +403,11 @@ async fn audio_needs_a_current_ticket_for_that_track_and_a_member_of_a_room_play
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("no_audio")), "a demo track has no file");
 }
 
-#[tokio::test]
-async fn a_file_removed_after_its_ticket_answers_no_audio_and_the_cover_is_served() {
-    let music = TempDir::new().expect("dir");
-    let cover = music.path().join("cover.png");
+/// `covered.mp3` in `dir`: two seconds of tone with a red PNG cover.
+pub fn covered_mp3(dir: &Path) -> PathBuf {
+    let cover = dir.join("cover.png");
     generate(&cover, "color=c=red:s=64x64", 0.04, &["-frames:v", "1"], &[]);
-    let song = music.path().join("covered.mp3");
+    let song = dir.join("covered.mp3");
     let out = Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", TONE, "-i"])
         .arg(&cover)
@@ -408,6 +431,14 @@ async fn a_file_removed_after_its_ticket_answers_no_audio_and_the_cover_is_serve
         .output()
         .expect("ffmpeg");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_file(&cover).expect("remove the cover file");
+    song
+}
+
+#[tokio::test]
+async fn a_file_removed_after_its_ticket_answers_no_audio_and_the_cover_is_served() {
+    let music = TempDir::new().expect("dir");
+    let song = covered_mp3(music.path());
     let app = spawn_app().await;
     let store = &app.state.store;
     scan(store, music.path()).await;
@@ -541,9 +572,9 @@ async fn hostile_files_are_read_safely_or_skipped_and_links_are_not_followed() {
 
     // An unmounted folder, and another folder scanned alone, take nothing
     // away from what was scanned before.
-    let missing = folders::scan(store, &[music.path().join("no-such-folder")], &|_, _| {}).await.expect("scan");
+    let missing = folders::scan(store, None, &[music.path().join("no-such-folder")], &|_, _| {}).await.expect("scan");
     assert!(matches!(missing.skipped.as_slice(), [(_, Skipped::Unreadable(_))]), "{:?}", missing.skipped);
-    let other = folders::scan(store, &[outside.path().to_path_buf()], &|_, _| {}).await.expect("scan");
+    let other = folders::scan(store, None, &[outside.path().to_path_buf()], &|_, _| {}).await.expect("scan");
     assert_eq!((other.imported, other.removed), (1, 0), "{other:?}");
     assert_eq!(store.music_files().music_files().await.expect("files").len(), 4, "both folders' files are kept");
 }

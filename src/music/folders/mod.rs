@@ -15,7 +15,12 @@
 //! measured. Ogg Opus is read (tags, duration) but not measured: no Rust
 //! decoder for it is mature yet; its id is the hash of the file's bytes.
 //!
-//! Owns: scanning. May use: store, domain. Must not import: other services.
+//! Scaled out, each file read is also copied into the BlobStore (GridFS)
+//! with its cover, so that a node without the folder serves it too; a
+//! track that loses its last file loses its copies.
+//!
+//! Owns: scanning. May use: store, media (blobs), domain. Must not import:
+//! other services.
 
 pub mod analysis;
 pub mod tags;
@@ -29,8 +34,10 @@ use std::time::UNIX_EPOCH;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
+pub use crate::domain::Skipped;
 use crate::domain::{MusicFile, Track};
-use crate::store::{Store, StoreResult};
+use crate::media::{Blob, BlobError, BlobStore};
+use crate::store::{Store, StoreError, StoreResult};
 use analysis::AnalysisError;
 use tags::TagError;
 
@@ -38,30 +45,6 @@ use tags::TagError;
 pub const EXTENSIONS: [&str; 9] = ["mp3", "flac", "ogg", "oga", "opus", "m4a", "mp4", "aac", "wav"];
 /// A file declaring more than this is refused as damaged.
 const MAX_DURATION_MS: u64 = 24 * 3_600_000;
-
-/// Why a file was left out.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Skipped {
-    /// Not audio crowdjuke reads, whatever its extension says.
-    Unsupported,
-    /// Damaged or truncated beyond reading, with what was wrong.
-    Corrupt(String),
-    /// Cannot be opened or listed (permissions, vanished, a name that is not UTF-8).
-    Unreadable(String),
-    /// The same recording as another file of this scan (that one is kept).
-    Duplicate(String),
-}
-
-impl std::fmt::Display for Skipped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Unsupported => f.write_str("unsupported: not audio crowdjuke reads"),
-            Self::Corrupt(why) => write!(f, "corrupt: {why}"),
-            Self::Unreadable(why) => write!(f, "unreadable: {why}"),
-            Self::Duplicate(of) => write!(f, "duplicate of {of}"),
-        }
-    }
-}
 
 /// What a scan did.
 #[derive(Debug, Default)]
@@ -74,6 +57,8 @@ pub struct ScanReport {
     pub unchanged: usize,
     /// Files gone since the last scan.
     pub removed: usize,
+    /// Files opened and decoded (new or changed, or no longer a duplicate).
+    pub read: usize,
     pub skipped: Vec<(PathBuf, Skipped)>,
 }
 
@@ -85,9 +70,12 @@ struct Found {
 }
 
 /// Scans `folders` into the library; `progress(done, total)` after each file.
+/// With `copies` (scaled out), each file read is also copied there, with
+/// its cover, so that every node can serve it (`audio_key`, `cover_key`).
 /// Scans of one store must not overlap (the server runs one at a time).
 pub async fn scan(
     store: &Arc<dyn Store>,
+    copies: Option<&dyn BlobStore>,
     folders: &[PathBuf],
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> StoreResult<ScanReport> {
@@ -97,58 +85,94 @@ pub async fn scan(
         move || walk(&folders)
     })
     .await
-    .map_err(|e| crate::store::StoreError::Unavailable(e.to_string()))?;
+    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
     let Walked { found, skipped, listed } = walked;
     report.skipped.extend(skipped);
     let known: HashMap<String, MusicFile> =
         store.music_files().music_files().await?.into_iter().map(|f| (f.path.clone(), f)).collect();
     let present: HashSet<String> = found.iter().map(|f| f.path.clone()).collect();
     let total = found.len();
+    let unchanged = |f: &Found| known.get(&f.path).is_some_and(|k| k.size == f.size && k.modified_ms == f.modified_ms);
+    let (same, changed): (Vec<Found>, Vec<Found>) = found.into_iter().partition(unchanged);
+    // Unchanged files that hold a track, then unchanged files left out
+    // before: they are left out again without being read, unless they
+    // were the duplicate of a file that no longer holds its track.
     let mut holders: HashMap<String, String> = HashMap::new();
-    let (changed, same): (Vec<Found>, Vec<Found>) = found
-        .into_iter()
-        .partition(|f| known.get(&f.path).is_none_or(|k| k.size != f.size || k.modified_ms != f.modified_ms));
-    for file in &same {
+    for file in same.iter().filter(|f| known[&f.path].skipped.is_none()) {
         report.unchanged += 1;
         holders.insert(known[&file.path].track_id.clone(), file.path.clone());
     }
-    progress(report.unchanged, total);
+    let held: HashSet<&String> = holders.values().collect();
+    let (remembered, read_again): (Vec<Found>, Vec<Found>) =
+        same.into_iter().filter(|f| known[&f.path].skipped.is_some()).partition(|f| match &known[&f.path].skipped {
+            Some(Skipped::Duplicate(of)) => held.contains(of),
+            _ => true,
+        });
+    for file in &remembered {
+        let why = known[&file.path].skipped.clone().expect("partitioned on it");
+        report.skipped.push((PathBuf::from(&file.path), why));
+    }
+    let mut done = report.unchanged + remembered.len();
+    progress(done, total);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut read = futures_util::stream::iter(changed)
+    let mut read = futures_util::stream::iter(changed.into_iter().chain(read_again))
         .map(|file| async move {
             let path = file.path.clone();
             let read = tokio::task::spawn_blocking(move || read_file(Path::new(&path))).await;
             (file, read.unwrap_or_else(|e| Err(Skipped::Corrupt(format!("reading it crashed: {e}")))))
         })
         .buffered(workers);
-    let mut done = report.unchanged;
     while let Some((file, result)) = read.next().await {
         done += 1;
+        report.read += 1;
+        let result = result.and_then(|read| match holders.get(&read.track.id) {
+            Some(first) if first != &file.path => Err(Skipped::Duplicate(first.clone())),
+            _ => Ok(read),
+        });
         match result {
-            Err(why) => report.skipped.push((PathBuf::from(&file.path), why)),
-            Ok(read) => match holders.get(&read.track.id) {
-                Some(first) if first != &file.path => {
-                    report.skipped.push((PathBuf::from(&file.path), Skipped::Duplicate(first.clone())))
+            Err(Skipped::Unreadable(why)) => {
+                // Maybe readable next time without changing: not remembered,
+                // and no longer holding its track.
+                if known.contains_key(&file.path) {
+                    store.music_files().delete_music_file(&file.path).await?;
                 }
-                _ => {
-                    holders.insert(read.track.id.clone(), file.path.clone());
-                    let existed = !store.tracks_by_ids(std::slice::from_ref(&read.track.id)).await?.is_empty();
-                    store.put_tracks(std::slice::from_ref(&read.track)).await?;
-                    let record = MusicFile {
-                        path: file.path.clone(),
-                        track_id: read.track.id.clone(),
-                        size: file.size,
-                        modified_ms: file.modified_ms,
-                        mime: read.track.audio.clone().unwrap_or_default(),
-                        cover: read.cover,
-                    };
-                    store.music_files().put_music_file(&record).await?;
-                    match existed {
-                        true => report.updated += 1,
-                        false => report.imported += 1,
-                    }
+                report.skipped.push((PathBuf::from(&file.path), Skipped::Unreadable(why)));
+            }
+            Err(why) => {
+                let record = MusicFile {
+                    path: file.path.clone(),
+                    track_id: String::new(),
+                    size: file.size,
+                    modified_ms: file.modified_ms,
+                    mime: String::new(),
+                    cover: None,
+                    skipped: Some(why.clone()),
+                };
+                store.music_files().put_music_file(&record).await?;
+                report.skipped.push((PathBuf::from(&file.path), why));
+            }
+            Ok(read) => {
+                if let Some(copies) = copies {
+                    copy(copies, &read, &file.path).await?;
                 }
-            },
+                holders.insert(read.track.id.clone(), file.path.clone());
+                let existed = !store.tracks_by_ids(std::slice::from_ref(&read.track.id)).await?.is_empty();
+                store.put_tracks(std::slice::from_ref(&read.track)).await?;
+                let record = MusicFile {
+                    path: file.path.clone(),
+                    track_id: read.track.id.clone(),
+                    size: file.size,
+                    modified_ms: file.modified_ms,
+                    mime: read.track.audio.clone().unwrap_or_default(),
+                    cover: read.cover.map(|(_, mime)| mime),
+                    skipped: None,
+                };
+                store.music_files().put_music_file(&record).await?;
+                match existed {
+                    true => report.updated += 1,
+                    false => report.imported += 1,
+                }
+            }
         }
         progress(done, total);
     }
@@ -165,23 +189,55 @@ pub async fn scan(
     });
     for gone in gone {
         store.music_files().delete_music_file(&gone.path).await?;
-        report.removed += 1;
-    }
-    // Files that changed into something unreadable no longer hold their
-    // track either.
-    for (path, _) in &report.skipped {
-        if let Some(before) = path.to_str().and_then(|p| known.get(p)) {
-            store.music_files().delete_music_file(&before.path).await?;
+        if gone.skipped.is_none() {
+            report.removed += 1;
         }
     }
-    let orphaned: HashSet<&String> =
-        known.values().map(|k| &k.track_id).filter(|id| !holders.contains_key(*id)).collect();
+    let orphaned: HashSet<&String> = known
+        .values()
+        .filter(|k| k.skipped.is_none())
+        .map(|k| &k.track_id)
+        .filter(|id| !holders.contains_key(*id))
+        .collect();
     for track_id in orphaned {
         if store.music_files().music_files_of(track_id).await?.is_empty() {
             mark_unplayable(store.as_ref(), track_id).await?;
+            if let Some(copies) = copies {
+                for key in [audio_key(track_id), cover_key(track_id)] {
+                    copies.delete(&key).await.map_err(blob_error)?;
+                }
+            }
         }
     }
     Ok(report)
+}
+
+/// Where a track's audio is copied when scaled out.
+pub fn audio_key(track_id: &str) -> String {
+    format!("audio/{track_id}")
+}
+
+/// Where a track's embedded cover is copied when scaled out.
+pub fn cover_key(track_id: &str) -> String {
+    format!("covers/{track_id}")
+}
+
+fn blob_error(e: BlobError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// Copies the file's audio and cover, so that every node can serve them.
+async fn copy(copies: &dyn BlobStore, read: &Read, path: &str) -> StoreResult<()> {
+    let id = &read.track.id;
+    let mime = read.track.audio.as_deref().unwrap_or("application/octet-stream");
+    copies.put_file(&audio_key(id), Path::new(path), mime).await.map_err(blob_error)?;
+    match &read.cover {
+        Some((bytes, mime)) => {
+            let cover = Blob { bytes: bytes.clone(), content_type: mime.clone() };
+            copies.put(&cover_key(id), cover).await.map_err(blob_error)
+        }
+        None => copies.delete(&cover_key(id)).await.map_err(blob_error),
+    }
 }
 
 /// The track stays (votes, history, queues); it just cannot be played.
@@ -250,7 +306,8 @@ fn absolute(path: &Path) -> Option<String> {
 /// A file read into a track.
 struct Read {
     track: Track,
-    cover: Option<String>,
+    /// The embedded cover and its MIME type.
+    cover: Option<(Vec<u8>, String)>,
 }
 
 /// Reads a file's tags and measures its audio (blocking).
@@ -293,7 +350,7 @@ fn read_file(path: &Path) -> Result<Read, Skipped> {
     if artists.is_empty() {
         artists.push("Unknown artist".to_string());
     }
-    let cover = tags.cover.map(|(_, mime)| mime);
+    let cover = tags.cover;
     let track = Track {
         artwork_url: cover.as_ref().map(|_| format!("/api/tracks/{id}/artwork")),
         title: tags.title.unwrap_or(named_title),

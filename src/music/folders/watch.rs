@@ -17,15 +17,17 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{ScanReport, scan};
+use crate::media::BlobStore;
 use crate::store::Store;
 
 /// How long a burst of changes (a folder being copied in) settles first.
 pub const DEBOUNCE: Duration = Duration::from_secs(1);
 
 /// Scans `folders` now, then again after every change, until `stop`;
-/// `scanned` gets each report.
+/// `scanned` gets each report. `copies`: as for `scan`.
 pub async fn scan_and_watch(
     store: Arc<dyn Store>,
+    copies: Option<Arc<dyn BlobStore>>,
     folders: Vec<PathBuf>,
     scanned: impl Fn(&ScanReport) + Send + Sync,
     stop: CancellationToken,
@@ -61,7 +63,7 @@ pub async fn scan_and_watch(
         // next scan reads the rest.
         tokio::select! {
             _ = stop.cancelled() => return,
-            result = scan(&store, &folders, &|_, _| {}) => match result {
+            result = scan(&store, copies.as_deref(), &folders, &|_, _| {}) => match result {
                 Ok(report) => scanned(&report),
                 Err(e) => tracing::warn!(error = %e, "could not scan the music folders"),
             },
