@@ -39,6 +39,8 @@ export interface TrackView {
   audio?: string;
   /** Measured loudness (EBU R128), for the speaker's normalisation. */
   loudness_lufs?: number;
+  /** Measured true peak (dBTP): turning a quiet track up stops short of clipping. */
+  true_peak_dbtp?: number;
 }
 
 export type Vote = 1 | 0 | -1;
@@ -71,6 +73,8 @@ export interface NowPlayingView {
   position_ms: number;
   paused: boolean;
   skip_votes: number;
+  /** Paused because the room's speaker went away; resumes when it is back. */
+  waiting_for_speaker?: boolean;
 }
 
 export interface Play {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::command::{Change, Departure, RemovalReason};
 use super::photo::Variant;
 use super::room::Entry;
-use super::{Listing, Member, Millis, NowPlaying, Photo, PhotoStatus, Play, Role, Room, RoomKind, Rules, Track, queue};
+use super::{Listing, Member, Millis, Photo, PhotoStatus, Play, Role, Room, RoomKind, Rules, Track, queue};
 
 /// How many recent plays a snapshot carries.
 const SNAPSHOT_PLAYS: usize = 20;
@@ -33,6 +33,9 @@ pub struct TrackView<'a> {
     /// Its measured loudness, for a speaker's normalisation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loudness_lufs: Option<f64>,
+    /// Its true peak, so that turning a quiet track up never clips.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub true_peak_dbtp: Option<f64>,
 }
 
 impl<'a> From<&'a Track> for TrackView<'a> {
@@ -46,6 +49,7 @@ impl<'a> From<&'a Track> for TrackView<'a> {
             explicit: t.explicit,
             audio: t.audio.as_deref(),
             loudness_lufs: t.analysis.map(|a| a.loudness_lufs),
+            true_peak_dbtp: t.analysis.map(|a| a.true_peak_dbtp),
         }
     }
 }
@@ -104,19 +108,26 @@ pub struct NowPlayingView<'a> {
     pub position_ms: Millis,
     pub paused: bool,
     pub skip_votes: usize,
+    /// Paused because the room's speaker went away; it resumes when the
+    /// speaker is back (sent only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub waiting_for_speaker: bool,
 }
 
 impl<'a> NowPlayingView<'a> {
-    pub fn new(np: &'a NowPlaying, now: Millis) -> Self {
-        Self {
+    pub fn of(room: &'a Room, now: Millis) -> Option<Self> {
+        let np = room.now_playing.as_ref()?;
+        let paused = np.paused_position.is_some();
+        Some(Self {
             entry_id: &np.entry_id,
             track: (&np.track).into(),
             added_by: np.added_by.as_deref(),
             started_at: np.started_at,
             position_ms: np.position_at(now),
-            paused: np.paused_position.is_some(),
+            paused,
             skip_votes: np.skip_votes.len(),
-        }
+            waiting_for_speaker: paused && room.speaker_away,
+        })
     }
 }
 
@@ -194,7 +205,7 @@ impl<'a> Snapshot<'a> {
             room: RoomInfo::new(room),
             me: viewer.and_then(|v| room.member(v)).map(|m| MemberView::new(m, true)),
             queue: queue::play_order(room).into_iter().map(|e| EntryView::new(e, viewer)).collect(),
-            now_playing: room.now_playing.as_ref().map(|np| NowPlayingView::new(np, now)),
+            now_playing: NowPlayingView::of(room, now),
             members: member_page(room, online, 0, SNAPSHOT_MEMBERS),
             online_count: online.len(),
             recent_plays: &room.recent_plays[plays_from..],
@@ -279,9 +290,7 @@ fn change_view<'a>(
         Change::EntryAdded { entry_id } => ChangeView::EntryAdded { entry: entry(entry_id)? },
         Change::EntryUpdated { entry_id } => ChangeView::EntryUpdated { entry: entry(entry_id)? },
         Change::EntryRemoved { entry_id, reason } => ChangeView::EntryRemoved { entry_id, reason: *reason },
-        Change::NowPlaying => {
-            ChangeView::NowPlaying { now_playing: room.now_playing.as_ref().map(|np| NowPlayingView::new(np, now)) }
-        }
+        Change::NowPlaying => ChangeView::NowPlaying { now_playing: NowPlayingView::of(room, now) },
         Change::SkipVotes { count, needed } => ChangeView::SkipVotes { count: *count, needed: *needed },
         Change::RulesUpdated => ChangeView::RulesUpdated { rules: &room.rules },
         Change::FallbackUpdated => ChangeView::FallbackUpdated { count: room.fallback.len() },

@@ -175,7 +175,7 @@ async fn info(
     let room = app.rooms.room_by_code(&parse_code(&raw_code)?).await?;
     let mut body = room_json(&app, &room).await;
     let now = app.clock.now();
-    body["now_playing"] = json!(room.now_playing.as_ref().map(|np| NowPlayingView::new(np, now)));
+    body["now_playing"] = json!(NowPlayingView::of(&room, now));
     Ok(Json(json!({ "room": body })))
 }
 

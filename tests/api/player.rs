@@ -121,11 +121,14 @@ async fn a_room_pauses_when_its_speaker_is_gone_past_the_grace_period_and_resume
     app.state.player.pause_where_the_speaker_is_gone().await;
     app.clock.advance(crowdjuke::player::SPEAKER_GRACE_MS - 1_000);
     app.state.player.pause_where_the_speaker_is_gone().await;
-    assert_eq!(hs.snapshot().await["now_playing"]["paused"], false, "a reload's worth of absence changes nothing");
+    let still = hs.snapshot().await;
+    assert_eq!(still["now_playing"]["paused"], false, "a reload's worth of absence changes nothing");
+    assert_eq!(still["now_playing"].get("waiting_for_speaker"), None, "sent only when true");
     app.clock.advance(1_000);
     app.state.player.pause_where_the_speaker_is_gone().await;
     let paused = hs.snapshot().await;
     assert_eq!(paused["now_playing"]["paused"], true, "nobody hears it: the clock stops");
+    assert_eq!(paused["now_playing"]["waiting_for_speaker"], true, "apps say why");
     let held_at = paused["now_playing"]["position_ms"].as_u64().expect("position");
 
     app.clock.advance(60_000);
@@ -142,6 +145,7 @@ async fn a_room_pauses_when_its_speaker_is_gone_past_the_grace_period_and_resume
     let np =
         resumed["changes"].as_array().and_then(|c| c.iter().find(|x| x["type"] == "now_playing")).expect("now playing");
     assert_eq!(np["now_playing"]["position_ms"].as_u64(), Some(held_at), "it carries on where it stopped");
+    assert_eq!(np["now_playing"].get("waiting_for_speaker"), None);
 }
 
 #[tokio::test]
@@ -157,5 +161,7 @@ async fn staff_pausing_is_not_undone_by_a_returning_speaker() {
     let again = app.connect(&host.token).await;
     assert_eq!(again.snapshot().await["now_playing"]["paused"], true);
     app.state.player.speaker_back(&host.room_id, &host.member_id).await;
-    assert_eq!(again.snapshot().await["now_playing"]["paused"], true, "the host paused it, not the speaker's absence");
+    let held = again.snapshot().await;
+    assert_eq!(held["now_playing"]["paused"], true, "the host paused it, not the speaker's absence");
+    assert_eq!(held["now_playing"].get("waiting_for_speaker"), None, "a staff pause is not waiting for anyone");
 }

@@ -114,6 +114,11 @@ test('the big screen plays the room at the server position and follows pause, re
   const { snapshot, receivedAt } = await snapshotOf(phone);
   const drift = Math.abs(playing.ms - serverPosition(snapshot, receivedAt, playing.at));
   assert.ok(drift < 300, `the speaker is ${drift} ms away from the server's position`);
+  // The tone is about -21 LUFS: Web Audio turns it up to -14 (about 2.2×,
+  // well under what its peak allows).
+  const level = await tv.getByTestId('speaker-audio').evaluate((a) => ({ boost: a.dataset.boost, gain: Number(a.dataset.gain) }));
+  assert.equal(level.boost, 'web-audio');
+  assert.ok(level.gain > 1.8 && level.gain < 2.8, `gain ${level.gain}`);
   await tv.screenshot({ path: join(SHOTS, 'speaker-tv.png') });
 
   // Pause and resume from the host's page.
@@ -149,5 +154,21 @@ test('the big screen plays the room at the server position and follows pause, re
   const after = Math.abs(back.ms - serverPosition(again.snapshot, again.receivedAt, back.at));
   assert.ok(after < 300, `after a reload the speaker is ${after} ms away`);
   assert.ok(back.src.includes(`/api/tracks/${second}/audio`), back.src);
+
+  // The big screen goes away for longer than the grace period (20 s): the
+  // room pauses and every screen says why; it resumes when it is back.
+  const tvContext = tv.context();
+  await tv.close();
+  const badge = hostPage.getByTestId('paused');
+  await badge.filter({ hasText: 'waiting for the speaker' }).waitFor({ timeout: 45_000 });
+  assert.ok((await snapshotOf(phone)).snapshot.now_playing.waiting_for_speaker);
+  await hostPage.screenshot({ path: join(SHOTS, 'speaker-away-laptop.png') });
+  const tvAgain = await tvContext.newPage(); // the same browser: the same speaker
+  await tvAgain.goto(`${server.url}/display/${code}`);
+  await badge.waitFor({ state: 'hidden', timeout: 15_000 });
+  await tvAgain.waitForFunction(() => {
+    const a = document.querySelector('[data-testid="speaker-audio"]');
+    return a && !a.paused;
+  }, null, { timeout: 15_000 });
   phone.socket.close();
 });

@@ -123,7 +123,11 @@ function drawProgress(el: HTMLElement, state: RoomState): void {
   }
   setText(part(el, 'elapsed'), formatDuration(pos));
   setText(part(el, 'duration'), formatDuration(total));
-  part(el, 'paused').hidden = !np.paused;
+  const paused = part(el, 'paused');
+  paused.hidden = !np.paused;
+  // Paused by the server because the speaker went away (protocol.md §6).
+  setText(paused, np.waiting_for_speaker ? 'Paused: waiting for the speaker to come back' : 'Paused');
+  paused.title = np.waiting_for_speaker ? 'The screen playing the music lost its connection; the music resumes when it is back.' : '';
 }
 
 // ---- controls (room page only) ----

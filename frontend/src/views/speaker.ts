@@ -1,7 +1,9 @@
 // The speaker: when the room's staff made this browser the room's speaker
 // (`room.speaker` is me), it plays the now-playing track from the server's
 // position, follows pause, resume and skip as they arrive, corrects drift
-// above 250 ms, evens out loudness (tracks louder than -14 LUFS are turned
+// above 250 ms, evens out loudness (every track is brought to -14 LUFS
+// through a Web Audio gain: quiet ones turned up as far as their true peak
+// allows, loud ones down; without Web Audio, loud ones are only turned
 // down), and fetches the next track ahead. Where the browser blocks
 // autoplay it shows "Tap to start the music".
 
@@ -17,6 +19,8 @@ import type { Section } from './view';
 const MAX_DRIFT_MS = 250;
 /** Target loudness: the level streaming services play at. */
 const TARGET_LUFS = -14;
+/** Turning a quiet track up stops where its true peak would reach this. */
+const PEAK_CEILING_DBTP = -1;
 
 /** A ticket URL per track, fetched once and reused until it nearly expires. */
 interface Ticket {
@@ -46,6 +50,41 @@ export function speakerSection(code: string, token: string, conn: RoomConnection
   let loading = false;
   let blocked = false;
   let wakeLock: { release(): Promise<void> } | null = null;
+  /** The Web Audio route that can turn quiet tracks up; null until it runs. */
+  let boost: { context: AudioContext; gain: GainNode } | null = null;
+  let gainWanted = 1;
+
+  /**
+   * Routes `audio` through a gain node once an AudioContext actually runs
+   * (one that stays suspended would silence the element), else keeps the
+   * element's own volume, which can only turn down.
+   */
+  const routeThroughWebAudio = async () => {
+    if (boost || typeof AudioContext === 'undefined') return;
+    let context: AudioContext | null = null;
+    try {
+      context = new AudioContext();
+      await Promise.race([context.resume(), new Promise((ok) => setTimeout(ok, 500))]);
+      if (context.state !== 'running') throw new Error('suspended');
+      const gain = context.createGain();
+      context.createMediaElementSource(audio).connect(gain).connect(context.destination);
+      boost = { context, gain };
+      audio.dataset.boost = 'web-audio';
+    } catch {
+      void context?.close().catch(() => undefined);
+    }
+    applyGain();
+  };
+
+  const applyGain = () => {
+    audio.dataset.gain = gainWanted.toFixed(3);
+    if (boost) {
+      boost.gain.gain.value = gainWanted;
+      audio.volume = 1;
+    } else {
+      audio.volume = Math.min(1, gainWanted);
+    }
+  };
 
   const ticket = async (track: TrackView): Promise<string | null> => {
     const known = tickets.get(track.id);
@@ -64,6 +103,7 @@ export function speakerSection(code: string, token: string, conn: RoomConnection
   const play = async () => {
     try {
       await audio.play();
+      await routeThroughWebAudio();
       blocked = false;
       tap.hidden = true;
     } catch (err) {
@@ -79,8 +119,13 @@ export function speakerSection(code: string, token: string, conn: RoomConnection
     void play().then(() => state && follow(state));
   });
 
-  const volumeFor = (track: TrackView) =>
-    track.loudness_lufs === undefined ? 1 : Math.min(1, 10 ** ((TARGET_LUFS - track.loudness_lufs) / 20));
+  /** The gain that brings the track to the target loudness without clipping. */
+  const gainFor = (track: TrackView) => {
+    if (track.loudness_lufs === undefined) return 1;
+    const wanted = 10 ** ((TARGET_LUFS - track.loudness_lufs) / 20);
+    const headroom = track.true_peak_dbtp === undefined ? 1 : 10 ** ((PEAK_CEILING_DBTP - track.true_peak_dbtp) / 20);
+    return Math.min(wanted, Math.max(1, headroom));
+  };
 
   /** Loads the now-playing track into `audio` (the browser's cache has it when it was preloaded). */
   const load = async (np: NowPlayingView) => {
@@ -95,7 +140,8 @@ export function speakerSection(code: string, token: string, conn: RoomConnection
     }
     loadedEntry = np.entry_id;
     audio.src = url;
-    audio.volume = volumeFor(np.track);
+    gainWanted = gainFor(np.track);
+    applyGain();
     describe(np);
     follow(state);
   };
@@ -195,6 +241,7 @@ export function speakerSection(code: string, token: string, conn: RoomConnection
       window.clearInterval(timer);
       audio.pause();
       void stayAwake(false);
+      void boost?.context.close().catch(() => undefined);
     },
   };
 }
