@@ -24,7 +24,7 @@ struct Deadlines {
 impl Timetable {
     /// Records when the room's current track ends (or that nothing will).
     pub fn plan(&self, room: &Room) {
-        let next = room.now_playing.as_ref().and_then(|np| Some((np.ends_at()?, np.entry_id.clone())));
+        let next = room.now_playing.as_ref().and_then(|np| Some((room.track_ends_at()?, np.entry_id.clone())));
         let mut d = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, entry)) = d.by_room.remove(&room.id) {
             d.by_time.remove(&(at, room.id.clone(), entry));

@@ -102,6 +102,8 @@ export interface Rules {
   skip_threshold: number | null;
   downvote_removal: number | null;
   only_playable: boolean;
+  /** Seconds the speaker fades one track into the next (0–12). */
+  crossfade_secs: number;
 }
 
 export interface Listing {

@@ -264,12 +264,8 @@ fn system_command(room: &mut Room, command: Command, now: Millis, out: &mut Outc
         }
         _ => return Err(DomainError::Forbidden),
     };
-    let ended = room
-        .now_playing
-        .as_ref()
-        .filter(|np| np.entry_id == entry_id)
-        .and_then(NowPlaying::ends_at)
-        .is_some_and(|end| end <= now);
+    let ended = room.now_playing.as_ref().is_some_and(|np| np.entry_id == entry_id)
+        && room.track_ends_at().is_some_and(|end| end <= now);
     if ended {
         advance(room, now, PlayEnd::Finished, out);
     }

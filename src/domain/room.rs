@@ -227,6 +227,16 @@ pub struct Playback {
 }
 
 impl Room {
+    /// When the room moves on from its current track if nobody pauses it:
+    /// its end, less the `crossfade_secs` rule (at most half the track),
+    /// so that a speaker fades the next one in over the last seconds of
+    /// this one. `None` while paused or with nothing playing.
+    pub fn track_ends_at(&self) -> Option<Millis> {
+        let np = self.now_playing.as_ref()?;
+        let overlap = (u64::from(self.rules.crossfade_secs) * 1000).min(np.track.duration_ms / 2);
+        np.ends_at().map(|end| end - overlap)
+    }
+
     /// Whether the room's speaker can play the track: a browser plays tracks
     /// with audio on this server, a music service device its own tracks, and
     /// with neither (a DJ plays) anything goes.

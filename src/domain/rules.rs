@@ -6,6 +6,8 @@ use super::DomainError;
 
 /// Longest list of banned tracks or artists a room may carry.
 pub const MAX_BAN_LIST: usize = 500;
+/// Longest crossfade a room may ask of its speaker.
+pub const MAX_CROSSFADE_SECS: u32 = 12;
 
 /// Host-set rules. Every field has a party-friendly default, so a client may
 /// send only the fields it changes; unknown fields are refused so a typo in a
@@ -43,6 +45,10 @@ pub struct Rules {
     /// on this server when a browser plays, not on the service when a
     /// Spotify device plays. Everything is accepted while a DJ plays.
     pub only_playable: bool,
+    /// Seconds (0–12) over which a speaker fades one track into the next:
+    /// the room moves on this much before a track's end (at most half of
+    /// it). 0: one track after the other.
+    pub crossfade_secs: u32,
 }
 
 impl Default for Rules {
@@ -61,6 +67,7 @@ impl Default for Rules {
             skip_threshold: None,
             downvote_removal: None,
             only_playable: false,
+            crossfade_secs: 0,
         }
     }
 }
@@ -91,6 +98,9 @@ impl Rules {
         if self.downvote_removal == Some(0) || self.downvote_removal.is_some_and(|n| n > 10_000) {
             return invalid("downvote_removal must be between 1 and 10000");
         }
+        if self.crossfade_secs > MAX_CROSSFADE_SECS {
+            return invalid("crossfade_secs must be between 0 and 12");
+        }
         let lists = [&self.banned_tracks, &self.banned_artists];
         if lists.iter().any(|l| l.len() > MAX_BAN_LIST) {
             return invalid("banned lists hold at most 500 items");
@@ -120,6 +130,7 @@ mod tests {
             Rules { max_track_secs: Some(5), ..Rules::default() },
             Rules { no_replay_hours: Some(100), ..Rules::default() },
             Rules { downvote_removal: Some(0), ..Rules::default() },
+            Rules { crossfade_secs: 13, ..Rules::default() },
             Rules { banned_artists: vec![String::new()], ..Rules::default() },
         ];
         for rules in cases {

@@ -372,6 +372,26 @@ fn a_track_ends_exactly_once() {
 }
 
 #[test]
+fn a_crossfade_moves_the_room_on_that_much_before_the_end_and_never_past_half_a_track() {
+    let mut room = room_with(Rules { crossfade_secs: 6, ..Rules::default() });
+    add(&mut room, "a", "t1").expect("added");
+    add(&mut room, "a", "t2").expect("added");
+    let np = room.now_playing.clone().expect("playing");
+    let end = np.ends_at().expect("playing");
+    assert_eq!(room.track_ends_at(), Some(end - 6_000));
+    let ended = Command::TrackEnded { entry_id: np.entry_id.clone() };
+    let early = apply(&mut room, &Actor::System, ended.clone(), end - 6_001).expect("no-op");
+    assert!(early.changes.is_empty(), "not before the crossfade starts");
+    let moved = apply(&mut room, &Actor::System, ended, end - 6_000).expect("advanced");
+    assert_eq!(moved.plays.len(), 1);
+    room.now_playing.as_mut().expect("next").track.duration_ms = 8_000;
+    let np = room.now_playing.clone().expect("next");
+    assert_eq!(room.track_ends_at(), Some(np.started_at + 4_000), "an 8 s track fades over 4 s at most");
+    do_ok(&mut room, "h", Command::Pause);
+    assert_eq!(room.track_ends_at(), None, "paused: no end");
+}
+
+#[test]
 fn the_queue_is_capped() {
     let mut room = room();
     for i in 0..command::MAX_QUEUE {

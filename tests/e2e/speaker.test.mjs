@@ -21,10 +21,10 @@ let server;
 let browser;
 let music;
 
-function tone(path, frequency, title) {
+function tone(path, frequency, title, seconds = 40) {
   const made = spawnSync('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=${frequency}:sample_rate=44100`,
-    '-t', '40', '-metadata', `title=${title}`, '-metadata', 'artist=Test Tones', '-c:a', 'flac', path,
+    '-t', String(seconds), '-metadata', `title=${title}`, '-metadata', 'artist=Test Tones', '-c:a', 'flac', path,
   ]);
   assert.equal(made.status, 0, String(made.stderr));
 }
@@ -33,6 +33,8 @@ before(async () => {
   music = mkdtempSync(join(tmpdir(), 'crowdjuke-music-'));
   tone(join(music, 'first.flac'), 440, 'Speaker First');
   tone(join(music, 'second.flac'), 660, 'Speaker Second');
+  tone(join(music, 'fade-one.flac'), 330, 'Fade One', 10);
+  tone(join(music, 'fade-two.flac'), 550, 'Fade Two', 10);
   server = await startServer({ music: [music] });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -171,4 +173,52 @@ test('the big screen plays the room at the server position and follows pause, re
     return a && !a.paused;
   }, null, { timeout: 15_000 });
   phone.socket.close();
+});
+
+test('with a crossfade the room moves on before the end and the big screen fades one track into the next', async () => {
+  const one = await trackId('Fade One');
+  const two = await trackId('Fade Two');
+  const created = await api(server.url, 'POST', '/api/rooms', { name: 'Fades', host_name: 'Hana', rules: { crossfade_secs: 4 } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const code = created.body.room.code;
+  const host = await connect(server.url, created.body.token).ready;
+  const tv = await (await browser.newContext(TV)).newPage();
+  await tv.goto(`${server.url}/display/${code}`);
+  let screen;
+  for (let i = 0; i < 100 && !screen; i++) {
+    screen = (await host.ok('room:sync', {})).members.find((m) => m.name === 'Big screen');
+    if (!screen) await new Promise((ok) => setTimeout(ok, 100));
+  }
+  assert.ok(screen, 'the big screen joined');
+  await host.ok('room:set_speaker', { member_id: screen.id });
+  await host.ok('queue:add', { track_id: one });
+  await host.ok('queue:add', { track_id: two });
+
+  // Both decks play at once: the first fading out, the second in.
+  const overlap = await tv.waitForFunction(
+    ([first, second]) => {
+      const now = document.querySelector('[data-testid="speaker-audio"]');
+      const old = document.querySelector('[data-testid="speaker-next"]');
+      if (!now?.currentSrc.includes(`/api/tracks/${second}/audio`) || now.paused) return null;
+      if (!old?.currentSrc.includes(`/api/tracks/${first}/audio`) || old.paused) return null;
+      return { oldTime: old.currentTime, newTime: now.currentTime };
+    },
+    [one, two],
+    { timeout: 20_000, polling: 50 },
+  );
+  const { oldTime, newTime } = await overlap.jsonValue();
+  assert.ok(oldTime > 5 && oldTime < 10, `the first track is in its last seconds (${oldTime} s)`);
+  assert.ok(newTime < 2, `the second one has just begun (${newTime} s)`);
+  await tv.screenshot({ path: join(SHOTS, 'speaker-crossfade-tv.png') });
+  // The first fades out and stops by its end.
+  await tv.waitForFunction(() => document.querySelector('[data-testid="speaker-next"]').paused, null, { timeout: 8_000 });
+
+  // The server moved on 4 s before the first track's end.
+  const plays = (await host.ok('room:sync', {})).recent_plays;
+  const first = plays.find((p) => p.track_id === one);
+  assert.ok(first, JSON.stringify(plays));
+  const heard = first.ended_at - first.started_at;
+  assert.ok(Math.abs(heard - 6_000) < 400, `the first track held the room for ${heard} ms`);
+  host.socket.close();
+  await tv.context().close();
 });

@@ -2,7 +2,7 @@
 // big screen) and the room's main rules. Queue, player, member and photo
 // moderation live next to what they act on.
 
-import { qrUrl } from '../api';
+import { ApiError, type Device, qrUrl, spotifyPlayOn } from '../api';
 import { h, setText } from '../dom';
 import { describeError } from '../errors';
 import { isStaff, type RoomState } from '../state';
@@ -27,7 +27,12 @@ const skipChoices: { value: number | null; label: string }[] = [
   { value: 2 / 3, label: 'Two thirds of the people here' },
 ];
 
-export function hostSection(ctx: RoomContext): Section {
+/** The host tools, and how the music services tell them the Spotify devices. */
+export interface HostSection extends Section {
+  setDevices(devices: Device[]): void;
+}
+
+export function hostSection(ctx: RoomContext): HostSection {
   // No `src` until the section is shown: guests never fetch the QR code (it
   // counts against the join quota of their address).
   const qr = h('img', { class: 'qr', alt: `QR code to join room ${ctx.code}`, width: 180, height: 180, 'data-testid': 'qr' });
@@ -61,14 +66,37 @@ export function hostSection(ctx: RoomContext): Section {
   skip.addEventListener('change', () => setRules(ctx, { skip_threshold: skip.value === '' ? null : Number(skip.value) }));
   rulesBox.append(h('div', { class: 'field' }, h('label', { for: 'rule-skip_threshold' }, 'Vote to skip needs'), skip));
 
+  const crossfade = h('select', { id: 'rule-crossfade_secs', 'data-testid': 'rule-crossfade_secs' });
+  for (const secs of [0, 2, 4, 6, 8, 10, 12]) crossfade.append(h('option', { value: String(secs) }, secs === 0 ? 'Off: one track after the other' : `${secs} s`));
+  crossfade.addEventListener('change', () => setRules(ctx, { crossfade_secs: Number(crossfade.value) }));
+  rulesBox.append(
+    h('div', { class: 'field' }, h('label', { for: 'rule-crossfade_secs' }, 'Fade between tracks', h('span', { class: 'hint' }, 'On a screen playing the music: the next track fades in over the end of the last one.')), crossfade),
+  );
+
   const summary = h('p', { class: 'hint', 'data-testid': 'rules-summary' });
 
-  // Where the music plays: this browser, the big screen, or nobody's (a DJ
-  // plays, or the Spotify device chosen under Music services).
+  // Where the music plays: this browser, the big screen, a Spotify device
+  // of the host's account (under Music services), or nowhere (a DJ plays).
+  let devices: Device[] = [];
+  let latest: RoomState | null = null;
   const speaker = h('select', { id: 'speaker', 'data-testid': 'speaker-choice' });
+  const speakerStatus = h('span', { class: 'inline-status', role: 'status', 'data-testid': 'speaker-choice-status' });
   speaker.addEventListener('change', async () => {
-    const ack = await ctx.conn.command('room:set_speaker', { member_id: speaker.value === '' ? null : speaker.value });
-    if (!ack.ok) ctx.notice.show(describeError(ack.error), 'error');
+    const value = speaker.value;
+    setText(speakerStatus, '');
+    if (value.startsWith('spotify:')) {
+      try {
+        await spotifyPlayOn(ctx.token, value.slice('spotify:'.length));
+      } catch (err) {
+        setText(speakerStatus, err instanceof ApiError ? describeError(err, err.retryAfter) : 'Spotify could not be reached.');
+      }
+    } else {
+      if (!value && latest?.room.playback) {
+        await spotifyPlayOn(ctx.token, null).catch((err) => setText(speakerStatus, describeError(err)));
+      }
+      const ack = await ctx.conn.command('room:set_speaker', { member_id: value === '' ? null : value });
+      if (!ack.ok) setText(speakerStatus, describeError(ack.error));
+    }
     ctx.conn.edit(() => undefined);
   });
   const speakerBox = h(
@@ -76,7 +104,8 @@ export function hostSection(ctx: RoomContext): Section {
     { class: 'field' },
     h('label', { for: 'speaker' }, 'Where the music plays'),
     speaker,
-    h('span', { class: 'hint' }, 'Tracks from a music folder play on the chosen screen; the others only keep time.'),
+    speakerStatus,
+    h('span', { class: 'hint' }, 'Tracks from a music folder play on a screen; Spotify tracks on a Spotify device (link Spotify under Music services); the others only keep time.'),
   );
   const el = h(
     'section',
@@ -91,7 +120,12 @@ export function hostSection(ctx: RoomContext): Section {
 
   return {
     el,
+    setDevices(list) {
+      devices = list;
+      if (latest) drawSpeakerChoice(speaker, latest, devices);
+    },
     update(state) {
+      latest = state;
       el.hidden = !isStaff(state);
       if (el.hidden) return;
       if (!qr.getAttribute('src')) qr.setAttribute('src', qrUrl(ctx.code));
@@ -102,18 +136,28 @@ export function hostSection(ctx: RoomContext): Section {
         skip.append(h('option', { value: String(rules.skip_threshold), 'data-custom': '' }, `${Math.round(rules.skip_threshold * 100)} % of the people here`));
       }
       skip.value = rules.skip_threshold === null ? '' : String(rules.skip_threshold);
+      if (!crossfade.querySelector(`option[value="${rules.crossfade_secs}"]`)) crossfade.append(h('option', { value: String(rules.crossfade_secs) }, `${rules.crossfade_secs} s`));
+      crossfade.value = String(rules.crossfade_secs);
       setText(summary, otherRules(state));
-      drawSpeakerChoice(speaker, state);
+      drawSpeakerChoice(speaker, state, devices);
     },
   };
 }
 
-function drawSpeakerChoice(select: HTMLSelectElement, state: RoomState): void {
+function drawSpeakerChoice(select: HTMLSelectElement, state: RoomState, devices: Device[]): void {
   const choices: { value: string; label: string }[] = [{ value: '', label: 'Nowhere: a DJ plays' }, { value: state.me.id, label: 'This device' }];
   for (const m of state.members) {
     if (m.id !== state.me.id && m.name === 'Big screen') choices.push({ value: m.id, label: m.online ? 'The big screen' : 'The big screen (offline)' });
   }
-  const current = state.room.speaker ?? '';
+  for (const d of devices) choices.push({ value: `spotify:${d.id}`, label: `Spotify: ${d.name}` });
+  let current = state.room.speaker ?? '';
+  const playback = state.room.playback;
+  if (!current && playback) {
+    // The room keeps only the device's name.
+    const device = devices.find((d) => d.name === playback.device_name);
+    current = device ? `spotify:${device.id}` : 'spotify:current';
+    if (!device) choices.push({ value: current, label: `Spotify: ${playback.device_name}` });
+  }
   const other = state.members.find((m) => m.id === current);
   if (current && !choices.some((c) => c.value === current)) choices.push({ value: current, label: other ? `${other.name}'s device` : 'Another device' });
   const key = JSON.stringify(choices);
