@@ -80,3 +80,128 @@ export function audioTicket(code: string, token: string, trackId: string): Promi
 export function qrUrl(code: string): string {
   return `/api/rooms/${encodeURIComponent(code)}/qr.svg`;
 }
+
+// Accounts (§3.15) and music services (§3.16). Account routes take the
+// account token; staff routes the member token.
+
+function bearer(token: string, init: RequestInit = {}): RequestInit {
+  return { ...init, headers: { ...(init.headers as Record<string, string> | undefined), Authorization: `Bearer ${token}` } };
+}
+
+export interface AccountAnswer {
+  user: { id: string; username: string; display_name: string };
+  token: string;
+}
+
+/** Registers; with `memberToken`, that member (this room's me) becomes the account. */
+export function register(username: string, password: string, memberToken: string): Promise<AccountAnswer> {
+  return request('POST', '/api/accounts', json({ username, password, member_token: memberToken }));
+}
+
+export function logIn(username: string, password: string): Promise<AccountAnswer> {
+  return request('POST', '/api/sessions', json({ username, password }));
+}
+
+export function logOut(accountToken: string): Promise<void> {
+  return request<null>('DELETE', '/api/sessions/current', bearer(accountToken)).then(() => undefined);
+}
+
+/** Makes this room's member the account's (§3.15 `POST /api/accounts/link`). */
+export function linkMember(accountToken: string, memberToken: string): Promise<unknown> {
+  return request('POST', '/api/accounts/link', bearer(accountToken, json({ member_token: memberToken })));
+}
+
+export interface ProviderLink {
+  provider: string;
+  linked: boolean;
+  status?: 'ok' | 'broken';
+  message?: string;
+  account_name?: string;
+  account_id?: string;
+}
+
+export interface Playlist {
+  id: string;
+  name: string;
+  tracks: number;
+  url: string;
+}
+
+export interface ProviderJob {
+  id: string;
+  kind: 'import' | 'export';
+  source: string;
+  status: 'running' | 'done' | 'failed';
+  done: number;
+  total: number | null;
+  result: {
+    imported?: number;
+    skipped?: number;
+    duplicates?: number;
+    fallback_tracks?: number | null;
+    added?: number;
+    playlist?: Playlist;
+  } | null;
+  error: ApiErrorBody | null;
+}
+
+export interface Device {
+  id: string;
+  name: string;
+  kind: string;
+  active: boolean;
+}
+
+const spotify = '/api/providers/spotify';
+
+export async function spotifyLink(accountToken: string): Promise<ProviderLink> {
+  return (await request<{ link: ProviderLink }>('GET', spotify, bearer(accountToken))).link;
+}
+
+export async function spotifyLoginUrl(accountToken: string): Promise<string> {
+  return (await request<{ url: string }>('POST', `${spotify}/login`, bearer(accountToken))).url;
+}
+
+export function spotifyUnlink(accountToken: string): Promise<unknown> {
+  return request('DELETE', spotify, bearer(accountToken));
+}
+
+export function spotifyPlaylists(accountToken: string, offset: number): Promise<{ playlists: Playlist[]; total: number; next_offset: number | null }> {
+  return request('GET', `${spotify}/playlists?offset=${offset}`, bearer(accountToken));
+}
+
+export async function spotifyImport(
+  accountToken: string,
+  source: { source: 'liked' } | { source: 'playlist'; playlist_id: string },
+  fallbackRoomToken: string | null,
+): Promise<ProviderJob> {
+  const body = fallbackRoomToken ? { ...source, fallback_room_token: fallbackRoomToken } : source;
+  return (await request<{ job: ProviderJob }>('POST', `${spotify}/imports`, bearer(accountToken, json(body)))).job;
+}
+
+export async function spotifyExport(memberToken: string, source: 'queue' | 'history', name: string): Promise<ProviderJob> {
+  const body = name.trim() ? { source, name: name.trim() } : { source };
+  return (await request<{ job: ProviderJob }>('POST', `${spotify}/exports`, bearer(memberToken, json(body)))).job;
+}
+
+export async function spotifyJob(accountToken: string, id: string): Promise<ProviderJob> {
+  return (await request<{ job: ProviderJob }>('GET', `${spotify}/jobs/${encodeURIComponent(id)}`, bearer(accountToken))).job;
+}
+
+export async function spotifyDevices(accountToken: string): Promise<Device[]> {
+  return (await request<{ devices: Device[] }>('GET', `${spotify}/devices`, bearer(accountToken))).devices;
+}
+
+export function spotifyPlayOn(memberToken: string, deviceId: string | null): Promise<unknown> {
+  return request('PUT', `${spotify}/playback`, bearer(memberToken, json({ device_id: deviceId })));
+}
+
+/** Whether this server is set up for Spotify (public). */
+export async function spotifyConfigured(): Promise<boolean> {
+  const answer = await request<{ providers: { name: string; configured: boolean }[] }>('GET', '/api/providers');
+  return answer.providers.some((p) => p.name === 'spotify' && p.configured);
+}
+
+export async function me(accountToken: string): Promise<AccountAnswer['user']> {
+  return (await request<{ user: AccountAnswer['user'] }>('GET', '/api/me', bearer(accountToken))).user;
+}

@@ -34,6 +34,21 @@ const messages: Record<string, string> = {
   image_too_large: 'This photo has too many pixels (at most 50 megapixels).',
   image_damaged: 'This photo is damaged or incomplete. Try another one.',
   payload_too_large: 'This is too large to send (photos: at most 15 MB).',
+  not_playable: 'The room’s speaker cannot play this track (no audio for it here).',
+  no_audio: 'This server has no audio for this track.',
+  weak_password: 'Choose a longer password: at least 10 characters, not an easy one to guess.',
+  username_taken: 'This username is taken. Try another one.',
+  invalid_credentials: 'Wrong username or password.',
+  already_linked: 'You are already in this room with another account.',
+  provider_not_configured: 'This server is not set up for Spotify.',
+  provider_not_linked: 'Link your Spotify account first (Music services).',
+  provider_link_broken: 'Spotify no longer accepts the link to your account: link it again.',
+  invalid_state: 'That link attempt expired or was already used. Start again with “Link Spotify”.',
+  job_not_found: 'This import or export is no longer known. Start it again.',
+  provider_unavailable: 'Spotify is not answering right now. Try again in a minute.',
+  provider_bad_response: 'Spotify sent an answer we could not read. Try again later.',
+  premium_required: 'Playing on a Spotify device needs Spotify Premium.',
+  provider_not_found: 'Spotify could not find it (the device may be off, or the playlist gone).',
 };
 
 /** Codes whose server message is already the best sentence (it has numbers). */
@@ -46,6 +61,12 @@ const serverWording = new Set([
 ]);
 
 export function describeError(error: ApiErrorBody, retryAfter: number | null = null): string {
+  if (error.code === 'provider_rate_limited') {
+    const wait = retryAfter ?? Number(/(\d+)\s*s/.exec(error.message)?.[1]);
+    return Number.isFinite(wait) && wait > 0
+      ? `Spotify asks us to slow down. Try again in ${wait} s.`
+      : 'Spotify asks us to slow down. Try again in a minute.';
+  }
   if (error.code === 'rate_limited') {
     const wait = retryAfter ?? Number(/(\d+)\s*s/.exec(error.message)?.[1]);
     return Number.isFinite(wait) && wait > 0

@@ -14,6 +14,7 @@ import {
   type RoomState,
 } from './state';
 import type { Ack, ApiErrorBody, PhotoView, Presence, RoomChanged, Snapshot } from './types';
+import { describeError } from './errors';
 
 /** `live`: connected and in step; `reconnecting`: connection lost, retrying. */
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'ended';
@@ -111,6 +112,9 @@ export class RoomConnection {
     s.on('photo:failed', () => this.events.notice('Your photo could not be processed: it seems damaged. Try another one.', 'error'));
     s.on('photo:reported', ({ photo, reports }: { photo: PhotoView; reports: number }) =>
       this.events.notice(`A photo by ${photo.member_name} was reported (${reports}×). Remove it from the photo wall if needed.`, 'info'),
+    );
+    s.on('playback:failed', ({ device_name, error }: { device_name: string; error: ApiErrorBody }) =>
+      this.events.notice(`Spotify could not play on ${device_name}: ${describeError(error)} The party goes on.`, 'error'),
     );
     s.on('disconnect', (reason) => this.onDisconnect(reason));
     s.on('connect_error', (err) => this.onConnectError(err.message));

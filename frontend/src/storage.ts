@@ -48,3 +48,46 @@ export const lastName = {
   get: () => read('name') ?? '',
   set: (name: string) => write('name', name),
 };
+
+/** The account this device is logged in as (protocol.md §3.15), if any. */
+export const accountToken = {
+  get: () => read('account'),
+  set: (token: string | null) => write('account', token),
+};
+
+function session(key: string, value?: string | null): string | null {
+  try {
+    if (value === undefined) return sessionStorage.getItem(prefix + key);
+    if (value === null) sessionStorage.removeItem(prefix + key);
+    else sessionStorage.setItem(prefix + key, value);
+  } catch {
+    // ignored: see read()
+  }
+  return null;
+}
+
+/**
+ * Where to come back to after a trip to a music service's consent page
+ * (the server sends the browser to `/?provider=…` afterwards), and what to
+ * say when back.
+ */
+export const returnTrip = {
+  leave: (path: string) => session('return', path),
+  /** The page to go back to, once. */
+  take: (): string | null => {
+    const path = session('return');
+    session('return', null);
+    return path && path.startsWith('/') && !path.startsWith('//') ? path : null;
+  },
+  say: (text: string, kind: 'success' | 'error') => session('flash', JSON.stringify({ text, kind })),
+  /** The message left for the next page, once. */
+  heard: (): { text: string; kind: 'success' | 'error' } | null => {
+    const raw = session('flash');
+    session('flash', null);
+    try {
+      return raw ? JSON.parse(raw) : null;
+    } catch {
+      return null;
+    }
+  },
+};

@@ -25,6 +25,7 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/providers", get(available))
         .route("/api/providers/{provider}", get(link).delete(unlink))
         .route("/api/providers/{provider}/login", post(login))
         .route("/api/providers/{provider}/callback", get(callback))
@@ -39,6 +40,12 @@ pub fn router() -> Router<AppState> {
 /// Longest OAuth `state` and `code` accepted from a callback.
 const MAX_STATE_CHARS: usize = 128;
 const MAX_CODE_CHARS: usize = 2_048;
+
+/// Which music services this server is set up for (public: an app shows
+/// "Link Spotify" only where it can work).
+async fn available(State(app): State<AppState>) -> Json<Value> {
+    Json(json!({ "providers": [{ "name": "spotify", "configured": app.providers.spotify().is_some() }] }))
+}
 
 async fn login(
     State(app): State<AppState>,

@@ -176,11 +176,15 @@ async fn provider_routes_need_an_account_a_known_service_and_configuration() {
     let (status, body) = call(&app, Method::GET, "/api/providers/spotify/jobs/nope", Some(&token), None).await;
     assert_eq!((status, body["error"]["code"].clone()), (404, json!("job_not_found")));
     assert_eq!(fake.lock().requests.len(), 0, "nothing reached Spotify");
+    let (status, body) = call(&app, Method::GET, "/api/providers", None, None).await;
+    assert_eq!((status, body), (200, json!({"providers": [{"name": "spotify", "configured": true}]})));
 
     let plain = spawn_app().await;
     let token = register(&plain, "cyd").await;
     let (status, body) = call(&plain, Method::POST, "/api/providers/spotify/login", Some(&token), None).await;
     assert_eq!((status, body["error"]["code"].clone()), (404, json!("provider_not_configured")));
+    let (status, body) = call(&plain, Method::GET, "/api/providers", None, None).await;
+    assert_eq!((status, body["providers"][0]["configured"].clone()), (200, json!(false)));
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ import { ApiError, createRoom } from '../api';
 import { h } from '../dom';
 import { describeError } from '../errors';
 import { createNotice } from '../notice';
-import { joinUrl, lastName, memberToken, normaliseCode } from '../storage';
+import { joinUrl, lastName, memberToken, normaliseCode, returnTrip } from '../storage';
 import type { Navigate } from './view';
 
 const CODE_SHAPE = /^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$/;
@@ -12,6 +12,23 @@ const CODE_SHAPE = /^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$/;
 export function homeView(root: HTMLElement, navigate: Navigate): void {
   document.title = 'crowdjuke';
   const notice = createNotice();
+  // A music service sends the browser back here (protocol.md §3.16.2):
+  // say how it went on the page the host left for it.
+  const params = new URLSearchParams(location.search);
+  const provider = params.get('provider');
+  if (provider) {
+    const service = provider === 'spotify' ? 'Spotify' : provider;
+    const error = params.get('error');
+    const text = error ? `${service} was not linked. ${describeError({ code: error, message: '' })}` : `${service} is linked.`;
+    const back = returnTrip.take();
+    if (back) {
+      returnTrip.say(text, error ? 'error' : 'success');
+      navigate(back, true);
+      return;
+    }
+    history.replaceState(null, '', '/');
+    notice.show(text, error ? 'error' : 'success', true);
+  }
 
   const code = h('input', {
     id: 'join-code',

@@ -5,8 +5,9 @@
 import { h, setText } from '../dom';
 import { createNotice } from '../notice';
 import { RoomConnection, type EndReason } from '../socket';
-import { memberToken } from '../storage';
+import { memberToken, returnTrip } from '../storage';
 import { hostSection } from './host';
+import { musicSection } from './music';
 import { membersSection } from './members';
 import { nowPlayingSection } from './nowplaying';
 import { photosSection } from './photos';
@@ -43,10 +44,11 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
   const search = searchSection(ctx);
   const queue = queueSection(ctx);
   const host = hostSection(ctx);
+  const music = musicSection(ctx, (devices) => host.setDevices(devices));
   const photos = photosSection(ctx);
   const members = membersSection(ctx);
   const speaker = speakerSection(code, token, conn);
-  const sections: Section[] = [speaker, nowPlaying, search, queue, host, photos, members];
+  const sections: Section[] = [speaker, nowPlaying, search, queue, host, music, photos, members];
 
   const title = h('h1', { 'data-testid': 'room-name' }, 'crowdjuke');
   const me = h('span', { 'data-testid': 'me' });
@@ -57,7 +59,7 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
     'div',
     { class: 'room-grid', hidden: true },
     h('div', { class: 'col-main' }, speaker.el, nowPlaying.el, search.el, queue.el),
-    h('div', { class: 'col-side' }, host.el, photos.el, members.el),
+    h('div', { class: 'col-side' }, host.el, music.el, photos.el, members.el),
   );
   const jump = h('nav', { class: 'jump', 'aria-label': 'On this page', hidden: true }, h('a', { href: '#queue' }, 'Queue'), h('a', { href: '#photos' }, 'Photos'), h('a', { href: '#people' }, 'People'));
   const home = h('a', { href: '/', class: 'home-link', 'aria-label': 'crowdjuke home' }, h('img', { src: '/app/icon.svg', alt: '', width: 32, height: 32 }));
@@ -82,6 +84,10 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
       h('main', {}, loading, ended, grid),
     ),
   );
+
+  // Back from a music service's consent page (see home.ts).
+  const back = returnTrip.heard();
+  if (back) notice.show(back.text, back.kind);
 
   function draw(): void {
     frame = 0;

@@ -121,6 +121,7 @@ function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, add: 
           { class: 'result-title' },
           track.title,
           track.explicit ? h('abbr', { class: 'badge', title: 'explicit' }, 'E') : null,
+          sourceBadge(track),
           h('span', { class: 'badge silent', 'data-part': 'silent', 'data-testid': 'silent', title: 'The speaker has no audio for it: it keeps time in silence', hidden: true }, 'No sound'),
         ),
         h('p', { class: 'result-meta' }, `${track.artists.join(', ')}${track.album ? ` · ${track.album}` : ''} · ${formatDuration(track.duration_ms)}`),
@@ -151,6 +152,16 @@ function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, add: 
     },
     false,
   );
+}
+
+/** Where a track comes from: a music folder on this server, Spotify, or a catalogue (the demo, an upload). */
+function sourceBadge(track: Track): HTMLElement {
+  const [kind, label, title] = track.audio
+    ? ['folder', 'Music folder', 'A file on this server: it plays on a screen chosen as the speaker']
+    : track.provider_uri?.startsWith('spotify:')
+      ? ['spotify', 'Spotify', 'From Spotify: it plays on a Spotify device']
+      : ['catalogue', 'Catalogue', 'From the library’s catalogue (no audio on this server)'];
+  return h('span', { class: `badge source source-${kind}`, 'data-testid': 'track-source', title }, label);
 }
 
 /** Why the room would refuse this track for everyone (protocol.md §5.1, §5.3), or null. */
