@@ -7,16 +7,28 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { deflateSync } from 'node:zlib';
 import { io } from 'socket.io-client';
+import { CLIENT_ID, CLIENT_SECRET } from './spotify_fake.mjs';
 
 const BIN = process.env.TEST_SERVER_BIN ?? resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/debug/crowdjuke');
 
-/** `music`: folders to play (`serve --music DIR`). */
-export async function startServer({ music = [] } = {}) {
+/**
+ * `music`: folders to play (`serve --music DIR`). `spotify`: a fake from
+ * `startSpotifyFake()` (spotify_fake.mjs) the server uses as Spotify.
+ */
+export async function startServer({ music = [], spotify = null } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'crowdjuke-e2e-'));
   const folders = music.flatMap((dir) => ['--music', dir]);
+  const spotifyEnv = spotify
+    ? {
+        CROWDJUKE_SPOTIFY_CLIENT_ID: spotify.clientId ?? CLIENT_ID,
+        CROWDJUKE_SPOTIFY_CLIENT_SECRET: spotify.clientSecret ?? CLIENT_SECRET,
+        CROWDJUKE_SPOTIFY_API_URL: spotify.apiUrl,
+        CROWDJUKE_SPOTIFY_ACCOUNTS_URL: spotify.accountsUrl,
+      }
+    : {};
   const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--no-default-room', ...folders], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'TEST_SERVER_BIN')), RUST_LOG: process.env.RUST_LOG ?? 'warn', CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE: '100000' },
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'TEST_SERVER_BIN')), RUST_LOG: process.env.RUST_LOG ?? 'warn', CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE: '100000', ...spotifyEnv },
   });
   const lines = createInterface({ input: child.stdout });
   const url = await new Promise((ok, fail) => {
