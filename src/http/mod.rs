@@ -20,7 +20,11 @@ mod tracks;
 mod web;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::HeaderValue;
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use axum::middleware::Next;
+use axum::response::Response;
 
 pub use json::ApiJson;
 
@@ -44,4 +48,23 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .fallback(async || AppError::NotFound)
         .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(close_after_refusal))
+}
+
+/// A request refused with a body (a wrong multipart part, a bad token, too
+/// large, rate limited) may leave that body unread, and hyper then closes
+/// the connection. Saying so (`Connection: close`) makes a client with a
+/// kept-alive connection open a new one for its next request, instead of
+/// writing into a closed socket (EPIPE). Refusals are rare; the cost is one
+/// new connection.
+async fn close_after_refusal(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let has_body =
+        headers.get(CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0") || headers.contains_key(TRANSFER_ENCODING);
+    let mut response = next.run(request).await;
+    let refused = response.status().is_client_error() || response.status().is_server_error();
+    if has_body && refused {
+        response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }

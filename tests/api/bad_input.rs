@@ -168,3 +168,62 @@ async fn a_member_flooding_events_is_rate_limited_and_nothing_changes() {
         before["version"].as_u64().expect("v")
     );
 }
+
+/// Sends one raw HTTP/1.1 request on a fresh connection and returns the
+/// status line and headers of the answer (lower case).
+async fn raw_answer(app: &TestApp, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    socket.write_all(request).await.ok(); // the server may stop reading a refused body
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).to_lowercase();
+    text.split("\r\n\r\n").next().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn a_request_refused_before_its_body_is_read_says_connection_close() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let boundary = "crowdjukeboundary";
+    let mut body = format!(
+        "--{boundary}\r\ncontent-disposition: form-data; name=\"image\"; filename=\"a.jpg\"\r\ncontent-type: image/jpeg\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend(std::iter::repeat_n(b'x', 300_000));
+    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    let head = format!(
+        "POST /api/rooms/{}/photos HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {}\r\ncontent-type: multipart/form-data; boundary={boundary}\r\ncontent-length: {}\r\n\r\n",
+        host.code,
+        host.token,
+        body.len()
+    );
+    let mut request = head.into_bytes();
+    request.extend(body);
+    let refused = raw_answer(&app, &request).await;
+    assert!(refused.starts_with("http/1.1 400"), "{refused}");
+    assert!(refused.contains("connection: close"), "{refused}");
+
+    // A forged token on a body: refused, and said the same way.
+    let forged = format!(
+        "POST /api/rooms/{}/photos HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer forged\r\ncontent-type: multipart/form-data; boundary=b\r\ncontent-length: 5\r\n\r\nxxxxx",
+        host.code
+    );
+    let refused = raw_answer(&app, forged.as_bytes()).await;
+    assert!(refused.starts_with("http/1.1 401") && refused.contains("connection: close"), "{refused}");
+
+    // An accepted request with a body keeps its connection.
+    let create = r#"{"name":"Kept","host_name":"Ana"}"#;
+    let ok = format!(
+        "POST /api/rooms HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{create}",
+        create.len()
+    );
+    let kept = raw_answer(&app, ok.as_bytes()).await;
+    assert!(kept.starts_with("http/1.1 201") && !kept.contains("connection: close"), "{kept}");
+}
