@@ -28,7 +28,7 @@ use crate::broadcast::Broadcaster;
 use crate::cache::{LocalRoomCache, RedisRoomCache, RoomCache};
 use crate::clock::SharedClock;
 use crate::config::Settings;
-use crate::limits::{LocalLimiter, RateLimiter, RedisLimiter};
+use crate::limits::{LocalAdmissions, LocalLimiter, RateLimiter, RedisAdmissions, RedisLimiter, RoomLookupQuota};
 use crate::locks::{NoLocks, RedisLocks, RoomLocks};
 use crate::media::{BlobStore, FileBlobStore, GridFsBlobStore};
 use crate::photos::{Photos, PhotosParts};
@@ -240,6 +240,7 @@ struct Backends {
     room_cache: Arc<dyn RoomCache>,
     presence: Arc<dyn Presence>,
     join_limiter: Arc<dyn RateLimiter>,
+    room_lookups: RoomLookupQuota,
     event_limiter: Arc<dyn RateLimiter>,
     photo_limiter: Arc<dyn RateLimiter>,
     login_limiter: Arc<dyn RateLimiter>,
@@ -259,6 +260,11 @@ impl Backends {
             room_cache: Arc::new(RedisRoomCache::new(client())),
             presence: Arc::new(RedisPresence::new(client(), node_id.to_string())),
             join_limiter: limiter("join", settings.join_attempts_per_minute),
+            room_lookups: RoomLookupQuota {
+                codes: limiter("room-codes", settings.join_attempts_per_minute),
+                per_room: limiter("room-lookups", settings.room_requests_per_minute),
+                admissions: Arc::new(RedisAdmissions::new(client())),
+            },
             event_limiter: limiter("event", settings.events_per_minute),
             photo_limiter: limiter("photo", settings.photos_per_minute),
             login_limiter: limiter("login", settings.login_attempts_per_minute),
@@ -275,6 +281,11 @@ impl Backends {
             room_cache: Arc::new(LocalRoomCache::default()),
             presence: Arc::new(LocalPresence::default()),
             join_limiter: limiter(settings.join_attempts_per_minute),
+            room_lookups: RoomLookupQuota {
+                codes: limiter(settings.join_attempts_per_minute),
+                per_room: limiter(settings.room_requests_per_minute),
+                admissions: Arc::new(LocalAdmissions::default()),
+            },
             event_limiter: limiter(settings.events_per_minute),
             photo_limiter: limiter(settings.photos_per_minute),
             login_limiter: limiter(settings.login_attempts_per_minute),
@@ -371,6 +382,7 @@ fn app_state(
         blobs: storage.blobs,
         presence: backends.presence,
         join_limiter: backends.join_limiter,
+        room_lookups: backends.room_lookups,
         event_limiter: backends.event_limiter,
         photo_limiter: backends.photo_limiter,
         login_limiter: backends.login_limiter,

@@ -69,6 +69,7 @@ codes! {
     ExplicitNotAllowed = "explicit_not_allowed", 409;
     NotPlayable = "not_playable", 409;
     RecentlyPlayed = "recently_played", 409;
+    AlreadyPlaying = "already_playing", 409;
     TrackBanned = "track_banned", 409;
     ArtistBanned = "artist_banned", 409;
     NothingPlaying = "nothing_playing", 409;

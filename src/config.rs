@@ -24,8 +24,12 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Party rooms idle for this long are deleted; venue rooms never are.
     pub room_idle_hours: u64,
-    /// Join and room-lookup attempts allowed per client address per minute.
+    /// Different room codes a client address may look up per minute (join,
+    /// preview, QR code, photo wall): trying many codes is guessing.
     pub join_attempts_per_minute: u32,
+    /// Look-ups of one room per client address per minute once its code
+    /// was let in: a venue's guests behind one address join one room.
+    pub room_requests_per_minute: u32,
     /// Socket.IO events allowed per member per minute (all their sockets).
     pub events_per_minute: u32,
     /// Photos a member may share per minute.
@@ -109,6 +113,7 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             room_idle_hours: 48,
             join_attempts_per_minute: 30,
+            room_requests_per_minute: 600,
             events_per_minute: 600,
             photos_per_minute: 12,
             login_attempts_per_minute: 10,

@@ -3,12 +3,22 @@
 //! node; a fixed-window counter in Redis (`INCR` + `PEXPIRE` in one script) when nodes
 //! must agree, falling back to the node's own limiter while Redis is down.
 //!
-//! Owns: `RateLimiter` and its two implementations. May use: error, redis.
+//! Room look-ups (join, preview, QR code, photo wall) have their own
+//! `RoomLookupQuota`: trying many codes is guessing and is held to
+//! `join_attempts_per_minute` new codes per address, while a bar full of
+//! phones behind one address asking about one room counts against the much
+//! larger `room_requests_per_minute` of that room.
+//!
+//! Owns: `RateLimiter`, `Admissions`, `RoomLookupQuota` and their
+//! implementations. May use: error, redis.
 //! Must not import: services, state, transport.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use fred::prelude::*;
@@ -126,6 +136,103 @@ impl RateLimiter for RedisLimiter {
     }
 }
 
+/// How long an address stays let in to a room it looked up: the join page,
+/// then the join a minute later, then the photo wall, are one guest.
+const ADMITTED_FOR: Duration = Duration::from_secs(10 * 60);
+
+/// Pairs of (client address, room) let in recently.
+#[async_trait]
+pub trait Admissions: Send + Sync + 'static {
+    async fn admit(&self, key: &str);
+    async fn admitted(&self, key: &str) -> bool;
+}
+
+/// This node's admissions; expired ones are swept every `SWEEP_EVERY` admits.
+#[derive(Default)]
+pub struct LocalAdmissions {
+    until: Mutex<HashMap<String, Instant>>,
+    admits: AtomicU64,
+}
+
+#[async_trait]
+impl Admissions for LocalAdmissions {
+    async fn admit(&self, key: &str) {
+        let now = Instant::now();
+        let mut until = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        if self.admits.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            until.retain(|_, t| *t > now);
+        }
+        until.insert(key.to_string(), now + ADMITTED_FOR);
+    }
+
+    async fn admitted(&self, key: &str) -> bool {
+        let until = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        until.get(key).is_some_and(|t| *t > Instant::now())
+    }
+}
+
+/// Admissions shared by every node: `admitted:{key}` with an expiry; this
+/// node's own while Redis is down.
+pub struct RedisAdmissions {
+    redis: Client,
+    fallback: LocalAdmissions,
+}
+
+impl RedisAdmissions {
+    pub fn new(redis: Client) -> Self {
+        Self { redis, fallback: LocalAdmissions::default() }
+    }
+}
+
+#[async_trait]
+impl Admissions for RedisAdmissions {
+    async fn admit(&self, key: &str) {
+        self.fallback.admit(key).await;
+        let expiry = Some(Expiration::PX(ADMITTED_FOR.as_millis() as i64));
+        let set = async {
+            ensure_up(&self.redis)?;
+            self.redis.set::<(), _, _>(format!("admitted:{key}"), 1, expiry, None, false).await
+        };
+        if let Err(e) = set.await {
+            tracing::warn!(error = %e, "Redis unavailable: admission kept on this node only");
+        }
+    }
+
+    async fn admitted(&self, key: &str) -> bool {
+        let exists = async {
+            ensure_up(&self.redis)?;
+            self.redis.exists::<i64, _>(format!("admitted:{key}")).await
+        };
+        match exists.await {
+            Ok(n) => n > 0,
+            Err(_) => self.fallback.admitted(key).await,
+        }
+    }
+}
+
+/// The quota of room look-ups by code (see the module's documentation).
+#[derive(Clone)]
+pub struct RoomLookupQuota {
+    /// New codes per client address.
+    pub codes: Arc<dyn RateLimiter>,
+    /// Look-ups per client address and room, once admitted.
+    pub per_room: Arc<dyn RateLimiter>,
+    pub admissions: Arc<dyn Admissions>,
+}
+
+impl RoomLookupQuota {
+    /// Counts one look-up of the room `code` from `client`.
+    pub async fn check(&self, client: &str, code: &str) -> Result<(), AppError> {
+        let pair = format!("{client}|{code}");
+        if self.admissions.admitted(&pair).await {
+            return self.per_room.check(&pair).await;
+        }
+        self.codes.check(client).await?;
+        self.admissions.admit(&pair).await;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +254,31 @@ mod tests {
         one_a_minute.sweep();
         assert_eq!(one_a_minute.tracked_keys(), 1, "a spent quota is kept");
         assert!(matches!(one_a_minute.check("guest").await, Err(AppError::RateLimited(_))));
+    }
+
+    #[tokio::test]
+    async fn many_look_ups_of_one_room_are_one_guess_and_many_codes_are_many() {
+        let quota = RoomLookupQuota {
+            codes: Arc::new(LocalLimiter::per_minute(3)),
+            per_room: Arc::new(LocalLimiter::per_minute(100)),
+            admissions: Arc::new(LocalAdmissions::default()),
+        };
+        // The first look-up is a new code; the next 100 count for the room.
+        for _ in 0..101 {
+            quota.check("bar", "K7M2PQ").await.expect("a bar full of phones joins its room");
+        }
+        assert!(matches!(quota.check("bar", "K7M2PQ").await, Err(AppError::RateLimited(_))), "a flood of one room");
+        quota.check("bar", "AAAAAA").await.expect("second code");
+        quota.check("bar", "BBBBBB").await.expect("third code");
+        assert!(
+            matches!(quota.check("bar", "CCCCCC").await, Err(AppError::RateLimited(_))),
+            "a fourth code is a guess"
+        );
+        assert!(
+            matches!(quota.check("bar", "CCCCCC").await, Err(AppError::RateLimited(_))),
+            "a refused code is not let in by asking again"
+        );
+        quota.check("home", "CCCCCC").await.expect("another address has its own quota");
     }
 
     #[tokio::test]

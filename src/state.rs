@@ -16,7 +16,7 @@ use crate::activities::Activities;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::error::Result;
-use crate::limits::RateLimiter;
+use crate::limits::{RateLimiter, RoomLookupQuota};
 use crate::media::BlobStore;
 use crate::photos::Photos;
 use crate::player::Player;
@@ -53,6 +53,8 @@ pub struct Shared {
     pub presence: Arc<dyn Presence>,
     /// Join and code-lookup attempts per client address.
     pub join_limiter: Arc<dyn RateLimiter>,
+    /// Room look-ups by code: new codes per address, then per room.
+    pub room_lookups: RoomLookupQuota,
     /// Socket.IO events per member.
     pub event_limiter: Arc<dyn RateLimiter>,
     /// Photo uploads per member.
@@ -67,6 +69,11 @@ pub struct Shared {
 impl AppState {
     pub fn new(shared: Shared) -> Self {
         Self(Arc::new(shared))
+    }
+
+    /// The link a guest opens (and QR codes encode) to join the room.
+    pub fn join_url(&self, code: &str) -> String {
+        format!("{}/join/{code}", self.public_url)
     }
 
     /// Deletes a room and everything in it: its photos first, so a failure

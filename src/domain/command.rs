@@ -41,6 +41,10 @@ pub enum Command {
     Pin {
         entry_id: String,
     },
+    /// Back to its place by score (an entry that is not pinned stays as it is).
+    Unpin {
+        entry_id: String,
+    },
     Skip,
     VoteSkip {
         present: usize,
@@ -105,6 +109,7 @@ impl Command {
         matches!(
             self,
             Self::Pin { .. }
+                | Self::Unpin { .. }
                 | Self::Skip
                 | Self::Pause
                 | Self::Resume
@@ -201,7 +206,8 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         Command::Add { entry_id, track } => add(room, &me, entry_id, track, now, out),
         Command::Vote { entry_id, value } => vote(room, &me.id, &entry_id, value, out),
         Command::Remove { entry_id } => remove(room, &me, &entry_id, out),
-        Command::Pin { entry_id } => pin(room, &entry_id, now, out),
+        Command::Pin { entry_id } => pin(room, &entry_id, Some(now), out),
+        Command::Unpin { entry_id } => pin(room, &entry_id, None, out),
         Command::Skip => skip(room, now, PlayEnd::Skipped, out),
         Command::VoteSkip { present } => vote_skip(room, &me.id, present, now, out),
         Command::Pause => pause(room, now, out),
@@ -292,6 +298,10 @@ fn add(
     if let Some(existing) = room.queue.iter().find(|e| e.track.id == track.id) {
         let id = existing.id.clone();
         return vote(room, &me.id, &id, 1, out);
+    }
+    // Queued again it would play twice in a row.
+    if room.now_playing.as_ref().is_some_and(|np| np.track.id == track.id) {
+        return Err(DomainError::AlreadyPlaying);
     }
     check_track_allowed(room, &track, now)?;
     if !me.is_staff() {
@@ -404,10 +414,12 @@ fn remove(room: &mut Room, me: &Member, entry_id: &str, out: &mut Outcome) -> Re
     Ok(())
 }
 
-fn pin(room: &mut Room, entry_id: &str, now: Millis, out: &mut Outcome) -> Result<(), DomainError> {
+/// Pins (`Some(now)`) or unpins (`None`) an entry; pinning a pinned one
+/// keeps its first pin time, so pinned entries play in the order pinned.
+fn pin(room: &mut Room, entry_id: &str, at: Option<Millis>, out: &mut Outcome) -> Result<(), DomainError> {
     let entry = room.entry_mut(entry_id).ok_or(DomainError::EntryNotFound)?;
-    if entry.pinned_at.is_none() {
-        entry.pinned_at = Some(now);
+    if entry.pinned_at.is_some() != at.is_some() {
+        entry.pinned_at = at;
         out.changes.push(Change::EntryUpdated { entry_id: entry_id.to_string() });
     }
     Ok(())

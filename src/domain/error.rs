@@ -17,9 +17,9 @@ pub enum DomainError {
     DownvotesDisabled,
     #[error("guests may vote but not add tracks in this room")]
     GuestAddsDisabled,
-    #[error("you already have {0} tracks waiting, the most this room allows")]
+    #[error("{}", queue_limit(*.0))]
     QueueLimitReached(u32),
-    #[error("wait {0} more seconds before adding another track")]
+    #[error("wait {} more {} before adding another track", .0, plural(*.0, "second"))]
     CooldownActive(u64),
     #[error("this track is longer than the room allows ({0} s)")]
     TrackTooLong(u32),
@@ -27,8 +27,10 @@ pub enum DomainError {
     ExplicitNotAllowed,
     #[error("this track cannot play on this room's speaker")]
     NotPlayable,
-    #[error("this track was played less than {0} hours ago")]
+    #[error("this track was played less than {} {} ago", .0, plural(u64::from(*.0), "hour"))]
     RecentlyPlayed(u32),
+    #[error("this track is playing now")]
+    AlreadyPlaying,
     #[error("this track is banned in this room")]
     TrackBanned,
     #[error("an artist of this track is banned in this room")]
@@ -73,6 +75,7 @@ impl DomainError {
             Self::ExplicitNotAllowed => Code::ExplicitNotAllowed,
             Self::NotPlayable => Code::NotPlayable,
             Self::RecentlyPlayed(_) => Code::RecentlyPlayed,
+            Self::AlreadyPlaying => Code::AlreadyPlaying,
             Self::TrackBanned => Code::TrackBanned,
             Self::ArtistBanned => Code::ArtistBanned,
             Self::NothingPlaying => Code::NothingPlaying,
@@ -88,4 +91,16 @@ impl DomainError {
             Self::AlreadyLinked => Code::AlreadyLinked,
         }
     }
+}
+
+/// "1 second", "2 seconds": messages are read by people.
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 { word.to_string() } else { format!("{word}s") }
+}
+
+fn queue_limit(max: u32) -> String {
+    format!(
+        "this room allows {max} waiting {} per guest: wait until one of yours has played",
+        plural(u64::from(max), "track")
+    )
 }

@@ -149,6 +149,19 @@ fn pinned_entries_play_next_regardless_of_score() {
     do_ok(&mut room, "h", Command::Pin { entry_id: "e-t2".into() });
     assert_eq!(order(&room), ["e-t2", "e-t1"]);
     refused(&mut room, "a", Command::Pin { entry_id: "e-t1".into() }, "forbidden");
+    refused(&mut room, "a", Command::Unpin { entry_id: "e-t2".into() }, "forbidden");
+    do_ok(&mut room, "h", Command::Unpin { entry_id: "e-t2".into() });
+    assert_eq!(order(&room), ["e-t1", "e-t2"], "unpinned, it goes back to its place by score");
+    let again = do_ok(&mut room, "h", Command::Unpin { entry_id: "e-t2".into() });
+    assert!(again.changes.is_empty(), "unpinning an entry that is not pinned changes nothing");
+}
+
+#[test]
+fn the_playing_track_cannot_be_queued_again() {
+    let mut room = room();
+    assert_eq!(room.now_playing.as_ref().map(|np| np.track.id.as_str()), Some("fb"));
+    refused(&mut room, "a", Command::Add { entry_id: "e-fb".into(), track: track("fb", 200) }, "already_playing");
+    refused(&mut room, "h", Command::Add { entry_id: "e-fb".into(), track: track("fb", 200) }, "already_playing");
 }
 
 #[test]
@@ -229,7 +242,7 @@ fn a_recently_played_track_cannot_be_queued_again() {
     do_ok(&mut room, "h", Command::Skip); // fallback playing → nothing left but fallback again
     add(&mut room, "a", "t1").expect("added");
     do_ok(&mut room, "h", Command::Skip); // t1 starts
-    refused(&mut room, "b", Command::Add { entry_id: "x".into(), track: track("t1", 180) }, "recently_played");
+    refused(&mut room, "b", Command::Add { entry_id: "x".into(), track: track("t1", 180) }, "already_playing");
     do_ok(&mut room, "h", Command::Skip); // t1 ends
     refused(&mut room, "b", Command::Add { entry_id: "x".into(), track: track("t1", 180) }, "recently_played");
     let three_hours_later = T0 + 3 * 3_600_000;

@@ -107,9 +107,8 @@ struct WallPage {
 }
 
 /// `GET /api/rooms/{code}/photos?before=&limit=`: the wall, newest first.
-/// Rate limited per client address, or per member with a member token (so
-/// guests behind one venue address do not share a quota); with the token
-/// `liked` is filled in.
+/// Rate limited as a room look-up per client address, or per member with a
+/// member token; with the token `liked` is filled in.
 async fn wall(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -117,8 +116,11 @@ async fn wall(
     Path(raw_code): Path<String>,
     page: std::result::Result<Query<WallPage>, QueryRejection>,
 ) -> Result<Json<Value>> {
-    let limited = bearer.as_ref().map_or_else(|| ip.to_string(), |b| format!("member:{}", b.0.m));
-    app.join_limiter.check(&limited).await?;
+    let code = room_code(&raw_code)?;
+    match &bearer {
+        Some(b) => app.join_limiter.check(&format!("member:{}", b.0.m)).await?,
+        None => app.room_lookups.check(&ip.to_string(), &code).await?,
+    }
     let Query(page) = page.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
     let limit = page.limit.unwrap_or(WALL_PAGE);
     if !(1..=MAX_WALL_PAGE).contains(&limit) {
@@ -128,7 +130,7 @@ async fn wall(
         Some(raw) => Some(photo::parse_cursor(raw).ok_or_else(|| AppError::InvalidPayload("bad cursor".into()))?),
         None => None,
     };
-    let room = app.rooms.room_by_code(&room_code(&raw_code)?).await?;
+    let room = app.rooms.room_by_code(&code).await?;
     let viewer = match &bearer {
         Some(bearer) => Some(bearer.member_of(&room)?.id.clone()),
         None => None,

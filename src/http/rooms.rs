@@ -86,7 +86,7 @@ async fn account_of(app: &AppState, token: Option<&str>) -> Result<Option<User>>
 
 async fn room_json(app: &AppState, room: &Room) -> Value {
     let mut info = serde_json::to_value(RoomInfo::new(room)).unwrap_or_default();
-    info["join_url"] = json!(format!("{}/join/{}", app.public_url, room.code));
+    info["join_url"] = json!(app.join_url(&room.code));
     info["online_count"] = json!(app.presence.online_count(&room.id).await);
     info
 }
@@ -141,9 +141,10 @@ async fn join(
     Path(raw_code): Path<String>,
     ApiJson(body): ApiJson<JoinRoom>,
 ) -> Result<Json<Value>> {
-    app.join_limiter.check(&ip.to_string()).await?;
+    let code = parse_code(&raw_code)?;
+    app.room_lookups.check(&ip.to_string(), &code).await?;
     let name = clean_name("name", &body.name, MAX_MEMBER_NAME)?;
-    let room = app.rooms.room_by_code(&parse_code(&raw_code)?).await?;
+    let room = app.rooms.room_by_code(&code).await?;
     let returning = body.token.as_deref().and_then(|t| app.tokens.verify(t)).filter(|c| c.r == room.id);
     if let Some(member) = returning.and_then(|c| room.member(&c.m).cloned()) {
         if member.banned {
@@ -171,8 +172,9 @@ async fn info(
     ClientIp(ip): ClientIp,
     Path(raw_code): Path<String>,
 ) -> Result<Json<Value>> {
-    app.join_limiter.check(&ip.to_string()).await?;
-    let room = app.rooms.room_by_code(&parse_code(&raw_code)?).await?;
+    let code = parse_code(&raw_code)?;
+    app.room_lookups.check(&ip.to_string(), &code).await?;
+    let room = app.rooms.room_by_code(&code).await?;
     let mut body = room_json(&app, &room).await;
     let now = app.clock.now();
     body["now_playing"] = json!(NowPlayingView::of(&room, now));
@@ -184,10 +186,10 @@ async fn qr(
     ClientIp(ip): ClientIp,
     Path(raw_code): Path<String>,
 ) -> Result<impl IntoResponse> {
-    app.join_limiter.check(&ip.to_string()).await?;
-    let room = app.rooms.room_by_code(&parse_code(&raw_code)?).await?;
-    let url = format!("{}/join/{}", app.public_url, room.code);
-    let svg = crate::qr::svg(&url).map_err(AppError::Internal)?;
+    let code = parse_code(&raw_code)?;
+    app.room_lookups.check(&ip.to_string(), &code).await?;
+    let room = app.rooms.room_by_code(&code).await?;
+    let svg = crate::qr::svg(&app.join_url(&room.code)).map_err(AppError::Internal)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=3600")], svg))
 }
 
@@ -204,13 +206,14 @@ async fn history(
     Path(raw_code): Path<String>,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>> {
-    app.join_limiter.check(&ip.to_string()).await?;
+    let code = parse_code(&raw_code)?;
+    app.room_lookups.check(&ip.to_string(), &code).await?;
     let Query(page) = page.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
     let limit = page.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(AppError::InvalidPayload("limit must be between 1 and 200".into()));
     }
-    let room = app.rooms.room_by_code(&parse_code(&raw_code)?).await?;
+    let room = app.rooms.room_by_code(&code).await?;
     let plays = app.store.history(&room.id, page.offset, limit).await?;
     Ok(Json(json!({ "plays": plays })))
 }

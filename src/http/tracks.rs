@@ -33,6 +33,9 @@ struct TrackSearch {
     #[serde(default)]
     q: String,
     limit: Option<usize>,
+    /// Results to skip ("show more"), at most the index's `maxTotalHits`.
+    #[serde(default)]
+    offset: usize,
 }
 
 const MAX_LIMIT: usize = 100;
@@ -56,16 +59,22 @@ async fn search(
         q.push(' ');
     }
     let sort = q.trim().is_empty().then(|| "popularity:desc".to_string());
-    let search = SearchParams { q, limit: params.limit, sort, ..SearchParams::default() };
+    let search = SearchParams { q, limit: params.limit, offset: Some(params.offset), sort, ..SearchParams::default() };
     let request = SearchRequest::build(&IndexConfig::shipped(IndexName::Tracks), &search)?;
     let results = app.search.search(IndexName::Tracks, &request).await?;
     let ids: Vec<String> = results.hits.iter().filter_map(|h| h["id"].as_str().map(str::to_string)).collect();
     let found = app.store.tracks_by_ids(&ids).await?;
     let mut tracks: Vec<_> = ids.iter().filter_map(|id| found.iter().find(|t| &t.id == id).cloned()).collect();
-    // Few hits in the library: the music service's catalogue fills in.
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    tracks.extend(app.providers.catalogue_hits(&params.q, limit, &tracks).await);
-    Ok(Json(json!({ "tracks": tracks })))
+    // Few hits in the library: the music service's catalogue fills in the
+    // first page (and counts in the total).
+    let mut total = results.total;
+    if params.offset == 0 {
+        let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+        let extra = app.providers.catalogue_hits(&params.q, limit, &tracks).await;
+        total += extra.len();
+        tracks.extend(extra);
+    }
+    Ok(Json(json!({ "tracks": tracks, "total": total, "offset": params.offset })))
 }
 
 async fn track(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>> {

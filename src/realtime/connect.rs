@@ -116,6 +116,7 @@ pub async fn snapshot(app: &AppState, session: &Session) -> Result<Value, AppErr
     let online = app.presence.online(&session.room_id).await;
     let view = Snapshot::new(&room, Some(&session.member_id), &online, app.clock.now());
     let mut snapshot = serde_json::to_value(view).map_err(|e| AppError::Internal(e.into()))?;
+    snapshot["room"]["join_url"] = json!(app.join_url(&room.code));
     // The party goes on without its wall while the store is down or slow
     // (the room itself may come from the cache): the fields are then absent.
     let wall = app.photos.wall(&room, None, WALL_PAGE, Some(&session.member_id));

@@ -178,6 +178,7 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
         }
         "queue:remove" => Command::Remove { entry_id: parse::<EntryId>(data)?.entry_id },
         "queue:pin" => Command::Pin { entry_id: parse::<EntryId>(data)?.entry_id },
+        "queue:unpin" => Command::Unpin { entry_id: parse::<EntryId>(data)?.entry_id },
         "player:skip" => parse::<Empty>(data).map(|_| Command::Skip)?,
         "player:vote_skip" => {
             parse::<Empty>(data)?;

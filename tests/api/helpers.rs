@@ -90,6 +90,7 @@ pub async fn spawn_with(dir: TempDir, tweak: impl FnOnce(&mut Settings)) -> Test
         data_dir: dir.path().to_path_buf(),
         default_room: false,
         join_attempts_per_minute: 10_000,
+        room_requests_per_minute: 100_000,
         photos_per_minute: 10_000,
         login_attempts_per_minute: 10_000,
         ..Settings::default()

@@ -408,7 +408,9 @@ async fn rate_limits_are_shared_by_every_node() {
     let mut statuses = Vec::new();
     for i in 0..6 {
         let node = &nodes[i % 2];
-        let request = node.http.post(node.url("/api/rooms/ZZZZZZ/join")).header("x-forwarded-for", &client);
+        // Six different codes: six guesses.
+        let code = format!("ZZZZZ{}", ["A", "B", "C", "D", "E", "F"][i]);
+        let request = node.http.post(node.url(&format!("/api/rooms/{code}/join"))).header("x-forwarded-for", &client);
         statuses.push(request.json(&json!({"name": "Eve"})).send().await.expect("request").status().as_u16());
     }
     assert_eq!(statuses, [404, 404, 404, 404, 429, 429], "four attempts in all, whichever node answers");

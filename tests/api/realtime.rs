@@ -103,6 +103,7 @@ async fn a_guest_attempting_host_actions_gets_forbidden_and_nothing_changes() {
         ("player:skip", json!({})),
         ("player:pause", json!({})),
         ("queue:pin", json!({"entry_id": entry})),
+        ("queue:unpin", json!({"entry_id": entry})),
         ("member:kick", json!({"member_id": other.member_id})),
         ("member:ban", json!({"member_id": other.member_id})),
         ("member:promote", json!({"member_id": guest.member_id})),
@@ -127,8 +128,20 @@ async fn the_host_moderates_the_queue_and_sets_rules() {
     gs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
     let e2 = gs.ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await["entry"]["id"].clone();
     let e3 = gs.ok("queue:add", json!({"track_id": TestApp::track_id(3)})).await["entry"]["id"].clone();
+    let (_, info) = app.get(&format!("/api/rooms/{}", host.code)).await;
+    let join_url = gs.snapshot().await["room"]["join_url"].clone();
+    assert_eq!(join_url, info["room"]["join_url"], "the snapshot has the room's join link, as REST gives it");
+    hs.ok("queue:unpin", json!({"entry_id": e3})).await;
+    assert_eq!(json!(queue_ids(&gs.snapshot().await)), json!([e2, e3]), "unpinning what is not pinned changes nothing");
     hs.ok("queue:pin", json!({"entry_id": e3})).await;
     assert_eq!(json!(queue_ids(&gs.snapshot().await)), json!([e3, e2]));
+    hs.ok("queue:unpin", json!({"entry_id": e3})).await;
+    assert_eq!(json!(queue_ids(&gs.snapshot().await)), json!([e2, e3]), "unpinned, back to its place");
+    hs.ok("queue:pin", json!({"entry_id": e3})).await;
+    let playing = gs.snapshot().await["now_playing"]["track"]["id"].clone();
+    let before = gs.snapshot().await["version"].clone();
+    assert_eq!(gs.refused("queue:add", json!({"track_id": playing})).await, "already_playing");
+    assert_eq!(gs.snapshot().await["version"], before, "a refused add changes nothing");
     hs.ok("queue:remove", json!({"entry_id": e2})).await;
     hs.ok("room:update_rules", json!({"rules": {"allow_downvotes": false, "max_queued_per_guest": 1}})).await;
     let snapshot = gs.snapshot().await;

@@ -68,17 +68,47 @@ async fn a_token_of_another_room_joins_as_a_new_member() {
 }
 
 #[tokio::test]
-async fn join_attempts_are_rate_limited_per_client_address() {
+async fn guessing_room_codes_is_rate_limited_per_client_address() {
     let app = spawn_with(tempfile::TempDir::new().expect("dir"), |s| s.join_attempts_per_minute = 3).await;
     let mut statuses = Vec::new();
-    for _ in 0..5 {
-        let (status, body) = app.post("/api/rooms/ZZZZZZ/join", json!({"name": "Eve"})).await;
+    for code in ["ZZZZZZ", "ZZZZZY", "ZZZZZX", "ZZZZZW", "ZZZZZV"] {
+        let (status, body) = app.post(&format!("/api/rooms/{code}/join"), json!({"name": "Eve"})).await;
         statuses.push(status);
         if status == 429 {
             assert_eq!(body["error"]["code"], "rate_limited");
         }
     }
     assert_eq!(statuses, [404, 404, 404, 429, 429]);
+}
+
+#[tokio::test]
+async fn a_venue_full_of_guests_behind_one_address_joins_its_room_while_guessing_stays_limited() {
+    let app = spawn_with(tempfile::TempDir::new().expect("dir"), |s| {
+        s.join_attempts_per_minute = 3;
+        s.room_requests_per_minute = 150;
+    })
+    .await;
+    let host = app.create_room(json!({})).await;
+    // 60 guests: each looks at the join page, then joins (120 look-ups).
+    for n in 0..60 {
+        let (status, _) = app.get(&format!("/api/rooms/{}", host.code)).await;
+        assert_eq!(status, 200, "preview {n}");
+        let (status, body) =
+            app.post(&format!("/api/rooms/{}/join", host.code), json!({"name": format!("Guest {n}")})).await;
+        assert_eq!(status, 200, "join {n}: {body}");
+    }
+    let (_, info) = app.get(&format!("/api/rooms/{}", host.code)).await;
+    assert_eq!(info["room"]["member_count"], 61);
+    // The room counted once: two more codes, then guessing is refused.
+    assert_eq!(app.post("/api/rooms/ZZZZZZ/join", json!({"name": "Eve"})).await.0, 404);
+    assert_eq!(app.post("/api/rooms/ZZZZZY/join", json!({"name": "Eve"})).await.0, 404);
+    assert_eq!(app.post("/api/rooms/ZZZZZX/join", json!({"name": "Eve"})).await.0, 429);
+    // And a flood of one room stops at its own quota.
+    let mut last = 200;
+    for _ in 0..40 {
+        last = app.get(&format!("/api/rooms/{}", host.code)).await.0;
+    }
+    assert_eq!(last, 429, "room_requests_per_minute holds");
 }
 
 #[tokio::test]
@@ -199,14 +229,14 @@ async fn behind_a_proxy_the_forwarded_client_address_is_limited_not_the_proxy() 
         s.behind_proxy = true;
     })
     .await;
-    let attempt = |forwarded: &'static str| {
-        let request = app.http.post(app.url("/api/rooms/ZZZZZZ/join")).header("x-forwarded-for", forwarded);
+    let attempt = |forwarded: &'static str, code: &'static str| {
+        let request = app.http.post(app.url(&format!("/api/rooms/{code}/join"))).header("x-forwarded-for", forwarded);
         async move { request.json(&json!({"name": "Eve"})).send().await.expect("request").status().as_u16() }
     };
-    assert_eq!(attempt("10.0.0.1").await, 404);
-    assert_eq!(attempt("10.0.0.1").await, 404);
-    assert_eq!(attempt("10.0.0.1").await, 429);
+    assert_eq!(attempt("10.0.0.1", "ZZZZZZ").await, 404);
+    assert_eq!(attempt("10.0.0.1", "ZZZZZY").await, 404);
+    assert_eq!(attempt("10.0.0.1", "ZZZZZX").await, 429);
     // A client cannot escape by prepending its own entry: the proxy's is last.
-    assert_eq!(attempt("1.2.3.4, 10.0.0.1").await, 429);
-    assert_eq!(attempt("10.0.0.2").await, 404, "another guest behind the same proxy is not limited");
+    assert_eq!(attempt("1.2.3.4, 10.0.0.1", "ZZZZZW").await, 429);
+    assert_eq!(attempt("10.0.0.2", "ZZZZZX").await, 404, "another guest behind the same proxy is not limited");
 }
