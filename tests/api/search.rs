@@ -82,6 +82,30 @@ async fn search_answers_hits_totals_and_facets_for_the_demo_library() {
     assert!(years.windows(2).all(|w| w[0] <= w[1]) && years.iter().all(|y| (1990..=1999).contains(y)), "{years:?}");
 }
 
+/// The search box tells how many tracks match and pages through them.
+#[tokio::test]
+async fn the_search_box_counts_every_match_and_pages_through_them() {
+    let app = spawn_app().await;
+    let (status, first) = app.get("/api/tracks?q=&limit=20").await;
+    assert_eq!(status, 200, "{first}");
+    let total = first["total"].as_u64().expect("total");
+    assert!(total > 20, "the demo library has more than a page: {first}");
+    assert_eq!(first["offset"], 0);
+    let (_, second) = app.get("/api/tracks?q=&limit=20&offset=20").await;
+    assert_eq!(second["total"], first["total"], "the same count on every page");
+    assert_eq!(second["offset"], 20);
+    let ids = |page: &Value| -> Vec<String> {
+        page["tracks"].as_array().expect("tracks").iter().map(|t| t["id"].as_str().expect("id").to_string()).collect()
+    };
+    let (a, b) = (ids(&first), ids(&second));
+    assert_eq!((a.len(), b.len()), (20, 20));
+    assert!(a.iter().all(|id| !b.contains(id)), "the second page holds other tracks");
+    let (status, body) = app.get("/api/tracks?q=&offset=5000").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_query")), "{body}");
+    let (status, body) = app.get("/api/tracks?q=&offset=-1").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_payload")), "{body}");
+}
+
 #[tokio::test]
 async fn bad_search_input_gets_typed_errors() {
     let app = spawn_app().await;
