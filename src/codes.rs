@@ -70,6 +70,8 @@ codes! {
     NotPlayable = "not_playable", 409;
     RecentlyPlayed = "recently_played", 409;
     AlreadyPlaying = "already_playing", 409;
+    ScreenNotFound = "screen_not_found", 404;
+    TooManyScreens = "too_many_screens", 409;
     TrackBanned = "track_banned", 409;
     ArtistBanned = "artist_banned", 409;
     NothingPlaying = "nothing_playing", 409;

@@ -364,8 +364,9 @@ impl Rooms {
     #[tracing::instrument(level = "debug", name = "room.publish", skip_all)]
     async fn publish(&self, room: &Room, outcome: &Outcome) {
         // Who is online only matters to the member views a change carries.
-        let shows_members =
-            outcome.changes.iter().any(|c| matches!(c, Change::MemberJoined { .. } | Change::MemberUpdated { .. }));
+        let shows_members = outcome.changes.iter().any(|c| {
+            matches!(c, Change::MemberJoined { .. } | Change::MemberUpdated { .. } | Change::ScreenAdded { .. })
+        });
         let online = match shows_members {
             true => self.presence.online(&room.id).await,
             false => Default::default(),
@@ -379,6 +380,11 @@ impl Rooms {
         let to_room = || Audience::Room(room.id.clone());
         self.broadcaster.emit(to_room(), "room:changed", payload).await;
         for change in &outcome.changes {
+            if let Change::ScreenRemoved { screen_id } = change {
+                let told = Payload::new(&json!({ "reason": "removed" }));
+                self.broadcaster.emit(Audience::Member(screen_id.clone()), "room:removed", told).await;
+                self.broadcaster.disconnect(Audience::Member(screen_id.clone())).await;
+            }
             if let Change::MemberRemoved { member_id, reason } = change {
                 // Told why, then closed, on every node.
                 let told = Payload::new(&json!({ "reason": reason }));

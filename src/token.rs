@@ -25,6 +25,17 @@ pub struct Claims {
     pub m: String,
 }
 
+/// A screen token: one screen watching one room (`domain::Screen`). Its
+/// fields differ from a member token's, so neither verifies as the other.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenClaims {
+    /// Room id.
+    pub r: String,
+    /// Screen id.
+    pub s: String,
+}
+
 /// An account token: one login session of one account. Its fields differ
 /// from a member token's and both refuse unknown fields, so neither kind
 /// verifies as the other.
@@ -76,6 +87,17 @@ impl TokenKey {
 
     pub fn verify(&self, token: &str) -> Option<Claims> {
         self.verify_any(token)
+    }
+
+    pub fn sign_screen(&self, claims: &ScreenClaims) -> String {
+        self.sign_any(claims)
+    }
+
+    /// A member token, or a screen token read as one (`m` is then the
+    /// screen's id, which `domain::is_screen_id` recognises): where a
+    /// screen may go, the room decides from the id.
+    pub fn verify_watcher(&self, token: &str) -> Option<Claims> {
+        self.verify(token).or_else(|| self.verify_any::<ScreenClaims>(token).map(|c| Claims { r: c.r, m: c.s }))
     }
 
     pub fn sign_account(&self, claims: &AccountClaims) -> String {
@@ -148,5 +170,11 @@ mod tests {
         let ticket = key.sign_audio(&AudioClaims { t: "track".into(), r: "room1".into(), e: 1 });
         assert_eq!(key.verify(&ticket), None, "an audio ticket is not a member token");
         assert_eq!(key.verify_audio(&key.sign(&claims())), None, "nor the other way round");
+        let screen = key.sign_screen(&ScreenClaims { r: "room1".into(), s: "screen-1".into() });
+        assert_eq!(key.verify(&screen), None, "a screen token is not a member token");
+        assert_eq!(key.verify_watcher(&screen), Some(Claims { r: "room1".into(), m: "screen-1".into() }));
+        assert_eq!(key.verify_watcher(&key.sign(&claims())), Some(claims()), "a member watches too");
+        assert_eq!(key.verify_watcher(&account), None);
+        assert_eq!(key.verify_watcher(&other.sign_screen(&ScreenClaims { r: "r".into(), s: "s".into() })), None);
     }
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use super::room::{Entry, RECENT_PLAYS};
 use super::{
-    DomainError, Listing, Member, Millis, NowPlaying, Play, PlayEnd, Playback, Role, Room, Rules, Track, queue,
+    DomainError, Listing, MAX_SCREENS, Member, Millis, NowPlaying, Play, PlayEnd, Playback, Role, Room, Rules, Screen,
+    Track, is_screen_id, queue,
 };
 
 /// Most entries one queue holds.
@@ -101,6 +102,14 @@ pub enum Command {
     SpeakerBack {
         member_id: String,
     },
+    /// A screen starts watching the room (system: anyone with the code may
+    /// open the big screen, as anyone may join).
+    AddScreen {
+        screen: Screen,
+    },
+    RemoveScreen {
+        screen_id: String,
+    },
 }
 
 impl Command {
@@ -121,6 +130,7 @@ impl Command {
                 | Self::SetListing { .. }
                 | Self::SetPlayback { .. }
                 | Self::SetSpeaker { .. }
+                | Self::RemoveScreen { .. }
         )
     }
 }
@@ -157,6 +167,8 @@ pub enum Change {
     ListingUpdated,
     PlaybackUpdated,
     SpeakerUpdated,
+    ScreenAdded { screen_id: String },
+    ScreenRemoved { screen_id: String },
 }
 
 /// The result of an accepted command.
@@ -173,7 +185,7 @@ pub fn apply(room: &mut Room, actor: &Actor, command: Command, now: Millis) -> R
     let mut out = Outcome::default();
     decide(&mut draft, actor, command, now, &mut out)?;
     if !out.changes.is_empty() {
-        let speaker_gone = draft.speaker.as_deref().is_some_and(|s| draft.member(s).is_none_or(|m| m.banned));
+        let speaker_gone = draft.speaker.as_deref().is_some_and(|s| !draft.may_play(s));
         if speaker_gone {
             draft.speaker = None;
             out.changes.push(Change::SpeakerUpdated);
@@ -202,7 +214,8 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         | Command::TrackEnded { .. }
         | Command::UnlinkAccount { .. }
         | Command::SpeakerAway { .. }
-        | Command::SpeakerBack { .. } => Err(DomainError::Forbidden),
+        | Command::SpeakerBack { .. }
+        | Command::AddScreen { .. } => Err(DomainError::Forbidden),
         Command::Add { entry_id, track } => add(room, &me, entry_id, track, now, out),
         Command::Vote { entry_id, value } => vote(room, &me.id, &entry_id, value, out),
         Command::Remove { entry_id } => remove(room, &me, &entry_id, out),
@@ -232,12 +245,25 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
             Ok(())
         }
         Command::SetSpeaker { member_id } => set_speaker(room, member_id, out),
+        Command::RemoveScreen { screen_id } => {
+            room.screens.remove(&screen_id).ok_or(DomainError::ScreenNotFound)?;
+            out.changes.push(Change::ScreenRemoved { screen_id });
+            Ok(())
+        }
         Command::LinkAccount { user_id, username } => link_account(room, &me.id, user_id, username, out),
     }
 }
 
 fn system_command(room: &mut Room, command: Command, now: Millis, out: &mut Outcome) -> Result<(), DomainError> {
     let entry_id = match command {
+        Command::AddScreen { screen } => {
+            if room.screens.len() >= MAX_SCREENS {
+                return Err(DomainError::TooManyScreens(MAX_SCREENS));
+            }
+            out.changes.push(Change::ScreenAdded { screen_id: screen.id.clone() });
+            room.screens.insert(screen.id.clone(), screen);
+            return Ok(());
+        }
         Command::TrackEnded { entry_id } => entry_id,
         Command::SpeakerAway { member_id } => {
             let playing = room.now_playing.as_ref().is_some_and(|np| np.paused_position.is_none());
@@ -495,9 +521,9 @@ fn target<'a>(room: &'a Room, me: &Member, member_id: &str) -> Result<&'a Member
 /// One speaker per room: a browser speaker replaces a music service device.
 fn set_speaker(room: &mut Room, member_id: Option<String>, out: &mut Outcome) -> Result<(), DomainError> {
     if let Some(id) = &member_id
-        && room.member(id).is_none_or(|m| m.banned)
+        && !room.may_play(id)
     {
-        return Err(DomainError::MemberNotFound);
+        return Err(if is_screen_id(id) { DomainError::ScreenNotFound } else { DomainError::MemberNotFound });
     }
     if room.speaker == member_id {
         return Ok(());

@@ -57,6 +57,12 @@ pub enum DomainError {
     FallbackTooLong(usize),
     #[error("this member is already linked to another account")]
     AlreadyLinked,
+    #[error("no screen with this id in the room")]
+    ScreenNotFound,
+    #[error("this room has {0} screens already: remove one first")]
+    TooManyScreens(usize),
+    #[error("a screen watches the room: it cannot do this")]
+    ScreenCannotAct,
 }
 
 impl DomainError {
@@ -89,6 +95,9 @@ impl DomainError {
             Self::NotAMember => Code::NotAMember,
             Self::FallbackTooLong(_) => Code::FallbackTooLong,
             Self::AlreadyLinked => Code::AlreadyLinked,
+            Self::ScreenNotFound => Code::ScreenNotFound,
+            Self::TooManyScreens(_) => Code::TooManyScreens,
+            Self::ScreenCannotAct => Code::Forbidden,
         }
     }
 }

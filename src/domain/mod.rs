@@ -25,7 +25,10 @@ pub use error::DomainError;
 pub use listing::{Listing, Location};
 pub use photo::{Photo, PhotoMark, PhotoStatus};
 pub use provider::{JobError, JobKind, JobStatus, LinkStatus, PendingAuthorization, ProviderJob, ProviderLink};
-pub use room::{Member, Members, NowPlaying, Play, PlayEnd, Playback, Role, Room, RoomKind, Shared};
+pub use room::{
+    MAX_SCREENS, Member, Members, NowPlaying, Play, PlayEnd, Playback, Role, Room, RoomKind, SCREEN_ID_PREFIX, Screen,
+    Shared, is_screen_id,
+};
 pub use rules::Rules;
 pub use track::{Analysis, MusicFile, Skipped, Track};
 pub use user::{AccountSession, Activity, ActivityKind, User};

@@ -53,6 +53,29 @@ impl Member {
     }
 }
 
+/// A screen that watches the room (a TV showing the big screen, a tablet
+/// playing the music): not a person, so not a member. It cannot vote, add or
+/// like, it is not among "the people here" nor counted for vote-to-skip,
+/// and staff remove it. Its id starts with [`SCREEN_ID_PREFIX`], so presence
+/// (which counts every connection) can tell screens from people without the
+/// room at hand.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Screen {
+    pub id: String,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+pub const SCREEN_ID_PREFIX: &str = "screen-";
+
+/// Most screens per room: a venue zone has a few; more is someone playing.
+pub const MAX_SCREENS: usize = 10;
+
+/// Whether this connected id is a screen rather than a person.
+pub fn is_screen_id(id: &str) -> bool {
+    id.starts_with(SCREEN_ID_PREFIX)
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub id: String,
@@ -166,6 +189,9 @@ pub struct Room {
     /// it resumes when the speaker is back.
     #[serde(default)]
     pub speaker_away: bool,
+    /// Screens watching the room, by id.
+    #[serde(default)]
+    pub screens: BTreeMap<String, Screen>,
 }
 
 /// A part of the room that most commands leave alone (its members, its
@@ -273,6 +299,7 @@ impl Room {
             playback: None,
             speaker: None,
             speaker_away: false,
+            screens: BTreeMap::new(),
         }
     }
 
@@ -285,6 +312,12 @@ impl Room {
 
     pub fn member(&self, id: &str) -> Option<&Member> {
         self.members.get(id)
+    }
+
+    /// Whether `id` may be the room's speaker: a member who is not banned,
+    /// or one of its screens.
+    pub fn may_play(&self, id: &str) -> bool {
+        self.member(id).is_some_and(|m| !m.banned) || self.screens.contains_key(id)
     }
 
     pub fn entry(&self, id: &str) -> Option<&Entry> {

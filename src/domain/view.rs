@@ -9,7 +9,9 @@ use serde::Serialize;
 use super::command::{Change, Departure, RemovalReason};
 use super::photo::Variant;
 use super::room::Entry;
-use super::{Listing, Member, Millis, Photo, PhotoStatus, Play, Role, Room, RoomKind, Rules, Track, queue};
+use super::{
+    Listing, Member, Millis, Photo, PhotoStatus, Play, Role, Room, RoomKind, Rules, Screen, Track, is_screen_id, queue,
+};
 
 /// How many recent plays a snapshot carries.
 const SNAPSHOT_PLAYS: usize = 20;
@@ -99,6 +101,30 @@ impl<'a> MemberView<'a> {
     }
 }
 
+/// A screen watching the room; `role` is always `"screen"`, so a screen's
+/// own `me` reads like a member's.
+#[derive(Debug, Serialize)]
+pub struct ScreenView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub role: &'static str,
+    pub online: bool,
+}
+
+impl<'a> ScreenView<'a> {
+    pub fn new(s: &'a Screen, online: bool) -> Self {
+        Self { id: &s.id, name: &s.name, role: "screen", online }
+    }
+}
+
+/// Who a snapshot is for: a member, or a screen.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Viewer<'a> {
+    Member(MemberView<'a>),
+    Screen(ScreenView<'a>),
+}
+
 #[derive(Debug, Serialize)]
 pub struct NowPlayingView<'a> {
     pub entry_id: &'a str,
@@ -186,14 +212,17 @@ pub struct Snapshot<'a> {
     pub version: u64,
     pub server_time: Millis,
     pub room: RoomInfo<'a>,
-    pub me: Option<MemberView<'a>>,
+    pub me: Option<Viewer<'a>>,
     pub queue: Vec<EntryView<'a>>,
     pub now_playing: Option<NowPlayingView<'a>>,
     pub members: Vec<MemberView<'a>>,
     /// Members connected right now (kept current by `room:presence`): the
     /// member page is only the first 50, and vote-to-skip needs the count.
+    /// Screens are not people: they are not counted.
     pub online_count: usize,
     pub recent_plays: &'a [Play],
+    /// The room's screens, oldest first.
+    pub screens: Vec<ScreenView<'a>>,
 }
 
 impl<'a> Snapshot<'a> {
@@ -203,14 +232,29 @@ impl<'a> Snapshot<'a> {
             version: room.version,
             server_time: now,
             room: RoomInfo::new(room),
-            me: viewer.and_then(|v| room.member(v)).map(|m| MemberView::new(m, true)),
+            me: viewer.and_then(|v| match room.screens.get(v) {
+                Some(screen) => Some(Viewer::Screen(ScreenView::new(screen, true))),
+                None => room.member(v).map(|m| Viewer::Member(MemberView::new(m, true))),
+            }),
             queue: queue::play_order(room).into_iter().map(|e| EntryView::new(e, viewer)).collect(),
             now_playing: NowPlayingView::of(room, now),
             members: member_page(room, online, 0, SNAPSHOT_MEMBERS),
-            online_count: online.len(),
+            online_count: people_online(online),
             recent_plays: &room.recent_plays[plays_from..],
+            screens: screens(room, online),
         }
     }
+}
+
+/// People among the connected ids (screens are not people).
+pub fn people_online(online: &HashSet<String>) -> usize {
+    online.iter().filter(|id| !is_screen_id(id)).count()
+}
+
+fn screens<'a>(room: &'a Room, online: &HashSet<String>) -> Vec<ScreenView<'a>> {
+    let mut screens: Vec<&Screen> = room.screens.values().collect();
+    screens.sort_by_key(|s| (s.created_at, s.id.as_str()));
+    screens.into_iter().map(|s| ScreenView::new(s, online.contains(&s.id))).collect()
 }
 
 /// Non-banned members, the host first, then by join time (then id).
@@ -236,6 +280,8 @@ pub enum ChangeView<'a> {
     ListingUpdated { listing: &'a Listing },
     PlaybackUpdated { playback: Option<PlaybackView<'a>> },
     SpeakerUpdated { speaker: Option<&'a str> },
+    ScreenAdded { screen: ScreenView<'a> },
+    ScreenRemoved { screen_id: &'a str },
 }
 
 /// The `room:changed` payload: the new version, what changed, and the queue
@@ -297,6 +343,11 @@ fn change_view<'a>(
         Change::ListingUpdated => ChangeView::ListingUpdated { listing: &room.listing },
         Change::PlaybackUpdated => ChangeView::PlaybackUpdated { playback: PlaybackView::of(room) },
         Change::SpeakerUpdated => ChangeView::SpeakerUpdated { speaker: room.speaker.as_deref() },
+        Change::ScreenAdded { screen_id } => {
+            let screen = room.screens.get(screen_id)?;
+            ChangeView::ScreenAdded { screen: ScreenView::new(screen, online.contains(screen_id)) }
+        }
+        Change::ScreenRemoved { screen_id } => ChangeView::ScreenRemoved { screen_id },
     })
 }
 

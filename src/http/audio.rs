@@ -62,7 +62,7 @@ async fn ticket(
     bearer: Bearer,
 ) -> Result<Json<Value>> {
     let room = app.rooms.room_by_code(&code).await?;
-    bearer.member_of(&room)?;
+    bearer.watcher_of(&room)?;
     if !in_room(&room, &track_id) {
         return Err(AppError::TrackNotFound);
     }

@@ -1,5 +1,6 @@
 //! `Authorization: Bearer <member token>` on REST routes: the token a join
-//! returned, naming one member of one room.
+//! returned, naming one member of one room, or a screen token (a screen is
+//! let in only where `watcher_of` is asked: it is no member).
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header::AUTHORIZATION;
@@ -19,7 +20,7 @@ fn claims(parts: &Parts, app: &AppState) -> Option<Result<Claims>> {
     // The scheme is case-insensitive (RFC 9110).
     let token = header.to_str().ok().and_then(|v| v.split_once(' ')).filter(|(s, _)| s.eq_ignore_ascii_case("bearer"));
     let token = token.map(|(_, t)| t);
-    Some(token.and_then(|t| app.tokens.verify(t.trim())).ok_or(AppError::Unauthorized))
+    Some(token.and_then(|t| app.tokens.verify_watcher(t.trim())).ok_or(AppError::Unauthorized))
 }
 
 impl FromRequestParts<AppState> for Bearer {
@@ -46,10 +47,21 @@ impl Bearer {
         if self.0.r != room.id {
             return Err(DomainError::NotAMember.into());
         }
+        if crate::domain::is_screen_id(&self.0.m) {
+            return Err(DomainError::ScreenCannotAct.into());
+        }
         let member = room.member(&self.0.m).ok_or(AppError::Unauthorized)?;
         if member.banned {
             return Err(AppError::Banned);
         }
         Ok(member)
+    }
+
+    /// A member of `room` or one of its screens: who may watch and listen.
+    pub fn watcher_of(&self, room: &Room) -> Result<()> {
+        if self.0.r == room.id && room.screens.contains_key(&self.0.m) {
+            return Ok(());
+        }
+        self.member_of(room).map(|_| ())
     }
 }

@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 
 use super::ApiJson;
 use super::client_ip::ClientIp;
-use crate::domain::view::{MemberView, NowPlayingView, RoomInfo};
-use crate::domain::{Actor, Command, Listing, Member, Role, Room, Rules, User, code};
+use crate::domain::view::{MemberView, NowPlayingView, RoomInfo, ScreenView, people_online};
+use crate::domain::{Actor, Command, Listing, Member, Role, Room, Rules, SCREEN_ID_PREFIX, Screen, User, code};
 use crate::error::{AppError, Result};
 use crate::ids::random_id;
 use crate::state::AppState;
 use crate::store::StoreError;
-use crate::token::Claims;
+use crate::token::{Claims, ScreenClaims};
 
 const MAX_ROOM_NAME: usize = 80;
 const MAX_MEMBER_NAME: usize = 40;
@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/rooms", post(create))
         .route("/api/rooms/{code}", get(info))
         .route("/api/rooms/{code}/join", post(join))
+        .route("/api/rooms/{code}/screens", post(open_screen))
         .route("/api/rooms/{code}/qr.svg", get(qr))
         .route("/api/rooms/{code}/history", get(history))
 }
@@ -54,6 +55,16 @@ struct JoinRoom {
     token: Option<String>,
     /// The account token of a logged-in person: the new member is them.
     account_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenScreen {
+    /// What staff see in their list of screens; default `Big screen`.
+    name: Option<String>,
+    /// A token from an earlier opening on this device: the same screen
+    /// again, if staff have not removed it.
+    token: Option<String>,
 }
 
 /// Trims a display name and checks its length.
@@ -87,7 +98,7 @@ async fn account_of(app: &AppState, token: Option<&str>) -> Result<Option<User>>
 async fn room_json(app: &AppState, room: &Room) -> Value {
     let mut info = serde_json::to_value(RoomInfo::new(room)).unwrap_or_default();
     info["join_url"] = json!(app.join_url(&room.code));
-    info["online_count"] = json!(app.presence.online_count(&room.id).await);
+    info["online_count"] = json!(people_online(&app.presence.online(&room.id).await));
     info
 }
 
@@ -146,7 +157,7 @@ async fn join(
     let name = clean_name("name", &body.name, MAX_MEMBER_NAME)?;
     let room = app.rooms.room_by_code(&code).await?;
     let returning = body.token.as_deref().and_then(|t| app.tokens.verify(t)).filter(|c| c.r == room.id);
-    if let Some(member) = returning.and_then(|c| room.member(&c.m).cloned()) {
+    if let Some(member) = returning.as_ref().and_then(|c| room.member(&c.m).cloned()) {
         if member.banned {
             return Err(AppError::Banned);
         }
@@ -162,9 +173,46 @@ async fn join(
         }
         return Ok(Json(session_json(&app, &room, member).await));
     }
-    let member = new_member(name, Role::Guest, app.clock.now(), account.as_ref());
+    let mut member = new_member(name, Role::Guest, app.clock.now(), account.as_ref());
+    // Someone who was kicked comes back as the same member (a guest again):
+    // the tracks she added and her votes are hers again.
+    if let Some(kicked) = returning.filter(|_| member.user_id.is_none()) {
+        member.id = kicked.m;
+    }
     let (room, _) = app.rooms.execute(&room.id, Actor::System, Command::Join { member: member.clone() }).await?;
     Ok(Json(session_json(&app, &room, &member).await))
+}
+
+/// A screen starts watching the room: the big screen on a TV, which is not
+/// a person and must not become a member (protocol.md §3.5).
+async fn open_screen(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(raw_code): Path<String>,
+    ApiJson(body): ApiJson<OpenScreen>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let code = parse_code(&raw_code)?;
+    app.room_lookups.check(&ip.to_string(), &code).await?;
+    let name = match &body.name {
+        Some(name) => clean_name("name", name, MAX_MEMBER_NAME)?,
+        None => "Big screen".to_string(),
+    };
+    let room = app.rooms.room_by_code(&code).await?;
+    let returning = body.token.as_deref().and_then(|t| app.tokens.verify_watcher(t)).filter(|c| c.r == room.id);
+    if let Some(screen) = returning.and_then(|c| room.screens.get(&c.m).cloned()) {
+        return Ok((StatusCode::OK, Json(screen_json(&app, &room, &screen).await)));
+    }
+    let id = format!("{SCREEN_ID_PREFIX}{}", random_id(&mut rand::rng()));
+    let screen = Screen { id, name, created_at: app.clock.now() };
+    let (room, _) = app.rooms.execute(&room.id, Actor::System, Command::AddScreen { screen: screen.clone() }).await?;
+    tracing::info!(room_id = %room.id, screen_id = %screen.id, "screen opened");
+    Ok((StatusCode::CREATED, Json(screen_json(&app, &room, &screen).await)))
+}
+
+async fn screen_json(app: &AppState, room: &Room, screen: &Screen) -> Value {
+    let token = app.tokens.sign_screen(&ScreenClaims { r: room.id.clone(), s: screen.id.clone() });
+    let online = app.presence.online(&room.id).await.contains(&screen.id);
+    json!({ "room": room_json(app, room).await, "token": token, "screen": ScreenView::new(screen, online) })
 }
 
 async fn info(

@@ -1,5 +1,5 @@
-//! The connect handshake: `auth: {token}` must name a current member of an
-//! existing room, else the client gets `connect_error` with a message of
+//! The connect handshake: `auth: {token}` must name a current member (or
+//! screen) of an existing room, else the client gets `connect_error` with a message of
 //! `unauthorized`, `banned` or `room_not_found`.
 
 use serde_json::{Value, json};
@@ -10,6 +10,7 @@ use socketioxide::socket::DisconnectReason;
 use std::sync::Arc;
 
 use super::{Hub, Session, events, member_room, presence_outbox};
+use crate::domain::is_screen_id;
 use crate::domain::view::Snapshot;
 use crate::error::AppError;
 use crate::photos::WALL_PAGE;
@@ -31,12 +32,20 @@ pub async fn authenticate<A: Adapter>(
     TryData(auth): TryData<Value>,
 ) -> Result<(), Refused> {
     let token = auth.ok().and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_string));
-    let claims = token.and_then(|t| app.tokens.verify(&t)).ok_or(Refused("unauthorized"))?;
+    let claims = token.and_then(|t| app.tokens.verify_watcher(&t)).ok_or(Refused("unauthorized"))?;
     let room = match tokio::time::timeout(COMMAND_DEADLINE, app.rooms.room(&claims.r)).await {
         Ok(Ok(room)) => room,
         Ok(Err(AppError::RoomNotFound)) => return Err(Refused("room_not_found")),
         Ok(Err(_)) | Err(_) => return Err(Refused("unavailable")),
     };
+    if is_screen_id(&claims.m) {
+        // A screen staff removed is told so, like a kicked member.
+        if !room.screens.contains_key(&claims.m) {
+            return Err(Refused("unauthorized"));
+        }
+        accept(&s, &app, Session { room_id: claims.r, member_id: claims.m }).await;
+        return Ok(());
+    }
     match room.member(&claims.m) {
         None => Err(Refused("unauthorized")),
         Some(m) if m.banned => Err(Refused("banned")),

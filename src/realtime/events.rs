@@ -20,8 +20,8 @@ use tracing::Instrument;
 use super::Session;
 use super::connect::snapshot;
 use crate::domain::command::Change;
-use crate::domain::view::EntryView;
-use crate::domain::{Actor, Command, Role, Room, Rules};
+use crate::domain::view::{EntryView, people_online};
+use crate::domain::{Actor, Command, Role, Room, Rules, is_screen_id};
 use crate::error::{AppError, Result};
 use crate::rooms::COMMAND_DEADLINE;
 use crate::state::AppState;
@@ -99,6 +99,11 @@ fn present_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Resul
 }
 
 #[derive(Deserialize)]
+struct ScreenId {
+    screen_id: String,
+}
+
+#[derive(Deserialize)]
 struct RulesPayload {
     rules: serde_json::Map<String, Value>,
 }
@@ -147,6 +152,10 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
     if size > app.settings.max_event_bytes {
         return Err(AppError::PayloadTooLarge(app.settings.max_event_bytes));
     }
+    if is_screen_id(&session.member_id) && name != "room:sync" {
+        // A screen watches: the one thing it may ask for is the room.
+        return Err(crate::domain::DomainError::ScreenCannotAct.into());
+    }
     let command = match name {
         "room:sync" => {
             parse::<Empty>(data)?;
@@ -182,7 +191,7 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
         "player:skip" => parse::<Empty>(data).map(|_| Command::Skip)?,
         "player:vote_skip" => {
             parse::<Empty>(data)?;
-            Command::VoteSkip { present: app.presence.online_count(&session.room_id).await }
+            Command::VoteSkip { present: people_online(&app.presence.online(&session.room_id).await) }
         }
         "player:pause" => parse::<Empty>(data).map(|_| Command::Pause)?,
         "player:resume" => parse::<Empty>(data).map(|_| Command::Resume)?,
@@ -194,6 +203,7 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
         "room:set_fallback" => fallback_command(app, parse(data)?).await?,
         "room:set_listing" => Command::SetListing { listing: parse(data)? },
         "room:set_speaker" => Command::SetSpeaker { member_id: parse::<SpeakerPayload>(data)?.member_id },
+        "screen:remove" => Command::RemoveScreen { screen_id: parse::<ScreenId>(data)?.screen_id },
         other => return Err(AppError::UnknownEvent(other.chars().take(64).collect())),
     };
     let actor = Actor::Member(session.member_id.clone());

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::Hub;
 use crate::broadcast::{Audience, Broadcaster, Payload};
+use crate::domain::view::people_online;
 use crate::presence::Presence;
 
 /// How long a presence change may wait for others to share its broadcast.
@@ -68,7 +69,7 @@ pub fn announce(hub: &Arc<Hub>, presence: &Arc<dyn Presence>, room_id: &str, mem
         let changes = hub.presence_outbox.take(&room_id);
         let payload = Payload::new(&json!({
             "changes": changes,
-            "online_count": presence.online_count(&room_id).await,
+            "online_count": people_online(&presence.online(&room_id).await),
         }));
         hub.emit(Audience::Room(room_id), "room:presence", payload).await;
     });

@@ -179,12 +179,14 @@ async fn a_promoted_cohost_can_moderate() {
 }
 
 #[tokio::test]
-async fn a_kicked_guest_is_told_and_disconnected_and_can_only_rejoin_as_someone_new() {
+async fn a_kicked_guest_is_told_and_disconnected_and_rejoins_owning_her_tracks() {
     let app = spawn_app().await;
     let host = app.create_room(json!({})).await;
     let hs = app.connect(&host.token).await;
     let guest = app.join(&host.code, "Kit").await;
     let gs = app.connect(&guest.token).await;
+    gs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let entry = gs.ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await["entry"]["id"].clone();
     hs.ok("member:kick", json!({"member_id": guest.member_id})).await;
     let removed = gs.wait_for("room:removed", |_| true).await;
     assert_eq!(removed["reason"], "kicked");
@@ -192,9 +194,18 @@ async fn a_kicked_guest_is_told_and_disconnected_and_can_only_rejoin_as_someone_
     let again = SioClient::connect(app.addr, json!({"token": guest.token})).await;
     assert_eq!(again.err().as_deref(), Some("unauthorized"));
     let (status, body) =
-        app.post(&format!("/api/rooms/{}/join", host.code), json!({"name": "Kit", "token": guest.token})).await;
+        app.post(&format!("/api/rooms/{}/join", host.code), json!({"name": "Kit again", "token": guest.token})).await;
     assert_eq!(status, 200);
-    assert_ne!(body["member"]["id"], guest.member_id.as_str());
+    assert_eq!(body["member"]["id"], guest.member_id.as_str(), "the same member, so her tracks are hers");
+    assert_eq!((body["member"]["name"].as_str(), body["member"]["role"].as_str()), (Some("Kit again"), Some("guest")));
+    let back = app.connect(body["token"].as_str().expect("token")).await;
+    let snapshot = back.snapshot().await;
+    let mine = snapshot["queue"].as_array().expect("queue").iter().find(|e| e["id"] == entry).cloned().expect("entry");
+    assert_eq!((mine["added_by"].clone(), mine["my_vote"].clone()), (json!(guest.member_id), json!(1)));
+    back.ok("queue:remove", json!({"entry_id": entry})).await;
+    // Someone else's token for this room does not make them her.
+    let (_, stranger) = app.post(&format!("/api/rooms/{}/join", host.code), json!({"name": "Kat"})).await;
+    assert_ne!(stranger["member"]["id"], guest.member_id.as_str());
 }
 
 #[tokio::test]
@@ -456,4 +467,103 @@ async fn an_event_sent_the_moment_the_connection_is_accepted_is_answered() {
         spinner.join().ok();
     }
     assert_eq!(unanswered, 0, "events sent right after the handshake got no ack");
+}
+
+/// The big screen is a screen, not a person: it watches the room, is not
+/// listed or counted among the people, cannot act, may play the music, and
+/// staff remove it for good.
+#[tokio::test]
+async fn a_screen_watches_the_room_without_being_a_member_and_staff_remove_it() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({"skip_threshold": 0.5})).await;
+    let hs = app.connect(&host.token).await;
+    let guest = app.join(&host.code, "Gil").await;
+    let gs = app.connect(&guest.token).await;
+    gs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let entry = gs.ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await["entry"]["id"].clone();
+
+    let (status, opened) = app.post(&format!("/api/rooms/{}/screens", host.code), json!({})).await;
+    assert_eq!(status, 201, "{opened}");
+    let screen_id = opened["screen"]["id"].as_str().expect("id").to_string();
+    assert!(screen_id.starts_with("screen-"));
+    assert_eq!(
+        (opened["screen"]["name"].as_str(), opened["screen"]["role"].as_str()),
+        (Some("Big screen"), Some("screen"))
+    );
+    let token = opened["token"].as_str().expect("token").to_string();
+    let (status, again) = app.post(&format!("/api/rooms/{}/screens", host.code), json!({"token": token})).await;
+    assert_eq!((status, again["screen"]["id"].as_str()), (200, Some(screen_id.as_str())), "the same screen again");
+
+    let screen = app.connect(&token).await;
+    let seen = screen.snapshot().await;
+    assert_eq!(seen["me"]["role"], "screen");
+    assert_eq!(seen["me"]["id"], screen_id.as_str());
+    assert_eq!(seen["online_count"], 2, "two people here; the screen is not one");
+    assert_eq!(seen["room"]["member_count"], 2);
+    assert!(seen["members"].as_array().expect("members").iter().all(|m| m["id"] != screen_id.as_str()));
+    assert_eq!(seen["screens"], json!([{"id": screen_id, "name": "Big screen", "role": "screen", "online": true}]));
+    assert_eq!(queue_ids(&seen), [entry.as_str().expect("id")]);
+    let (_, info) = app.get(&format!("/api/rooms/{}", host.code)).await;
+    assert_eq!(info["room"]["online_count"], 2);
+
+    let version = seen["version"].clone();
+    for (event, data) in [
+        ("queue:add", json!({"track_id": TestApp::track_id(3)})),
+        ("queue:vote", json!({"entry_id": entry, "value": 1})),
+        ("player:vote_skip", json!({})),
+        ("photo:like", json!({"photo_id": "nope"})),
+        ("room:members", json!({})),
+    ] {
+        assert_eq!(screen.refused(event, data).await, "forbidden", "{event}");
+    }
+    assert_eq!(hs.snapshot().await["version"], version, "a screen changed nothing");
+    let upload = app.http.post(app.url("/api/library/tracks")).bearer_auth(&token).header("content-type", "text/csv");
+    let response = upload.body("title,artist,duration\nA,B,3:00\n").send().await.expect("upload");
+    assert_eq!(response.status(), 403, "a screen is no member on REST either");
+
+    // Half of the two people: one guest's vote skips (three would need two).
+    gs.ok("player:vote_skip", json!({})).await;
+    assert_eq!(hs.snapshot().await["now_playing"]["entry_id"], entry, "the guest's vote was enough");
+
+    hs.ok("room:set_speaker", json!({"member_id": screen_id})).await;
+    assert_eq!(hs.snapshot().await["room"]["speaker"], screen_id.as_str());
+    assert_eq!(gs.refused("screen:remove", json!({"screen_id": screen_id})).await, "forbidden");
+    assert_eq!(hs.refused("screen:remove", json!({"screen_id": "screen-nope"})).await, "screen_not_found");
+    hs.ok("screen:remove", json!({"screen_id": screen_id})).await;
+    assert_eq!(screen.wait_for("room:removed", |_| true).await["reason"], "removed");
+    screen.wait_closed().await;
+    let after = hs.snapshot().await;
+    assert_eq!(
+        (after["screens"].clone(), after["room"]["speaker"].clone()),
+        (json!([]), Value::Null),
+        "no speaker left"
+    );
+    let back = SioClient::connect(app.addr, json!({"token": token})).await;
+    assert_eq!(back.err().as_deref(), Some("unauthorized"));
+}
+
+#[tokio::test]
+async fn a_room_holds_ten_screens_and_bad_screen_requests_are_refused() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let path = format!("/api/rooms/{}/screens", host.code);
+    for n in 0..10 {
+        let (status, body) = app.post(&path, json!({"name": format!("TV {n}")})).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = app.post(&path, json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("too_many_screens")), "{body}");
+    for (body, status, code) in [
+        (json!({"name": ""}), 400, "invalid_payload"),
+        (json!({"name": 7}), 400, "invalid_payload"),
+        (json!({"surprise": 1}), 400, "invalid_payload"),
+    ] {
+        let (got, answer) = app.post(&path, body.clone()).await;
+        assert_eq!((got, answer["error"]["code"].as_str()), (status, Some(code)), "{body}");
+    }
+    let (status, body) = app.post("/api/rooms/ZZZZZZ/screens", json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("room_not_found")));
+    // A member token is not a screen token: it opens a new screen, not the member.
+    let (status, body) = app.post(&format!("/api/rooms/{}/screens", host.code), json!({"token": host.token})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("too_many_screens")));
 }
