@@ -134,6 +134,16 @@ export function membersSection(ctx: RoomContext): Section {
     part(li, 'undo').focus();
   };
 
+  const undoRow = (li: HTMLElement) => {
+    const m = members.get(li);
+    if (!m) return;
+    for (const what of ['kick', 'ban'] as const) {
+      if (ctx.later.undo(`${what}:${m.id}`)) sectionStatus.show(`${m.name} stays in the room.`, 'success');
+    }
+    redraw();
+    part(li, 'kick').focus();
+  };
+
   const create = (member: MemberView): HTMLElement => {
     const li: HTMLElement = h('li', { class: 'member', 'data-testid': 'member' });
     const statusId = `member-status-${member.id}`;
@@ -155,14 +165,6 @@ export function membersSection(ctx: RoomContext): Section {
         button('demote', 'Make guest', () => act('member:demote', li, (m) => `${m.name} is a guest again.`)),
         button('kick', 'Kick', () => ask(li, 'kick')),
         button('ban', 'Ban', () => ask(li, 'ban'), 'small danger'),
-        button('undo', 'Undo', () => {
-          const m = members.get(li);
-          if (!m) return;
-          for (const what of ['kick', 'ban'] as const) {
-            if (ctx.later.undo(`${what}:${m.id}`)) sectionStatus.show(`${m.name} stays in the room.`, 'success');
-          }
-          redraw();
-        }),
       ),
       h('p', { class: 'inline-status member-status', id: statusId, 'data-part': 'row-status', 'data-testid': 'member-status' }),
       h(
@@ -174,6 +176,9 @@ export function membersSection(ctx: RoomContext): Section {
           { class: 'row' },
           h('button', { type: 'button', class: 'small danger', 'data-part': 'confirm', onclick: () => confirm(li) }),
           h('button', { type: 'button', class: 'small secondary', 'data-part': 'cancel', onclick: () => cancel(li) }, 'Cancel'),
+          // While the command waits: on the other side from where "Kick
+          // Bea" was, so a second tap on that spot does not undo by chance.
+          h('button', { type: 'button', class: 'small secondary undo-button', 'data-part': 'undo', 'data-testid': 'undo', onclick: () => undoRow(li) }, 'Undo'),
         ),
       ),
     );
@@ -209,39 +214,40 @@ function drawMember(li: HTMLElement, member: MemberView, state: RoomState, confi
   setText(role, roleNames[member.role]);
   role.hidden = member.role === 'guest';
 
-  const moderate = canModerate(state, member) && waiting === null;
+  // While a kick or ban waits, Kick and Ban stay in place (disabled) so
+  // the row keeps its height and nothing slides under the finger.
+  const moderate = canModerate(state, member);
   const host = state.me.role === 'host' && !me && waiting === null;
   const buttons: Record<string, boolean> = {
     promote: host && member.role === 'guest',
     demote: host && member.role === 'cohost',
     kick: moderate,
     ban: moderate,
-    undo: waiting !== null,
   };
   for (const [name, shown] of Object.entries(buttons)) {
-    const b = part(li, name);
+    const b = part<HTMLButtonElement>(li, name);
     b.hidden = !shown;
+    b.disabled = waiting !== null;
     b.setAttribute('aria-label', `${b.textContent} ${member.name}`);
   }
   part(li, 'kick').setAttribute('aria-expanded', String(confirming === 'kick'));
   part(li, 'ban').setAttribute('aria-expanded', String(confirming === 'ban'));
-  const rowStatus = part(li, 'row-status');
-  if (waiting) {
-    setText(rowStatus, removal[waiting].doing(member.name));
-    rowStatus.dataset.kind = 'info';
-  } else if (rowStatus.dataset.kind === 'info') {
-    setText(rowStatus, '');
-    delete rowStatus.dataset.kind;
-  }
 
   const panel = part(li, 'confirm-panel');
-  panel.hidden = confirming === null || !moderate;
-  if (confirming) {
+  panel.hidden = !moderate || (confirming === null && waiting === null);
+  const yes = part(panel, 'confirm');
+  const no = part(panel, 'cancel');
+  const undo = part(panel, 'undo');
+  yes.hidden = no.hidden = waiting !== null;
+  undo.hidden = waiting === null;
+  if (waiting) {
+    setText(part(panel, 'confirm-text'), `${removal[waiting].doing(member.name)} You can undo it for ${UNDO_MS / 1000} s.`);
+    undo.setAttribute('aria-label', `Undo: keep ${member.name} in the room`);
+  } else if (confirming) {
     const how = removal[confirming];
     setText(part(panel, 'confirm-text'), how.ask(member.name));
-    const yes = part(panel, 'confirm');
     setText(yes, `${how.confirm} ${member.name}`);
     yes.dataset.testid = `${confirming}-confirm`;
-    part(panel, 'cancel').dataset.testid = `${confirming}-cancel`;
+    no.dataset.testid = `${confirming}-cancel`;
   }
 }

@@ -66,7 +66,7 @@ export function photosSection(ctx: RoomContext): Section {
       progress.show('Photo shared! It appears on the wall in a moment.', 'success');
     } catch (err) {
       const e = err instanceof ApiError ? err : new ApiError('internal', String(err), 0);
-      progress.show(`Your photo was not shared: ${describeError(e, e.retryAfter)}`, 'error');
+      progress.show(`Your photo was not shared. ${describeError(e, e.retryAfter)}`, 'error');
     } finally {
       input.disabled = false;
       input.value = '';
