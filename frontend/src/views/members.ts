@@ -217,7 +217,7 @@ function drawMember(li: HTMLElement, member: MemberView, state: RoomState, confi
   // While a kick or ban waits, Kick and Ban stay in place (disabled) so
   // the row keeps its height and nothing slides under the finger.
   const moderate = canModerate(state, member);
-  const host = state.me.role === 'host' && !me && waiting === null;
+  const host = state.me.role === 'host' && !me;
   const buttons: Record<string, boolean> = {
     promote: host && member.role === 'guest',
     demote: host && member.role === 'cohost',

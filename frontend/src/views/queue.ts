@@ -13,6 +13,7 @@ import { describeError } from '../errors';
 import { UNDO_MS } from '../later';
 import { applyEntryAck, isStaff, type RoomState, playableHere } from '../state';
 import type { EntryAck, EntryView, Vote } from '../types';
+import { count as plural } from '../words';
 import type { RoomContext, Section } from './view';
 
 export const DOWNVOTES_OFF = 'Down-votes are off in this room.';
@@ -142,7 +143,7 @@ export function queueSection(ctx: RoomContext): Section {
     update(state) {
       empty.hidden = state.queue.length > 0;
       setText(count, state.queue.length > 0 ? `(${state.queue.length})` : '');
-      count.setAttribute('aria-label', state.queue.length === 1 ? '1 track' : `${state.queue.length} tracks`);
+      count.setAttribute('aria-label', plural(state.queue.length, 'track'));
       syncList(list, state.queue, (e) => e.id, create, (li, entry, index) => {
         entries.set(li, entry);
         drawEntry(li, entry, state, index, voting.has(entry.id), ctx.later.has(`remove:${entry.id}`));
