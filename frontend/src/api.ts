@@ -53,6 +53,11 @@ export async function searchTracks(q: string, signal: AbortSignal): Promise<Trac
   return res.tracks;
 }
 
+/** One library track (`GET /api/tracks/{id}`). */
+export async function getTrack(id: string): Promise<Track> {
+  return (await request<{ track: Track }>('GET', `/api/tracks/${encodeURIComponent(id)}`)).track;
+}
+
 export async function uploadPhoto(code: string, token: string, file: File, comment: string): Promise<PhotoView> {
   const form = new FormData();
   form.append('photo', file);

@@ -7,6 +7,7 @@ const messages: Record<string, string> = {
   network: 'The server cannot be reached. Check your Wi-Fi and try again.',
   timeout: 'The server did not answer in time. Try again.',
   disconnected: 'Not connected right now. Wait for the connection to come back.',
+  connection_lost: 'The connection dropped: we could not tell whether it went through. Check the room once it is back.',
   room_not_found: 'There is no room with this code. Check the code and try again.',
   banned: 'You were banned from this room.',
   unauthorized: 'You are no longer a member of this room.',

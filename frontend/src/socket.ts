@@ -9,12 +9,15 @@ import {
   applyPresence,
   fromSnapshot,
   hidePhotosOf,
+  pagedBeyondSnapshot,
+  setMembers,
   removePhoto,
   setPhotoLikes,
   type RoomState,
 } from './state';
-import type { Ack, ApiErrorBody, PhotoView, Presence, RoomChanged, Snapshot } from './types';
+import type { Ack, ApiErrorBody, MemberView, PhotoView, Presence, RoomChanged, Snapshot } from './types';
 import { describeError } from './errors';
+import { count } from './words';
 
 /** `live`: connected and in step; `reconnecting`: connection lost, retrying. */
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'ended';
@@ -30,9 +33,16 @@ export interface RoomEvents {
 }
 
 const ACK_TIMEOUT_MS = 8000;
-/** After a `room:sync` that timed out (the server announces versions only once a room settles). */
-const SYNC_RETRY_MS = 3000;
+/**
+ * A `room:sync` that timed out or was refused (`unavailable`, `internal`) is
+ * tried again after 1 s, then 2, 4, 8, 10, 10… (the server announces
+ * versions only once a room settles, so waiting for it is not enough).
+ */
+const SYNC_RETRY_FIRST_MS = 1000;
+const SYNC_RETRY_MAX_MS = 10000;
 const SNAPSHOT_WAIT_MS = 3000;
+/** Largest `room:members` page (protocol.md §4.4). */
+const MEMBERS_PAGE = 200;
 
 export class RoomConnection {
   state: RoomState | null = null;
@@ -50,6 +60,10 @@ export class RoomConnection {
   private snapshotTimer: number | undefined;
   private retryTimer: number | undefined;
   private retryDelay = 1000;
+  private syncTimer: number | undefined;
+  private syncDelay = SYNC_RETRY_FIRST_MS;
+  /** Presence heard while a `room:sync` is in flight: its snapshot may be older. */
+  private presenceDuringSync: Presence[] = [];
 
   constructor(
     token: string,
@@ -62,11 +76,17 @@ export class RoomConnection {
   close(): void {
     window.clearTimeout(this.snapshotTimer);
     window.clearTimeout(this.retryTimer);
+    window.clearTimeout(this.syncTimer);
     this.socket.removeAllListeners();
     this.socket.disconnect();
   }
 
-  /** Sends a command and waits for its ack; never throws. */
+  /**
+   * Sends a command and waits for its ack; never throws. A connection that
+   * drops while the command is out answers `connection_lost`: it may or may
+   * not have been applied, and the snapshot that comes with the reconnect
+   * (or a sync) tells.
+   */
   async command<T>(event: string, payload: object = {}): Promise<Ack<T>> {
     if (this.status === 'ended') return { ok: false, error: { code: 'not_a_member', message: 'not a member' } };
     if (!this.socket.connected) return { ok: false, error: { code: 'disconnected', message: 'not connected' } };
@@ -74,13 +94,16 @@ export class RoomConnection {
     try {
       ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
     } catch {
+      if (!this.socket.connected) return { ok: false, error: { code: 'connection_lost', message: 'the connection dropped' } };
+      // No answer in time: it may still have been applied; look.
+      void this.sync();
       return { ok: false, error: { code: 'timeout', message: 'no answer from the server' } };
     }
     // The room is gone or we are no longer in it: end, as a sync would.
     if (!ack.ok) this.onRefused(ack.error);
     // The broadcast comes before the ack: a newer version here means we missed one.
     const version = ack.ok ? (ack.data as { version?: unknown } | null)?.version : undefined;
-    if (typeof version === 'number' && this.state && version > this.state.version) this.sync();
+    if (typeof version === 'number' && this.state && version > this.state.version) void this.sync();
     return ack;
   }
 
@@ -88,6 +111,7 @@ export class RoomConnection {
     const s = this.socket;
     s.on('connect', () => {
       this.retryDelay = 1000;
+      this.syncDelay = SYNC_RETRY_FIRST_MS;
       this.serverClosed = false;
       // A snapshot comes on every connect; if the server could not build one,
       // ask for it (protocol.md §4.3 room:snapshot).
@@ -103,7 +127,10 @@ export class RoomConnection {
       // Behind, or still without a snapshot (a lost one): ask for it.
       if (!this.state || version > this.state.version) this.sync();
     });
-    s.on('room:presence', (p: Presence) => this.edit((st) => applyPresence(st, p)));
+    s.on('room:presence', (p: Presence) => {
+      if (this.syncing) this.presenceDuringSync.push(p);
+      this.edit((st) => applyPresence(st, p));
+    });
     s.on('room:removed', ({ reason }: { reason: 'kicked' | 'banned' }) => this.end(reason));
     s.on('photo:new', ({ photo }: { photo: PhotoView }) => this.edit((st) => addPhoto(st, photo)));
     s.on('photo:likes', (likes: Parameters<typeof setPhotoLikes>[1]) => this.edit((st) => setPhotoLikes(st, likes)));
@@ -111,7 +138,10 @@ export class RoomConnection {
     s.on('photos:hidden', ({ member_id }: { member_id: string }) => this.edit((st) => hidePhotosOf(st, member_id)));
     s.on('photo:failed', () => this.events.notice('Your photo could not be processed: it seems damaged. Try another one.', 'error'));
     s.on('photo:reported', ({ photo, reports }: { photo: PhotoView; reports: number }) =>
-      this.events.notice(`A photo by ${photo.member_name} was reported (${reports}×). Remove it from the photo wall if needed.`, 'info'),
+      this.events.notice(
+        `A photo by ${photo.member_name} was reported ${reports === 1 ? 'once' : `by ${count(reports, 'person', 'people')}`}. Remove it from the photo wall if needed.`,
+        'info',
+      ),
     );
     s.on('playback:failed', ({ device_name, error }: { device_name: string; error: ApiErrorBody }) =>
       this.events.notice(`Spotify could not play on ${device_name}: ${describeError(error)} The party goes on.`, 'error'),
@@ -122,10 +152,35 @@ export class RoomConnection {
 
   private takeSnapshot(snap: Snapshot): void {
     if (this.status === 'ended') return; // a late sync answer
-    this.state = fromSnapshot(snap, this.state);
     this.status = 'live';
+    // An older snapshot than what we hold (a slow sync answer overtaken by
+    // changes): keep ours. The same or a newer version replaces it.
+    if (this.state && snap.version < this.state.version) {
+      this.replay();
+      this.events.update();
+      return;
+    }
+    const previous = this.state;
+    this.state = fromSnapshot(snap, previous);
+    // Presence heard while the sync was out is newer than its snapshot.
+    for (const p of this.presenceDuringSync) applyPresence(this.state, p);
+    this.presenceDuringSync = [];
+    const beyond = pagedBeyondSnapshot(this.state, snap.members.length);
+    if (beyond > 0) void this.refreshMembers(snap.members.length + beyond);
     this.replay();
     this.events.update();
+  }
+
+  /** Pages the member list in again (after a resync kept paged-in members). */
+  private async refreshMembers(count: number): Promise<void> {
+    const members: MemberView[] = [];
+    for (let offset = 0; offset < count; offset += MEMBERS_PAGE) {
+      const ack = await this.command<{ members: MemberView[]; total: number }>('room:members', { offset, limit: MEMBERS_PAGE });
+      if (!ack.ok) return; // keep what we have
+      members.push(...ack.data.members);
+      if (offset + MEMBERS_PAGE >= ack.data.total) break;
+    }
+    this.edit((st) => setMembers(st, members));
   }
 
   private onChanged(msg: RoomChanged): void {
@@ -136,10 +191,17 @@ export class RoomConnection {
     if (msg.version <= this.state.version) return; // old or duplicate
     if (msg.version !== this.state.version + 1) {
       this.buffer.push(msg);
-      this.sync();
+      void this.sync();
       return;
     }
-    if (!applyChanged(this.state, msg)) this.sync();
+    let next: RoomState | null = null;
+    try {
+      next = applyChanged(this.state, msg);
+    } catch (err) {
+      console.error('room:changed could not be applied; resyncing', err);
+    }
+    if (next) this.state = next;
+    else void this.sync();
     this.events.update();
   }
 
@@ -152,21 +214,28 @@ export class RoomConnection {
   /** Replaces the state with a fresh snapshot from `room:sync`. */
   private async sync(): Promise<void> {
     if (this.syncing || !this.socket.connected || this.status === 'ended') return;
+    window.clearTimeout(this.syncTimer);
     this.syncing = true;
+    this.presenceDuringSync = [];
     let ack: Ack<Snapshot> | null = null;
     try {
       ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('room:sync', {});
     } catch {
-      ack = null; // timed out: try again shortly
+      ack = null; // timed out or disconnected
     }
     this.syncing = false;
-    if (!ack) {
-      setTimeout(() => void this.sync(), SYNC_RETRY_MS);
-    } else if (ack.ok) {
+    if (ack?.ok) {
+      this.syncDelay = SYNC_RETRY_FIRST_MS;
       this.takeSnapshot(ack.data);
-    } else {
-      this.onRefused(ack.error);
+      return;
     }
+    if (ack) this.onRefused(ack.error);
+    if (this.ended) return;
+    // Timed out, or refused for now (`unavailable`, `internal`): try again
+    // with back-off. A reconnect brings a snapshot by itself.
+    this.syncTimer = window.setTimeout(() => void this.sync(), this.syncDelay);
+    this.syncDelay = Math.min(this.syncDelay * 2, SYNC_RETRY_MAX_MS);
+    // Changes heard meanwhile wait in the buffer for the snapshot.
   }
 
   private onRefused(error: ApiErrorBody): void {
@@ -217,6 +286,7 @@ export class RoomConnection {
     this.status = 'ended';
     window.clearTimeout(this.snapshotTimer);
     window.clearTimeout(this.retryTimer);
+    window.clearTimeout(this.syncTimer);
     this.socket.disconnect();
     this.events.update();
   }

@@ -50,13 +50,36 @@ export function fromSnapshot(s: Snapshot, previous: RoomState | null): RoomState
     nowPlaying: s.now_playing,
     skipNeeded: sameTrack ? previous.skipNeeded : null,
     mySkipVoteFor: sameTrack ? previous.mySkipVoteFor : null,
-    members: s.members,
+    members: mergeMembers(s, previous),
     onlineCount: s.online_count,
     recentPlays: s.recent_plays,
     // No photos in the snapshot means "could not read them now": keep ours.
     photos: s.photos ?? previous?.photos ?? [],
     photosNext: s.photos ? (s.photos_next ?? null) : (previous?.photosNext ?? null),
   };
+}
+
+/**
+ * The snapshot lists only the first 50 members (protocol.md §1.6
+ * Snapshot). Members paged in with "Show everyone" are kept after them,
+ * so a resync does not fold the list back; the caller pages them again
+ * (`pagedBeyondSnapshot`) to drop those removed meanwhile and refresh
+ * their presence.
+ */
+function mergeMembers(s: Snapshot, previous: RoomState | null): MemberView[] {
+  const members = [...s.members];
+  if (!previous || s.members.length >= s.room.member_count) return members;
+  const known = new Set(members.map((m) => m.id));
+  for (const m of previous.members) {
+    if (members.length >= s.room.member_count) break;
+    if (!known.has(m.id)) members.push(m);
+  }
+  return members;
+}
+
+/** How many members we list beyond the snapshot's page (to page in again). */
+export function pagedBeyondSnapshot(state: RoomState, snapshotMembers: number): number {
+  return Math.max(0, state.members.length - snapshotMembers);
 }
 
 /**
@@ -101,16 +124,19 @@ export function skipVotesNeeded(state: RoomState): number | null {
 }
 
 /**
- * Applies one `room:changed` whose version is exactly ours + 1. Returns
- * false when the message cannot be applied faithfully (an unknown id in
- * `order`): the caller should resync.
+ * Applies one `room:changed` whose version is exactly ours + 1 to a copy of
+ * the state and returns it; `null` when the message cannot be applied
+ * faithfully (an unknown id in `order`). The caller swaps the copy in only
+ * on success and resyncs otherwise (also if this throws), so a bad message
+ * never leaves a half-applied state behind a new version number.
  */
-export function applyChanged(state: RoomState, msg: RoomChanged): boolean {
-  state.version = msg.version;
-  state.offset = clockOffset(msg.server_time);
-  for (const change of msg.changes) applyChange(state, change);
-  if (msg.order) return reorder(state, msg.order);
-  return true;
+export function applyChanged(state: RoomState, msg: RoomChanged): RoomState | null {
+  const next: RoomState = { ...state, room: { ...state.room }, queue: [...state.queue], members: [...state.members] };
+  for (const change of msg.changes) applyChange(next, change);
+  if (msg.order && !reorder(next, msg.order)) return null;
+  next.version = msg.version;
+  next.offset = clockOffset(msg.server_time);
+  return next;
 }
 
 function applyChange(state: RoomState, c: Change): void {
@@ -126,7 +152,9 @@ function applyChange(state: RoomState, c: Change): void {
       if (c.member.id === state.me.id) state.me = { ...c.member, online: true };
       break;
     case 'member_removed':
-      if (state.members.some((m) => m.id === c.member_id)) state.room.member_count -= 1;
+      // Also for a member beyond the page we hold: the room has one fewer
+      // (member_count counts every non-banned member, protocol.md §1.6).
+      state.room.member_count = Math.max(0, state.room.member_count - 1);
       state.members = state.members.filter((m) => m.id !== c.member_id);
       break;
     case 'entry_added': {
@@ -201,6 +229,11 @@ export function applyPresence(state: RoomState, p: Presence): void {
 export function addMembers(state: RoomState, members: MemberView[]): void {
   const known = new Set(state.members.map((m) => m.id));
   for (const m of members) if (!known.has(m.id)) state.members.push(m);
+}
+
+/** The member list paged in again from the start (drops those removed meanwhile). */
+export function setMembers(state: RoomState, members: MemberView[]): void {
+  state.members = members;
 }
 
 // ---- photo wall (not versioned: applied as they come) ----

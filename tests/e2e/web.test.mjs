@@ -104,9 +104,11 @@ test('a host, two guests and the big screen share one party', async () => {
   await ann.screenshot({ path: `${SHOTS}/guest-phone.png` });
   await tv.screenshot({ path: `${SHOTS}/display-tv.png` });
 
-  // The host kicks Bob: his phone says so.
+  // The host kicks Bob (confirmed, then sent once the 5 s undo passed): his phone says so.
   const bobRow = host.locator('[data-testid="member"]', { hasText: 'Bob' });
   await bobRow.getByTestId('kick').click();
+  await bobRow.locator('[data-testid="member-confirm"][data-armed="true"]').waitFor();
+  await bobRow.getByTestId('kick-confirm').click();
   await bob.getByTestId('ended').waitFor({ state: 'visible' });
   const told = await bob.locator('[data-testid="notice"], [data-testid="ended"]').allInnerTexts();
   assert.match(told.join(' '), /removed from this room/i, 'Bob is told he was removed');

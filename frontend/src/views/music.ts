@@ -366,7 +366,7 @@ export function musicSection(ctx: RoomContext, devicesChanged: (devices: Device[
         importProgress.value = j.done;
         importStatus.dataset.status = j.status;
         if (j.status === 'running') {
-          setText(importStatus, j.total ? `Importing ${label}: ${j.done} of ${j.total} tracks read…` : `Importing ${label}…`);
+          setText(importStatus, j.total ? `Importing ${label}: ${j.done} of ${count(j.total, 'track')} read…` : `Importing ${label}…`);
           return;
         }
         importButton.disabled = false;
@@ -451,6 +451,6 @@ function imported(job: ProviderJob): string {
   const notes: string[] = [];
   if (r.skipped) notes.push(`${r.skipped} could not be imported (local files, podcasts)`);
   if (r.duplicates) notes.push(`${count(r.duplicates, 'duplicate')} counted once`);
-  const fallback = typeof r.fallback_tracks === 'number' ? ` ${count(r.fallback_tracks, 'track')} now play here when the queue is empty.` : '';
+  const fallback = typeof r.fallback_tracks === 'number' ? ` ${count(r.fallback_tracks, 'track')} now ${r.fallback_tracks === 1 ? 'plays' : 'play'} here when the queue is empty.` : '';
   return `Imported ${count(r.imported ?? 0, 'track')} into the library${notes.length ? ` (${notes.join('; ')})` : ''}.${fallback}`;
 }

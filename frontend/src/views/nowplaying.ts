@@ -7,6 +7,7 @@ import { h, part, setText } from '../dom';
 import { describeError } from '../errors';
 import { isStaff, skipVotesNeeded, votedToSkip, type RoomState } from '../state';
 import type { TrackView } from '../types';
+import { type Later, UNDO_MS } from '../later';
 import type { RoomContext, Section } from './view';
 
 export function nowPlayingSection(ctx: RoomContext | null): Section {
@@ -79,7 +80,7 @@ export function nowPlayingSection(ctx: RoomContext | null): Section {
         setText(part(el, 'artist'), np.track.artists.join(', '));
         setText(part(el, 'meta'), addedBy(state, np.added_by));
       }
-      if (ctx) drawControls(el, state);
+      if (ctx) drawControls(el, state, ctx.later);
       tick();
     },
     stop() {
@@ -133,29 +134,72 @@ function drawProgress(el: HTMLElement, state: RoomState): void {
 // ---- controls (room page only) ----
 
 function controls(ctx: RoomContext): HTMLElement {
-  const run = async (event: string, done?: (state: RoomState) => void) => {
+  const status = h('p', { class: 'inline-status', 'data-part': 'np-status', 'data-testid': 'player-status' });
+  const say = (text: string, kind: 'success' | 'error' | 'info') => {
+    setText(status, text);
+    status.dataset.kind = kind;
+    ctx.notice.show(text, kind);
+  };
+  const run = async (event: string, done?: (state: RoomState) => void, success?: string) => {
     // An ack comes after the broadcasts of its command: remember which
     // track was playing when the button was pressed.
     const entryId = ctx.conn.state?.nowPlaying?.entry_id ?? null;
     const ack = await ctx.conn.command(event);
-    if (!ack.ok) ctx.notice.show(describeError(ack.error), 'error');
-    else if (done) ctx.conn.edit((s) => (s.nowPlaying?.entry_id === entryId ? done(s) : undefined));
+    if (!ack.ok) say(describeError(ack.error), 'error');
+    else {
+      if (done) ctx.conn.edit((s) => (s.nowPlaying?.entry_id === entryId ? done(s) : undefined));
+      if (success) say(success, 'success');
+    }
   };
+  // Skip waits 5 s for an undo (later.ts), and skips only the track that
+  // was playing when it was pressed: if that one ended meanwhile, the next
+  // one is left alone.
+  const skip = () => {
+    const np = ctx.conn.state?.nowPlaying;
+    if (!np) return;
+    const key = `skip:${np.entry_id}`;
+    const title = np.track.title;
+    const undo = () => {
+      if (ctx.later.undo(key)) say(`“${title}” plays on.`, 'success');
+    };
+    ctx.later.schedule(key, 'skip', () => {
+      if (ctx.conn.state?.nowPlaying?.entry_id !== np.entry_id) return;
+      void run('player:skip', undefined, `Skipped “${title}”.`);
+    });
+    ctx.notice.show(`Skipping “${title}”… You can undo it for ${UNDO_MS / 1000} s.`, 'info', false, { label: 'Undo', testid: 'notice-undo', run: undo });
+  };
+  const ban = async () => {
+    const state = ctx.conn.state;
+    const np = state?.nowPlaying;
+    if (!state || !np) return;
+    const banned = [...new Set([...state.room.rules.banned_tracks, np.track.id])];
+    const ack = await ctx.conn.command('room:update_rules', { rules: { banned_tracks: banned } });
+    if (!ack.ok) say(describeError(ack.error), 'error');
+    else say(`“${np.track.title}” is banned: nobody can add it again. Skip it to stop it now.`, 'success');
+  };
+  const button = (name: string, label: string, onclick: () => void) =>
+    h('button', { type: 'button', class: 'secondary', 'data-part': name, 'data-testid': name, onclick }, label);
   return h(
     'div',
-    { class: 'np-controls', 'data-part': 'controls' },
+    { class: 'np-actions' },
     h(
-      'button',
-      { type: 'button', class: 'secondary', 'data-part': 'vote-skip', 'data-testid': 'vote-skip', onclick: () => run('player:vote_skip', (s) => (s.mySkipVoteFor = s.nowPlaying?.entry_id ?? null)) },
-      'Vote to skip',
+      'div',
+      { class: 'np-controls', 'data-part': 'controls' },
+      button('vote-skip', 'Vote to skip', () => run('player:vote_skip', (s) => (s.mySkipVoteFor = s.nowPlaying?.entry_id ?? null))),
+      button('pause', 'Pause', () => run('player:pause')),
+      button('resume', 'Resume', () => run('player:resume')),
+      button('skip', 'Skip', skip),
+      button('undo-skip', 'Undo skip', () => {
+        const np = ctx.conn.state?.nowPlaying;
+        if (np && ctx.later.undo(`skip:${np.entry_id}`)) say(`“${np.track.title}” plays on.`, 'success');
+      }),
+      button('ban-current', 'Ban track', ban),
     ),
-    h('button', { type: 'button', class: 'secondary', 'data-part': 'pause', 'data-testid': 'pause', onclick: () => run('player:pause') }, 'Pause'),
-    h('button', { type: 'button', class: 'secondary', 'data-part': 'resume', 'data-testid': 'resume', onclick: () => run('player:resume') }, 'Resume'),
-    h('button', { type: 'button', class: 'secondary', 'data-part': 'skip', 'data-testid': 'skip', onclick: () => run('player:skip') }, 'Skip'),
+    status,
   );
 }
 
-function drawControls(el: HTMLElement, state: RoomState): void {
+function drawControls(el: HTMLElement, state: RoomState, later: Later): void {
   const np = state.nowPlaying;
   const staff = isStaff(state);
   const needed = skipVotesNeeded(state);
@@ -169,6 +213,9 @@ function drawControls(el: HTMLElement, state: RoomState): void {
   }
   part(el, 'pause').hidden = !staff || !np || np.paused;
   part(el, 'resume').hidden = !staff || !np || !np.paused;
-  part(el, 'skip').hidden = !staff || !np;
+  const skipping = !!np && later.has(`skip:${np.entry_id}`);
+  part(el, 'skip').hidden = !staff || !np || skipping;
+  part(el, 'undo-skip').hidden = !staff || !skipping;
+  part(el, 'ban-current').hidden = !staff || !np || state.room.rules.banned_tracks.includes(np.track.id);
   part(el, 'controls').hidden = !np;
 }

@@ -3,6 +3,7 @@
 // connection, the "Reconnecting…" banner and the end-of-room messages.
 
 import { h, setText } from '../dom';
+import { Later } from '../later';
 import { createNotice } from '../notice';
 import { RoomConnection, type EndReason } from '../socket';
 import { memberToken, returnTrip } from '../storage';
@@ -11,6 +12,7 @@ import { musicSection } from './music';
 import { membersSection } from './members';
 import { nowPlayingSection } from './nowplaying';
 import { photosSection } from './photos';
+import { rulesSection } from './rules';
 import { queueSection } from './queue';
 import { speakerSection } from './speaker';
 import { searchSection } from './search';
@@ -38,17 +40,19 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
     },
     notice: (text, kind) => notice.show(text, kind),
   });
-  const ctx: RoomContext = { code, token, conn, notice };
+  const later = new Later(() => conn.edit(() => undefined));
+  const ctx: RoomContext = { code, token, conn, notice, later };
 
   const nowPlaying = nowPlayingSection(ctx);
-  const search = searchSection(ctx);
+  const search = searchSection(ctx, (track) => host.pickFallback(track));
   const queue = queueSection(ctx);
   const host = hostSection(ctx);
+  const rules = rulesSection();
   const music = musicSection(ctx, (devices) => host.setDevices(devices));
   const photos = photosSection(ctx);
   const members = membersSection(ctx);
   const speaker = speakerSection(code, token, conn);
-  const sections: Section[] = [speaker, nowPlaying, search, queue, host, music, photos, members];
+  const sections: Section[] = [speaker, nowPlaying, search, queue, rules, host, music, photos, members];
 
   const title = h('h1', { 'data-testid': 'room-name' }, 'crowdjuke');
   const me = h('span', { 'data-testid': 'me' });
@@ -58,10 +62,33 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
   const grid = h(
     'div',
     { class: 'room-grid', hidden: true },
-    h('div', { class: 'col-main' }, speaker.el, nowPlaying.el, search.el, queue.el),
+    h('div', { class: 'col-main' }, speaker.el, nowPlaying.el, search.el, queue.el, rules.el),
     h('div', { class: 'col-side' }, host.el, music.el, photos.el, members.el),
   );
-  const jump = h('nav', { class: 'jump', 'aria-label': 'On this page', hidden: true }, h('a', { href: '#queue' }, 'Queue'), h('a', { href: '#photos' }, 'Photos'), h('a', { href: '#people' }, 'People'));
+  // An in-page nav that stays at the top (sticky), not tabs: on a phone a
+  // guest scrolls one page, and the queue, the rules and the photos are
+  // read one after the other; tabs would hide the queue (which moves
+  // live) while photos are open, and break the browser's find and back.
+  // The link of the section in view is marked (aria-current).
+  const links = [
+    ['queue', 'Queue'],
+    ['room-rules', 'Rules'],
+    ['photos', 'Photos'],
+    ['people', 'People'],
+  ].map(([id, label]) => h('a', { href: `#${id}`, 'data-testid': `jump-${id}` }, label));
+  const jump = h('nav', { class: 'jump', 'aria-label': 'Sections of this page', 'data-testid': 'jump', hidden: true }, ...links);
+  const seen = new Map<string, boolean>();
+  const observer =
+    typeof IntersectionObserver === 'function'
+      ? new IntersectionObserver((items) => {
+          for (const item of items) seen.set(item.target.id, item.isIntersecting);
+          const current = links.find((a) => seen.get(a.hash.slice(1)));
+          for (const a of links) {
+            if (a === current) a.setAttribute('aria-current', 'location');
+            else a.removeAttribute('aria-current');
+          }
+        }, { rootMargin: '-30% 0px -60% 0px' })
+      : null;
   const home = h('a', { href: '/', class: 'home-link', 'aria-label': 'crowdjuke home' }, h('img', { src: '/app/icon.svg', alt: '', width: 32, height: 32 }));
   home.addEventListener('click', (e) => {
     e.preventDefault();
@@ -77,13 +104,17 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
         { class: 'room-header' },
         home,
         h('div', { class: 'room-title' }, title, h('p', { class: 'meta' }, 'Code ', h('span', { class: 'code', 'data-testid': 'room-code' }, code), ' · ', me)),
-        jump,
       ),
+      jump,
       banner,
-      notice.el,
       h('main', {}, loading, ended, grid),
+      notice.el,
     ),
   );
+  for (const a of links) {
+    const target = root.querySelector(a.hash);
+    if (target && observer) observer.observe(target);
+  }
 
   // Back from a music service's consent page (see home.ts).
   const back = returnTrip.heard();
@@ -131,6 +162,8 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
 
   return () => {
     cancelAnimationFrame(frame);
+    observer?.disconnect();
+    later.stop();
     conn.close();
     for (const s of sections) s.stop?.();
   };

@@ -7,12 +7,17 @@ import { formatDuration } from '../clock';
 import { h, part, setText, syncList } from '../dom';
 import { describeError } from '../errors';
 import { applyEntryAck, isStaff, type RoomState, playableHere } from '../state';
-import type { EntryAck, Track } from '../types';
+import type { ApiErrorBody, EntryAck, Track } from '../types';
+import { count, duration } from '../words';
 import type { RoomContext, Section } from './view';
 
 const DEBOUNCE_MS = 200;
 
-export function searchSection(ctx: RoomContext): Section {
+/**
+ * `pickFallback`: staff put a found track on the draft of the house
+ * playlist (host tools save it with room:set_fallback).
+ */
+export function searchSection(ctx: RoomContext, pickFallback: (track: Track) => void): Section {
   const input = h('input', {
     id: 'search-input',
     type: 'search',
@@ -39,7 +44,7 @@ export function searchSection(ctx: RoomContext): Section {
   let inflight: AbortController | null = null;
 
   const draw = () => {
-    if (latest) drawResults(results, tracks, latest, add);
+    if (latest) drawResults(results, tracks, latest, actions);
   };
 
   const run = async (q: string) => {
@@ -56,7 +61,7 @@ export function searchSection(ctx: RoomContext): Section {
       const found = await searchTracks(q, controller.signal);
       if (controller.signal.aborted) return;
       tracks = found;
-      setText(status, found.length === 0 ? `No tracks found for “${q.trim()}”.` : `${found.length} tracks found.`);
+      setText(status, found.length === 0 ? `No tracks found for “${q.trim()}”.` : `${count(found.length, 'track')} found.`);
       draw();
     } catch (err) {
       if (controller.signal.aborted) return;
@@ -64,19 +69,20 @@ export function searchSection(ctx: RoomContext): Section {
     }
   };
 
-  const add = async (track: Track, button: HTMLButtonElement) => {
+  const add = async (track: Track, button: HTMLButtonElement, say: Say) => {
     button.disabled = true;
     const ack = await ctx.conn.command<EntryAck>('queue:add', { track_id: track.id });
     button.disabled = false;
     if (!ack.ok) {
-      ctx.notice.show(describeError(ack.error), 'error');
+      say(ctx.conn.state ? addRefusal(ack.error, ctx.conn.state) : describeError(ack.error), 'error');
       return;
     }
     ctx.conn.edit((s) => applyEntryAck(s, ack.data.entry));
-    if (ack.data.duplicate) ctx.notice.show(`“${track.title}” was already in the queue: your up-vote counts.`, 'success');
-    else if (ack.data.entry === null) ctx.notice.show(`“${track.title}” is playing now.`, 'success');
-    else ctx.notice.show(`Added “${track.title}” to the queue.`, 'success');
+    if (ack.data.duplicate) say(`“${track.title}” was already in the queue: your up-vote counts.`, 'success');
+    else if (ack.data.entry === null) say(`“${track.title}” is playing now.`, 'success');
+    else say(`Added “${track.title}” to the queue.`, 'success');
   };
+  const actions: ResultActions = { add, pickFallback, notice: ctx.notice };
 
   input.addEventListener('input', () => {
     window.clearTimeout(timer);
@@ -106,10 +112,30 @@ export function searchSection(ctx: RoomContext): Section {
   };
 }
 
-function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, add: (t: Track, b: HTMLButtonElement) => void): void {
+type Say = (text: string, kind: 'success' | 'error' | 'info') => void;
+
+interface ResultActions {
+  add(track: Track, button: HTMLButtonElement, say: Say): void;
+  pickFallback(track: Track): void;
+  notice: RoomContext['notice'];
+}
+
+function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, actions: ResultActions): void {
   const create = (track: Track): HTMLElement => {
-    const button = h('button', { type: 'button', class: 'primary small', 'data-part': 'add', 'data-testid': 'add-button' }, 'Add');
-    button.addEventListener('click', () => add(track, button));
+    const statusId = `result-status-${track.id}`;
+    const status = h('p', { class: 'inline-status', id: statusId, 'data-testid': 'result-status' });
+    const say: Say = (text, kind) => {
+      setText(status, text);
+      status.dataset.kind = kind;
+      actions.notice.show(text, kind);
+    };
+    const button = h('button', { type: 'button', class: 'primary small', 'data-part': 'add', 'data-testid': 'add-button', 'aria-describedby': statusId }, 'Add');
+    button.addEventListener('click', () => actions.add(track, button, say));
+    const fallback = h('button', { type: 'button', class: 'secondary small', 'data-part': 'fallback', 'data-testid': 'pick-fallback', 'aria-describedby': statusId }, 'House playlist');
+    fallback.addEventListener('click', () => {
+      actions.pickFallback(track);
+      say(`“${track.title}” is on the draft of the house playlist (Host tools).`, 'success');
+    });
     return h(
       'li',
       { class: 'result', 'data-testid': 'search-result', 'data-track-id': track.id },
@@ -126,8 +152,9 @@ function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, add: 
         ),
         h('p', { class: 'result-meta' }, `${track.artists.join(', ')}${track.album ? ` · ${track.album}` : ''} · ${formatDuration(track.duration_ms)}`),
         h('p', { class: 'result-problem', 'data-part': 'problem', 'data-testid': 'rule-problem', hidden: true }),
+        status,
       ),
-      button,
+      h('div', { class: 'result-actions' }, button, fallback),
     );
   };
   const queued = new Set(state.queue.map((e) => e.track.id));
@@ -145,6 +172,8 @@ function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, add: 
       // A duplicate add is an up-vote: the track rules do not apply to it.
       const blocked = problem !== null && !isQueued;
       button.disabled = blocked;
+      part(li, 'fallback').hidden = !isStaff(state);
+      part(li, 'fallback').setAttribute('aria-label', `Put ${track.title} on the house playlist`);
       part(li, 'silent').hidden = playableHere(track, state);
       const note = part(li, 'problem');
       note.hidden = !blocked;
@@ -152,6 +181,38 @@ function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, add: 
     },
     false,
   );
+}
+
+/**
+ * A refused add as a sentence built here from the room's rules and what
+ * this device knows, so numbers and plurals are right ("You already have 2
+ * tracks waiting"); other refusals as errors.ts says them.
+ */
+export function addRefusal(error: ApiErrorBody, state: RoomState): string {
+  const rules = state.room.rules;
+  switch (error.code) {
+    case 'queue_limit_reached': {
+      const mine = state.queue.filter((e) => e.added_by === state.me.id).length;
+      const max = rules.max_queued_per_guest;
+      const have = Math.max(mine, max ?? 0);
+      const most = max === null ? '' : ` This room allows ${count(max, 'waiting track')} per guest.`;
+      return `You already have ${count(have, 'track')} waiting.${most} Add another when one of yours has played.`;
+    }
+    case 'cooldown_active': {
+      const secs = Number(/(\d+)/.exec(error.message)?.[1]);
+      return Number.isFinite(secs) && secs > 0
+        ? `Wait ${count(secs, 'more second')} before adding another track.`
+        : 'Wait a little before adding another track.';
+    }
+    case 'recently_played':
+      return rules.no_replay_hours !== null
+        ? `This track was played less than ${count(rules.no_replay_hours, 'hour')} ago.`
+        : describeError(error);
+    case 'track_too_long':
+      return rules.max_track_secs !== null ? `This track is longer than this room allows (${duration(rules.max_track_secs)}).` : describeError(error);
+    default:
+      return describeError(error);
+  }
 }
 
 /** Where a track comes from: a music folder on this server, Spotify, or a catalogue (the demo, an upload). */

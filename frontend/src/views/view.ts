@@ -1,5 +1,6 @@
 // What views share: how to move between pages, and the parts of a room page.
 
+import type { Later } from '../later';
 import type { Notice } from '../notice';
 import type { RoomConnection } from '../socket';
 import type { RoomState } from '../state';
@@ -16,6 +17,8 @@ export interface RoomContext {
   token: string;
   conn: RoomConnection;
   notice: Notice;
+  /** Commands that wait a few seconds for an undo. */
+  later: Later;
 }
 
 /** One block of a room page, drawn from the state on every change. */

@@ -1,0 +1,59 @@
+// Counts and rules in plain words, so every number on screen agrees with
+// its noun ("1 track", "2 tracks") and guests read the room's rules as
+// sentences rather than settings.
+
+import type { Rules } from './types';
+
+/** "1 track", "3 tracks"; irregular plurals passed in ("person", "people"). */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** "45 s", "1 min", "1 min 30 s", "2 h". */
+export function duration(secs: number): string {
+  if (secs < 60) return `${secs} s`;
+  if (secs < 3600) {
+    const m = Math.floor(secs / 60);
+    const s = secs % 60;
+    return s ? `${m} min ${s} s` : `${m} min`;
+  }
+  const h = Math.floor(secs / 3600);
+  const m = Math.round((secs % 3600) / 60);
+  return m ? `${h} h ${m} min` : `${h} h`;
+}
+
+export interface RuleLine {
+  /** Which rule (for tests and styling). */
+  rule: string;
+  text: string;
+}
+
+/** The room's rules as guests meet them, one sentence each (protocol.md §5.1). */
+export function ruleLines(r: Rules, fallbackCount: number): RuleLine[] {
+  const lines: RuleLine[] = [];
+  const add = (rule: string, text: string) => lines.push({ rule, text });
+  add('guests_can_add', r.guests_can_add ? 'Everyone may add tracks.' : 'Guests vote on the queue; only the hosts add tracks.');
+  add('allow_downvotes', r.allow_downvotes ? 'You can vote tracks up or down.' : 'Down-votes are off in this room: up-votes only.');
+  if (r.max_queued_per_guest !== null) add('max_queued_per_guest', `Each guest may have at most ${count(r.max_queued_per_guest, 'track')} waiting.`);
+  if (r.add_cooldown_secs) add('add_cooldown_secs', `Guests wait ${duration(r.add_cooldown_secs)} between adding two tracks.`);
+  if (r.max_track_secs !== null) add('max_track_secs', `Tracks may last at most ${duration(r.max_track_secs)}.`);
+  if (!r.allow_explicit) add('allow_explicit', 'No explicit tracks.');
+  if (r.no_replay_hours !== null) add('no_replay_hours', `A track played in the last ${count(r.no_replay_hours, 'hour')} cannot be added again.`);
+  if (r.fair_mode) add('fair_mode', 'Fair mode: the queue takes turns between the people who add tracks.');
+  if (r.skip_threshold !== null) add('skip_threshold', `A track is skipped when ${skipShare(r.skip_threshold)} of the people here vote to skip it.`);
+  if (r.downvote_removal !== null) add('downvote_removal', `A track is removed when its score reaches −${r.downvote_removal}.`);
+  if (r.banned_artists.length > 0) add('banned_artists', `Banned artists: ${r.banned_artists.join(', ')}.`);
+  if (r.banned_tracks.length > 0) add('banned_tracks', `${count(r.banned_tracks.length, 'track is', 'tracks are')} banned.`);
+  if (r.only_playable) add('only_playable', 'Only tracks the room’s speaker can play are accepted.');
+  if (r.crossfade_secs > 0) add('crossfade_secs', `Tracks fade into each other over ${duration(r.crossfade_secs)}.`);
+  if (fallbackCount > 0) add('fallback', `When the queue runs dry, the house playlist plays (${count(fallbackCount, 'track')}).`);
+  return lines;
+}
+
+export function skipShare(t: number): string {
+  if (Math.abs(t - 1 / 3) < 1e-6) return 'a third';
+  if (Math.abs(t - 0.5) < 1e-6) return 'half';
+  if (Math.abs(t - 2 / 3) < 1e-6) return 'two thirds';
+  if (t >= 1) return 'all';
+  return `${Math.round(t * 100)} %`;
+}
