@@ -1,6 +1,8 @@
 // Builds the web app into dist/: the app bundle (app.js), the service
 // worker (sw.js) and the static files of public/ (index.html, app.css,
-// manifest.webmanifest, icon.svg). The server serves dist/ under /app/.
+// manifest.webmanifest, icon.svg and its PNG renderings from
+// scripts/icons.mjs). public/ stays flat: the shell hash below reads the
+// top-level files only. The server serves dist/ under /app/.
 
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';

@@ -126,7 +126,7 @@ export interface RoomInfo {
   speaker?: string | null;
   /** The music service device the room plays on, if any. */
   playback?: { provider: string; device_name: string } | null;
-  /** REST answers only. */
+  /** REST answers; snapshots too on newer servers (older ones leave it out). */
   join_url?: string;
   online_count?: number;
 }

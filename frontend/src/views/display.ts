@@ -1,23 +1,24 @@
-// The big screen (`/display/{code}`, a TV at 1920×1080): now playing, the
-// next five tracks, how to join (QR code and the code in big letters) and
-// the live photo wall. No controls. It reads the room as a member named
-// "Big screen", with its own token so it never takes a guest's place.
+// The big screen (`/display/{code}`): now playing, the next five tracks, how
+// to join (QR code and the code in big letters) and the live photo wall. No
+// controls. Made for a TV (1920×1080 up to 4K, and 1024×768 projectors), and
+// readable on the phone of a host who opened it from the room page (the
+// layout is app.css's, "the big screen"). It reads the room as a member
+// named "Big screen", with its own token so it never takes a guest's place.
 
 import { ApiError, joinRoom, qrUrl } from '../api';
-import { h, setText, syncList } from '../dom';
+import { h, part, setText, syncList } from '../dom';
 import { formatDuration } from '../clock';
 import { RoomConnection } from '../socket';
 import type { RoomState } from '../state';
 import { displayToken, joinUrl } from '../storage';
-import type { EntryView, PhotoView } from '../types';
-import { likedByText } from './photos';
+import type { EntryView } from '../types';
+import { displayWall } from './display_wall';
 import { nowPlayingSection } from './nowplaying';
 import { speakerSection } from './speaker';
 import type { Navigate, Section } from './view';
 
 const SCREEN_NAME = 'Big screen';
 const UP_NEXT = 5;
-const WALL = 9;
 
 export function displayView(root: HTMLElement, _navigate: Navigate, code: string): () => void {
   document.title = `${code} · crowdjuke big screen`;
@@ -25,8 +26,8 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
   const nowPlaying = nowPlayingSection(null);
   const upNext = h('ol', { class: 'd-queue', 'data-testid': 'queue', 'aria-labelledby': 'd-next' });
   const upNextEmpty = h('p', { class: 'empty', 'data-testid': 'queue-empty' }, 'Nothing queued yet: add a track from your phone!');
-  const wall = h('ul', { class: 'd-wall', 'data-testid': 'photo-wall', 'aria-label': 'Photo wall' });
-  const wallEmpty = h('p', { class: 'empty' }, 'Share photos from your phone: they appear here.');
+  const upNextMore = h('p', { class: 'd-more', 'data-testid': 'queue-more', hidden: true });
+  const wall = displayWall();
   const title = h('h1', { 'data-testid': 'room-name' }, 'crowdjuke');
   const status = h('p', { class: 'd-status', 'data-testid': 'notice', role: 'status' }, 'Connecting…');
   const banner = h('p', { class: 'banner', 'data-testid': 'reconnecting', role: 'status', hidden: true }, 'Reconnecting…');
@@ -46,7 +47,7 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
         'main',
         { class: 'd-grid' },
         h('div', { class: 'd-now' }, speakerSlot, nowPlaying.el),
-        h('section', { class: 'd-next', 'aria-labelledby': 'd-next' }, h('h2', { id: 'd-next' }, 'Up next'), upNextEmpty, upNext),
+        h('section', { class: 'd-next', 'aria-labelledby': 'd-next' }, h('h2', { id: 'd-next' }, 'Up next'), upNextEmpty, upNext, upNextMore),
         h(
           'section',
           { class: 'd-join', 'aria-labelledby': 'd-join' },
@@ -55,7 +56,7 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
           h('p', { class: 'd-code', 'data-testid': 'room-code', 'aria-label': `Room code ${code.split('').join(' ')}` }, code),
           link,
         ),
-        h('section', { class: 'd-photos', 'aria-label': 'Photos' }, wallEmpty, wall),
+        wall.el,
       ),
     ),
   );
@@ -81,9 +82,16 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
     document.title = `${state.room.name} · crowdjuke big screen`;
     speaker?.update(state);
     nowPlaying.update(state);
+    drawJoinLink(link, code, state);
     drawUpNext(upNext, upNextEmpty, state);
-    drawWall(wall, wallEmpty, state);
+    fitUpNext(upNext, upNextMore, state);
+    wall.update(state);
   };
+  // The up-next list fits its cell: measure again when the screen changes.
+  const redraw = () => {
+    if (!frame) frame = requestAnimationFrame(draw);
+  };
+  window.addEventListener('resize', redraw);
 
   const connect = (token: string) => {
     conn = new RoomConnection(token, {
@@ -153,6 +161,8 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
     conn?.close();
     speaker?.stop?.();
     nowPlaying.stop?.();
+    wall.stop();
+    window.removeEventListener('resize', redraw);
     wake.release();
   };
 }
@@ -160,46 +170,88 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
 function drawUpNext(list: HTMLElement, empty: HTMLElement, state: RoomState): void {
   const next = state.queue.slice(0, UP_NEXT);
   empty.hidden = next.length > 0;
-  syncList(
-    list,
-    next,
-    (e) => e.id,
-    (e) => h('li', { class: 'd-entry', 'data-testid': 'entry', 'data-track-id': e.track.id }, h('span', { class: 'd-entry-text' }), h('span', { class: 'd-score' })),
-    (li, e: EntryView) => {
-      const [text, score] = Array.from(li.children) as HTMLElement[];
-      text.replaceChildren(h('strong', {}, e.track.title), ` ${e.track.artists.join(', ')} · ${formatDuration(e.track.duration_ms)}`);
-      setText(score, `${e.score > 0 ? '+' : ''}${e.score}`);
-      score.setAttribute('aria-label', `score ${e.score}`);
-    },
+  syncList(list, next, (e) => e.id, entryItem, (li, e: EntryView, i) => {
+    li.dataset.trackId = e.track.id;
+    setText(part(li, 'pos'), String(i + 1));
+    setText(part(li, 'title'), e.track.title);
+    // A pinned entry jumps the votes: say why a 0 sits above a +2.
+    part(li, 'pinned').hidden = !e.pinned;
+    part(li, 'next').hidden = i !== 0;
+    part(li, 'explicit').hidden = !e.track.explicit;
+    setText(part(li, 'artists'), e.track.artists.join(', '));
+    setText(part(li, 'time'), formatDuration(e.track.duration_ms));
+    setText(part(li, 'by'), `Added by ${e.added_by_name}`);
+    const score = part(li, 'score');
+    setText(score, `${e.score > 0 ? '+' : ''}${e.score}`);
+    score.setAttribute('aria-label', `score ${e.score}`);
+  });
+}
+
+/**
+ * One waiting track, on three rows: title and score; artists and length;
+ * labels and who added it.
+ */
+function entryItem(e: EntryView): HTMLElement {
+  return h(
+    'li',
+    { class: 'd-entry', 'data-testid': 'entry', 'data-track-id': e.track.id },
+    h('span', { class: 'd-pos', 'data-part': 'pos', 'aria-hidden': 'true' }),
+    h('p', { class: 'd-entry-title', 'data-part': 'title' }),
+    h('span', { class: 'd-score', 'data-part': 'score' }),
+    h('p', { class: 'd-entry-artists', 'data-part': 'artists' }),
+    h('span', { class: 'd-time', 'data-part': 'time' }),
+    h(
+      'p',
+      { class: 'd-entry-meta' },
+      h('span', { class: 'badge pin-badge', 'data-part': 'pinned', 'data-testid': 'pinned', hidden: true }, 'Pinned'),
+      h('span', { class: 'badge next-badge', 'data-part': 'next', hidden: true }, 'Plays next'),
+      h('abbr', { class: 'badge', title: 'explicit', 'data-part': 'explicit', hidden: true }, 'E'),
+      h('span', { class: 'd-entry-by', 'data-part': 'by', 'data-testid': 'added-by' }),
+    ),
   );
 }
 
-function drawWall(list: HTMLElement, empty: HTMLElement, state: RoomState): void {
-  const photos = state.photos.filter((p) => p.urls).slice(0, WALL);
-  empty.hidden = photos.length > 0;
-  syncList(
-    list,
-    photos,
-    (p) => p.id,
-    (p: PhotoView) =>
-      h(
-        'li',
-        { class: 'd-photo', 'data-testid': 'photo', 'data-photo-id': p.id },
-        // The newest photo is drawn large: take the bigger rendering for all.
-        h('img', { src: p.urls?.preview ?? '', alt: p.comment ? `Photo by ${p.member_name}: ${p.comment}` : `Photo by ${p.member_name}` }),
-        h('p', { class: 'd-caption' }),
-      ),
-    (li, p) => {
-      const caption = li.querySelector('p') as HTMLElement;
-      const likes = p.likes > 0 ? ` · ♥ ${p.likes}` : '';
-      setText(caption, `${p.member_name}${p.comment ? `: ${p.comment}` : ''}${likes}`);
-      caption.title = likedByText(p, state.me.id);
-    },
-  );
+/**
+ * On the wall the list has the height its cell gives it: show only the
+ * entries that fit whole (a track cut in half looks broken from across the
+ * room) and say how many more wait.
+ */
+function fitUpNext(list: HTMLElement, more: HTMLElement, state: RoomState): void {
+  const items = Array.from(list.children) as HTMLElement[];
+  // Layout offsets, not bounding boxes: syncList may be sliding the rows.
+  // The section is the rows' offset parent (position: relative in app.css).
+  const box = list.closest('section') as HTMLElement;
+  const limit = box.clientHeight - parseFloat(getComputedStyle(box).paddingBottom);
+  const fits = (el: HTMLElement) => el.hidden || el.offsetTop + el.offsetHeight <= limit + 0.5;
+  let shown = items.length;
+  const show = () => {
+    items.forEach((li, i) => (li.hidden = i >= shown));
+    const rest = state.queue.length - shown;
+    more.hidden = rest <= 0;
+    setText(more, `+ ${rest} more in the queue`);
+  };
+  show();
+  while (shown > 1 && !(items.slice(0, shown).every(fits) && fits(more))) {
+    shown -= 1;
+    show();
+  }
+}
+
+/**
+ * The link under the QR code: the room's public address as the snapshot
+ * announces it (`room.join_url`), else the one stored from the join answer,
+ * else this page's own origin (storage.ts). A screen opened on `localhost`
+ * must still show the address guests can reach.
+ */
+function drawJoinLink(el: HTMLElement, code: string, state: RoomState): void {
+  if (state.room.join_url) joinUrl.set(code, state.room.join_url);
+  const url = joinUrl.get(code);
+  if (el.dataset.url !== url) showLink(el, url);
 }
 
 /** `host:port/join/CODE`, breaking the line (if needed) before `/join`. */
 function showLink(el: HTMLElement, url: string): void {
+  el.dataset.url = url;
   const bare = url.replace(/^https?:\/\//, '');
   const cut = bare.indexOf('/join/');
   if (cut < 0) return setText(el, bare);
