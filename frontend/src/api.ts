@@ -1,7 +1,7 @@
 // REST calls (docs/protocol.md §3). Every failure becomes an ApiError with
 // the server's stable `code`, so views can match on it.
 
-import type { ApiErrorBody, JoinAnswer, PhotoView, Track } from './types';
+import type { ApiErrorBody, JoinAnswer, PhotoView, RoomInfo, ScreenView, Track } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -43,14 +43,36 @@ export function createRoom(name: string, hostName: string): Promise<JoinAnswer> 
   return request('POST', '/api/rooms', json({ name, host_name: hostName }));
 }
 
+/** The public facts of a room (`GET /api/rooms/{code}`), for the join page. */
+export async function roomPreview(code: string): Promise<RoomInfo> {
+  return (await request<{ room: RoomInfo }>('GET', `/api/rooms/${encodeURIComponent(code)}`)).room;
+}
+
 export function joinRoom(code: string, name: string, token: string | null): Promise<JoinAnswer> {
   return request('POST', `/api/rooms/${encodeURIComponent(code)}/join`, json({ name, token }));
 }
 
-export async function searchTracks(q: string, signal: AbortSignal): Promise<Track[]> {
-  const params = new URLSearchParams({ q, limit: '20' });
-  const res = await request<{ tracks: Track[] }>('GET', `/api/tracks?${params}`, { signal });
-  return res.tracks;
+/** A screen's pass (`POST /api/rooms/{code}/screens`): the big screen is no member. */
+export interface ScreenAnswer {
+  room: RoomInfo;
+  token: string;
+  screen: ScreenView;
+}
+
+export function openScreen(code: string, token: string | null): Promise<ScreenAnswer> {
+  return request('POST', `/api/rooms/${encodeURIComponent(code)}/screens`, json({ token }));
+}
+
+/** One page of the search box: `total` counts every match (protocol.md §3.7). */
+export interface TrackPage {
+  tracks: Track[];
+  total: number;
+}
+
+export async function searchTracks(q: string, signal: AbortSignal, offset = 0): Promise<TrackPage> {
+  const params = new URLSearchParams({ q, limit: '20', offset: String(offset) });
+  const res = await request<{ tracks: Track[]; total?: number }>('GET', `/api/tracks?${params}`, { signal });
+  return { tracks: res.tracks, total: res.total ?? res.tracks.length };
 }
 
 /** One library track (`GET /api/tracks/{id}`). */

@@ -23,7 +23,7 @@ import { count } from './words';
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'ended';
 
 /** Why the room is over for this device (no automatic retry). */
-export type EndReason = 'kicked' | 'banned' | 'room_closed' | 'unauthorized';
+export type EndReason = 'kicked' | 'banned' | 'removed' | 'room_closed' | 'unauthorized';
 
 export interface RoomEvents {
   /** Anything changed: state, status. */
@@ -131,7 +131,8 @@ export class RoomConnection {
       if (this.syncing) this.presenceDuringSync.push(p);
       this.edit((st) => applyPresence(st, p));
     });
-    s.on('room:removed', ({ reason }: { reason: 'kicked' | 'banned' }) => this.end(reason));
+    // `removed`: staff removed this screen (the big screen).
+    s.on('room:removed', ({ reason }: { reason: 'kicked' | 'banned' | 'removed' }) => this.end(reason));
     s.on('photo:new', ({ photo }: { photo: PhotoView }) => this.edit((st) => addPhoto(st, photo)));
     s.on('photo:likes', (likes: Parameters<typeof setPhotoLikes>[1]) => this.edit((st) => setPhotoLikes(st, likes)));
     s.on('photo:removed', ({ photo_id }: { photo_id: string }) => this.edit((st) => removePhoto(st, photo_id)));

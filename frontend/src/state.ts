@@ -15,6 +15,7 @@ import type {
   RoomChanged,
   RoomInfo,
   Snapshot,
+  ScreenView,
   Vote,
 } from './types';
 
@@ -23,7 +24,7 @@ export interface RoomState {
   /** Server clock minus local clock (ms). */
   offset: number;
   room: RoomInfo;
-  me: MemberView;
+  me: MemberView | ScreenView;
   /** Waiting entries in play order, each with my vote. */
   queue: EntryView[];
   nowPlaying: NowPlayingView | null;
@@ -37,6 +38,8 @@ export interface RoomState {
   recentPlays: Play[];
   photos: PhotoView[];
   photosNext: string | null;
+  /** Screens watching the room (the big screen): never among the people. */
+  screens: ScreenView[];
 }
 
 export function fromSnapshot(s: Snapshot, previous: RoomState | null): RoomState {
@@ -56,6 +59,7 @@ export function fromSnapshot(s: Snapshot, previous: RoomState | null): RoomState
     // No photos in the snapshot means "could not read them now": keep ours.
     photos: s.photos ?? previous?.photos ?? [],
     photosNext: s.photos ? (s.photos_next ?? null) : (previous?.photosNext ?? null),
+    screens: s.screens ?? [],
   };
 }
 
@@ -192,6 +196,12 @@ function applyChange(state: RoomState, c: Change): void {
     case 'speaker_updated':
       state.room = { ...state.room, speaker: c.speaker };
       break;
+    case 'screen_added':
+      state.screens = [...state.screens.filter((s) => s.id !== c.screen.id), c.screen];
+      break;
+    case 'screen_removed':
+      state.screens = state.screens.filter((s) => s.id !== c.screen_id);
+      break;
     case 'playback_updated':
       state.room = { ...state.room, playback: c.playback };
       break;
@@ -222,6 +232,10 @@ export function applyPresence(state: RoomState, p: Presence): void {
   state.members = state.members.map((m) => {
     const now = online.get(m.id);
     return now === undefined ? m : { ...m, online: now };
+  });
+  state.screens = state.screens.map((s) => {
+    const now = online.get(s.id);
+    return now === undefined ? s : { ...s, online: now };
   });
 }
 

@@ -44,6 +44,42 @@ export const joinUrl = {
   },
 };
 
+/**
+ * The parties this device is in (a member token and the room's name), so
+ * home can offer "back to your party". Newest visit first.
+ */
+export const visits = {
+  remember(code: string, name: string): void {
+    const key = `visit:${normaliseCode(code)}`;
+    const before = read(key);
+    const now = JSON.stringify({ name, at: Date.now() });
+    // Written at most once a minute per room (every redraw calls this).
+    try {
+      const old = before ? (JSON.parse(before) as { name: string; at: number }) : null;
+      if (old && old.name === name && Date.now() - old.at < 60_000) return;
+    } catch {
+      // a damaged entry is replaced
+    }
+    write(key, now);
+  },
+  list(): { code: string; name: string; at: number }[] {
+    const found: { code: string; name: string; at: number }[] = [];
+    try {
+      for (let i = 0; i < localStorage.length; i++) {
+        const key = localStorage.key(i);
+        if (!key?.startsWith(`${prefix}visit:`)) continue;
+        const code = key.slice(`${prefix}visit:`.length);
+        if (!memberToken.get(code)) continue; // left, or the room closed
+        const visit = JSON.parse(localStorage.getItem(key) ?? 'null') as { name?: unknown; at?: unknown } | null;
+        if (visit && typeof visit.name === 'string' && typeof visit.at === 'number') found.push({ code, name: visit.name, at: visit.at });
+      }
+    } catch {
+      // storage disabled or damaged: nothing to offer
+    }
+    return found.sort((a, b) => b.at - a.at);
+  },
+};
+
 export const lastName = {
   get: () => read('name') ?? '',
   set: (name: string) => write('name', name),

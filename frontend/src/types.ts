@@ -3,6 +3,14 @@
 
 export type Role = 'host' | 'cohost' | 'guest';
 
+/** A screen watching the room (the big screen): not a person (protocol.md §1.4). */
+export interface ScreenView {
+  id: string;
+  name: string;
+  role: 'screen';
+  online: boolean;
+}
+
 export interface ApiErrorBody {
   code: string;
   message: string;
@@ -156,7 +164,7 @@ export interface Snapshot {
   version: number;
   server_time: number;
   room: RoomInfo;
-  me: MemberView;
+  me: MemberView | ScreenView;
   queue: EntryView[];
   now_playing: NowPlayingView | null;
   members: MemberView[];
@@ -166,6 +174,8 @@ export interface Snapshot {
   /** Absent when the photo store could not be read: keep the wall. */
   photos?: PhotoView[];
   photos_next?: string | null;
+  /** The room's screens (not people), oldest first. */
+  screens?: ScreenView[];
 }
 
 export type Change =
@@ -180,6 +190,8 @@ export type Change =
   | { type: 'rules_updated'; rules: Rules }
   | { type: 'speaker_updated'; speaker: string | null }
   | { type: 'playback_updated'; playback: { provider: string; device_name: string } | null }
+  | { type: 'screen_added'; screen: ScreenView }
+  | { type: 'screen_removed'; screen_id: string }
   | { type: 'listing_updated'; listing: Listing }
   | { type: 'fallback_updated'; count: number };
 

@@ -108,7 +108,14 @@ async fn a_room_pauses_when_its_speaker_is_gone_past_the_grace_period_and_resume
     let app = spawn_app().await;
     let host = app.create_room(json!({})).await;
     let hs = app.connect(&host.token).await;
-    let screen = app.join(&host.code, "Big screen").await;
+    // The big screen: a screen, not a member (protocol.md §3.3.1).
+    let (_, opened) = app.post(&format!("/api/rooms/{}/screens", host.code), json!({})).await;
+    let screen = crate::helpers::Guest {
+        token: opened["token"].as_str().expect("token").to_string(),
+        member_id: opened["screen"]["id"].as_str().expect("id").to_string(),
+        room_id: host.room_id.clone(),
+        code: host.code.clone(),
+    };
     let speaker = app.connect(&screen.token).await;
     hs.ok("room:set_speaker", json!({"member_id": screen.member_id})).await;
     hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;

@@ -15,7 +15,7 @@ const BIN = process.env.TEST_SERVER_BIN ?? resolve(fileURLToPath(new URL('.', im
  * `music`: folders to play (`serve --music DIR`). `spotify`: a fake from
  * `startSpotifyFake()` (spotify_fake.mjs) the server uses as Spotify.
  */
-export async function startServer({ music = [], spotify = null } = {}) {
+export async function startServer({ music = [], spotify = null, env = {} } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'crowdjuke-e2e-'));
   const folders = music.flatMap((dir) => ['--music', dir]);
   const spotifyEnv = spotify
@@ -28,7 +28,7 @@ export async function startServer({ music = [], spotify = null } = {}) {
     : {};
   const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--no-default-room', ...folders], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'TEST_SERVER_BIN')), RUST_LOG: process.env.RUST_LOG ?? 'warn', CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE: '100000', CROWDJUKE_ROOM_REQUESTS_PER_MINUTE: '100000', ...spotifyEnv },
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'TEST_SERVER_BIN')), RUST_LOG: process.env.RUST_LOG ?? 'warn', CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE: '100000', CROWDJUKE_ROOM_REQUESTS_PER_MINUTE: '100000', ...spotifyEnv, ...env },
   });
   const lines = createInterface({ input: child.stdout });
   const url = await new Promise((ok, fail) => {

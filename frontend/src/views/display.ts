@@ -2,10 +2,11 @@
 // to join (QR code and the code in big letters) and the live photo wall. No
 // controls. Made for a TV (1920×1080 up to 4K, and 1024×768 projectors), and
 // readable on the phone of a host who opened it from the room page (the
-// layout is app.css's, "the big screen"). It reads the room as a member
-// named "Big screen", with its own token so it never takes a guest's place.
+// layout is app.css's, "the big screen"). It watches the room as a screen
+// (protocol.md §1.4: not a member, not counted among the people), with a
+// screen token kept on this device; staff may remove it.
 
-import { ApiError, joinRoom, qrUrl } from '../api';
+import { ApiError, openScreen, qrUrl } from '../api';
 import { h, part, setText, syncList } from '../dom';
 import { formatDuration } from '../clock';
 import { RoomConnection } from '../socket';
@@ -17,7 +18,6 @@ import { nowPlayingSection } from './nowplaying';
 import { speakerSection } from './speaker';
 import type { Navigate, Section } from './view';
 
-const SCREEN_NAME = 'Big screen';
 const UP_NEXT = 5;
 
 export function displayView(root: HTMLElement, _navigate: Navigate, code: string): () => void {
@@ -109,24 +109,30 @@ export function displayView(root: HTMLElement, _navigate: Navigate, code: string
     speaker?.stop?.();
     conn?.close();
     conn = null;
-    if (reason === 'kicked' || reason === 'unauthorized') {
-      // Someone removed the screen: take a fresh pass and carry on.
+    if (reason === 'removed' || reason === 'unauthorized' || reason === 'kicked') {
+      // Staff removed this screen: it stays off until someone here opens it
+      // again (coming back by itself would undo the host's decision).
       displayToken.set(code, null);
-      showStatus('Reconnecting the big screen…');
-      schedule(5);
-    } else if (reason === 'banned') {
-      showStatus('This screen was banned from the room.');
+      showStatus('The host removed this screen from the room.');
+      status.append(' ', reopen);
     } else {
       showStatus('This room has closed.');
     }
   };
+  const reopen = h('button', { type: 'button', class: 'primary', 'data-testid': 'reopen-screen' }, 'Open the big screen again');
+  reopen.addEventListener('click', () => {
+    reopen.remove();
+    showStatus('Connecting…');
+    start();
+  });
 
   const start = async () => {
     if (stopped) return;
     const stored = displayToken.get(code);
-    if (stored) return connect(stored);
     try {
-      const answer = await joinRoom(code, SCREEN_NAME, null);
+      // The same screen again when this device has its pass (a screen
+      // staff removed gets a new one only through `reopen`).
+      const answer = await openScreen(code, stored);
       if (stopped) return;
       displayToken.set(code, answer.token);
       joinUrl.set(code, answer.room.join_url);

@@ -4,7 +4,7 @@ import { ApiError, createRoom } from '../api';
 import { h } from '../dom';
 import { describeError } from '../errors';
 import { createNotice } from '../notice';
-import { joinUrl, lastName, memberToken, normaliseCode, returnTrip } from '../storage';
+import { joinUrl, lastName, memberToken, normaliseCode, returnTrip, visits } from '../storage';
 import type { Navigate } from './view';
 
 const CODE_SHAPE = /^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$/;
@@ -97,6 +97,29 @@ export function homeView(root: HTMLElement, navigate: Navigate): void {
     }
   });
 
+  // Back to the parties this device is in (newest first): a guest who
+  // went home to look something up finds her way back in one tap.
+  const parties = visits.list().slice(0, 3);
+  const back = parties.length
+    ? h(
+        'nav',
+        { class: 'card back-to', 'aria-labelledby': 'back-heading', 'data-testid': 'back-to-party' },
+        h('h2', { id: 'back-heading' }, parties.length === 1 ? 'Your party' : 'Your parties'),
+        h(
+          'ul',
+          { class: 'back-list' },
+          ...parties.map((p) => {
+            const link = h('a', { href: `/room/${p.code}`, class: 'button primary', 'data-testid': 'back-to-room' }, `Back to “${p.name}”`);
+            link.addEventListener('click', (e) => {
+              e.preventDefault();
+              navigate(`/room/${p.code}`);
+            });
+            return h('li', {}, link, h('span', { class: 'hint' }, ` Code ${p.code}`));
+          }),
+        ),
+      )
+    : null;
+
   root.append(
     h(
       'main',
@@ -104,6 +127,7 @@ export function homeView(root: HTMLElement, navigate: Navigate): void {
       h('header', { class: 'hero' }, h('img', { src: '/app/icon.svg', alt: '', width: 56, height: 56 }), h('h1', {}, 'crowdjuke')),
       h('p', { class: 'lead' }, 'The party playlist everyone steers: add tracks, vote them up, share photos.'),
       notice.el,
+      back,
       joinForm,
       createForm,
     ),

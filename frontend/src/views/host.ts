@@ -3,12 +3,12 @@
 // moderation live next to what they act on.
 
 import { ApiError, type Device, getTrack, qrUrl, spotifyPlayOn } from '../api';
-import { h, setText } from '../dom';
+import { h, part, setText, syncList } from '../dom';
 import { describeError } from '../errors';
 import { isStaff, type RoomState } from '../state';
 import { joinUrl } from '../storage';
 import { inlineStatus, type InlineStatus } from '../notice';
-import type { Rules, Track } from '../types';
+import type { Rules, ScreenView, Track } from '../types';
 import { count } from '../words';
 import type { RoomContext, Section } from './view';
 
@@ -130,6 +130,7 @@ export function hostSection(ctx: RoomContext): HostSection {
   const bans = bansBox(ctx);
   rulesBox.append(bans.el);
   const fallback = fallbackBox(ctx);
+  const screens = screensBox(ctx);
 
   const summary = h('p', { class: 'hint', 'data-testid': 'rules-summary' });
 
@@ -175,6 +176,7 @@ export function hostSection(ctx: RoomContext): HostSection {
     rulesBox,
     summary,
     fallback.el,
+    screens.el,
   );
 
   return {
@@ -206,16 +208,61 @@ export function hostSection(ctx: RoomContext): HostSection {
       }
       bans.update(state);
       fallback.update(state);
+      screens.update(state);
       setText(summary, summaryOf(state));
       drawSpeakerChoice(speaker, state, devices);
     },
   };
 }
 
+/**
+ * The screens watching the room (each opened `/display/{code}`): not
+ * people, so listed here rather than under People; staff remove one that
+ * should not be there (it stays off until someone opens it again).
+ */
+function screensBox(ctx: RoomContext): { el: HTMLElement; update(state: RoomState): void } {
+  const list = h('ul', { class: 'screens', 'data-testid': 'screens' });
+  const empty = h('p', { class: 'hint' }, 'No screen yet: “Open the big screen” on a TV or a laptop shows the queue, the QR code and the photos.');
+  const status = inlineStatus(ctx.notice, 'screens-status');
+  const el = h('div', { class: 'screens-box' }, h('h3', {}, 'Screens'), empty, list, status.el);
+  const remove = async (screen: ScreenView) => {
+    status.clear();
+    const ack = await ctx.conn.command('screen:remove', { screen_id: screen.id });
+    if (ack.ok) status.show(`${screen.name} was removed from the room.`, 'success');
+    else status.show(describeError(ack.error), 'error');
+  };
+  return {
+    el,
+    update(state) {
+      empty.hidden = state.screens.length > 0;
+      syncList(
+        list,
+        state.screens,
+        (s) => s.id,
+        (s) =>
+          h(
+            'li',
+            { class: 'screen', 'data-testid': 'screen', 'data-screen-id': s.id },
+            h('span', { class: 'presence', 'data-part': 'presence', 'aria-hidden': 'true' }),
+            h('span', { class: 'screen-name', 'data-part': 'name' }),
+            h('button', { type: 'button', class: 'small secondary', 'data-testid': 'remove-screen', 'aria-label': `Remove ${s.name}`, onclick: () => remove(s) }, 'Remove'),
+          ),
+        (li, s) => {
+          li.classList.toggle('offline', !s.online);
+          setText(part(li, 'name'), `${s.name}${s.id === state.room.speaker ? ' · plays the music' : ''}${s.online ? '' : ' (offline)'}`);
+        },
+        false,
+      );
+    },
+  };
+}
+
 function drawSpeakerChoice(select: HTMLSelectElement, state: RoomState, devices: Device[]): void {
   const choices: { value: string; label: string }[] = [{ value: '', label: 'Nowhere: a DJ plays' }, { value: state.me.id, label: 'This device' }];
-  for (const m of state.members) {
-    if (m.id !== state.me.id && m.name === 'Big screen') choices.push({ value: m.id, label: m.online ? 'The big screen' : 'The big screen (offline)' });
+  const screens = state.screens.filter((s) => s.id !== state.me.id);
+  for (const s of screens) {
+    const name = screens.length === 1 && s.name === 'Big screen' ? 'The big screen' : s.name;
+    choices.push({ value: s.id, label: s.online ? name : `${name} (offline)` });
   }
   for (const d of devices) choices.push({ value: `spotify:${d.id}`, label: `Spotify: ${d.name}` });
   let current = state.room.speaker ?? '';

@@ -1,8 +1,10 @@
 // Join (`/join/{code}`): a nickname, then the room. A token stored on this
 // device is sent along, so a returning guest gets their own member back.
+// The room's name comes first (`GET /api/rooms/{code}`), so a guest knows
+// where she is going, and a wrong code is said before she types her name.
 
-import { ApiError, joinRoom } from '../api';
-import { h } from '../dom';
+import { ApiError, joinRoom, roomPreview } from '../api';
+import { h, setText } from '../dom';
 import { describeError } from '../errors';
 import { createNotice } from '../notice';
 import { joinUrl, lastName, memberToken } from '../storage';
@@ -54,20 +56,47 @@ export function joinView(root: HTMLElement, navigate: Navigate, code: string): v
     }
   });
 
+  const heading = h('span', { 'data-testid': 'join-room-name' }, `Join room ${code}`);
+  const codeLine = h('p', { class: 'meta', 'data-testid': 'join-meta' }, 'Code ', h('span', { class: 'code', 'data-testid': 'room-code' }, code));
+  const missing = h(
+    'div',
+    { class: 'card', 'data-testid': 'join-missing', hidden: true },
+    h('p', { role: 'alert' }, `There is no room with the code ${code}. Check the code with the host: it is on their screen, under the QR code.`),
+    h('p', {}, h('a', { href: '/', 'data-link': '', class: 'button primary' }, 'Type another code')),
+  );
   root.append(
     h(
       'main',
       { class: 'page join' },
       h('p', { class: 'back' }, h('a', { href: '/', 'data-link': '' }, '← crowdjuke')),
-      h('h1', { id: 'join-title' }, 'Join room ', h('span', { class: 'code', 'data-testid': 'room-code' }, code)),
+      h('h1', { id: 'join-title' }, heading),
+      codeLine,
       notice.el,
+      missing,
       form,
     ),
   );
-  root.querySelector('a[data-link]')?.addEventListener('click', (e) => {
-    e.preventDefault();
-    navigate('/');
-  });
+  for (const a of Array.from(root.querySelectorAll('a[data-link]'))) {
+    a.addEventListener('click', (e) => {
+      e.preventDefault();
+      navigate('/');
+    });
+  }
+  // Without an answer (offline, rate limited) the form works as before.
+  roomPreview(code)
+    .then((room) => {
+      setText(heading, `Join “${room.name}”`);
+      document.title = `Join ${room.name} · crowdjuke`;
+      const here = room.online_count ?? 0;
+      if (here > 0) codeLine.append(` · ${here === 1 ? '1 person' : `${here} people`} here`);
+    })
+    .catch((err) => {
+      if (err instanceof ApiError && err.code === 'room_not_found') {
+        setText(heading, `No room ${code}`);
+        form.hidden = true;
+        missing.hidden = false;
+      }
+    });
 }
 
 function joinErrorText(err: unknown, code: string): string {

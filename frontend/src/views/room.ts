@@ -6,7 +6,7 @@ import { h, setText } from '../dom';
 import { Later } from '../later';
 import { createNotice } from '../notice';
 import { RoomConnection, type EndReason } from '../socket';
-import { memberToken, returnTrip } from '../storage';
+import { memberToken, returnTrip, visits } from '../storage';
 import { hostSection } from './host';
 import { musicSection } from './music';
 import { membersSection } from './members';
@@ -21,6 +21,7 @@ import type { Navigate, RoomContext, Section } from './view';
 const endings: Record<EndReason, { text: string; rejoin: boolean }> = {
   kicked: { text: 'You were removed from this room by the host.', rejoin: true },
   banned: { text: 'You were banned from this room.', rejoin: false },
+  removed: { text: 'You were removed from this room by the host.', rejoin: true },
   room_closed: { text: 'This room has closed. Thanks for partying!', rejoin: false },
   unauthorized: { text: 'Your pass for this room is no longer valid. Join again to get a new one.', rejoin: true },
 };
@@ -134,6 +135,7 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
     grid.hidden = false;
     jump.hidden = false;
     setText(title, state.room.name);
+    visits.remember(code, state.room.name);
     document.title = `${state.room.name} · crowdjuke`;
     const role = state.me.role === 'host' ? ' (host)' : state.me.role === 'cohost' ? ' (co-host)' : '';
     setText(me, `You are ${state.me.name}${role}`);
@@ -142,7 +144,9 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
 
   function showEnded(reason: EndReason): void {
     const ending = endings[reason];
-    if (reason !== 'banned') memberToken.set(code, null);
+    // A kicked guest keeps her pass: joining again with it makes her the
+    // same member, with the tracks she added (protocol.md §3.3).
+    if (reason === 'room_closed') memberToken.set(code, null);
     loading.hidden = true;
     grid.hidden = true;
     jump.hidden = true;

@@ -36,9 +36,12 @@ export function searchSection(ctx: RoomContext, pickFallback: (track: Track) => 
     input,
   );
   const closed = h('p', { class: 'hint', 'data-part': 'closed', 'data-testid': 'adds-disabled', hidden: true }, 'In this room guests vote on the queue; only the host adds tracks.');
-  const el = h('section', { class: 'card search', id: 'search', 'aria-labelledby': 'search-heading' }, h('h2', { id: 'search-heading' }, 'Add music'), closed, form, status, results);
+  const more = h('button', { type: 'button', class: 'secondary', 'data-testid': 'more-results', hidden: true }, 'Show more');
+  const el = h('section', { class: 'card search', id: 'search', 'aria-labelledby': 'search-heading' }, h('h2', { id: 'search-heading' }, 'Add music'), closed, form, status, results, more);
 
   let tracks: Track[] = [];
+  let total = 0;
+  let query = '';
   let latest: RoomState | null = null;
   let timer: number | undefined;
   let inflight: AbortController | null = null;
@@ -51,23 +54,57 @@ export function searchSection(ctx: RoomContext, pickFallback: (track: Track) => 
     inflight?.abort();
     if (!q.trim()) {
       tracks = [];
+      total = 0;
       setText(status, '');
+      more.hidden = true;
       draw();
       return;
     }
     const controller = new AbortController();
     inflight = controller;
     try {
-      const found = await searchTracks(q, controller.signal);
+      const page = await searchTracks(q, controller.signal);
       if (controller.signal.aborted) return;
-      tracks = found;
-      setText(status, found.length === 0 ? `No tracks found for “${q.trim()}”.` : `${count(found.length, 'track')} found.`);
+      query = q;
+      tracks = page.tracks;
+      total = Math.max(page.total, page.tracks.length);
+      showCount();
       draw();
     } catch (err) {
       if (controller.signal.aborted) return;
       setText(status, err instanceof ApiError ? describeError(err) : 'Search failed. Try again.');
     }
   };
+  const showCount = () => {
+    const q = query.trim();
+    if (tracks.length === 0) setText(status, `No tracks found for “${q}”.`);
+    else if (total > tracks.length) setText(status, `${count(total, 'track')} found, showing ${tracks.length}.`);
+    else setText(status, `${count(total, 'track')} found.`);
+    more.hidden = tracks.length >= total;
+  };
+  // The next page, appended (the first page may have more than 20 when the
+  // music service's catalogue filled it in).
+  more.addEventListener('click', async () => {
+    const controller = new AbortController();
+    inflight?.abort();
+    inflight = controller;
+    more.disabled = true;
+    try {
+      const page = await searchTracks(query, controller.signal, tracks.length);
+      if (controller.signal.aborted) return;
+      const known = new Set(tracks.map((t) => t.id));
+      const fresh = page.tracks.filter((t) => !known.has(t.id));
+      tracks = [...tracks, ...fresh];
+      // Nothing new: the index has no more to give.
+      if (fresh.length === 0) total = tracks.length;
+      showCount();
+      draw();
+    } catch (err) {
+      if (!controller.signal.aborted) setText(status, err instanceof ApiError ? describeError(err) : 'Search failed. Try again.');
+    } finally {
+      more.disabled = false;
+    }
+  });
 
   const add = async (track: Track, button: HTMLButtonElement, say: Say) => {
     button.disabled = true;
@@ -103,6 +140,7 @@ export function searchSection(ctx: RoomContext, pickFallback: (track: Track) => 
       form.hidden = !mayAdd;
       results.hidden = !mayAdd;
       status.hidden = !mayAdd;
+      if (!mayAdd) more.hidden = true;
       draw();
     },
     stop() {
@@ -167,17 +205,23 @@ function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, actio
       const problem = ruleProblem(track, state);
       const button = part<HTMLButtonElement>(li, 'add');
       const isQueued = queued.has(track.id);
-      setText(button, isQueued ? 'Up-vote' : 'Add');
-      button.setAttribute('aria-label', `${isQueued ? 'Already queued, up-vote' : 'Add'} ${track.title} by ${track.artists.join(', ')}`);
+      // The track playing now cannot be queued again (it would play twice).
+      const playing = !isQueued && state.nowPlaying?.track.id === track.id;
+      li.dataset.playing = String(playing);
+      setText(button, playing ? 'Playing' : isQueued ? 'Up-vote' : 'Add');
+      button.setAttribute(
+        'aria-label',
+        playing ? `${track.title} is playing now` : `${isQueued ? 'Already queued, up-vote' : 'Add'} ${track.title} by ${track.artists.join(', ')}`,
+      );
       // A duplicate add is an up-vote: the track rules do not apply to it.
-      const blocked = problem !== null && !isQueued;
+      const blocked = playing || (problem !== null && !isQueued);
       button.disabled = blocked;
       part(li, 'fallback').hidden = !isStaff(state);
       part(li, 'fallback').setAttribute('aria-label', `Put ${track.title} on the house playlist`);
       part(li, 'silent').hidden = playableHere(track, state);
       const note = part(li, 'problem');
       note.hidden = !blocked;
-      setText(note, blocked ? problem : '');
+      setText(note, playing ? 'Playing now.' : blocked ? (problem ?? '') : '');
     },
     false,
   );
