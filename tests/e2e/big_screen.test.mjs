@@ -15,14 +15,9 @@ process.env.PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS = '1';
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { api, connect, png, startServer } from './server.mjs';
+import { api, connect, launchChromium, png, SHOTS, startServer } from './server.mjs';
 
-const SHOTS = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/e2e-screenshots');
 const SIZES = [
   { name: 'phone-360', viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true },
   { name: 'phone-390', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
@@ -40,11 +35,7 @@ let party;
 
 before(async () => {
   server = await startServer();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
-  mkdirSync(SHOTS, { recursive: true });
+  browser = await launchChromium();
   party = await setUpParty();
 });
 after(async () => {

@@ -6,15 +6,11 @@
 // as a sentence, saves the queue as a playlist and unlinks. A server
 // without a Spotify app says so instead of offering a link.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { connect, startServer } from './server.mjs';
+import { connect, launchChromium, SHOTS, startServer } from './server.mjs';
 import { spotifyTrack, spotifyTrackId, startSpotifyFake } from './spotify_fake.mjs';
 
-const SHOTS = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/e2e-screenshots');
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
 let fake;
@@ -28,11 +24,7 @@ before(async () => {
   fake.addPlaylist('ana.spotify', 'pl0party0classics', 'Party Classics', classics);
   fake.setLiked('ana.spotify', [spotifyTrack(100, 'Liked One', 'Somebody')]);
   server = await startServer({ spotify: fake });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
-  mkdirSync(SHOTS, { recursive: true });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

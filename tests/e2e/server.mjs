@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { deflateSync } from 'node:zlib';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 import { io } from 'socket.io-client';
 import { CLIENT_ID, CLIENT_SECRET } from './spotify_fake.mjs';
 
@@ -140,4 +142,19 @@ export function png(width, height) {
   }
   const signature = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
   return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** Where browser tests write their screenshots (look at them). */
+export const SHOTS = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/e2e-screenshots');
+
+/**
+ * Debian's Chromium, headless, never a downloaded browser; `extraArgs` e.g.
+ * `--autoplay-policy=no-user-gesture-required` for the speaker.
+ */
+export async function launchChromium(extraArgs = []) {
+  mkdirSync(SHOTS, { recursive: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', ...extraArgs],
+  });
 }

@@ -5,15 +5,12 @@
 // allowed (a tap is needed otherwise, tested apart).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { api, connect, startServer } from './server.mjs';
+import { api, connect, launchChromium, SHOTS, startServer } from './server.mjs';
 
-const SHOTS = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/e2e-screenshots');
 const TV = { viewport: { width: 1920, height: 1080 } };
 const LAPTOP = { viewport: { width: 1280, height: 900 } };
 
@@ -36,11 +33,7 @@ before(async () => {
   tone(join(music, 'fade-one.flac'), 330, 'Fade One', 10);
   tone(join(music, 'fade-two.flac'), 550, 'Fade Two', 10);
   server = await startServer({ music: [music] });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
-  });
-  mkdirSync(SHOTS, { recursive: true });
+  browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
 });
 after(async () => {
   await browser?.close();

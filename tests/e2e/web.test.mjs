@@ -4,14 +4,9 @@
 // reaches the big screen; a guest kicked by the host is told. Screenshots at
 // phone and TV size land in target/e2e-screenshots/ — look at them.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { png, startServer } from './server.mjs';
+import { launchChromium, png, SHOTS, startServer } from './server.mjs';
 
-const SHOTS = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/e2e-screenshots');
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 const TV = { viewport: { width: 1920, height: 1080 } };
 
@@ -19,11 +14,7 @@ let server;
 let browser;
 before(async () => {
   server = await startServer();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
-  mkdirSync(SHOTS, { recursive: true });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
