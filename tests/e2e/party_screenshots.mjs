@@ -58,8 +58,12 @@ try {
   await share(bob, png(400, 640), 'Us!');
 
   const settle = async (page) => {
-    await page.waitForFunction(() => [...document.images].every((img) => img.complete));
-    await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'));
+    // Lazy images below the fold load only when scrolled to: not waited for.
+    await page.waitForFunction(() => [...document.images].every((img) => img.complete || img.loading === 'lazy'));
+    // Fades and slides done (long ones, like a track's progress bar, excepted).
+    await page.waitForFunction(() =>
+      document.getAnimations().every((a) => a.playState !== 'running' || Number(a.effect?.getComputedTiming().endTime ?? 0) > 5000),
+    );
   };
   const shoot = async (device, path, token, file) => {
     const context = await browser.newContext(device);

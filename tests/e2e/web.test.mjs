@@ -115,9 +115,10 @@ test('a wrong code gets a clear message', async () => {
   const context = await browser.newContext(PHONE);
   const page = await context.newPage();
   await page.goto(`${server.url}/join/ZZZZZZ`);
-  await page.getByTestId('join-name').fill('Lost');
-  await page.getByTestId('join-submit').click();
-  const notice = page.getByTestId('notice');
-  await notice.filter({ hasText: /no room|code/i }).waitFor();
-  assert.equal(await notice.getAttribute('data-kind'), 'error');
+  // Said before any name is asked (the join page looks the code up first).
+  const missing = page.getByTestId('join-missing');
+  await missing.filter({ hasText: /no room with the code ZZZZZZ/i }).waitFor();
+  assert.equal(await missing.getByRole('alert').count(), 1, 'announced');
+  assert.equal(await page.getByTestId('join-name').isVisible(), false);
+  await context.close();
 });
