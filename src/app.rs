@@ -44,6 +44,7 @@ use crate::state::{AppState, Shared};
 use crate::store::{EmbeddedStore, MongoStore, Store};
 use crate::timetable::Timetable;
 use crate::token::TokenKey;
+use crate::venues::Venues;
 use crate::{housekeeping, http, realtime, redis};
 
 /// Longest a Socket.IO frame may be before the connection is closed (the
@@ -365,6 +366,7 @@ fn app_state(
     rooms.listen(Arc::new(activities.clone()));
     rooms.listen(Arc::new(providers.clone()));
     let player = Player::new(rooms.clone(), timetable, backends.presence.clone(), clock.clone());
+    let venues = Venues { store: storage.store.clone(), rooms: rooms.clone(), clock: clock.clone() };
     let state = AppState::new(Shared {
         settings,
         public_url,
@@ -375,6 +377,7 @@ fn app_state(
         accounts,
         activities,
         providers,
+        venues,
         player,
         store: storage.store,
         search,

@@ -72,6 +72,15 @@ codes! {
     AlreadyPlaying = "already_playing", 409;
     ScreenNotFound = "screen_not_found", 404;
     TooManyScreens = "too_many_screens", 409;
+    // Venues
+    InvalidVenue = "invalid_venue", 400;
+    NotVenueStaff = "not_venue_staff", 403;
+    TargetIsOwner = "target_is_owner", 403;
+    TooManyZones = "too_many_zones", 409;
+    ZoneNotFound = "zone_not_found", 404;
+    AlreadyStaff = "already_staff", 409;
+    VenueNotFound = "venue_not_found", 404;
+    InvitationNotFound = "invitation_not_found", 404;
     TrackBanned = "track_banned", 409;
     ArtistBanned = "artist_banned", 409;
     NothingPlaying = "nothing_playing", 409;

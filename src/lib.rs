@@ -56,6 +56,7 @@ pub mod state;
 pub mod store;
 pub mod timetable;
 pub mod token;
+pub mod venues;
 
 mod launch;
 

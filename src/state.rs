@@ -42,6 +42,7 @@ pub struct Shared {
     pub activities: Activities,
     /// Music services (Spotify): links, jobs, catalogue, playback.
     pub providers: Providers,
+    pub venues: crate::venues::Venues,
     pub player: Player,
     /// The library's tracks and health checks read the store directly.
     pub store: Arc<dyn Store>,

@@ -63,6 +63,22 @@ pub enum DomainError {
     TooManyScreens(usize),
     #[error("a screen watches the room: it cannot do this")]
     ScreenCannotAct,
+    #[error("invalid venue: {0}")]
+    InvalidVenue(String),
+    #[error("you are not staff of this venue")]
+    NotVenueStaff,
+    #[error("the owner's role cannot be changed or removed")]
+    TargetIsOwner,
+    #[error("a venue has at most {0} zones")]
+    TooManyZones(usize),
+    #[error("no zone with this id in the venue")]
+    ZoneNotFound,
+    #[error("you are staff of this venue already")]
+    AlreadyStaff,
+    #[error("no venue with this id")]
+    VenueNotFound,
+    #[error("this invitation was used already, or it expired")]
+    InvitationNotFound,
 }
 
 impl DomainError {
@@ -98,6 +114,14 @@ impl DomainError {
             Self::ScreenNotFound => Code::ScreenNotFound,
             Self::TooManyScreens(_) => Code::TooManyScreens,
             Self::ScreenCannotAct => Code::Forbidden,
+            Self::InvalidVenue(_) => Code::InvalidVenue,
+            Self::NotVenueStaff => Code::NotVenueStaff,
+            Self::TargetIsOwner => Code::TargetIsOwner,
+            Self::TooManyZones(_) => Code::TooManyZones,
+            Self::ZoneNotFound => Code::ZoneNotFound,
+            Self::AlreadyStaff => Code::AlreadyStaff,
+            Self::VenueNotFound => Code::VenueNotFound,
+            Self::InvitationNotFound => Code::InvitationNotFound,
         }
     }
 }

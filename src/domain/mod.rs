@@ -18,6 +18,7 @@ pub mod room;
 pub mod rules;
 pub mod track;
 pub mod user;
+pub mod venue;
 pub mod view;
 
 pub use command::{Actor, Change, Command, apply};
@@ -32,6 +33,7 @@ pub use room::{
 pub use rules::Rules;
 pub use track::{Analysis, MusicFile, Skipped, Track};
 pub use user::{AccountSession, Activity, ActivityKind, User};
+pub use venue::{Invitation, OpeningHours, StaffMember, Venue, VenueAction, VenueDetails, VenueRole, Zone};
 
 /// Milliseconds since the Unix epoch, as handed out by the injectable clock.
 pub type Millis = u64;

@@ -192,6 +192,9 @@ pub struct Room {
     /// Screens watching the room, by id.
     #[serde(default)]
     pub screens: BTreeMap<String, Screen>,
+    /// The venue this room is a zone of (kind `venue`).
+    #[serde(default)]
+    pub venue_id: Option<String>,
 }
 
 /// A part of the room that most commands leave alone (its members, its
@@ -300,6 +303,7 @@ impl Room {
             speaker: None,
             speaker_away: false,
             screens: BTreeMap::new(),
+            venue_id: None,
         }
     }
 

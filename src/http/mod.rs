@@ -17,6 +17,7 @@ mod providers;
 mod rooms;
 mod search;
 mod tracks;
+mod venues;
 mod web;
 
 use axum::Router;
@@ -45,6 +46,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(photos::router())
         .merge(accounts::router())
         .merge(providers::router())
+        .merge(venues::router())
         .fallback(async || AppError::NotFound)
         .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

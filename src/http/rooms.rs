@@ -173,7 +173,12 @@ async fn join(
         }
         return Ok(Json(session_json(&app, &room, member).await));
     }
-    let mut member = new_member(name, Role::Guest, app.clock.now(), account.as_ref());
+    // Staff of the venue a zone belongs to moderate it: they join as co-hosts.
+    let role = match &account {
+        Some(user) if app.venues.role_in_zone(&room, &user.id).await.is_some() => Role::Cohost,
+        _ => Role::Guest,
+    };
+    let mut member = new_member(name, role, app.clock.now(), account.as_ref());
     // Someone who was kicked comes back as the same member (a guest again):
     // the tracks she added and her votes are hers again.
     if let Some(kicked) = returning.filter(|_| member.user_id.is_none()) {

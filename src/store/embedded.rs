@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 mod accounts;
 mod music_files;
 mod providers;
+mod venues;
 
 use super::{MemberList, OutboxItem, Store, StoreError, StoreResult};
 use crate::domain::{Millis, Photo, PhotoMark, PhotoStatus, Play, Room, Track};
@@ -119,6 +120,7 @@ impl EmbeddedStore {
         txn.open_table(PROCESSING)?;
         accounts::open_tables(&txn)?;
         providers::open_tables(&txn)?;
+        venues::open_tables(&txn)?;
         music_files::open_tables(&txn)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(RwLock::new(Some(Arc::new(db)))) })
@@ -601,6 +603,10 @@ impl Store for EmbeddedStore {
     }
 
     fn music_files(&self) -> &dyn crate::store::MusicFileStore {
+        self
+    }
+
+    fn venues(&self) -> &dyn crate::store::VenueStore {
         self
     }
 

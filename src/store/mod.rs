@@ -5,7 +5,7 @@
 //! compare-and-swap on the room's `version`, so any number of writers can
 //! race and exactly one wins each version.
 //!
-//! Owns: `Store` (and `AccountStore`, `ProviderStore`) with the redb and
+//! Owns: `Store` (and `AccountStore`, `ProviderStore`, `VenueStore`) with the redb and
 //! MongoDB implementations. May use: domain. Must not import: anything
 //! above it.
 
@@ -14,6 +14,7 @@ mod embedded;
 mod mongo;
 mod music_files;
 pub mod providers;
+mod venues;
 
 use async_trait::async_trait;
 
@@ -22,6 +23,7 @@ pub use embedded::EmbeddedStore;
 pub use mongo::MongoStore;
 pub use music_files::MusicFileStore;
 pub use providers::ProviderStore;
+pub use venues::VenueStore;
 
 use crate::domain::room::Members;
 use crate::domain::{Millis, Photo, PhotoMark, PhotoStatus, Play, Room, Track};
@@ -144,6 +146,8 @@ pub trait Store: Send + Sync + 'static {
     fn providers(&self) -> &dyn ProviderStore;
     /// The same database's music folder files.
     fn music_files(&self) -> &dyn MusicFileStore;
+    /// The same database's venues and staff invitations.
+    fn venues(&self) -> &dyn VenueStore;
     /// Releases the database; later calls answer `Unavailable`.
     async fn close(&self);
     /// Cheap round trip for the readiness probe.

@@ -16,6 +16,7 @@
 mod accounts;
 mod music_files;
 mod providers;
+mod venues;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -465,6 +466,10 @@ impl Store for MongoStore {
     }
 
     fn music_files(&self) -> &dyn crate::store::MusicFileStore {
+        self
+    }
+
+    fn venues(&self) -> &dyn crate::store::VenueStore {
         self
     }
 

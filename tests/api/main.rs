@@ -23,4 +23,5 @@ mod search_conformance;
 mod services;
 mod spotify_fake;
 mod store_conformance;
+mod venues;
 mod web;

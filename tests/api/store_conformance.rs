@@ -10,6 +10,7 @@ use crowdjuke::domain::{AccountSession, Activity, ActivityKind, User};
 use crowdjuke::domain::{
     Actor, Command, Member, Photo, PhotoMark, PhotoStatus, Play, PlayEnd, Playback, Role, Room, Rules, Track, apply,
 };
+use crowdjuke::domain::{Invitation, OpeningHours, StaffMember, Venue, VenueDetails, VenueRole, Zone};
 use crowdjuke::domain::{JobError, JobKind, JobStatus, LinkStatus, PendingAuthorization, ProviderJob, ProviderLink};
 use crowdjuke::music::demo;
 use crowdjuke::store::{EmbeddedStore, FollowSide, MemberList, MongoStore, OutboxItem, Store, StoreError};
@@ -555,6 +556,70 @@ async fn jobs_are_replaced_by_id(store: Arc<dyn Store>) {
     assert_eq!(providers.job("j2").await.expect("read"), None);
 }
 
+fn venue(id: &str, owner: &str, created_at: u64) -> Venue {
+    Venue {
+        id: id.into(),
+        details: VenueDetails {
+            name: format!("Venue {id}"),
+            address: None,
+            city: Some("Brest".into()),
+            location: None,
+            time_zone: "Europe/Paris".into(),
+            opening_hours: vec![OpeningHours { day: 5, opens: "17:00".into(), closes: "02:00".into() }],
+        },
+        staff: [(owner.to_string(), StaffMember { role: VenueRole::Owner, since: created_at })].into(),
+        zones: Vec::new(),
+        created_at,
+        revision: 0,
+    }
+}
+
+async fn venues_are_saved_by_compare_and_swap_and_found_by_staff(store: Arc<dyn Store>) {
+    let venues = store.venues();
+    venues.insert_venue(&venue("v2", "owen", NOW + 1)).await.expect("insert");
+    venues.insert_venue(&venue("v1", "owen", NOW)).await.expect("insert");
+    venues.insert_venue(&venue("v3", "other", NOW)).await.expect("insert");
+    assert!(matches!(venues.insert_venue(&venue("v1", "x", NOW)).await, Err(StoreError::Duplicate)));
+    let mut v1 = venues.venue("v1").await.expect("read").expect("found");
+    assert_eq!(v1, venue("v1", "owen", NOW), "the whole record comes back");
+    v1.staff.insert("sam".into(), StaffMember { role: VenueRole::Staff, since: NOW + 5 });
+    v1.zones.push(Zone { room_id: "r1".into(), code: "K7M2PQ".into(), name: "Terrace".into() });
+    v1.revision = 1;
+    venues.save_venue(&v1, 0).await.expect("saved from revision 0");
+    let stale = venues.save_venue(&v1, 0).await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "a second write from revision 0 loses: {stale:?}");
+    assert!(matches!(venues.save_venue(&venue("nope", "x", NOW), 0).await, Err(StoreError::Conflict)));
+    assert_eq!(venues.venue("v1").await.expect("read"), Some(v1.clone()));
+    let ids = |list: Vec<Venue>| list.into_iter().map(|v| v.id).collect::<Vec<_>>();
+    assert_eq!(ids(venues.venues_of("owen").await.expect("mine")), ["v1", "v2"], "oldest first");
+    assert_eq!(ids(venues.venues_of("sam").await.expect("staff")), ["v1"]);
+    assert!(venues.venues_of("nobody").await.expect("none").is_empty());
+    venues.delete_venue("v1").await.expect("delete");
+    venues.delete_venue("v1").await.expect("deleting twice is fine");
+    assert_eq!(venues.venue("v1").await.expect("read"), None);
+    assert_eq!(ids(venues.venues_of("sam").await.expect("staff")), Vec::<String>::new());
+}
+
+async fn an_invitation_is_taken_once(store: Arc<dyn Store>) {
+    let venues = store.venues();
+    let invitation = Invitation {
+        id: "i1".into(),
+        venue_id: "v1".into(),
+        role: VenueRole::Manager,
+        invited_by: "owen".into(),
+        expires_at: NOW,
+    };
+    venues.insert_invitation(&invitation).await.expect("insert");
+    assert!(matches!(venues.insert_invitation(&invitation).await, Err(StoreError::Duplicate)));
+    let racers = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.venues().take_invitation("i1").await.expect("take") })
+    });
+    let taken: Vec<_> = futures_util::future::join_all(racers).await.into_iter().flatten().flatten().collect();
+    assert_eq!(taken, vec![invitation], "exactly one racer gets the invitation");
+    assert_eq!(venues.take_invitation("forged").await.expect("take"), None);
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded_store {
@@ -575,6 +640,8 @@ macro_rules! conformance {
 }
 
 conformance!(
+    venues_are_saved_by_compare_and_swap_and_found_by_staff,
+    an_invitation_is_taken_once,
     an_authorization_state_is_taken_once,
     links_are_saved_by_compare_and_swap,
     jobs_are_replaced_by_id,

@@ -21,7 +21,7 @@ pub(super) fn open_tables(txn: &WriteTransaction) -> Result<(), redb::TableError
 }
 
 impl EmbeddedStore {
-    async fn get_record<T: serde::de::DeserializeOwned + Send + 'static>(
+    pub(super) async fn get_record<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         table: TableDefinition<'static, &'static str, &'static [u8]>,
         key: String,
@@ -36,7 +36,7 @@ impl EmbeddedStore {
     }
 
     /// Runs `work` on `table` in one write transaction.
-    async fn change_table<R: Send + 'static>(
+    pub(super) async fn change_table<R: Send + 'static>(
         &self,
         table: TableDefinition<'static, &'static str, &'static [u8]>,
         work: impl FnOnce(&mut redb::Table<&str, &[u8]>) -> StoreResult<R> + Send + 'static,

@@ -1,0 +1,194 @@
+//! Venues over REST (protocol.md §3.18): a signed-in account creates a
+//! venue and runs it with its staff; every route checks the caller's role
+//! against the venue's table of powers.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ApiJson;
+use super::accounts::SignedIn;
+use crate::domain::{Venue, VenueAction, VenueDetails, VenueRole};
+use crate::error::Result;
+use crate::state::AppState;
+use crate::token::Claims;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/venues", post(create).get(mine))
+        .route("/api/venues/{id}", get(one).put(update).delete(remove))
+        .route("/api/venues/{id}/invitations", post(invite))
+        .route("/api/invitations/{id}/accept", post(accept))
+        .route("/api/venues/{id}/staff/{user_id}", axum::routing::put(set_role).delete(remove_staff))
+        .route("/api/venues/{id}/zones", post(create_zone))
+        .route("/api/venues/{id}/zones/{room_id}", delete(remove_zone))
+        .route("/api/venues/{id}/zones/{room_id}/cards.svg", get(cards))
+}
+
+/// The venue as its staff see it, with the caller's role.
+fn venue_json(venue: &Venue, role: VenueRole) -> Value {
+    let staff: Vec<Value> = venue
+        .staff
+        .iter()
+        .map(|(user_id, s)| json!({ "user_id": user_id, "role": s.role, "since": s.since }))
+        .collect();
+    json!({
+        "venue": {
+            "id": venue.id,
+            "name": venue.details.name,
+            "address": venue.details.address,
+            "city": venue.details.city,
+            "location": venue.details.location,
+            "time_zone": venue.details.time_zone,
+            "opening_hours": venue.details.opening_hours,
+            "staff": staff,
+            "zones": venue.zones,
+            "created_at": venue.created_at,
+        },
+        "role": role,
+    })
+}
+
+fn role_of(venue: &Venue, user_id: &str) -> VenueRole {
+    venue.role_of(user_id).unwrap_or(VenueRole::Staff)
+}
+
+async fn create(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    ApiJson(details): ApiJson<VenueDetails>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let venue = app.venues.create(&account.user, details).await?;
+    Ok((StatusCode::CREATED, Json(venue_json(&venue, VenueRole::Owner))))
+}
+
+async fn mine(State(app): State<AppState>, SignedIn(account): SignedIn) -> Result<Json<Value>> {
+    let venues = app.venues.mine(&account.user).await?;
+    let list: Vec<Value> = venues.iter().map(|v| venue_json(v, role_of(v, &account.user.id))).collect();
+    Ok(Json(json!({ "venues": list })))
+}
+
+async fn one(State(app): State<AppState>, SignedIn(account): SignedIn, Path(id): Path<String>) -> Result<Json<Value>> {
+    let (venue, role) = app.venues.get(&account.user, &id, VenueAction::View).await?;
+    Ok(Json(venue_json(&venue, role)))
+}
+
+async fn update(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+    ApiJson(details): ApiJson<VenueDetails>,
+) -> Result<Json<Value>> {
+    let venue = app.venues.update(&account.user, &id, details).await?;
+    Ok(Json(venue_json(&venue, role_of(&venue, &account.user.id))))
+}
+
+/// Deletes the venue, then each of its zone rooms (photos and all).
+async fn remove(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let venue = app.venues.delete(&account.user, &id).await?;
+    for zone in &venue.zones {
+        app.delete_room(&zone.room_id).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleBody {
+    role: VenueRole,
+}
+
+async fn invite(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let invitation = app.venues.invite(&account.user, &id, body.role).await?;
+    let url = format!("{}/invitations/{}", app.public_url, invitation.id);
+    let answer = json!({
+        "invitation": { "id": invitation.id, "role": invitation.role, "expires_at": invitation.expires_at },
+        "url": url,
+    });
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+async fn accept(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let venue = app.venues.accept(&account.user, &id).await?;
+    Ok(Json(venue_json(&venue, role_of(&venue, &account.user.id))))
+}
+
+async fn set_role(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path((id, user_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> Result<Json<Value>> {
+    let venue = app.venues.set_role(&account.user, &id, &user_id, body.role).await?;
+    Ok(Json(venue_json(&venue, role_of(&venue, &account.user.id))))
+}
+
+async fn remove_staff(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    app.venues.remove_staff(&account.user, &id, &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZoneBody {
+    name: String,
+}
+
+/// A new zone; the answer carries the caller's member token as its host.
+async fn create_zone(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ZoneBody>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let (venue, room, host) = app.venues.create_zone(&account.user, &id, &body.name).await?;
+    let token = app.tokens.sign(&Claims { r: room.id.clone(), m: host.id.clone() });
+    let zone = venue.zones.iter().find(|z| z.room_id == room.id);
+    let answer = json!({ "zone": zone, "join_url": app.join_url(&room.code), "token": token });
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+async fn remove_zone(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path((id, room_id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    app.venues.remove_zone(&account.user, &id, &room_id).await?;
+    app.delete_room(&room_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A sheet of table cards to print (SVG, A4).
+async fn cards(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path((id, room_id)): Path<(String, String)>,
+) -> Result<impl IntoResponse> {
+    let (venue, _) = app.venues.get(&account.user, &id, VenueAction::PrintCards).await?;
+    let zone = venue.zones.iter().find(|z| z.room_id == room_id).ok_or(crate::domain::DomainError::ZoneNotFound)?;
+    let url = app.join_url(&zone.code);
+    let card = crate::qr::TableCard { venue: &venue.details.name, zone: &zone.name, code: &zone.code, url: &url };
+    let svg = crate::qr::table_cards(&card).map_err(crate::error::AppError::Internal)?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
+}

@@ -1,0 +1,28 @@
+//! What venues need from the database: the venue records (saved by
+//! compare-and-swap on their revision) and single-use staff invitations.
+//! Its own trait beside `Store`, like `ProviderStore`, served by the same
+//! databases.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::domain::{Invitation, Venue};
+
+#[async_trait]
+pub trait VenueStore: Send + Sync + 'static {
+    /// Stores a new venue (revision 0); `Duplicate` if its id is taken.
+    async fn insert_venue(&self, venue: &Venue) -> StoreResult<()>;
+    async fn venue(&self, id: &str) -> StoreResult<Option<Venue>>;
+    /// Saves `venue` if the stored one still has revision `expected`;
+    /// `Conflict` otherwise. The caller bumps `venue.revision`.
+    async fn save_venue(&self, venue: &Venue, expected: u64) -> StoreResult<()>;
+    /// Removes a venue (a missing one is fine).
+    async fn delete_venue(&self, id: &str) -> StoreResult<()>;
+    /// The venues where this account is staff, oldest first.
+    async fn venues_of(&self, user_id: &str) -> StoreResult<Vec<Venue>>;
+
+    async fn insert_invitation(&self, invitation: &Invitation) -> StoreResult<()>;
+    /// Removes the invitation and returns it: a link is good once, however
+    /// many race for it.
+    async fn take_invitation(&self, id: &str) -> StoreResult<Option<Invitation>>;
+}

@@ -1,0 +1,280 @@
+//! Venues over REST: an owner creates a venue, invites a manager and a
+//! staff member by single-use links, opens zones (always-on rooms) and
+//! prints table cards; one table-driven test walks every venue route for
+//! every kind of caller and checks that a refusal changes nothing.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, call, spawn_app};
+
+const PASSWORD: &str = "violet kettle 42 orbit";
+
+async fn register(app: &TestApp, username: &str) -> (String, String) {
+    let body = json!({"username": username, "password": PASSWORD, "display_name": username.to_uppercase()});
+    let (status, body) = app.post("/api/accounts", body).await;
+    assert_eq!(status, 201, "{body}");
+    (body["token"].as_str().expect("token").to_string(), body["user"]["id"].as_str().expect("id").to_string())
+}
+
+fn details(name: &str) -> Value {
+    json!({
+        "name": name,
+        "address": "1 Quay Street",
+        "city": "Brest",
+        "location": {"lat": 48.38, "lng": -4.49},
+        "time_zone": "Europe/Paris",
+        "opening_hours": [{"day": 5, "opens": "17:00", "closes": "02:00"}],
+    })
+}
+
+/// An account token by role: owner, manager, staff, and an outsider.
+struct People {
+    owner: String,
+    manager: String,
+    staff: String,
+    outsider: String,
+    staff_id: String,
+}
+
+async fn venue_with_staff(app: &TestApp) -> (String, People) {
+    let (owner, _) = register(app, "owen").await;
+    let (manager, _) = register(app, "mona").await;
+    let (staff, staff_id) = register(app, "sam").await;
+    let (outsider, _) = register(app, "otto").await;
+    let (status, created) = call(app, Method::POST, "/api/venues", Some(&owner), Some(details("Harbour Club"))).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["role"], "owner");
+    let id = created["venue"]["id"].as_str().expect("id").to_string();
+    for (token, role) in [(&manager, "manager"), (&staff, "staff")] {
+        let path = format!("/api/venues/{id}/invitations");
+        let (status, invited) = call(app, Method::POST, &path, Some(&owner), Some(json!({"role": role}))).await;
+        assert_eq!(status, 201, "{invited}");
+        assert!(invited["url"].as_str().expect("url").ends_with(invited["invitation"]["id"].as_str().expect("id")));
+        let accept = format!("/api/invitations/{}/accept", invited["invitation"]["id"].as_str().expect("id"));
+        let (status, joined) = call(app, Method::POST, &accept, Some(token), None).await;
+        assert_eq!((status, joined["role"].as_str()), (200, Some(role)), "{joined}");
+        let (status, again) = call(app, Method::POST, &accept, Some(&outsider), None).await;
+        assert_eq!((status, again["error"]["code"].as_str()), (404, Some("invitation_not_found")), "used once");
+    }
+    (id, People { owner, manager, staff, outsider, staff_id })
+}
+
+#[tokio::test]
+async fn an_owner_runs_a_venue_with_zones_and_table_cards() {
+    let app = spawn_app().await;
+    let (id, people) = venue_with_staff(&app).await;
+    let (status, mine) = call(&app, Method::GET, "/api/venues", Some(&people.staff), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (mine["venues"][0]["venue"]["id"].as_str(), mine["venues"][0]["role"].as_str()),
+        (Some(id.as_str()), Some("staff"))
+    );
+
+    let zones = format!("/api/venues/{id}/zones");
+    let (status, zone) =
+        call(&app, Method::POST, &zones, Some(&people.manager), Some(json!({"name": "Terrace"}))).await;
+    assert_eq!(status, 201, "{zone}");
+    let (room_id, code) =
+        (zone["zone"]["room_id"].as_str().expect("room"), zone["zone"]["code"].as_str().expect("code"));
+    // The zone is an always-on room; the manager is its host.
+    let (_, info) = app.get(&format!("/api/rooms/{code}")).await;
+    assert_eq!((info["room"]["kind"].as_str(), info["room"]["name"].as_str()), (Some("venue"), Some("Terrace")));
+    let host = app.connect(zone["token"].as_str().expect("token")).await;
+    assert_eq!(host.snapshot().await["me"]["role"], "host");
+    // Staff who join with their account moderate it; a guest does not.
+    let joined = json!({"name": "Sam", "account_token": people.staff});
+    let (_, sam) = app.post(&format!("/api/rooms/{code}/join"), joined).await;
+    assert_eq!(sam["member"]["role"], "cohost", "{sam}");
+    let (_, guest) = app.post(&format!("/api/rooms/{code}/join"), json!({"name": "Gil"})).await;
+    assert_eq!(guest["member"]["role"], "guest");
+
+    // Table cards: an A4 sheet of six, with the venue, the zone and the link.
+    let cards = app.http.get(app.url(&format!("{zones}/{room_id}/cards.svg"))).bearer_auth(&people.staff).send().await;
+    let cards = cards.expect("cards");
+    assert_eq!(cards.status(), 200);
+    assert_eq!(cards.headers()["content-type"], "image/svg+xml");
+    let svg = cards.text().await.expect("svg");
+    assert_eq!(svg.matches("class=\"card\"").count(), 6);
+    assert!(svg.contains("Harbour Club") && svg.contains("Terrace") && svg.contains(code));
+
+    // Removing a zone deletes its room; deleting the venue deletes them all.
+    let (status, _) = call(&app, Method::DELETE, &format!("{zones}/{room_id}"), Some(&people.manager), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(app.get(&format!("/api/rooms/{code}")).await.0, 404);
+    let (_, second) = call(&app, Method::POST, &zones, Some(&people.owner), Some(json!({"name": "Bar"}))).await;
+    let second_code = second["zone"]["code"].as_str().expect("code").to_string();
+    let (status, _) = call(&app, Method::DELETE, &format!("/api/venues/{id}"), Some(&people.owner), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(app.get(&format!("/api/rooms/{second_code}")).await.0, 404);
+    let (status, body) = call(&app, Method::GET, &format!("/api/venues/{id}"), Some(&people.owner), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("venue_not_found")));
+}
+
+/// Every venue route × every caller: the expected answer, and a venue
+/// unchanged by each refusal.
+#[tokio::test]
+async fn every_venue_route_checks_the_callers_role_and_a_refusal_changes_nothing() {
+    let app = spawn_app().await;
+    let (id, p) = venue_with_staff(&app).await;
+    let (_, zone) =
+        call(&app, Method::POST, &format!("/api/venues/{id}/zones"), Some(&p.owner), Some(json!({"name": "Floor"})))
+            .await;
+    let room_id = zone["zone"]["room_id"].as_str().expect("room").to_string();
+    let venue = format!("/api/venues/{id}");
+    let forged = "eyJzIjoieCIsInUiOiJ5In0.AAAA".to_string();
+    let callers: [(&str, Option<&String>); 6] = [
+        ("no token", None),
+        ("forged", Some(&forged)),
+        ("outsider", Some(&p.outsider)),
+        ("staff", Some(&p.staff)),
+        ("manager", Some(&p.manager)),
+        ("owner", Some(&p.owner)),
+    ];
+    // Route, method, body, then the answer of each caller above, in order:
+    // a status (2xx: allowed) or an error code.
+    let rename = json!({"name": "Renamed", "time_zone": "Europe/Paris"});
+    type Case<'a> = (Method, String, Option<Value>, [&'a str; 6]);
+    let cases: Vec<Case> = vec![
+        (Method::GET, venue.clone(), None, ["unauthorized", "unauthorized", "not_venue_staff", "200", "200", "200"]),
+        (
+            Method::GET,
+            format!("{venue}/zones/{room_id}/cards.svg"),
+            None,
+            ["unauthorized", "unauthorized", "not_venue_staff", "200", "200", "200"],
+        ),
+        (
+            Method::PUT,
+            venue.clone(),
+            Some(rename.clone()),
+            ["unauthorized", "unauthorized", "not_venue_staff", "forbidden", "allowed", "allowed"],
+        ),
+        (
+            Method::POST,
+            format!("{venue}/zones"),
+            Some(json!({"name": "Z"})),
+            ["unauthorized", "unauthorized", "not_venue_staff", "forbidden", "allowed", "allowed"],
+        ),
+        (
+            Method::POST,
+            format!("{venue}/invitations"),
+            Some(json!({"role": "staff"})),
+            ["unauthorized", "unauthorized", "not_venue_staff", "forbidden", "forbidden", "allowed"],
+        ),
+        (
+            Method::PUT,
+            format!("{venue}/staff/{}", p.staff_id),
+            Some(json!({"role": "manager"})),
+            ["unauthorized", "unauthorized", "not_venue_staff", "forbidden", "forbidden", "allowed"],
+        ),
+        (
+            Method::DELETE,
+            format!("{venue}/zones/{room_id}"),
+            None,
+            ["unauthorized", "unauthorized", "not_venue_staff", "forbidden", "allowed", "allowed"],
+        ),
+        (
+            Method::DELETE,
+            venue.clone(),
+            None,
+            ["unauthorized", "unauthorized", "not_venue_staff", "forbidden", "forbidden", "allowed"],
+        ),
+    ];
+    for (method, path, body, expected) in cases {
+        for ((who, token), want) in callers.iter().zip(expected) {
+            if want == "allowed" {
+                continue; // changes the venue: checked once below, per role
+            }
+            let before = app.state.venues.store.venues().venue(&id).await.expect("read");
+            let (status, answer) = call(&app, method.clone(), &path, token.map(String::as_str), body.clone()).await;
+            let got = if (200..300).contains(&status) {
+                status.to_string()
+            } else {
+                answer["error"]["code"].as_str().unwrap_or("?").to_string()
+            };
+            assert_eq!(got, want, "{method} {path} as {who}: {status} {answer}");
+            if !(200..300).contains(&status) {
+                let after = app.state.venues.store.venues().venue(&id).await.expect("read");
+                assert_eq!(after, before, "{method} {path} as {who} changed the venue");
+            }
+        }
+    }
+    // The allowed writes, each by the least powerful role allowed.
+    let (status, _) = call(&app, Method::PUT, &venue, Some(&p.manager), Some(rename)).await;
+    assert_eq!(status, 200, "a manager edits the venue");
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        &format!("{venue}/staff/{}", p.staff_id),
+        Some(&p.owner),
+        Some(json!({"role": "manager"})),
+    )
+    .await;
+    assert_eq!(status, 200, "the owner changes a role");
+    // The owner's own role cannot change, and the owner cannot be removed.
+    let (_, me) = call(&app, Method::GET, "/api/me", Some(&p.owner), None).await;
+    let owner_id = me["user"]["id"].as_str().expect("owner id").to_string();
+    let (status, body) = call(&app, Method::DELETE, &format!("{venue}/staff/{owner_id}"), Some(&p.owner), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("target_is_owner")));
+    // Removed staff lose every power at once.
+    let (status, _) = call(&app, Method::DELETE, &format!("{venue}/staff/{}", p.staff_id), Some(&p.owner), None).await;
+    assert_eq!(status, 204);
+    let (status, body) = call(&app, Method::GET, &venue, Some(&p.staff), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("not_venue_staff")));
+    let (status, _) = call(&app, Method::DELETE, &format!("{venue}/zones/{room_id}"), Some(&p.manager), None).await;
+    assert_eq!(status, 204, "a manager removes a zone");
+    let (status, _) = call(&app, Method::DELETE, &venue, Some(&p.owner), None).await;
+    assert_eq!(status, 204, "the owner deletes the venue");
+}
+
+#[tokio::test]
+async fn bad_venue_input_is_refused_with_typed_errors() {
+    let app = spawn_app().await;
+    let (owner, _) = register(&app, "owen").await;
+    let cases = [
+        (json!({"name": "X", "time_zone": "Mars/Olympus"}), "invalid_venue"),
+        (json!({"name": "", "time_zone": "Europe/Paris"}), "invalid_venue"),
+        (
+            json!({"name": "X", "time_zone": "Europe/Paris", "opening_hours": [{"day": 9, "opens": "10:00", "closes": "11:00"}]}),
+            "invalid_venue",
+        ),
+        (
+            json!({"name": "X", "time_zone": "Europe/Paris", "opening_hours": [{"day": 1, "opens": "25:00", "closes": "11:00"}]}),
+            "invalid_venue",
+        ),
+        (json!({"name": "X", "time_zone": "Europe/Paris", "location": {"lat": 100, "lng": 0}}), "invalid_venue"),
+        (json!({"name": "X"}), "invalid_payload"),
+        (json!({"name": 5, "time_zone": "Europe/Paris"}), "invalid_payload"),
+        (json!({"name": "X", "time_zone": "Europe/Paris", "surprise": true}), "invalid_payload"),
+    ];
+    for (body, code) in cases {
+        let (status, answer) = call(&app, Method::POST, "/api/venues", Some(&owner), Some(body.clone())).await;
+        assert_eq!(answer["error"]["code"].as_str(), Some(code), "{body}: {status} {answer}");
+    }
+    let (_, mine) = call(&app, Method::GET, "/api/venues", Some(&owner), None).await;
+    assert_eq!(mine["venues"], json!([]), "nothing was created");
+    let (_, created) = call(&app, Method::POST, "/api/venues", Some(&owner), Some(details("V"))).await;
+    let id = created["venue"]["id"].as_str().expect("id");
+    let invitations = format!("/api/venues/{id}/invitations");
+    for body in [json!({"role": "owner"}), json!({"role": "boss"}), json!({})] {
+        let (status, answer) = call(&app, Method::POST, &invitations, Some(&owner), Some(body.clone())).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_payload")), "{body}");
+    }
+    let zones = format!("/api/venues/{id}/zones");
+    for body in [json!({"name": ""}), json!({"name": "x".repeat(81)}), json!({})] {
+        let (status, answer) = call(&app, Method::POST, &zones, Some(&owner), Some(body.clone())).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_payload")), "{body}");
+    }
+    let (status, answer) = call(&app, Method::POST, "/api/invitations/forged/accept", Some(&owner), None).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (404, Some("invitation_not_found")));
+    // The owner's own invitation: already staff.
+    let (_, invited) = call(&app, Method::POST, &invitations, Some(&owner), Some(json!({"role": "staff"}))).await;
+    let accept = format!("/api/invitations/{}/accept", invited["invitation"]["id"].as_str().expect("id"));
+    let (status, answer) = call(&app, Method::POST, &accept, Some(&owner), None).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (409, Some("already_staff")));
+    let (status, answer) = call(&app, Method::GET, "/api/venues/nope/zones/nope/cards.svg", Some(&owner), None).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (404, Some("venue_not_found")));
+    let (status, answer) =
+        call(&app, Method::GET, &format!("/api/venues/{id}/zones/nope/cards.svg"), Some(&owner), None).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (404, Some("zone_not_found")));
+}
