@@ -81,6 +81,7 @@ codes! {
     AlreadyStaff = "already_staff", 409;
     VenueNotFound = "venue_not_found", 404;
     InvitationNotFound = "invitation_not_found", 404;
+    NotInCatalogue = "not_in_catalogue", 409;
     TrackBanned = "track_banned", 409;
     ArtistBanned = "artist_banned", 409;
     NothingPlaying = "nothing_playing", 409;

@@ -234,6 +234,34 @@ impl Venues {
         .await
     }
 
+    /// Adds library tracks to the catalogue; unknown ids are refused whole.
+    pub async fn add_to_catalogue(&self, user: &User, id: &str, track_ids: &[String]) -> Result<()> {
+        let venue = self.load(id).await?;
+        venue.check(&user.id, VenueAction::EditCatalogue)?;
+        let found = self.store.tracks_by_ids(track_ids).await?;
+        if let Some(missing) = track_ids.iter().find(|t| !found.iter().any(|f| &f.id == *t)) {
+            return Err(AppError::InvalidPayload(format!("no track {missing:?} in the library")));
+        }
+        Ok(self.store.venues().add_to_catalogue(id, track_ids).await?)
+    }
+
+    pub async fn remove_from_catalogue(&self, user: &User, id: &str, track_ids: &[String]) -> Result<()> {
+        let venue = self.load(id).await?;
+        venue.check(&user.id, VenueAction::EditCatalogue)?;
+        Ok(self.store.venues().remove_from_catalogue(id, track_ids).await?)
+    }
+
+    /// A zone plays its venue's catalogue only: `not_in_catalogue` for
+    /// any other track; a room that is no zone plays anything.
+    pub async fn check_playable_in(&self, room: &Room, track_id: &str) -> Result<()> {
+        let Some(venue_id) = room.venue_id.as_deref() else { return Ok(()) };
+        if self.store.venues().in_catalogue(venue_id, track_id).await? {
+            Ok(())
+        } else {
+            Err(DomainError::NotInCatalogue.into())
+        }
+    }
+
     /// The role the account has in the venue a zone room belongs to.
     pub async fn role_in_zone(&self, room: &Room, user_id: &str) -> Option<VenueRole> {
         let venue_id = room.venue_id.as_deref()?;

@@ -79,6 +79,8 @@ pub enum DomainError {
     VenueNotFound,
     #[error("this invitation was used already, or it expired")]
     InvitationNotFound,
+    #[error("this venue plays its own catalogue, and this track is not in it")]
+    NotInCatalogue,
 }
 
 impl DomainError {
@@ -122,6 +124,7 @@ impl DomainError {
             Self::AlreadyStaff => Code::AlreadyStaff,
             Self::VenueNotFound => Code::VenueNotFound,
             Self::InvitationNotFound => Code::InvitationNotFound,
+            Self::NotInCatalogue => Code::NotInCatalogue,
         }
     }
 }

@@ -37,6 +37,8 @@ pub enum VenueAction {
     ManageZones,
     /// Print a zone's table cards.
     PrintCards,
+    /// Add tracks to the catalogue, or take them out.
+    EditCatalogue,
     /// Invite people, change their role, remove them.
     ManageStaff,
     DeleteVenue,
@@ -50,7 +52,7 @@ impl VenueRole {
         use VenueAction::*;
         match self {
             Self::Owner => true,
-            Self::Manager => matches!(action, View | EditVenue | ManageZones | PrintCards | Moderate),
+            Self::Manager => matches!(action, View | EditVenue | ManageZones | PrintCards | EditCatalogue | Moderate),
             Self::Staff => matches!(action, View | PrintCards | Moderate),
         }
     }
@@ -208,11 +210,12 @@ mod tests {
     #[test]
     fn the_table_of_powers() {
         use VenueAction::*;
-        let all = [View, EditVenue, ManageZones, PrintCards, ManageStaff, DeleteVenue, Moderate];
+        let all = [View, EditVenue, ManageZones, PrintCards, EditCatalogue, ManageStaff, DeleteVenue, Moderate];
         let allowed = |role: VenueRole| all.iter().filter(|a| role.may(**a)).count();
         assert_eq!(allowed(VenueRole::Owner), all.len());
         assert!(!VenueRole::Manager.may(ManageStaff) && !VenueRole::Manager.may(DeleteVenue));
         assert!(VenueRole::Manager.may(ManageZones) && VenueRole::Manager.may(EditVenue));
+        assert!(VenueRole::Manager.may(EditCatalogue) && !VenueRole::Staff.may(EditCatalogue));
         assert_eq!(allowed(VenueRole::Staff), 3, "view, print cards, moderate");
     }
 

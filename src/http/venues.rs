@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::ApiJson;
 use super::accounts::SignedIn;
 use crate::domain::{Venue, VenueAction, VenueDetails, VenueRole};
-use crate::error::Result;
+use crate::error::{AppError, Result};
 use crate::state::AppState;
 use crate::token::Claims;
 
@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/venues/{id}/zones", post(create_zone))
         .route("/api/venues/{id}/zones/{room_id}", delete(remove_zone))
         .route("/api/venues/{id}/zones/{room_id}/cards.svg", get(cards))
+        .route("/api/venues/{id}/catalogue", get(catalogue).post(add_to_catalogue).delete(remove_from_catalogue))
 }
 
 /// The venue as its staff see it, with the caller's role.
@@ -97,6 +98,7 @@ async fn remove(
     for zone in &venue.zones {
         app.delete_room(&zone.room_id).await?;
     }
+    app.store.venues().clear_catalogue(&venue.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -191,4 +193,71 @@ async fn cards(
     let card = crate::qr::TableCard { venue: &venue.details.name, zone: &zone.name, code: &zone.code, url: &url };
     let svg = crate::qr::table_cards(&card).map_err(crate::error::AppError::Internal)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
+}
+
+/// Most track ids in one catalogue change.
+const MAX_CATALOGUE_CHANGE: usize = 10_000;
+const MAX_CATALOGUE_PAGE: usize = 500;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrackIds {
+    track_ids: Vec<String>,
+}
+
+fn checked(body: &TrackIds) -> Result<()> {
+    if body.track_ids.is_empty() || body.track_ids.len() > MAX_CATALOGUE_CHANGE {
+        return Err(AppError::InvalidPayload(format!("track_ids must hold 1 to {MAX_CATALOGUE_CHANGE} ids")));
+    }
+    Ok(())
+}
+
+async fn add_to_catalogue(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TrackIds>,
+) -> Result<Json<Value>> {
+    checked(&body)?;
+    app.venues.add_to_catalogue(&account.user, &id, &body.track_ids).await?;
+    Ok(Json(json!({ "added": body.track_ids.len() })))
+}
+
+async fn remove_from_catalogue(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TrackIds>,
+) -> Result<StatusCode> {
+    checked(&body)?;
+    app.venues.remove_from_catalogue(&account.user, &id, &body.track_ids).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CataloguePage {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// A page of the catalogue's tracks in id order; `next` goes on.
+async fn catalogue(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+    page: std::result::Result<axum::extract::Query<CataloguePage>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>> {
+    let axum::extract::Query(page) = page.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
+    let limit = page.limit.unwrap_or(100);
+    if !(1..=MAX_CATALOGUE_PAGE).contains(&limit) {
+        return Err(AppError::InvalidPayload(format!("limit must be between 1 and {MAX_CATALOGUE_PAGE}")));
+    }
+    app.venues.get(&account.user, &id, VenueAction::View).await?;
+    let ids = app.store.venues().catalogue(&id, page.after.as_deref(), limit).await?;
+    // A track gone from the library (a removed file) is left out.
+    let found = app.store.tracks_by_ids(&ids).await?;
+    let tracks: Vec<_> = ids.iter().filter_map(|id| found.iter().find(|t| &t.id == id)).collect();
+    let next = (ids.len() == limit).then(|| ids.last().cloned()).flatten();
+    Ok(Json(json!({ "tracks": tracks, "next": next })))
 }

@@ -178,7 +178,7 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
             app.photos.remove_photo(&session.room_id, &session.member_id, &photo_id).await?;
             return Ok(json!({ "photo_id": photo_id }));
         }
-        "queue:add" => add_command(app, parse(data)?).await?,
+        "queue:add" => add_command(app, session, parse(data)?).await?,
         "queue:vote" => {
             let p: VotePayload = parse(data)?;
             let value = i8::try_from(p.value).ok().filter(|v| (-1..=1).contains(v));
@@ -200,7 +200,7 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
         "member:promote" => Command::SetRole { member_id: parse::<MemberId>(data)?.member_id, role: Role::Cohost },
         "member:demote" => Command::SetRole { member_id: parse::<MemberId>(data)?.member_id, role: Role::Guest },
         "room:update_rules" => rules_command(app, session, parse(data)?).await?,
-        "room:set_fallback" => fallback_command(app, parse(data)?).await?,
+        "room:set_fallback" => fallback_command(app, session, parse(data)?).await?,
         "room:set_listing" => Command::SetListing { listing: parse(data)? },
         "room:set_speaker" => Command::SetSpeaker { member_id: parse::<SpeakerPayload>(data)?.member_id },
         "screen:remove" => Command::RemoveScreen { screen_id: parse::<ScreenId>(data)?.screen_id },
@@ -211,8 +211,11 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
     Ok(ack_data(&room, &session.member_id, &command, &outcome.changes))
 }
 
-async fn add_command(app: &AppState, p: TrackId) -> Result<Command> {
+async fn add_command(app: &AppState, session: &Session, p: TrackId) -> Result<Command> {
     let track = app.store.track(&p.track_id).await?.ok_or(AppError::TrackNotFound)?;
+    // A venue's zone plays its catalogue only.
+    let room = app.rooms.room(&session.room_id).await?;
+    app.venues.check_playable_in(&room, &track.id).await?;
     let entry_id = crate::ids::random_id(&mut rand::rng());
     Ok(Command::Add { entry_id, track })
 }
@@ -232,8 +235,12 @@ async fn rules_command(app: &AppState, session: &Session, p: RulesPayload) -> Re
     Ok(Command::UpdateRules { rules })
 }
 
-async fn fallback_command(app: &AppState, p: FallbackPayload) -> Result<Command> {
+async fn fallback_command(app: &AppState, session: &Session, p: FallbackPayload) -> Result<Command> {
     let tracks = crate::music::tracks_in_order(app.store.as_ref(), &p.track_ids).await?;
+    let room = app.rooms.room(&session.room_id).await?;
+    for track in &tracks {
+        app.venues.check_playable_in(&room, &track.id).await?;
+    }
     Ok(Command::SetFallback { tracks })
 }
 

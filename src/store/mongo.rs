@@ -135,6 +135,11 @@ impl MongoStore {
         let by_track = IndexOptions::builder().name("track".to_string()).build();
         let files = self.collection(music_files::COLLECTION)?;
         files.create_index(IndexModel::builder().keys(doc! { "track_id": 1 }).options(by_track).build()).await?;
+        let catalogue = IndexOptions::builder().name("venue_track".to_string()).build();
+        let keys = doc! { "venue_id": 1, "track_id": 1 };
+        self.collection("venue_catalogue")?
+            .create_index(IndexModel::builder().keys(keys).options(catalogue).build())
+            .await?;
         Ok(())
     }
 

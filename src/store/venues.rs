@@ -1,5 +1,6 @@
 //! What venues need from the database: the venue records (saved by
-//! compare-and-swap on their revision) and single-use staff invitations.
+//! compare-and-swap on their revision), each venue's catalogue (the
+//! library tracks its zones may play) and single-use staff invitations.
 //! Its own trait beside `Store`, like `ProviderStore`, served by the same
 //! databases.
 
@@ -20,6 +21,15 @@ pub trait VenueStore: Send + Sync + 'static {
     async fn delete_venue(&self, id: &str) -> StoreResult<()>;
     /// The venues where this account is staff, oldest first.
     async fn venues_of(&self, user_id: &str) -> StoreResult<Vec<Venue>>;
+
+    /// Adds library tracks to a venue's catalogue (ones already in it are fine).
+    async fn add_to_catalogue(&self, venue_id: &str, track_ids: &[String]) -> StoreResult<()>;
+    async fn remove_from_catalogue(&self, venue_id: &str, track_ids: &[String]) -> StoreResult<()>;
+    async fn in_catalogue(&self, venue_id: &str, track_id: &str) -> StoreResult<bool>;
+    /// A page of the catalogue's track ids in id order, after `after`.
+    async fn catalogue(&self, venue_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<String>>;
+    /// Forgets a deleted venue's catalogue.
+    async fn clear_catalogue(&self, venue_id: &str) -> StoreResult<()>;
 
     async fn insert_invitation(&self, invitation: &Invitation) -> StoreResult<()>;
     /// Removes the invitation and returns it: a link is good once, however

@@ -600,6 +600,28 @@ async fn venues_are_saved_by_compare_and_swap_and_found_by_staff(store: Arc<dyn 
     assert_eq!(ids(venues.venues_of("sam").await.expect("staff")), Vec::<String>::new());
 }
 
+async fn a_venue_catalogue_is_kept_per_venue_in_track_order(store: Arc<dyn Store>) {
+    let venues = store.venues();
+    let ids = |range: std::ops::RangeInclusive<u32>| range.map(|n| format!("t{n:02}")).collect::<Vec<_>>();
+    venues.add_to_catalogue("v1", &ids(1..=5)).await.expect("add");
+    venues.add_to_catalogue("v1", &ids(4..=6)).await.expect("adding some again is fine");
+    venues.add_to_catalogue("v10", &ids(1..=2)).await.expect("another venue");
+    assert!(venues.in_catalogue("v1", "t06").await.expect("read"));
+    assert!(!venues.in_catalogue("v1", "t07").await.expect("read"));
+    assert!(!venues.in_catalogue("v2", "t01").await.expect("read"), "per venue");
+    assert_eq!(venues.catalogue("v1", None, 4).await.expect("page"), ids(1..=4));
+    assert_eq!(venues.catalogue("v1", Some("t04"), 4).await.expect("page"), ids(5..=6));
+    venues.remove_from_catalogue("v1", &ids(2..=3)).await.expect("remove");
+    assert_eq!(venues.catalogue("v1", None, 10).await.expect("page"), ["t01", "t04", "t05", "t06"]);
+    venues.clear_catalogue("v1").await.expect("clear");
+    assert!(venues.catalogue("v1", None, 10).await.expect("page").is_empty());
+    assert_eq!(
+        venues.catalogue("v10", None, 10).await.expect("page"),
+        ids(1..=2),
+        "a venue whose id starts alike is kept"
+    );
+}
+
 async fn an_invitation_is_taken_once(store: Arc<dyn Store>) {
     let venues = store.venues();
     let invitation = Invitation {
@@ -642,6 +664,7 @@ macro_rules! conformance {
 conformance!(
     venues_are_saved_by_compare_and_swap_and_found_by_staff,
     an_invitation_is_taken_once,
+    a_venue_catalogue_is_kept_per_venue_in_track_order,
     an_authorization_state_is_taken_once,
     links_are_saved_by_compare_and_swap,
     jobs_are_replaced_by_id,

@@ -278,3 +278,70 @@ async fn bad_venue_input_is_refused_with_typed_errors() {
         call(&app, Method::GET, &format!("/api/venues/{id}/zones/nope/cards.svg"), Some(&owner), None).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (404, Some("zone_not_found")));
 }
+
+/// A zone plays its venue's catalogue: anything else is refused with a
+/// typed error and nothing changes; a party room plays anything.
+#[tokio::test]
+async fn a_zone_queues_only_its_venues_catalogue() {
+    let app = spawn_app().await;
+    let (owner, _) = register(&app, "owen").await;
+    let (staff, _) = register(&app, "sam").await;
+    let (_, created) = call(&app, Method::POST, "/api/venues", Some(&owner), Some(details("Shop"))).await;
+    let id = created["venue"]["id"].as_str().expect("id").to_string();
+    let catalogue = format!("/api/venues/{id}/catalogue");
+    let licensed: Vec<String> = (1..=3).map(TestApp::track_id).collect();
+    let (status, added) =
+        call(&app, Method::POST, &catalogue, Some(&owner), Some(json!({"track_ids": licensed}))).await;
+    assert_eq!((status, added["added"].as_u64()), (200, Some(3)), "{added}");
+    let (_, page) = call(&app, Method::GET, &format!("{catalogue}?limit=2"), Some(&owner), None).await;
+    assert_eq!(page["tracks"].as_array().map(Vec::len), Some(2));
+    let (_, rest) = call(
+        &app,
+        Method::GET,
+        &format!("{catalogue}?limit=2&after={}", page["next"].as_str().expect("next")),
+        Some(&owner),
+        None,
+    )
+    .await;
+    assert_eq!((rest["tracks"].as_array().map(Vec::len), rest["next"].clone()), (Some(1), Value::Null));
+
+    let (_, zone) =
+        call(&app, Method::POST, &format!("/api/venues/{id}/zones"), Some(&owner), Some(json!({"name": "Floor"})))
+            .await;
+    let code = zone["zone"]["code"].as_str().expect("code");
+    let (_, guest) = app.post(&format!("/api/rooms/{code}/join"), json!({"name": "Gil"})).await;
+    let gs = app.connect(guest["token"].as_str().expect("token")).await;
+    gs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let version = gs.snapshot().await["version"].clone();
+    assert_eq!(gs.refused("queue:add", json!({"track_id": TestApp::track_id(9)})).await, "not_in_catalogue");
+    let host = app.connect(zone["token"].as_str().expect("token")).await;
+    let fallback = json!({"track_ids": [TestApp::track_id(2), TestApp::track_id(9)]});
+    assert_eq!(host.refused("room:set_fallback", fallback).await, "not_in_catalogue");
+    assert_eq!(gs.snapshot().await["version"], version, "refusals changed nothing");
+    // Taken out of the catalogue, a track can no longer be asked for.
+    let out = json!({"track_ids": [TestApp::track_id(2)]});
+    assert_eq!(call(&app, Method::DELETE, &catalogue, Some(&owner), Some(out)).await.0, 204);
+    assert_eq!(gs.refused("queue:add", json!({"track_id": TestApp::track_id(2)})).await, "not_in_catalogue");
+    // A party room is not a zone: anything goes.
+    let party = app.create_room(json!({})).await;
+    app.connect(&party.token).await.ok("queue:add", json!({"track_id": TestApp::track_id(9)})).await;
+
+    // Bad catalogue input: typed errors, nothing added.
+    for body in [
+        json!({"track_ids": []}),
+        json!({"track_ids": ["no-such-track"]}),
+        json!({"ids": ["x"]}),
+        json!({"track_ids": "x"}),
+    ] {
+        let (status, answer) = call(&app, Method::POST, &catalogue, Some(&owner), Some(body.clone())).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_payload")), "{body}");
+    }
+    let (status, answer) = call(&app, Method::GET, &format!("{catalogue}?limit=0"), Some(&owner), None).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_payload")));
+    let (_, all) = call(&app, Method::GET, &catalogue, Some(&owner), None).await;
+    assert_eq!(all["tracks"].as_array().map(Vec::len), Some(2), "1 and 3 remain");
+    // Only owners and managers change it.
+    let (status, answer) =
+        call(&app, Method::POST, &catalogue, Some(&staff), Some(json!({"track_ids": [TestApp::track_id(4)]}))).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("not_venue_staff")));
+}

@@ -10,10 +10,14 @@ use crate::store::{StoreError, StoreResult, VenueStore};
 
 const VENUES: TableDefinition<&str, &[u8]> = TableDefinition::new("venues");
 const INVITATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("venue_invitations");
+/// `{venue_id}/{track_id}` → nothing: ids are letters, digits and `-`, so a
+/// venue's entries are one key range in track id order.
+const CATALOGUE: TableDefinition<&str, ()> = TableDefinition::new("venue_catalogue");
 
 pub(super) fn open_tables(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(VENUES)?;
     txn.open_table(INVITATIONS)?;
+    txn.open_table(CATALOGUE)?;
     Ok(())
 }
 
@@ -77,6 +81,78 @@ impl VenueStore for EmbeddedStore {
         .await
     }
 
+    async fn add_to_catalogue(&self, venue_id: &str, track_ids: &[String]) -> StoreResult<()> {
+        let keys: Vec<String> = track_ids.iter().map(|t| format!("{venue_id}/{t}")).collect();
+        self.catalogue_write(move |table| {
+            for key in &keys {
+                table.insert(key.as_str(), ()).map_err(unavailable)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_from_catalogue(&self, venue_id: &str, track_ids: &[String]) -> StoreResult<()> {
+        let keys: Vec<String> = track_ids.iter().map(|t| format!("{venue_id}/{t}")).collect();
+        self.catalogue_write(move |table| {
+            for key in &keys {
+                table.remove(key.as_str()).map_err(unavailable)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn in_catalogue(&self, venue_id: &str, track_id: &str) -> StoreResult<bool> {
+        let key = format!("{venue_id}/{track_id}");
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(CATALOGUE).map_err(unavailable)?;
+            Ok(table.get(key.as_str()).map_err(unavailable)?.is_some())
+        })
+        .await
+    }
+
+    async fn catalogue(&self, venue_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<String>> {
+        let prefix = format!("{venue_id}/");
+        let start = match after {
+            Some(after) => format!("{prefix}{after}\u{0}"),
+            None => prefix.clone(),
+        };
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(CATALOGUE).map_err(unavailable)?;
+            let mut ids = Vec::new();
+            for row in table.range(start.as_str()..).map_err(unavailable)? {
+                let (key, _) = row.map_err(unavailable)?;
+                let Some(track_id) = key.value().strip_prefix(prefix.as_str()) else { break };
+                ids.push(track_id.to_string());
+                if ids.len() == limit {
+                    break;
+                }
+            }
+            Ok(ids)
+        })
+        .await
+    }
+
+    async fn clear_catalogue(&self, venue_id: &str) -> StoreResult<()> {
+        let prefix = format!("{venue_id}/");
+        self.catalogue_write(move |table| {
+            let keys: Vec<String> = table
+                .range(prefix.as_str()..)
+                .map_err(unavailable)?
+                .map_while(|row| row.ok().map(|(k, _)| k.value().to_string()))
+                .take_while(|k| k.starts_with(prefix.as_str()))
+                .collect();
+            for key in keys {
+                table.remove(key.as_str()).map_err(unavailable)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn insert_invitation(&self, invitation: &Invitation) -> StoreResult<()> {
         let (id, bytes) = (invitation.id.clone(), encode(invitation)?);
         self.change_table(INVITATIONS, move |table| {
@@ -94,6 +170,24 @@ impl VenueStore for EmbeddedStore {
         self.change_table(INVITATIONS, move |table| {
             let taken = table.remove(id.as_str()).map_err(unavailable)?;
             taken.map(|v| decode(v.value())).transpose()
+        })
+        .await
+    }
+}
+
+impl EmbeddedStore {
+    async fn catalogue_write<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut redb::Table<&str, ()>) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let result = {
+                let mut table = txn.open_table(CATALOGUE).map_err(unavailable)?;
+                work(&mut table)?
+            };
+            txn.commit().map_err(unavailable)?;
+            Ok(result)
         })
         .await
     }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use mongodb::bson::doc;
 use mongodb::options::FindOptions;
 
-use super::{MongoStore, classify, from_doc, to_doc};
+use super::{MongoStore, classify, from_doc, only_duplicates, to_doc};
 use crate::domain::{Invitation, Venue};
 use crate::store::{StoreError, StoreResult, VenueStore};
 
@@ -46,6 +46,57 @@ impl VenueStore for MongoStore {
             found.push(from_doc(cursor.deserialize_current().map_err(classify)?)?);
         }
         Ok(found)
+    }
+
+    async fn add_to_catalogue(&self, venue_id: &str, track_ids: &[String]) -> StoreResult<()> {
+        let catalogue = self.collection("venue_catalogue")?;
+        for chunk in track_ids.chunks(1_000) {
+            let docs: Vec<_> = chunk
+                .iter()
+                .map(|t| doc! { "_id": format!("{venue_id}/{t}"), "venue_id": venue_id, "track_id": t })
+                .collect();
+            // Entries already there are the same: their duplicate keys are fine.
+            match catalogue.insert_many(docs).ordered(false).await {
+                Ok(_) => {}
+                Err(e) if only_duplicates(&e) => {}
+                Err(e) => return Err(classify(e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove_from_catalogue(&self, venue_id: &str, track_ids: &[String]) -> StoreResult<()> {
+        let keys: Vec<String> = track_ids.iter().map(|t| format!("{venue_id}/{t}")).collect();
+        let catalogue = self.collection("venue_catalogue")?;
+        catalogue.delete_many(doc! { "_id": { "$in": keys } }).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn in_catalogue(&self, venue_id: &str, track_id: &str) -> StoreResult<bool> {
+        let found =
+            self.collection("venue_catalogue")?.find_one(doc! { "_id": format!("{venue_id}/{track_id}") }).await;
+        Ok(found.map_err(classify)?.is_some())
+    }
+
+    async fn catalogue(&self, venue_id: &str, after: Option<&str>, limit: usize) -> StoreResult<Vec<String>> {
+        let mut filter = doc! { "venue_id": venue_id };
+        if let Some(after) = after {
+            filter.insert("track_id", doc! { "$gt": after });
+        }
+        let options = FindOptions::builder().sort(doc! { "track_id": 1 }).limit(limit as i64).build();
+        let mut cursor =
+            self.collection("venue_catalogue")?.find(filter).with_options(options).await.map_err(classify)?;
+        let mut ids = Vec::new();
+        while cursor.advance().await.map_err(classify)? {
+            let doc = cursor.deserialize_current().map_err(classify)?;
+            ids.push(doc.get_str("track_id").map_err(|e| StoreError::Corrupt(e.to_string()))?.to_string());
+        }
+        Ok(ids)
+    }
+
+    async fn clear_catalogue(&self, venue_id: &str) -> StoreResult<()> {
+        self.collection("venue_catalogue")?.delete_many(doc! { "venue_id": venue_id }).await.map_err(classify)?;
+        Ok(())
     }
 
     async fn insert_invitation(&self, invitation: &Invitation) -> StoreResult<()> {
