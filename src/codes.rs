@@ -82,6 +82,8 @@ codes! {
     VenueNotFound = "venue_not_found", 404;
     InvitationNotFound = "invitation_not_found", 404;
     NotInCatalogue = "not_in_catalogue", 409;
+    InvalidSchedule = "invalid_schedule", 400;
+    OutsideDayPart = "outside_day_part", 409;
     TrackBanned = "track_banned", 409;
     ArtistBanned = "artist_banned", 409;
     NothingPlaying = "nothing_playing", 409;

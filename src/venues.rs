@@ -10,7 +10,9 @@
 use std::sync::Arc;
 
 use crate::clock::SharedClock;
+use crate::domain::schedule::{DayPart, Limits, Schedule};
 use crate::domain::venue::{INVITATION_HOURS, MAX_STAFF, MAX_ZONES};
+use crate::domain::{Actor, Command};
 use crate::domain::{
     DomainError, Invitation, Member, Role, Room, RoomKind, Rules, StaffMember, User, Venue, VenueAction, VenueDetails,
     VenueRole, Zone, code,
@@ -262,6 +264,22 @@ impl Venues {
         }
     }
 
+    /// Sets a zone's schedule (`None`: none), in the venue's time zone.
+    pub async fn set_schedule(&self, user: &User, id: &str, room_id: &str, plan: Option<SchedulePlan>) -> Result<Room> {
+        let venue = self.load(id).await?;
+        venue.check(&user.id, VenueAction::EditSchedules)?;
+        if !venue.zones.iter().any(|z| z.room_id == room_id) {
+            return Err(DomainError::ZoneNotFound.into());
+        }
+        let schedule = plan.map(|p| Schedule {
+            time_zone: venue.details.time_zone.clone(),
+            defaults: p.defaults,
+            day_parts: p.day_parts,
+        });
+        let (room, _) = self.rooms.execute(room_id, Actor::System, Command::SetSchedule { schedule }).await?;
+        Ok(room)
+    }
+
     /// The role the account has in the venue a zone room belongs to.
     pub async fn role_in_zone(&self, room: &Room, user_id: &str) -> Option<VenueRole> {
         let venue_id = room.venue_id.as_deref()?;
@@ -293,6 +311,16 @@ impl Venues {
         }
         Err(AppError::Unavailable)
     }
+}
+
+/// A zone's schedule as managers send it (the time zone is the venue's).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulePlan {
+    #[serde(default)]
+    pub defaults: Limits,
+    #[serde(default)]
+    pub day_parts: Vec<DayPart>,
 }
 
 fn trimmed(mut details: VenueDetails) -> VenueDetails {

@@ -110,6 +110,10 @@ pub enum Command {
     RemoveScreen {
         screen_id: String,
     },
+    /// A zone's schedule, from its venue's managers (system).
+    SetSchedule {
+        schedule: Option<super::schedule::Schedule>,
+    },
 }
 
 impl Command {
@@ -169,6 +173,7 @@ pub enum Change {
     SpeakerUpdated,
     ScreenAdded { screen_id: String },
     ScreenRemoved { screen_id: String },
+    ScheduleUpdated,
 }
 
 /// The result of an accepted command.
@@ -215,7 +220,8 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         | Command::UnlinkAccount { .. }
         | Command::SpeakerAway { .. }
         | Command::SpeakerBack { .. }
-        | Command::AddScreen { .. } => Err(DomainError::Forbidden),
+        | Command::AddScreen { .. }
+        | Command::SetSchedule { .. } => Err(DomainError::Forbidden),
         Command::Add { entry_id, track } => add(room, &me, entry_id, track, now, out),
         Command::Vote { entry_id, value } => vote(room, &me.id, &entry_id, value, out),
         Command::Remove { entry_id } => remove(room, &me, &entry_id, out),
@@ -256,6 +262,16 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
 
 fn system_command(room: &mut Room, command: Command, now: Millis, out: &mut Outcome) -> Result<(), DomainError> {
     let entry_id = match command {
+        Command::SetSchedule { schedule } => {
+            if let Some(schedule) = &schedule {
+                schedule.validate()?;
+            }
+            if room.schedule != schedule {
+                room.schedule = schedule;
+                out.changes.push(Change::ScheduleUpdated);
+            }
+            return Ok(());
+        }
         Command::AddScreen { screen } => {
             if room.screens.len() >= MAX_SCREENS {
                 return Err(DomainError::TooManyScreens(MAX_SCREENS));
@@ -332,6 +348,7 @@ fn add(
     check_track_allowed(room, &track, now)?;
     if !me.is_staff() {
         check_guest_limits(room, me, now)?;
+        check_day_part(room, &track, now)?;
     }
     if room.queue.len() >= MAX_QUEUE {
         return Err(DomainError::QueueFull(MAX_QUEUE));
@@ -384,6 +401,20 @@ fn check_track_allowed(room: &Room, track: &Track, now: Millis) -> Result<(), Do
         }
     }
     Ok(())
+}
+
+/// What a zone's schedule lets guests ask for right now (staff curate).
+fn check_day_part(room: &Room, track: &Track, now: Millis) -> Result<(), DomainError> {
+    let Some(schedule) = &room.schedule else { return Ok(()) };
+    let in_force = schedule.at(now);
+    match in_force.limits.refusal(track) {
+        None => Ok(()),
+        Some(why) => {
+            let when =
+                in_force.day_part.map_or_else(|| "outside the day parts".to_string(), |p| format!("during {}", p.name));
+            Err(DomainError::OutsideDayPart(format!("{when}, {why}")))
+        }
+    }
 }
 
 /// Limits that keep one guest from monopolising the queue.

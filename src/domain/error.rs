@@ -81,6 +81,10 @@ pub enum DomainError {
     InvitationNotFound,
     #[error("this venue plays its own catalogue, and this track is not in it")]
     NotInCatalogue,
+    #[error("invalid schedule: {0}")]
+    InvalidSchedule(String),
+    #[error("{0}")]
+    OutsideDayPart(String),
 }
 
 impl DomainError {
@@ -125,6 +129,8 @@ impl DomainError {
             Self::VenueNotFound => Code::VenueNotFound,
             Self::InvitationNotFound => Code::InvitationNotFound,
             Self::NotInCatalogue => Code::NotInCatalogue,
+            Self::InvalidSchedule(_) => Code::InvalidSchedule,
+            Self::OutsideDayPart(_) => Code::OutsideDayPart,
         }
     }
 }

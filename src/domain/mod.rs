@@ -16,6 +16,7 @@ pub mod provider;
 pub mod queue;
 pub mod room;
 pub mod rules;
+pub mod schedule;
 pub mod track;
 pub mod user;
 pub mod venue;

@@ -195,6 +195,9 @@ pub struct Room {
     /// The venue this room is a zone of (kind `venue`).
     #[serde(default)]
     pub venue_id: Option<String>,
+    /// A zone's day parts and what guests may ask for in each.
+    #[serde(default)]
+    pub schedule: Option<super::schedule::Schedule>,
 }
 
 /// A part of the room that most commands leave alone (its members, its
@@ -304,6 +307,7 @@ impl Room {
             speaker_away: false,
             screens: BTreeMap::new(),
             venue_id: None,
+            schedule: None,
         }
     }
 

@@ -39,6 +39,8 @@ pub enum VenueAction {
     PrintCards,
     /// Add tracks to the catalogue, or take them out.
     EditCatalogue,
+    /// Set a zone's day parts and their limits.
+    EditSchedules,
     /// Invite people, change their role, remove them.
     ManageStaff,
     DeleteVenue,
@@ -52,7 +54,9 @@ impl VenueRole {
         use VenueAction::*;
         match self {
             Self::Owner => true,
-            Self::Manager => matches!(action, View | EditVenue | ManageZones | PrintCards | EditCatalogue | Moderate),
+            Self::Manager => {
+                matches!(action, View | EditVenue | ManageZones | PrintCards | EditCatalogue | EditSchedules | Moderate)
+            }
             Self::Staff => matches!(action, View | PrintCards | Moderate),
         }
     }
@@ -210,7 +214,17 @@ mod tests {
     #[test]
     fn the_table_of_powers() {
         use VenueAction::*;
-        let all = [View, EditVenue, ManageZones, PrintCards, EditCatalogue, ManageStaff, DeleteVenue, Moderate];
+        let all = [
+            View,
+            EditVenue,
+            ManageZones,
+            PrintCards,
+            EditCatalogue,
+            EditSchedules,
+            ManageStaff,
+            DeleteVenue,
+            Moderate,
+        ];
         let allowed = |role: VenueRole| all.iter().filter(|a| role.may(**a)).count();
         assert_eq!(allowed(VenueRole::Owner), all.len());
         assert!(!VenueRole::Manager.may(ManageStaff) && !VenueRole::Manager.may(DeleteVenue));

@@ -223,6 +223,25 @@ pub struct Snapshot<'a> {
     pub recent_plays: &'a [Play],
     /// The room's screens, oldest first.
     pub screens: Vec<ScreenView<'a>>,
+    /// A zone's day part in force now (absent outside zones with a schedule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day_part: Option<DayPartView<'a>>,
+}
+
+/// The limits in force in a zone now: a day part's (`name`, `until`) or
+/// the zone's defaults (`name` null).
+#[derive(Debug, Serialize)]
+pub struct DayPartView<'a> {
+    pub name: Option<&'a str>,
+    pub until: Option<Millis>,
+    pub limits: &'a super::schedule::Limits,
+}
+
+impl<'a> DayPartView<'a> {
+    pub fn of(room: &'a Room, now: Millis) -> Option<Self> {
+        let in_force = room.schedule.as_ref()?.at(now);
+        Some(Self { name: in_force.day_part.map(|p| p.name.as_str()), until: in_force.until, limits: in_force.limits })
+    }
 }
 
 impl<'a> Snapshot<'a> {
@@ -242,6 +261,7 @@ impl<'a> Snapshot<'a> {
             online_count: people_online(online),
             recent_plays: &room.recent_plays[plays_from..],
             screens: screens(room, online),
+            day_part: DayPartView::of(room, now),
         }
     }
 }
@@ -282,6 +302,7 @@ pub enum ChangeView<'a> {
     SpeakerUpdated { speaker: Option<&'a str> },
     ScreenAdded { screen: ScreenView<'a> },
     ScreenRemoved { screen_id: &'a str },
+    ScheduleUpdated { day_part: Option<DayPartView<'a>> },
 }
 
 /// The `room:changed` payload: the new version, what changed, and the queue
@@ -348,6 +369,7 @@ fn change_view<'a>(
             ChangeView::ScreenAdded { screen: ScreenView::new(screen, online.contains(screen_id)) }
         }
         Change::ScreenRemoved { screen_id } => ChangeView::ScreenRemoved { screen_id },
+        Change::ScheduleUpdated => ChangeView::ScheduleUpdated { day_part: DayPartView::of(room, now) },
     })
 }
 

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/venues/{id}/zones/{room_id}", delete(remove_zone))
         .route("/api/venues/{id}/zones/{room_id}/cards.svg", get(cards))
         .route("/api/venues/{id}/catalogue", get(catalogue).post(add_to_catalogue).delete(remove_from_catalogue))
+        .route("/api/venues/{id}/zones/{room_id}/schedule", axum::routing::put(set_schedule).delete(clear_schedule))
 }
 
 /// The venue as its staff see it, with the caller's role.
@@ -260,4 +261,28 @@ async fn catalogue(
     let tracks: Vec<_> = ids.iter().filter_map(|id| found.iter().find(|t| &t.id == id)).collect();
     let next = (ids.len() == limit).then(|| ids.last().cloned()).flatten();
     Ok(Json(json!({ "tracks": tracks, "next": next })))
+}
+
+/// The schedule as stored and what is in force now.
+fn schedule_json(room: &crate::domain::Room, now: u64) -> Value {
+    json!({ "schedule": room.schedule, "day_part": crate::domain::view::DayPartView::of(room, now) })
+}
+
+async fn set_schedule(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path((id, room_id)): Path<(String, String)>,
+    ApiJson(plan): ApiJson<crate::venues::SchedulePlan>,
+) -> Result<Json<Value>> {
+    let room = app.venues.set_schedule(&account.user, &id, &room_id, Some(plan)).await?;
+    Ok(Json(schedule_json(&room, app.clock.now())))
+}
+
+async fn clear_schedule(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path((id, room_id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    app.venues.set_schedule(&account.user, &id, &room_id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

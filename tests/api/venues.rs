@@ -345,3 +345,79 @@ async fn a_zone_queues_only_its_venues_catalogue() {
         call(&app, Method::POST, &catalogue, Some(&staff), Some(json!({"track_ids": [TestApp::track_id(4)]}))).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("not_venue_staff")));
 }
+
+async fn first_hit(app: &TestApp, query: &str) -> String {
+    let (_, found) = app.get(&format!("/api/search/tracks?q={query}&limit=1")).await;
+    found["hits"][0]["id"].as_str().expect("a demo track").to_string()
+}
+
+/// Day parts apply by themselves: the clock moves past a day part's end and
+/// the zone's defaults are in force, with no restart and no write.
+#[tokio::test]
+async fn a_zones_day_part_limits_what_guests_ask_for_until_it_ends() {
+    let app = spawn_app().await;
+    let (owner, _) = register(&app, "owen").await;
+    let (_, created) = call(&app, Method::POST, "/api/venues", Some(&owner), Some(details("Club"))).await;
+    let id = created["venue"]["id"].as_str().expect("id").to_string();
+    let (disco, rock) = (first_hit(&app, "genre%3Adisco").await, first_hit(&app, "genre%3Arock").await);
+    let catalogue = format!("/api/venues/{id}/catalogue");
+    call(&app, Method::POST, &catalogue, Some(&owner), Some(json!({"track_ids": [disco, rock]}))).await;
+    let (_, zone) =
+        call(&app, Method::POST, &format!("/api/venues/{id}/zones"), Some(&owner), Some(json!({"name": "Floor"})))
+            .await;
+    let (room_id, code) =
+        (zone["zone"]["room_id"].as_str().expect("room"), zone["zone"]["code"].as_str().expect("code"));
+    // The test clock starts on Tuesday 2023-11-14 at 23:13 in Paris.
+    let plan = json!({
+        "defaults": {"genres_blocked": ["disco"]},
+        "day_parts": [{"name": "Disco night", "days": [2], "starts": "22:00", "ends": "02:00",
+                       "limits": {"genres_allowed": ["disco"]}}],
+    });
+    let path = format!("/api/venues/{id}/zones/{room_id}/schedule");
+    let (status, set) = call(&app, Method::PUT, &path, Some(&owner), Some(plan)).await;
+    assert_eq!(status, 200, "{set}");
+    assert_eq!(
+        (set["day_part"]["name"].as_str(), set["schedule"]["time_zone"].as_str()),
+        (Some("Disco night"), Some("Europe/Paris"))
+    );
+
+    let (_, guest) = app.post(&format!("/api/rooms/{code}/join"), json!({"name": "Gil"})).await;
+    let gs = app.connect(guest["token"].as_str().expect("token")).await;
+    let seen = gs.snapshot().await;
+    assert_eq!(seen["day_part"]["name"], "Disco night");
+    let before = seen["version"].clone();
+    let refusal = gs.ack("queue:add", json!({"track_id": rock})).await;
+    assert_eq!(refusal["error"]["code"], "outside_day_part", "{refusal}");
+    assert!(refusal["error"]["message"].as_str().expect("message").contains("Disco night"), "{refusal}");
+    assert_eq!(gs.snapshot().await["version"], before, "nothing changed");
+    gs.ok("queue:add", json!({"track_id": disco})).await;
+
+    // 02:00 passes: the defaults (no disco) apply by themselves.
+    app.clock.advance(3 * 3_600_000);
+    let later = gs.snapshot().await;
+    assert_eq!(later["day_part"]["name"], Value::Null, "{}", later["day_part"]);
+    assert_eq!(later["day_part"]["limits"]["genres_blocked"], json!(["disco"]));
+    gs.ok("queue:add", json!({"track_id": rock})).await;
+    // Staff curate: the host is not held to the limits.
+    let host = app.connect(zone["token"].as_str().expect("token")).await;
+    assert_eq!(host.snapshot().await["me"]["role"], "host");
+
+    // Bad schedules change nothing: overlapping, inverted (empty), unknown fields.
+    let stored = app.state.store.load_room(room_id).await.expect("read").expect("room").schedule;
+    for bad in [
+        json!({"day_parts": [{"name": "A", "days": [1], "starts": "10:00", "ends": "12:00"}, {"name": "B", "days": [1], "starts": "11:00", "ends": "13:00"}]}),
+        json!({"day_parts": [{"name": "A", "days": [1], "starts": "10:00", "ends": "10:00"}]}),
+        json!({"day_parts": [{"name": "A", "days": [8], "starts": "10:00", "ends": "11:00"}]}),
+        json!({"defaults": {"energy": [90, 10]}}),
+    ] {
+        let (status, answer) = call(&app, Method::PUT, &path, Some(&owner), Some(bad.clone())).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_schedule")), "{bad}: {answer}");
+    }
+    let (status, answer) = call(&app, Method::PUT, &path, Some(&owner), Some(json!({"surprise": 1}))).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_payload")));
+    let unchanged = app.state.store.load_room(room_id).await.expect("read").expect("room").schedule;
+    assert_eq!(unchanged, stored, "refused schedules changed nothing");
+    let (status, _) = call(&app, Method::DELETE, &path, Some(&owner), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(gs.snapshot().await.get("day_part"), None, "no schedule, no day part");
+}
