@@ -23,6 +23,13 @@ pub struct Location {
     pub lng: f64,
 }
 
+impl Location {
+    /// A latitude in [-90, 90] and a longitude in [-180, 180].
+    pub fn on_earth(&self) -> bool {
+        (-90.0..=90.0).contains(&self.lat) && (-180.0..=180.0).contains(&self.lng)
+    }
+}
+
 impl Listing {
     pub fn validate(&self) -> Result<(), DomainError> {
         let bad = |why: &str| Err(DomainError::InvalidListing(why.to_string()));
@@ -31,8 +38,7 @@ impl Listing {
         if self.city.as_ref().is_some_and(bad_city) {
             return bad("city must be 1 to 80 printable characters");
         }
-        let off_earth = |l: &Location| !(-90.0..=90.0).contains(&l.lat) || !(-180.0..=180.0).contains(&l.lng);
-        if self.location.as_ref().is_some_and(off_earth) {
+        if self.location.as_ref().is_some_and(|l| !l.on_earth()) {
             return bad("location must be a latitude in [-90, 90] and a longitude in [-180, 180]");
         }
         Ok(())

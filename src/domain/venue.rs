@@ -161,8 +161,7 @@ impl VenueDetails {
         if self.city.as_deref().is_some_and(|c| !text(c, MAX_VENUE_NAME_CHARS)) {
             return bad(format!("city must be 1 to {MAX_VENUE_NAME_CHARS} printable characters"));
         }
-        let off_earth = |l: &Location| !(-90.0..=90.0).contains(&l.lat) || !(-180.0..=180.0).contains(&l.lng);
-        if self.location.as_ref().is_some_and(off_earth) {
+        if self.location.as_ref().is_some_and(|l| !l.on_earth()) {
             return bad("location must be a latitude in [-90, 90] and a longitude in [-180, 180]".into());
         }
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
