@@ -1,6 +1,7 @@
 //! The web app (built from `frontend/` into `web_dir`): its files under
 //! `/app/`, and its page for every app path (`/`, `/join/{code}`,
-//! `/room/{code}`, `/display/{code}`), so links and QR codes open it
+//! `/room/{code}`, `/display/{code}`, `/venues`, `/venues/{id}`,
+//! `/venues/{id}/dashboard`, `/invitations/{id}`), so links and QR codes open it
 //! directly. The app is a single page: it routes on the path itself.
 
 use axum::Router;
@@ -28,6 +29,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/join/{code}", get(page))
         .route("/room/{code}", get(page))
         .route("/display/{code}", get(page))
+        .route("/venues", get(page))
+        .route("/venues/{id}", get(page))
+        .route("/venues/{id}/dashboard", get(page))
+        .route("/invitations/{id}", get(page))
         .nest_service("/app", files)
         .layer(cache)
         .layer(worker_scope)
