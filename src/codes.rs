@@ -84,6 +84,10 @@ codes! {
     NotInCatalogue = "not_in_catalogue", 409;
     InvalidSchedule = "invalid_schedule", 400;
     OutsideDayPart = "outside_day_part", 409;
+    RequestNotFound = "request_not_found", 404;
+    AlreadyRequested = "already_requested", 409;
+    RequestLimitReached = "request_limit_reached", 429;
+    TooManyPending = "too_many_pending", 409;
     TrackBanned = "track_banned", 409;
     ArtistBanned = "artist_banned", 409;
     NothingPlaying = "nothing_playing", 409;

@@ -3,6 +3,9 @@
 //! as every other write ("advance if entry X is still playing"), so a track
 //! ends exactly once however many nodes or ticks race for it.
 //!
+//! At each zone's day-part boundary it announces the new day part the
+//! same way (`Command::FollowSchedule`).
+//!
 //! It also pauses a room whose speaker (the browser playing its music) has
 //! been gone for `SPEAKER_GRACE`, instead of running the clock through
 //! tracks nobody hears; the room resumes when the speaker is back
@@ -97,6 +100,22 @@ impl Player {
         }
     }
 
+    /// Announces the day part in force in zones whose boundary has passed
+    /// (a compare-and-swap write: once, however many nodes try).
+    pub async fn follow_schedules(&self) {
+        for room_id in self.timetable.day_parts_due(self.clock.now()) {
+            match self.rooms.execute(&room_id, Actor::System, Command::FollowSchedule).await {
+                Ok((room, _)) => self.timetable.plan(&room),
+                Err(e) => {
+                    tracing::warn!(room_id, error = %e, "could not announce the day part");
+                    if matches!(e, crate::error::AppError::RoomNotFound) {
+                        self.timetable.forget(&room_id);
+                    }
+                }
+            }
+        }
+    }
+
     /// The player loop; ends when `stop` is cancelled.
     pub async fn run(self, stop: CancellationToken) {
         let mut tick = tokio::time::interval(TICK);
@@ -107,6 +126,7 @@ impl Player {
                 _ = tick.tick() => {}
             }
             self.advance_ended_tracks().await;
+            self.follow_schedules().await;
             ticks = ticks.wrapping_add(1);
             if ticks.is_multiple_of(SPEAKER_CHECK_TICKS) {
                 self.pause_where_the_speaker_is_gone().await;

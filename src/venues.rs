@@ -14,7 +14,7 @@ use crate::domain::schedule::{DayPart, Limits, Schedule};
 use crate::domain::venue::{INVITATION_HOURS, MAX_STAFF, MAX_ZONES};
 use crate::domain::{Actor, Command};
 use crate::domain::{
-    DomainError, Invitation, Member, Role, Room, RoomKind, Rules, StaffMember, User, Venue, VenueAction, VenueDetails,
+    DomainError, Invitation, Member, Role, Room, RoomKind, Rules, StaffMember, Track, User, Venue, VenueAction, VenueDetails,
     VenueRole, Zone, code,
 };
 use crate::error::{AppError, Result};
@@ -44,6 +44,8 @@ impl Venues {
             zones: Vec::new(),
             created_at: now,
             revision: 0,
+            declines: Default::default(),
+            blocked: Default::default(),
         };
         self.store.venues().insert_venue(&venue).await?;
         tracing::info!(venue_id = %venue.id, "venue created");
@@ -175,6 +177,7 @@ impl Venues {
             last_add_at: None,
             user_id: Some(user.id.clone()),
             username: Some(user.username.clone()),
+            requested_at: Vec::new(),
         };
         let room = self.insert_zone_room(&venue, name, host.clone(), now).await?;
         let zone = Zone { room_id: room.id.clone(), code: room.code.clone(), name: name.to_string() };
@@ -255,13 +258,44 @@ impl Venues {
 
     /// A zone plays its venue's catalogue only: `not_in_catalogue` for
     /// any other track; a room that is no zone plays anything.
+    /// A track declined too often at the venue is refused with
+    /// `track_banned` until staff unblock it.
     pub async fn check_playable_in(&self, room: &Room, track_id: &str) -> Result<()> {
         let Some(venue_id) = room.venue_id.as_deref() else { return Ok(()) };
-        if self.store.venues().in_catalogue(venue_id, track_id).await? {
-            Ok(())
-        } else {
-            Err(DomainError::NotInCatalogue.into())
+        if !self.store.venues().in_catalogue(venue_id, track_id).await? {
+            return Err(DomainError::NotInCatalogue.into());
         }
+        if self.load(venue_id).await?.blocked.contains_key(track_id) {
+            return Err(DomainError::TrackBanned.into());
+        }
+        Ok(())
+    }
+
+    /// Staff declined a request in a zone: the venue counts it and may
+    /// block the track. Whether the track is blocked now.
+    pub async fn note_decline(&self, room: &Room, track: &Track) -> Result<bool> {
+        let Some(venue_id) = room.venue_id.as_deref() else { return Ok(false) };
+        let now = self.clock.now();
+        let mut blocked = false;
+        self.change(venue_id, |venue| {
+            blocked = venue.note_decline(track, now);
+            Ok(())
+        })
+        .await?;
+        if blocked {
+            tracing::info!(venue_id, track_id = %track.id, "track blocked after declines");
+        }
+        Ok(blocked)
+    }
+
+    /// Staff lift an automatic block.
+    pub async fn unblock(&self, user: &User, id: &str, track_id: &str) -> Result<Venue> {
+        self.change(id, |venue| {
+            venue.check(&user.id, VenueAction::Moderate)?;
+            venue.blocked.remove(track_id);
+            Ok(())
+        })
+        .await
     }
 
     /// Sets a zone's schedule (`None`: none), in the venue's time zone.

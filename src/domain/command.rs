@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
+use super::requests::{self, Request};
 use super::room::{Entry, RECENT_PLAYS};
+use super::schedule::Limits;
 use super::{
     DomainError, Listing, MAX_SCREENS, Member, Millis, NowPlaying, Play, PlayEnd, Playback, Role, Room, Rules, Screen,
     Track, is_screen_id, queue,
@@ -114,6 +116,21 @@ pub enum Command {
     SetSchedule {
         schedule: Option<super::schedule::Schedule>,
     },
+    /// Announce the day part in force now if it changed (system: the
+    /// player, at each boundary; any other command does it too).
+    FollowSchedule,
+    /// Staff let a guest's waiting request into the queue.
+    ApproveRequest {
+        request_id: String,
+    },
+    /// Staff turn a guest's waiting request down.
+    DeclineRequest {
+        request_id: String,
+    },
+    /// A guest takes back their waiting request.
+    WithdrawRequest {
+        request_id: String,
+    },
 }
 
 impl Command {
@@ -135,6 +152,8 @@ impl Command {
                 | Self::SetPlayback { .. }
                 | Self::SetSpeaker { .. }
                 | Self::RemoveScreen { .. }
+                | Self::ApproveRequest { .. }
+                | Self::DeclineRequest { .. }
         )
     }
 }
@@ -174,6 +193,13 @@ pub enum Change {
     ScreenAdded { screen_id: String },
     ScreenRemoved { screen_id: String },
     ScheduleUpdated,
+    /// Another day part (or the defaults) is in force from now.
+    DayPartChanged,
+    RequestAdded { request_id: String },
+    /// Approved: an `EntryAdded` (or `EntryUpdated`) follows.
+    RequestApproved { request: Request },
+    RequestDeclined { request: Request },
+    RequestWithdrawn { request_id: String },
 }
 
 /// The result of an accepted command.
@@ -189,6 +215,9 @@ pub fn apply(room: &mut Room, actor: &Actor, command: Command, now: Millis) -> R
     let mut draft = room.clone();
     let mut out = Outcome::default();
     decide(&mut draft, actor, command, now, &mut out)?;
+    if super::schedule::follow(&mut draft, now) {
+        out.changes.push(Change::DayPartChanged);
+    }
     if !out.changes.is_empty() {
         let speaker_gone = draft.speaker.as_deref().is_some_and(|s| !draft.may_play(s));
         if speaker_gone {
@@ -221,7 +250,11 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         | Command::SpeakerAway { .. }
         | Command::SpeakerBack { .. }
         | Command::AddScreen { .. }
-        | Command::SetSchedule { .. } => Err(DomainError::Forbidden),
+        | Command::SetSchedule { .. }
+        | Command::FollowSchedule => Err(DomainError::Forbidden),
+        Command::ApproveRequest { request_id } => requests::approve(room, &request_id, now, out),
+        Command::DeclineRequest { request_id } => requests::decline(room, &request_id, out),
+        Command::WithdrawRequest { request_id } => requests::withdraw(room, &me, &request_id, out),
         Command::Add { entry_id, track } => add(room, &me, entry_id, track, now, out),
         Command::Vote { entry_id, value } => vote(room, &me.id, &entry_id, value, out),
         Command::Remove { entry_id } => remove(room, &me, &entry_id, out),
@@ -272,6 +305,8 @@ fn system_command(room: &mut Room, command: Command, now: Millis, out: &mut Outc
             }
             return Ok(());
         }
+        // `apply` follows the schedule after every command.
+        Command::FollowSchedule => return Ok(()),
         Command::AddScreen { screen } => {
             if room.screens.len() >= MAX_SCREENS {
                 return Err(DomainError::TooManyScreens(MAX_SCREENS));
@@ -348,7 +383,17 @@ fn add(
     check_track_allowed(room, &track, now)?;
     if !me.is_staff() {
         check_guest_limits(room, me, now)?;
-        check_day_part(room, &track, now)?;
+        if let Some(limits) = check_day_part(room, &track, now)? {
+            let mut counted = me.clone();
+            requests::count_request(&mut counted, &limits, now)?;
+            let approval = limits.approval == Some(true);
+            if let Some(m) = room.members.make_mut().get_mut(&me.id) {
+                m.requested_at = counted.requested_at;
+            }
+            if approval {
+                return requests::hold(room, me, entry_id, track, now, out);
+            }
+        }
     }
     if room.queue.len() >= MAX_QUEUE {
         return Err(DomainError::QueueFull(MAX_QUEUE));
@@ -373,7 +418,7 @@ fn add(
 }
 
 /// Rules that hold for everybody, the host included.
-fn check_track_allowed(room: &Room, track: &Track, now: Millis) -> Result<(), DomainError> {
+pub(super) fn check_track_allowed(room: &Room, track: &Track, now: Millis) -> Result<(), DomainError> {
     let rules = &room.rules;
     if rules.banned_tracks.iter().any(|t| t == &track.id) {
         return Err(DomainError::TrackBanned);
@@ -403,12 +448,13 @@ fn check_track_allowed(room: &Room, track: &Track, now: Millis) -> Result<(), Do
     Ok(())
 }
 
-/// What a zone's schedule lets guests ask for right now (staff curate).
-fn check_day_part(room: &Room, track: &Track, now: Millis) -> Result<(), DomainError> {
-    let Some(schedule) = &room.schedule else { return Ok(()) };
+/// What a zone's schedule lets guests ask for right now (staff curate):
+/// the limits in force if the track may be asked for.
+fn check_day_part(room: &Room, track: &Track, now: Millis) -> Result<Option<Limits>, DomainError> {
+    let Some(schedule) = &room.schedule else { return Ok(None) };
     let in_force = schedule.at(now);
     match in_force.limits.refusal(track) {
-        None => Ok(()),
+        None => Ok(Some(in_force.limits.clone())),
         Some(why) => {
             let when =
                 in_force.day_part.map_or_else(|| "outside the day parts".to_string(), |p| format!("during {}", p.name));
@@ -420,7 +466,8 @@ fn check_day_part(room: &Room, track: &Track, now: Millis) -> Result<(), DomainE
 /// Limits that keep one guest from monopolising the queue.
 fn check_guest_limits(room: &Room, me: &Member, now: Millis) -> Result<(), DomainError> {
     if let Some(max) = room.rules.max_queued_per_guest {
-        let mine = room.queue.iter().filter(|e| e.added_by == me.id).count();
+        let queued = room.queue.iter().filter(|e| e.added_by == me.id).count();
+        let mine = queued + room.requests.iter().filter(|r| r.requested_by == me.id).count();
         if mine >= max as usize {
             return Err(DomainError::QueueLimitReached(max));
         }
@@ -588,6 +635,7 @@ fn ban(room: &mut Room, me: &Member, member_id: &str, out: &mut Outcome) -> Resu
         out.changes.push(Change::EntryRemoved { entry_id: entry.id.clone(), reason: RemovalReason::Banned });
     }
     room.queue.retain(|e| e.added_by != member_id);
+    requests::drop_requests_of(room, member_id, out);
     for entry in room.queue.iter_mut() {
         if entry.votes.remove(member_id).is_some() {
             out.changes.push(Change::EntryUpdated { entry_id: entry.id.clone() });

@@ -85,6 +85,14 @@ pub enum DomainError {
     InvalidSchedule(String),
     #[error("{0}")]
     OutsideDayPart(String),
+    #[error("no waiting request with this id")]
+    RequestNotFound,
+    #[error("this track is already waiting for the staff's approval")]
+    AlreadyRequested,
+    #[error("{}", request_limit(*.0, *.1))]
+    RequestLimitReached(u16, u64),
+    #[error("{0} requests are waiting for the staff already: try again in a moment")]
+    TooManyPending(usize),
 }
 
 impl DomainError {
@@ -131,6 +139,10 @@ impl DomainError {
             Self::NotInCatalogue => Code::NotInCatalogue,
             Self::InvalidSchedule(_) => Code::InvalidSchedule,
             Self::OutsideDayPart(_) => Code::OutsideDayPart,
+            Self::RequestNotFound => Code::RequestNotFound,
+            Self::AlreadyRequested => Code::AlreadyRequested,
+            Self::RequestLimitReached(..) => Code::RequestLimitReached,
+            Self::TooManyPending(_) => Code::TooManyPending,
         }
     }
 }
@@ -144,5 +156,13 @@ fn queue_limit(max: u32) -> String {
     format!(
         "this room allows {max} waiting {} per guest: wait until one of yours has played",
         plural(u64::from(max), "track")
+    )
+}
+
+fn request_limit(max: u16, minutes: u64) -> String {
+    format!(
+        "you may ask for {max} {} an hour here: the next in {minutes} {}",
+        plural(u64::from(max), "track"),
+        plural(minutes, "minute")
     )
 }

@@ -45,6 +45,10 @@ pub struct Member {
     pub user_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// When this guest asked for tracks within the last hour (a zone's
+    /// `requests_per_hour` limit), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requested_at: Vec<Millis>,
 }
 
 impl Member {
@@ -198,6 +202,13 @@ pub struct Room {
     /// A zone's day parts and what guests may ask for in each.
     #[serde(default)]
     pub schedule: Option<super::schedule::Schedule>,
+    /// The day part last announced to the room (see
+    /// `schedule::follow`): it changes, once, at each boundary.
+    #[serde(default)]
+    pub day_part_on: Option<super::schedule::DayPartOn>,
+    /// Guests' requests waiting for staff approval, oldest first.
+    #[serde(default)]
+    pub requests: Vec<super::requests::Request>,
 }
 
 /// A part of the room that most commands leave alone (its members, its
@@ -308,6 +319,8 @@ impl Room {
             screens: BTreeMap::new(),
             venue_id: None,
             schedule: None,
+            day_part_on: None,
+            requests: Vec::new(),
         }
     }
 

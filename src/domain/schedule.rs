@@ -41,6 +41,11 @@ pub struct Limits {
     pub explicit: Option<bool>,
     /// `false`: guests may not ask for tracks at all (they still vote).
     pub requests: Option<bool>,
+    /// `true`: a guest's request waits for the staff's approval instead of
+    /// going straight into the queue.
+    pub approval: Option<bool>,
+    /// How many tracks one guest may ask for in an hour (1 to 60).
+    pub requests_per_hour: Option<u16>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,6 +71,16 @@ pub struct Schedule {
     pub defaults: Limits,
     #[serde(default)]
     pub day_parts: Vec<DayPart>,
+}
+
+/// The day part a room last announced: `name` null for the defaults.
+/// `next_change` is when another day part (or the defaults) takes over,
+/// for the player to announce it on time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DayPartOn {
+    pub name: Option<String>,
+    pub since: Millis,
+    pub next_change: Option<Millis>,
 }
 
 /// The limits in force now, and the day part they come from (if any).
@@ -95,6 +110,9 @@ impl Limits {
             && (low > high || high > 300)
         {
             return bad(format!("{what}: tempo is [low, high] within 0 to 300 BPM"));
+        }
+        if self.requests_per_hour.is_some_and(|n| !(1..=60).contains(&n)) {
+            return bad(format!("{what}: requests_per_hour is 1 to 60"));
         }
         Ok(())
     }
@@ -202,6 +220,53 @@ impl Schedule {
             }
         }
         defaults
+    }
+}
+
+impl Schedule {
+    /// When what is in force at `now` changes: the end of the day part on
+    /// now, or (with the defaults) the next day part's start, within a week.
+    pub fn next_change(&self, now: Millis) -> Option<Millis> {
+        if let Some(until) = self.at(now).until {
+            return Some(until);
+        }
+        let tz = self.time_zone.parse::<Tz>().ok()?;
+        let today = Utc.timestamp_millis_opt(now as i64).single()?.with_timezone(&tz).date_naive();
+        let mut next: Option<i64> = None;
+        for offset in 0..=8 {
+            let date = today + Duration::days(offset);
+            let weekday = date.weekday().number_from_monday() as u8;
+            for part in self.day_parts.iter().filter(|p| p.days.contains(&weekday)) {
+                let Some(from) = clock_minutes(&part.starts).and_then(|m| instant(&tz, date, m)) else { continue };
+                if from > now as i64 && next.is_none_or(|n| from < n) {
+                    next = Some(from);
+                }
+            }
+        }
+        next.map(|n| n as Millis)
+    }
+}
+
+/// Announces the day part in force at `now` if the room has not yet: at
+/// most once per boundary, however many commands or nodes look (a write
+/// is compare-and-swap on the room's version).
+pub fn follow(room: &mut super::Room, now: Millis) -> bool {
+    let Some(schedule) = &room.schedule else {
+        return room.day_part_on.take().is_some();
+    };
+    let name = schedule.at(now).day_part.map(|p| p.name.clone());
+    let next_change = schedule.next_change(now);
+    match &mut room.day_part_on {
+        Some(on) if on.name == name => {
+            // The same day part (or it was edited): keep `since`.
+            let moved = on.next_change != next_change;
+            on.next_change = next_change;
+            moved
+        }
+        _ => {
+            room.day_part_on = Some(DayPartOn { name, since: now, next_change });
+            true
+        }
     }
 }
 

@@ -30,6 +30,7 @@ fn member(id: &str, role: Role) -> Member {
         last_add_at: None,
         user_id: None,
         username: None,
+        requested_at: Vec::new(),
     }
 }
 
@@ -488,4 +489,88 @@ fn only_playable_refuses_what_the_speaker_cannot_play() {
     let another = Track { id: "f2".into(), ..with_audio };
     assert_eq!(add_track(&mut room, &another).map(|_| ()), Err(DomainError::NotPlayable));
     assert!(add_track(&mut room, &on_spotify).is_ok(), "a Spotify device plays Spotify tracks");
+}
+
+/// A zone whose defaults hold guests' requests for the staff, two an hour,
+/// with a day part Tuesdays 23:00–23:30 UTC (T0 is a Tuesday, 22:13 UTC).
+fn zone() -> Room {
+    let mut room = room();
+    let schedule = schedule::Schedule {
+        time_zone: "UTC".into(),
+        defaults: schedule::Limits { approval: Some(true), requests_per_hour: Some(2), ..Default::default() },
+        day_parts: vec![schedule::DayPart {
+            name: "Late".into(),
+            days: vec![2],
+            starts: "23:00".into(),
+            ends: "23:30".into(),
+            limits: schedule::Limits::default(),
+        }],
+    };
+    apply(&mut room, &Actor::System, Command::SetSchedule { schedule: Some(schedule) }, T0 + 1_000).expect("set");
+    room
+}
+
+#[test]
+fn requests_wait_for_the_staff_who_approve_or_decline_them() {
+    let mut room = zone();
+    let out = add(&mut room, "a", "t1").expect("held");
+    assert!(matches!(&out.changes[..], [command::Change::RequestAdded { request_id }] if request_id == "e-t1"));
+    assert_eq!(room.queue.len(), 0, "not queued yet");
+    refused(&mut room, "b", Command::Add { entry_id: "x".into(), track: track("t1", 180) }, "already_requested");
+    add(&mut room, "a", "t2").expect("second request");
+    refused(&mut room, "a", Command::Add { entry_id: "x".into(), track: track("t3", 180) }, "request_limit_reached");
+    // An hour later the guest may ask again.
+    let later = apply(
+        &mut room.clone(),
+        &Actor::Member("a".into()),
+        Command::Add { entry_id: "e-t3".into(), track: track("t3", 180) },
+        T0 + 3_601_000,
+    );
+    assert!(later.is_ok(), "{later:?}");
+
+    refused(&mut room, "b", Command::ApproveRequest { request_id: "e-t1".into() }, "forbidden");
+    let out = do_ok(&mut room, "h", Command::ApproveRequest { request_id: "e-t1".into() });
+    assert!(out.changes.contains(&command::Change::EntryAdded { entry_id: "e-t1".into() }));
+    let entry = room.entry("e-t1").expect("queued");
+    assert_eq!((entry.added_by.as_str(), entry.score()), ("a", 1), "the guest's own entry");
+    refused(&mut room, "h", Command::ApproveRequest { request_id: "e-t1".into() }, "request_not_found");
+
+    let out = do_ok(&mut room, "h", Command::DeclineRequest { request_id: "e-t2".into() });
+    assert!(matches!(&out.changes[..], [command::Change::RequestDeclined { request }] if request.requested_by == "a"));
+    assert!(room.requests.is_empty() && room.entry("e-t2").is_none());
+
+    // Staff are not held to approval.
+    add(&mut room, "h", "t5").expect("queued");
+    assert!(room.entry("e-t5").is_some());
+
+    add(&mut room, "b", "t4").expect("held");
+    refused(&mut room, "a", Command::WithdrawRequest { request_id: "e-t4".into() }, "forbidden");
+    do_ok(&mut room, "b", Command::WithdrawRequest { request_id: "e-t4".into() });
+    add(&mut room, "b", "t6").expect("held");
+    do_ok(&mut room, "h", Command::Ban { member_id: "b".into() });
+    assert!(room.requests.is_empty(), "a banned guest's requests go");
+}
+
+#[test]
+fn a_day_part_is_announced_once_at_its_start_and_its_end() {
+    let mut room = zone();
+    let on = room.day_part_on.clone().expect("followed when set");
+    assert_eq!(on.name, None, "22:13: the defaults");
+    let start = T0 - (T0 % 86_400_000) + 23 * 3_600_000;
+    assert_eq!(on.next_change, Some(start));
+    let system = |room: &mut Room, at: Millis| apply(room, &Actor::System, Command::FollowSchedule, at).expect("ok");
+    assert!(system(&mut room, start - 1).changes.is_empty(), "not yet");
+    let version = room.version;
+    assert_eq!(system(&mut room, start).changes, vec![command::Change::DayPartChanged]);
+    assert_eq!(room.version, version + 1);
+    assert!(system(&mut room, start + 5).changes.is_empty(), "a second node finds it done");
+    let on = room.day_part_on.clone().expect("on");
+    assert_eq!((on.name.as_deref(), on.since, on.next_change), (Some("Late"), start, Some(start + 1_800_000)));
+    // During "Late" guests' requests go straight into the queue.
+    let out =
+        apply(&mut room, &Actor::Member("a".into()), Command::Add { entry_id: "e-t1".into(), track: track("t1", 180) }, start + 10)
+            .expect("queued");
+    assert!(out.changes.contains(&command::Change::EntryAdded { entry_id: "e-t1".into() }));
+    assert_eq!(system(&mut room, start + 1_800_000).changes, vec![command::Change::DayPartChanged]);
+    assert_eq!(room.day_part_on.as_ref().and_then(|o| o.name.clone()), None, "the defaults again");
 }

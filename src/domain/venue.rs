@@ -89,6 +89,29 @@ pub struct VenueDetails {
     pub time_zone: String,
     #[serde(default)]
     pub opening_hours: Vec<OpeningHours>,
+    /// A track declined this many times within `DECLINE_WINDOW_DAYS` is
+    /// blocked in every zone (0: never; at most 20).
+    #[serde(default = "default_block_after_declines")]
+    pub block_after_declines: u8,
+}
+
+fn default_block_after_declines() -> u8 {
+    3
+}
+
+/// Declines older than this do not count toward blocking a track.
+pub const DECLINE_WINDOW_DAYS: u64 = 30;
+const DAY_MS: Millis = 86_400_000;
+/// Most declined tracks remembered per venue (the oldest are forgotten).
+const MAX_DECLINED_TRACKS: usize = 5_000;
+
+/// A track the venue's staff declined often enough that guests may no
+/// longer ask for it; staff unblock it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BlockedTrack {
+    pub title: String,
+    pub artist: String,
+    pub at: Millis,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -115,6 +138,12 @@ pub struct Venue {
     pub created_at: Millis,
     /// Bumped by every write; writes are compare-and-swap on it.
     pub revision: u64,
+    /// Track id → when staff declined it within the window.
+    #[serde(default)]
+    pub declines: BTreeMap<String, Vec<Millis>>,
+    /// Track id → blocked after too many declines.
+    #[serde(default)]
+    pub blocked: BTreeMap<String, BlockedTrack>,
 }
 
 impl Venue {
@@ -127,6 +156,31 @@ impl Venue {
     pub fn check(&self, user_id: &str, action: VenueAction) -> Result<VenueRole, DomainError> {
         let role = self.role_of(user_id).ok_or(DomainError::NotVenueStaff)?;
         if role.may(action) { Ok(role) } else { Err(DomainError::Forbidden) }
+    }
+
+    /// Counts a decline of `track`; blocks it when the venue's threshold
+    /// is reached within the window. Whether it is blocked now.
+    pub fn note_decline(&mut self, track: &super::Track, now: Millis) -> bool {
+        let since = now.saturating_sub(DECLINE_WINDOW_DAYS * DAY_MS);
+        self.declines.retain(|_, times| {
+            times.retain(|t| *t >= since);
+            !times.is_empty()
+        });
+        let times = self.declines.entry(track.id.clone()).or_default();
+        times.push(now);
+        let count = times.len();
+        if self.declines.len() > MAX_DECLINED_TRACKS
+            && let Some(oldest) = self.declines.iter().min_by_key(|(_, t)| t.last().copied()).map(|(id, _)| id.clone())
+        {
+            self.declines.remove(&oldest);
+        }
+        let threshold = usize::from(self.details.block_after_declines);
+        if threshold > 0 && count >= threshold && !self.blocked.contains_key(&track.id) {
+            let artist = track.artists.join(", ");
+            self.blocked.insert(track.id.clone(), BlockedTrack { title: track.title.clone(), artist, at: now });
+            self.declines.remove(&track.id);
+        }
+        self.blocked.contains_key(&track.id)
     }
 
     pub fn owner(&self) -> Option<&str> {
@@ -154,6 +208,9 @@ impl VenueDetails {
         };
         if !text(&self.name, MAX_VENUE_NAME_CHARS) {
             return bad(format!("name must be 1 to {MAX_VENUE_NAME_CHARS} printable characters"));
+        }
+        if self.block_after_declines > 20 {
+            return bad("block_after_declines is 0 (never) to 20".into());
         }
         if self.address.as_deref().is_some_and(|a| !text(a, MAX_ADDRESS_CHARS)) {
             return bad(format!("address must be 1 to {MAX_ADDRESS_CHARS} printable characters"));
@@ -207,7 +264,40 @@ mod tests {
             location: Some(Location { lat: 48.38, lng: -4.49 }),
             time_zone: "Europe/Paris".into(),
             opening_hours: vec![OpeningHours { day: 5, opens: "17:00".into(), closes: "02:00".into() }],
+            block_after_declines: 3,
         }
+    }
+
+    #[test]
+    fn a_track_declined_three_times_within_thirty_days_is_blocked() {
+        let mut venue = Venue {
+            id: "v".into(),
+            details: details(),
+            staff: BTreeMap::new(),
+            zones: Vec::new(),
+            created_at: 0,
+            revision: 0,
+            declines: BTreeMap::new(),
+            blocked: BTreeMap::new(),
+        };
+        let track = crate::domain::Track { id: "t".into(), title: "Song".into(), ..Default::default() };
+        let day = DAY_MS;
+        assert!(!venue.note_decline(&track, 0));
+        assert!(!venue.note_decline(&track, 10 * day));
+        // The first decline is 31 days old by the third: two count.
+        assert!(!venue.note_decline(&track, 31 * day));
+        assert!(venue.note_decline(&track, 35 * day), "three within the window");
+        assert_eq!(venue.blocked["t"].title, "Song");
+        assert!(venue.declines.is_empty(), "the count starts again once blocked");
+        venue.blocked.clear();
+        venue.details.block_after_declines = 0;
+        for at in 0..10 {
+            assert!(!venue.note_decline(&track, 40 * day + at), "0: never blocked");
+        }
+        assert!(matches!(
+            VenueDetails { block_after_declines: 21, ..details() }.validate(),
+            Err(DomainError::InvalidVenue(_))
+        ));
     }
 
     #[test]

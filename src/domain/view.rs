@@ -84,6 +84,28 @@ impl<'a> EntryView<'a> {
     }
 }
 
+/// A guest's request waiting for the staff.
+#[derive(Debug, Serialize)]
+pub struct RequestView<'a> {
+    pub id: &'a str,
+    pub track: TrackView<'a>,
+    pub requested_by: &'a str,
+    pub requested_by_name: &'a str,
+    pub requested_at: Millis,
+}
+
+impl<'a> From<&'a super::requests::Request> for RequestView<'a> {
+    fn from(r: &'a super::requests::Request) -> Self {
+        Self {
+            id: &r.id,
+            track: (&r.track).into(),
+            requested_by: &r.requested_by,
+            requested_by_name: &r.requested_by_name,
+            requested_at: r.requested_at,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct MemberView<'a> {
     pub id: &'a str,
@@ -226,6 +248,9 @@ pub struct Snapshot<'a> {
     /// A zone's day part in force now (absent outside zones with a schedule).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub day_part: Option<DayPartView<'a>>,
+    /// Guests' requests waiting for the staff, oldest first (zones whose
+    /// day part wants approval).
+    pub requests: Vec<RequestView<'a>>,
 }
 
 /// The limits in force in a zone now: a day part's (`name`, `until`) or
@@ -262,6 +287,7 @@ impl<'a> Snapshot<'a> {
             recent_plays: &room.recent_plays[plays_from..],
             screens: screens(room, online),
             day_part: DayPartView::of(room, now),
+            requests: room.requests.iter().map(RequestView::from).collect(),
         }
     }
 }
@@ -303,6 +329,11 @@ pub enum ChangeView<'a> {
     ScreenAdded { screen: ScreenView<'a> },
     ScreenRemoved { screen_id: &'a str },
     ScheduleUpdated { day_part: Option<DayPartView<'a>> },
+    DayPartChanged { day_part: Option<DayPartView<'a>> },
+    RequestAdded { request: RequestView<'a> },
+    RequestApproved { request_id: &'a str, member_id: &'a str },
+    RequestDeclined { request_id: &'a str, member_id: &'a str, title: &'a str },
+    RequestWithdrawn { request_id: &'a str },
 }
 
 /// The `room:changed` payload: the new version, what changed, and the queue
@@ -370,6 +401,20 @@ fn change_view<'a>(
         }
         Change::ScreenRemoved { screen_id } => ChangeView::ScreenRemoved { screen_id },
         Change::ScheduleUpdated => ChangeView::ScheduleUpdated { day_part: DayPartView::of(room, now) },
+        Change::DayPartChanged => ChangeView::DayPartChanged { day_part: DayPartView::of(room, now) },
+        Change::RequestAdded { request_id } => {
+            let request = room.requests.iter().find(|r| &r.id == request_id)?;
+            ChangeView::RequestAdded { request: request.into() }
+        }
+        Change::RequestApproved { request } => {
+            ChangeView::RequestApproved { request_id: &request.id, member_id: &request.requested_by }
+        }
+        Change::RequestDeclined { request } => ChangeView::RequestDeclined {
+            request_id: &request.id,
+            member_id: &request.requested_by,
+            title: &request.track.title,
+        },
+        Change::RequestWithdrawn { request_id } => ChangeView::RequestWithdrawn { request_id },
     })
 }
 

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/venues/{id}/zones/{room_id}/cards.svg", get(cards))
         .route("/api/venues/{id}/catalogue", get(catalogue).post(add_to_catalogue).delete(remove_from_catalogue))
         .route("/api/venues/{id}/zones/{room_id}/schedule", axum::routing::put(set_schedule).delete(clear_schedule))
+        .route("/api/venues/{id}/blocked/{track_id}", delete(unblock))
 }
 
 /// The venue as its staff see it, with the caller's role.
@@ -50,6 +51,10 @@ fn venue_json(venue: &Venue, role: VenueRole) -> Value {
             "staff": staff,
             "zones": venue.zones,
             "created_at": venue.created_at,
+            "block_after_declines": venue.details.block_after_declines,
+            "blocked": venue.blocked.iter().map(|(track_id, b)| json!({
+                "track_id": track_id, "title": b.title, "artist": b.artist, "at": b.at,
+            })).collect::<Vec<_>>(),
         },
         "role": role,
     })
@@ -149,6 +154,16 @@ async fn remove_staff(
     Path((id, user_id)): Path<(String, String)>,
 ) -> Result<StatusCode> {
     app.venues.remove_staff(&account.user, &id, &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lifts a track's automatic block (any staff).
+async fn unblock(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path((id, track_id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    app.venues.unblock(&account.user, &id, &track_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -7,7 +7,7 @@
 //! `player:resume`, `member:kick`, `member:ban`, `member:promote`,
 //! `member:demote`, `room:update_rules`, `room:set_fallback`,
 //! `room:set_listing`, `photo:like`, `photo:unlike`, `photo:report`,
-//! `photo:remove`.
+//! `photo:remove`, `request:approve`, `request:decline`, `request:withdraw`.
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::Session;
 use super::connect::snapshot;
 use crate::domain::command::Change;
-use crate::domain::view::{EntryView, people_online};
+use crate::domain::view::{EntryView, RequestView, people_online};
 use crate::domain::{Actor, Command, Role, Room, Rules, is_screen_id};
 use crate::error::{AppError, Result};
 use crate::rooms::COMMAND_DEADLINE;
@@ -101,6 +101,12 @@ fn present_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Resul
 #[derive(Deserialize)]
 struct ScreenId {
     screen_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestId {
+    request_id: String,
 }
 
 #[derive(Deserialize)]
@@ -204,11 +210,25 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
         "room:set_listing" => Command::SetListing { listing: parse(data)? },
         "room:set_speaker" => Command::SetSpeaker { member_id: parse::<SpeakerPayload>(data)?.member_id },
         "screen:remove" => Command::RemoveScreen { screen_id: parse::<ScreenId>(data)?.screen_id },
+        "request:approve" => Command::ApproveRequest { request_id: parse::<RequestId>(data)?.request_id },
+        "request:decline" => Command::DeclineRequest { request_id: parse::<RequestId>(data)?.request_id },
+        "request:withdraw" => Command::WithdrawRequest { request_id: parse::<RequestId>(data)?.request_id },
         other => return Err(AppError::UnknownEvent(other.chars().take(64).collect())),
     };
     let actor = Actor::Member(session.member_id.clone());
     let (room, outcome) = app.rooms.execute_by(&session.room_id, actor, command.clone(), deadline).await?;
-    Ok(ack_data(&room, &session.member_id, &command, &outcome.changes))
+    let mut ack = ack_data(&room, &session.member_id, &command, &outcome.changes);
+    for change in &outcome.changes {
+        if let Change::RequestDeclined { request } = change {
+            // Committed already: a venue that cannot count it now only
+            // blocks the track later.
+            match app.venues.note_decline(&room, &request.track).await {
+                Ok(blocked) => ack["blocked"] = json!(blocked),
+                Err(e) => tracing::warn!(error = %e, "could not count a declined request"),
+            }
+        }
+    }
+    Ok(ack)
 }
 
 async fn add_command(app: &AppState, session: &Session, p: TrackId) -> Result<Command> {
@@ -247,6 +267,12 @@ async fn fallback_command(app: &AppState, session: &Session, p: FallbackPayload)
 /// `version` always; for an add, the entry (`duplicate` when the track was
 /// already queued and the add counted as an up-vote); for a vote, the entry.
 fn ack_data(room: &Room, member_id: &str, command: &Command, changes: &[Change]) -> Value {
+    if let Some(request) = changes.iter().find_map(|c| match c {
+        Change::RequestAdded { request_id } => room.requests.iter().find(|r| &r.id == request_id),
+        _ => None,
+    }) {
+        return json!({ "version": room.version, "pending": true, "request": RequestView::from(request) });
+    }
     let entry = match command {
         Command::Add { track, .. } => room.queue.iter().find(|e| e.track.id == track.id),
         Command::Vote { entry_id, .. } => room.entry(entry_id),

@@ -634,6 +634,7 @@ mod tests {
             last_add_at: None,
             user_id: None,
             username: None,
+            requested_at: Vec::new(),
         }
     }
 

@@ -38,6 +38,7 @@ fn member(id: &str) -> Member {
         last_add_at: None,
         user_id: None,
         username: None,
+        requested_at: Vec::new(),
     }
 }
 

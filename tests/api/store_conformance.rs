@@ -10,7 +10,7 @@ use crowdjuke::domain::{AccountSession, Activity, ActivityKind, User};
 use crowdjuke::domain::{
     Actor, Command, Member, Photo, PhotoMark, PhotoStatus, Play, PlayEnd, Playback, Role, Room, Rules, Track, apply,
 };
-use crowdjuke::domain::{Invitation, OpeningHours, StaffMember, Venue, VenueDetails, VenueRole, Zone};
+use crowdjuke::domain::{Invitation, OpeningHours, BlockedTrack, StaffMember, Venue, VenueDetails, VenueRole, Zone};
 use crowdjuke::domain::{JobError, JobKind, JobStatus, LinkStatus, PendingAuthorization, ProviderJob, ProviderLink};
 use crowdjuke::music::demo;
 use crowdjuke::store::{EmbeddedStore, FollowSide, MemberList, MongoStore, OutboxItem, Store, StoreError};
@@ -47,6 +47,7 @@ fn member(id: &str, role: Role) -> Member {
         last_add_at: None,
         user_id: None,
         username: None,
+        requested_at: Vec::new(),
     }
 }
 
@@ -566,11 +567,19 @@ fn venue(id: &str, owner: &str, created_at: u64) -> Venue {
             location: None,
             time_zone: "Europe/Paris".into(),
             opening_hours: vec![OpeningHours { day: 5, opens: "17:00".into(), closes: "02:00".into() }],
+            block_after_declines: 3,
         },
         staff: [(owner.to_string(), StaffMember { role: VenueRole::Owner, since: created_at })].into(),
         zones: Vec::new(),
         created_at,
         revision: 0,
+        // Kept through a save and a load like the rest.
+        declines: [("t-declined".to_string(), vec![created_at])].into(),
+        blocked: [(
+            "t-blocked".to_string(),
+            BlockedTrack { title: "Too Much".into(), artist: "Troll".into(), at: created_at },
+        )]
+        .into(),
     }
 }
 
