@@ -33,7 +33,7 @@ export function catalogueSection(ctx: VenueContext): VenueSection {
   let timer: number | undefined;
 
   // --- finding library tracks (owner, manager) --------------------------
-  const query = h('input', { id: 'library-search', type: 'search', 'data-testid': 'library-search', autocomplete: 'off', placeholder: 'Title, artist, album or genre' });
+  const query = h('input', { id: 'library-search', type: 'search', 'data-testid': 'library-search', autocomplete: 'off', placeholder: 'Title, artist or genre' });
   const find = h('button', { type: 'submit', 'data-testid': 'library-search-submit' }, 'Search');
   const results = h('ul', { class: 'results', 'data-testid': 'library-results' });
   const searchStatus = h('p', { class: 'search-status', 'data-testid': 'library-status', role: 'status' });

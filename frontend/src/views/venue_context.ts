@@ -43,7 +43,7 @@ export const ROLE_NAMES: Record<VenueRole, string> = { owner: 'Owner', manager: 
 
 /** What each role may do, for the invitation form and the role badge. */
 export const ROLE_POWERS: Record<VenueRole, string> = {
-  owner: 'Everything, including staff and deleting the venue.',
+  owner: 'Does everything, including staff and deleting the venue.',
   manager: 'Edits the venue, opens and removes zones, sets the catalogue and the schedules.',
   staff: 'Sees the venue, prints table cards and moderates the zones.',
 };

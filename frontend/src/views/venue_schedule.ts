@@ -57,7 +57,7 @@ function range(what: string, low: HTMLInputElement, high: HTMLInputElement, max:
   return [a, b];
 }
 
-/** The limits of one day part, or of the defaults. `testid` prefixes each control. */
+/** The limits of one day part, or of the defaults. `testid` prefixes each control; `what` is its legend. */
 function limitsEditor(testid: string, what: string, limits: Limits): LimitsEditor {
   const n = ++ids;
   const id = (name: string) => `limits-${n}-${name}`;
@@ -96,7 +96,7 @@ function limitsEditor(testid: string, what: string, limits: Limits): LimitsEdito
   const el = h(
     'fieldset',
     { class: 'limits' },
-    h('legend', {}, `What guests may ask for ${what}`),
+    h('legend', {}, what),
     h('div', { class: 'field' }, h('label', { for: allowed.id }, 'Genres allowed', h('span', { class: 'hint' }, ' (separated by commas; empty: any genre)')), allowed),
     h('div', { class: 'field' }, h('label', { for: blocked.id }, 'Genres blocked', h('span', { class: 'hint' }, ' (separated by commas)')), blocked),
     pair('Energy', energyLow, energyHigh, '0–100', 'Calm 0 to wild 100. Tracks never measured pass. Empty: any.'),
@@ -141,7 +141,7 @@ function dayPartEditor(part: DayPart | null, remove: (editor: PartEditor) => voi
   });
   const starts = h('input', { type: 'time', id: id('starts'), 'data-testid': 'part-starts', required: true, value: part?.starts ?? '17:00' });
   const ends = h('input', { type: 'time', id: id('ends'), 'data-testid': 'part-ends', required: true, value: part?.ends ?? '20:00' });
-  const limits = limitsEditor('part', 'then', part?.limits ?? {});
+  const limits = limitsEditor('part', 'What guests may ask for then', part?.limits ?? {});
   const drop = h('button', { type: 'button', class: 'danger', 'data-testid': 'part-remove' }, 'Remove this day part');
   const legend = h('legend', {}, part?.name || 'New day part');
   name.addEventListener('input', () => setText(legend, name.value.trim() || 'New day part'));
@@ -185,7 +185,7 @@ export function scheduleEditor(ctx: VenueContext, zone: Zone, timeZone: () => st
   const list = h('div', { class: 'day-parts' });
   const empty = h('p', { class: 'empty', 'data-testid': 'parts-empty' }, 'No day parts: the defaults below hold all week.');
   const add = h('button', { type: 'button', 'data-testid': 'part-add' }, 'Add a day part');
-  const defaults = limitsEditor('defaults', 'outside the day parts', plan?.defaults ?? {});
+  const defaults = limitsEditor('defaults', 'Defaults, outside the day parts', plan?.defaults ?? {});
   const save = h('button', { type: 'submit', class: 'primary', 'data-testid': 'schedule-save' }, 'Save schedule');
   const clear = h('button', { type: 'button', 'data-testid': 'schedule-clear' }, 'Clear schedule');
   const status = inlineStatus(ctx.notice, 'schedule-status', save, clear);

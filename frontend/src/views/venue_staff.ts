@@ -21,9 +21,16 @@ export function staffSection(ctx: VenueContext): VenueSection {
   const role = h(
     'select',
     { id: 'invite-role', 'data-testid': 'invite-role' },
-    h('option', { value: 'staff' }, `Staff: ${ROLE_POWERS.staff}`),
-    h('option', { value: 'manager' }, `Manager: ${ROLE_POWERS.manager}`),
+    h('option', { value: 'staff' }, 'Staff'),
+    h('option', { value: 'manager' }, 'Manager'),
   );
+  const powers = h(
+    'ul',
+    { class: 'hint role-powers', id: 'invite-role-powers' },
+    h('li', {}, h('strong', {}, 'Staff: '), ROLE_POWERS.staff),
+    h('li', {}, h('strong', {}, 'Manager: '), ROLE_POWERS.manager),
+  );
+  role.setAttribute('aria-describedby', powers.id);
   const invite = h('button', { type: 'submit', class: 'primary', 'data-testid': 'invite' }, 'Create invitation link');
   const status = inlineStatus(ctx.notice, 'invite-status', invite);
   const link = h('input', { id: 'invite-link', 'data-testid': 'invite-link', readonly: true, autocomplete: 'off', spellcheck: 'false' });
@@ -37,6 +44,7 @@ export function staffSection(ctx: VenueContext): VenueSection {
     h('h3', { id: 'invite-heading' }, 'Invite someone'),
     h('label', { for: 'invite-role' }, 'Their role'),
     role,
+    powers,
     invite,
     status.el,
     made,
@@ -125,7 +133,7 @@ export function staffSection(ctx: VenueContext): VenueSection {
       h(
         'div',
         { class: 'staff-who' },
-        h('span', { class: 'member-name', 'data-part': 'name' }),
+        h('span', { class: 'member-name', 'data-part': 'name' }, mine ? `You (${ctx.me.username})` : 'Account ', mine ? null : h('span', { class: 'code account-id' }, member.user_id)),
         h('span', { class: 'badge', 'data-part': 'badge', 'data-testid': 'staff-badge' }),
         h('span', { class: 'hint staff-since', 'data-part': 'since' }),
       ),
@@ -142,7 +150,7 @@ export function staffSection(ctx: VenueContext): VenueSection {
       current = answer;
       const owner = can(answer.role, 'staff');
       inviteForm.hidden = !owner;
-      setText(leaveNote, `You are ${ROLE_NAMES[answer.role].toLowerCase()} here: ${ROLE_POWERS[answer.role]}`);
+      setText(leaveNote, `Your role: ${ROLE_NAMES[answer.role]}. ${ROLE_POWERS[answer.role]}`);
       // The owner first, then managers, then staff; each by date.
       const order: Record<VenueRole, number> = { owner: 0, manager: 1, staff: 2 };
       const staff = [...answer.venue.staff].sort((a, b) => order[a.role] - order[b.role] || a.since - b.since);
@@ -153,7 +161,6 @@ export function staffSection(ctx: VenueContext): VenueSection {
         create,
         (li, m) => {
           const mine = m.user_id === ctx.me.id;
-          setText(part(li, 'name'), mine ? `You (${ctx.me.username})` : `Account ${m.user_id}`);
           setText(part(li, 'badge'), ROLE_NAMES[m.role]);
           setText(part(li, 'since'), m.role === 'owner' ? `since ${calendarDay(m.since)}` : `joined ${calendarDay(m.since)}`);
           li.dataset.role = m.role;

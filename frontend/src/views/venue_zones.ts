@@ -146,11 +146,13 @@ export function zonesSection(ctx: VenueContext): VenueSection {
     li.append(
       h('div', { class: 'zone-head' }, h('h3', { 'data-part': 'name' }, zone.name), h('span', { class: 'big-code code', 'data-testid': 'zone-code' }, zone.code)),
       h('p', { class: 'join-link hint' }, 'Join link: ', h('span', { 'data-part': 'link', 'data-testid': 'zone-join-link' })),
-      h('div', { class: 'row wrap zone-actions' }, enterLink, screen, print, remove),
+      h('div', { class: 'row wrap zone-actions' }, enterLink, screen, print),
       line.el,
-      confirm.el,
       h('div', { class: 'cards', 'data-part': 'cards', hidden: true }),
       schedule,
+      // Apart from the everyday buttons: it closes the room for everyone.
+      h('div', { class: 'zone-danger' }, remove),
+      confirm.el,
     );
     return li;
   };
@@ -173,6 +175,7 @@ export function zonesSection(ctx: VenueContext): VenueSection {
           setText(part(li, 'name'), z.name);
           setText(part(li, 'link'), joinUrl.get(z.code));
           part(li, 'remove').hidden = !manage;
+          (part(li, 'remove').parentElement as HTMLElement).hidden = !manage;
           part(li, 'schedule').hidden = !can(answer.role, 'schedules');
         },
         false,
