@@ -6,6 +6,7 @@
 import { acceptInvitation, ApiError } from '../api';
 import { h, setText } from '../dom';
 import { createNotice, inlineStatus } from '../notice';
+import { returnTrip } from '../storage';
 import { accountGate } from './account';
 import { venueProblem } from './venue_context';
 import type { Navigate } from './view';
@@ -44,7 +45,7 @@ export function invitationView(root: HTMLElement, navigate: Navigate, id: string
     status.clear();
     try {
       const answer = await acceptInvitation(token, id);
-      notice.show(`Welcome to ${answer.venue.name}.`, 'success');
+      returnTrip.say(`Welcome to the staff of ${answer.venue.name}.`, 'success');
       navigate(`/venues/${encodeURIComponent(answer.venue.id)}`);
     } catch (err) {
       status.show(venueProblem({ signedOut: () => gate.signedOut('You were signed out. Sign in again.') }, err), 'error');

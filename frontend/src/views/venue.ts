@@ -6,6 +6,7 @@
 import { ApiError, getVenue } from '../api';
 import { h, setText } from '../dom';
 import { createNotice } from '../notice';
+import { returnTrip } from '../storage';
 import type { VenueAnswer } from '../types';
 import { count } from '../words';
 import { accountGate, type Account } from './account';
@@ -117,6 +118,10 @@ export function venueView(root: HTMLElement, navigate: Navigate, id: string): ()
     const place = [v.city, v.time_zone].filter(Boolean).join(' · ');
     setText(meta, `You are ${ROLE_NAMES[answer.role].toLowerCase()} · ${count(v.zones.length, 'zone')} · ${place}`);
   }
+
+  // A message left by the page before (an invitation accepted).
+  const flash = returnTrip.heard();
+  if (flash) notice.show(flash.text, flash.kind);
 
   root.append(
     h(

@@ -5,6 +5,7 @@
 import { deleteVenue, updateVenue } from '../api';
 import { h, setText } from '../dom';
 import { inlineStatus } from '../notice';
+import { returnTrip } from '../storage';
 import type { OpeningHours, Venue, VenueAnswer, VenueDetails } from '../types';
 import { WEEKDAYS } from '../words';
 import { can, confirmPanel, venueProblem, type VenueContext, type VenueSection } from './venue_context';
@@ -134,7 +135,7 @@ export function detailsSection(ctx: VenueContext): VenueSection {
   const confirm = confirmPanel('venue-delete-confirm', 'Delete for good', async () => {
     try {
       await deleteVenue(ctx.token, ctx.id);
-      ctx.notice.show('The venue is deleted.', 'success');
+      returnTrip.say(`“${current?.venue.name ?? 'The venue'}” is deleted.`, 'success');
       ctx.navigate('/venues');
     } catch (err) {
       status.show(venueProblem(ctx, err), 'error');

@@ -8,6 +8,7 @@
 import { inviteStaff, removeStaff, setStaffRole } from '../api';
 import { h, part, setText, syncList } from '../dom';
 import { inlineStatus } from '../notice';
+import { returnTrip } from '../storage';
 import type { VenueAnswer, VenueRole, VenueStaff } from '../types';
 import { calendarDay } from '../words';
 import { can, confirmPanel, ROLE_NAMES, ROLE_POWERS, venueProblem, type VenueContext, type VenueSection } from './venue_context';
@@ -104,7 +105,7 @@ export function staffSection(ctx: VenueContext): VenueSection {
       try {
         await removeStaff(ctx.token, ctx.id, member.user_id);
         if (mine) {
-          ctx.notice.show('You left the venue.', 'success');
+          returnTrip.say('You left the venue.', 'success');
           ctx.navigate('/venues');
           return;
         }

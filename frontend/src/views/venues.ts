@@ -4,6 +4,7 @@
 import { createVenue, myVenues } from '../api';
 import { h, setText } from '../dom';
 import { createNotice, inlineStatus } from '../notice';
+import { returnTrip } from '../storage';
 import type { VenueAnswer } from '../types';
 import { count } from '../words';
 import { accountGate } from './account';
@@ -100,6 +101,10 @@ export function venuesView(root: HTMLElement, navigate: Navigate): () => void {
     e.preventDefault();
     navigate('/');
   });
+  // A message left by the page before (a venue deleted or left).
+  const flash = returnTrip.heard();
+  if (flash) notice.show(flash.text, flash.kind);
+
   root.append(
     h(
       'main',
