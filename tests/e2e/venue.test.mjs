@@ -222,6 +222,7 @@ test('an owner sets up a venue, a staff member joins it and a guest adds catalog
   await staffPage.waitForURL(`${server.url}/venues/${venueId}`);
   await staffPage.getByTestId('venue-title').filter({ hasText: 'The Harbour Club' }).waitFor();
   await staffPage.getByTestId('venue-meta').filter({ hasText: 'You are staff' }).waitFor();
+  await staffPage.getByTestId('notice').filter({ hasText: 'Welcome to the staff of The Harbour Club.' }).waitFor();
   const staffZone = staffPage.getByTestId('zone').filter({ hasText: 'Terrace' });
   await staffZone.waitFor();
   // Staff see and print, but neither remove zones nor edit the catalogue.
@@ -239,6 +240,15 @@ test('an owner sets up a venue, a staff member joins it and a guest adds catalog
   await page.reload();
   await page.getByTestId('staff-member').nth(1).waitFor();
   assert.deepEqual(await page.getByTestId('staff-badge').allTextContents(), ['Owner', 'Staff']);
+  // The owner makes them a manager, and back.
+  const hand = page.locator('[data-testid="staff-member"][data-role="staff"]');
+  const handId = await hand.getAttribute('data-user-id');
+  await hand.getByTestId('staff-role').selectOption('manager');
+  await page.locator(`[data-testid="staff-member"][data-user-id="${handId}"][data-role="manager"]`).waitFor();
+  const promoted = await authed(`/api/venues/${venueId}`, accountToken);
+  assert.equal(promoted.body.venue.staff.find((m) => m.user_id === handId).role, 'manager');
+  await page.locator(`[data-testid="staff-member"][data-user-id="${handId}"]`).getByTestId('staff-role').selectOption('staff');
+  await page.locator(`[data-testid="staff-member"][data-user-id="${handId}"][data-role="staff"]`).waitFor();
 
   // --- a guest joins the zone and adds catalogue tracks -------------------
   const guestContext = await browser.newContext(PHONE);
