@@ -69,7 +69,8 @@ export function staffSection(ctx: VenueContext): VenueSection {
     try {
       const answer = await inviteStaff(ctx.token, ctx.id, role.value as Invitable);
       link.value = answer.url;
-      setText(linkLabel, `Invitation link for a ${ROLE_NAMES[answer.invitation.role].toLowerCase()} (works once, until ${calendarDay(answer.invitation.expires_at)})`);
+      const who = answer.invitation.role === 'manager' ? 'a manager' : 'a staff member';
+      linkLabel.replaceChildren('Invitation link', h('span', { class: 'hint' }, ` (for ${who}; works once, until ${calendarDay(answer.invitation.expires_at)})`));
       made.hidden = false;
       link.focus();
       link.select();
@@ -119,7 +120,7 @@ export function staffSection(ctx: VenueContext): VenueSection {
       roleSelect.disabled = true;
       try {
         ctx.apply(await setStaffRole(ctx.token, ctx.id, member.user_id, roleSelect.value as Invitable));
-        line.show(`Now ${ROLE_NAMES[roleSelect.value as Invitable].toLowerCase()}.`, 'success');
+        line.show(`Role changed to ${ROLE_NAMES[roleSelect.value as Invitable]}.`, 'success');
       } catch (err) {
         line.show(venueProblem(ctx, err), 'error');
         if (current) ctx.apply(current); // back to the role the server has
