@@ -206,6 +206,23 @@ test('an owner sets up a venue, a staff member joins it and a guest adds catalog
   assert.equal(host.snapshot.day_part.limits.explicit, false);
   host.socket.disconnect();
 
+  // --- editing the details: a wrong time zone is said beside Save -------
+  await page.getByTestId('venue-edit').click();
+  const editForm = page.locator('form.edit-details');
+  await editForm.getByTestId('venue-time-zone').fill('Mars/Olympus');
+  await page.getByTestId('venue-save').click();
+  const detailsStatus = page.getByTestId('venue-status');
+  await detailsStatus.filter({ hasText: 'Unknown time zone' }).waitFor();
+  assert.equal(await detailsStatus.getAttribute('data-kind'), 'error');
+  await editForm.getByTestId('venue-time-zone').fill(browserZone);
+  await editForm.getByTestId('venue-city').fill('Brest, Finistère');
+  await page.getByTestId('venue-save').click();
+  await detailsStatus.filter({ hasText: 'Details saved.' }).waitFor();
+  await page.getByTestId('venue-facts').filter({ hasText: '1 Quay Street, Brest, Finistère' }).waitFor();
+  const edited = await authed(`/api/venues/${venueId}`, accountToken);
+  assert.equal(edited.body.venue.city, 'Brest, Finistère');
+  assert.deepEqual(edited.body.venue.opening_hours, [{ day: 5, opens: '17:00', closes: '02:00' }], 'the hours are kept');
+
   // --- inviting a staff member -------------------------------------------
   await page.getByTestId('invite-role').selectOption('staff');
   await page.getByTestId('invite').click();
@@ -292,6 +309,8 @@ test('an owner sets up a venue, a staff member joins it and a guest adds catalog
   await phonePage.locator('[data-testid="catalogue-track"]').first().waitFor();
   await phonePage.getByTestId('zone-schedule-toggle').click();
   await phonePage.getByTestId('part-add').click();
+  await phonePage.getByTestId('invite').click();
+  await phonePage.getByTestId('invite-link').waitFor();
   await checkLayout(phonePage, 'phone');
   await shoot(phonePage, 'venue-390');
   // The narrowest phone the app is made for.
