@@ -1,7 +1,19 @@
 // REST calls (docs/protocol.md §3). Every failure becomes an ApiError with
 // the server's stable `code`, so views can match on it.
 
-import type { ApiErrorBody, JoinAnswer, PhotoView, RoomInfo, ScreenView, Track } from './types';
+import type {
+  ApiErrorBody,
+  DayPartNow,
+  JoinAnswer,
+  PhotoView,
+  RoomInfo,
+  SchedulePlan,
+  ScreenView,
+  Track,
+  VenueAnswer,
+  VenueDetails,
+  VenueRole,
+} from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -48,8 +60,10 @@ export async function roomPreview(code: string): Promise<RoomInfo> {
   return (await request<{ room: RoomInfo }>('GET', `/api/rooms/${encodeURIComponent(code)}`)).room;
 }
 
-export function joinRoom(code: string, name: string, token: string | null): Promise<JoinAnswer> {
-  return request('POST', `/api/rooms/${encodeURIComponent(code)}/join`, json({ name, token }));
+/** With `accountToken`, the member is that account (venue staff become co-hosts, §3.18). */
+export function joinRoom(code: string, name: string, token: string | null, accountToken?: string): Promise<JoinAnswer> {
+  const body = accountToken ? { name, token, account_token: accountToken } : { name, token };
+  return request('POST', `/api/rooms/${encodeURIComponent(code)}/join`, json(body));
 }
 
 /** A screen's pass (`POST /api/rooms/{code}/screens`): the big screen is no member. */
@@ -121,8 +135,9 @@ export interface AccountAnswer {
 }
 
 /** Registers; with `memberToken`, that member (this room's me) becomes the account. */
-export function register(username: string, password: string, memberToken: string): Promise<AccountAnswer> {
-  return request('POST', '/api/accounts', json({ username, password, member_token: memberToken }));
+export function register(username: string, password: string, memberToken?: string): Promise<AccountAnswer> {
+  const body = memberToken ? { username, password, member_token: memberToken } : { username, password };
+  return request('POST', '/api/accounts', json(body));
 }
 
 export function logIn(username: string, password: string): Promise<AccountAnswer> {
@@ -231,4 +246,106 @@ export async function spotifyConfigured(): Promise<boolean> {
 
 export async function me(accountToken: string): Promise<AccountAnswer['user']> {
   return (await request<{ user: AccountAnswer['user'] }>('GET', '/api/me', bearer(accountToken))).user;
+}
+
+// Venues (§3.18): every route takes the account token.
+
+const venuePath = (id: string) => `/api/venues/${encodeURIComponent(id)}`;
+const zonePath = (id: string, roomId: string) => `${venuePath(id)}/zones/${encodeURIComponent(roomId)}`;
+
+export async function myVenues(accountToken: string): Promise<VenueAnswer[]> {
+  return (await request<{ venues: VenueAnswer[] }>('GET', '/api/venues', bearer(accountToken))).venues;
+}
+
+export function createVenue(accountToken: string, details: VenueDetails): Promise<VenueAnswer> {
+  return request('POST', '/api/venues', bearer(accountToken, json(details)));
+}
+
+export function getVenue(accountToken: string, id: string): Promise<VenueAnswer> {
+  return request('GET', venuePath(id), bearer(accountToken));
+}
+
+/** Replaces the details whole (owner, manager). */
+export function updateVenue(accountToken: string, id: string, details: VenueDetails): Promise<VenueAnswer> {
+  return request('PUT', venuePath(id), bearer(accountToken, json(details)));
+}
+
+export async function deleteVenue(accountToken: string, id: string): Promise<void> {
+  await request<null>('DELETE', venuePath(id), bearer(accountToken));
+}
+
+export interface InvitationAnswer {
+  invitation: { id: string; role: VenueRole; expires_at: number };
+  url: string;
+}
+
+export function inviteStaff(accountToken: string, id: string, role: Exclude<VenueRole, 'owner'>): Promise<InvitationAnswer> {
+  return request('POST', `${venuePath(id)}/invitations`, bearer(accountToken, json({ role })));
+}
+
+export function acceptInvitation(accountToken: string, invitationId: string): Promise<VenueAnswer> {
+  return request('POST', `/api/invitations/${encodeURIComponent(invitationId)}/accept`, bearer(accountToken));
+}
+
+export function setStaffRole(accountToken: string, id: string, userId: string, role: Exclude<VenueRole, 'owner'>): Promise<VenueAnswer> {
+  return request('PUT', `${venuePath(id)}/staff/${encodeURIComponent(userId)}`, bearer(accountToken, json({ role })));
+}
+
+export async function removeStaff(accountToken: string, id: string, userId: string): Promise<void> {
+  await request<null>('DELETE', `${venuePath(id)}/staff/${encodeURIComponent(userId)}`, bearer(accountToken));
+}
+
+export interface ZoneAnswer {
+  zone: { room_id: string; code: string; name: string };
+  join_url: string;
+  /** The caller's member token as the zone room's host. */
+  token: string;
+}
+
+export function createZone(accountToken: string, id: string, name: string): Promise<ZoneAnswer> {
+  return request('POST', `${venuePath(id)}/zones`, bearer(accountToken, json({ name })));
+}
+
+export async function removeZone(accountToken: string, id: string, roomId: string): Promise<void> {
+  await request<null>('DELETE', zonePath(id, roomId), bearer(accountToken));
+}
+
+/** The sheet of table cards (an SVG); fetched because it needs the account token. */
+export async function tableCards(accountToken: string, id: string, roomId: string): Promise<Blob> {
+  let res: Response;
+  try {
+    res = await fetch(`${zonePath(id, roomId)}/cards.svg`, bearer(accountToken));
+  } catch {
+    throw new ApiError('network', 'the server cannot be reached', 0);
+  }
+  if (res.ok) return res.blob();
+  const error = ((await res.json().catch(() => null)) as { error?: ApiErrorBody } | null)?.error;
+  throw new ApiError(error?.code ?? 'internal', error?.message ?? `the server answered ${res.status}`, res.status);
+}
+
+export interface SetScheduleAnswer {
+  schedule: SchedulePlan & { time_zone: string };
+  day_part: DayPartNow;
+}
+
+export function setSchedule(accountToken: string, id: string, roomId: string, plan: SchedulePlan): Promise<SetScheduleAnswer> {
+  return request('PUT', `${zonePath(id, roomId)}/schedule`, bearer(accountToken, json(plan)));
+}
+
+export async function clearSchedule(accountToken: string, id: string, roomId: string): Promise<void> {
+  await request<null>('DELETE', `${zonePath(id, roomId)}/schedule`, bearer(accountToken));
+}
+
+export function cataloguePage(accountToken: string, id: string, after: string | null, limit = 50): Promise<{ tracks: Track[]; next: string | null }> {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (after) params.set('after', after);
+  return request('GET', `${venuePath(id)}/catalogue?${params}`, bearer(accountToken));
+}
+
+export async function addToCatalogue(accountToken: string, id: string, trackIds: string[]): Promise<number> {
+  return (await request<{ added: number }>('POST', `${venuePath(id)}/catalogue`, bearer(accountToken, json({ track_ids: trackIds })))).added;
+}
+
+export async function removeFromCatalogue(accountToken: string, id: string, trackIds: string[]): Promise<void> {
+  await request<null>('DELETE', `${venuePath(id)}/catalogue`, bearer(accountToken, json({ track_ids: trackIds })));
 }

@@ -53,6 +53,14 @@ const messages: Record<string, string> = {
   provider_bad_response: 'Spotify sent an answer we could not read. Try again later.',
   premium_required: 'Playing on a Spotify device needs Spotify Premium.',
   provider_not_found: 'Spotify could not find it (the device may be off, or the playlist gone).',
+  not_venue_staff: 'You are not staff of this venue (any more).',
+  target_is_owner: 'The owner’s role cannot be changed, and the owner cannot be removed.',
+  too_many_zones: 'A venue has at most 20 zones: remove one first.',
+  zone_not_found: 'This zone is no longer part of the venue.',
+  already_staff: 'You are staff of this venue already.',
+  venue_not_found: 'There is no venue here: it may have been deleted.',
+  invitation_not_found: 'This invitation was used already, or it expired. Ask the owner for a new link.',
+  not_in_catalogue: 'This venue plays its own catalogue, and this track is not in it.',
 };
 
 /** Codes whose server message is already the best sentence (it has numbers). */
@@ -62,7 +70,14 @@ const serverWording = new Set([
   'track_too_long',
   'recently_played',
   'invalid_rules',
+  'outside_day_part',
 ]);
+
+/** Codes whose server message says what was wrong after a fixed prefix. */
+const prefixed: Record<string, string> = {
+  invalid_venue: 'invalid venue:',
+  invalid_schedule: 'invalid schedule:',
+};
 
 export function describeError(error: ApiErrorBody, retryAfter: number | null = null): string {
   if (error.code === 'provider_rate_limited') {
@@ -78,6 +93,11 @@ export function describeError(error: ApiErrorBody, retryAfter: number | null = n
       : 'Too many attempts. Wait a moment and try again.';
   }
   if (serverWording.has(error.code)) return sentence(error.message);
+  const prefix = prefixed[error.code];
+  if (prefix) {
+    const why = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+    return sentence(why);
+  }
   return messages[error.code] ?? sentence(error.message);
 }
 

@@ -1,11 +1,15 @@
 // Entry point: picks the view from `location.pathname` (the server sends
-// this same page for /, /join/{code}, /room/{code} and /display/{code}).
+// this same page for /, /join/{code}, /room/{code}, /display/{code},
+// /venues, /venues/{id}, /venues/{id}/dashboard and /invitations/{id}).
 
 import { normaliseCode } from './storage';
 import { displayView } from './views/display';
 import { homeView } from './views/home';
+import { invitationView } from './views/invitation';
 import { joinView } from './views/join';
 import { roomView } from './views/room';
+import { venueView } from './views/venue';
+import { venuesView } from './views/venues';
 import type { Navigate, View } from './views/view';
 
 const root = document.getElementById('app') as HTMLElement;
@@ -14,16 +18,26 @@ let generation = 0;
 /** The path the current view was drawn for. */
 let drawnPath = '';
 
+/** A path part as typed, or its decoding. */
+function decoded(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 function viewFor(path: string): View {
+  if (/^\/venues\/?$/.test(path)) return venuesView;
+  // The dashboard has no page of its own yet: the venue page stands in.
+  const venue = /^\/venues\/([^/]+)(?:\/dashboard)?\/?$/.exec(path);
+  if (venue) return (r, nav) => venueView(r, nav, decoded(venue[1]));
+  const invitation = /^\/invitations\/([^/]+)\/?$/.exec(path);
+  if (invitation) return (r, nav) => invitationView(r, nav, decoded(invitation[1]));
   const m = /^\/(join|room|display)\/([^/]+)\/?$/.exec(path);
   if (!m) return homeView;
-  let raw = m[2];
-  try {
-    raw = decodeURIComponent(raw);
-  } catch {
-    // A malformed escape: use it as typed (it will not match a room).
-  }
-  const code = normaliseCode(raw);
+  // A malformed escape is used as typed (it will not match a room).
+  const code = normaliseCode(decoded(m[2]));
   if (m[1] === 'join') return (r, nav) => joinView(r, nav, code);
   if (m[1] === 'room') return (r, nav) => roomView(r, nav, code);
   return (r, nav) => displayView(r, nav, code);

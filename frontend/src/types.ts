@@ -230,3 +230,81 @@ export interface LikeAck {
   liked_by: Liker[];
   liked: boolean;
 }
+
+// Venues (protocol.md §3.18): a bar or a shop, its zones (always-on rooms),
+// its staff and the limits of each zone's day parts.
+
+export type VenueRole = 'owner' | 'manager' | 'staff';
+
+export interface OpeningHours {
+  /** 1 = Monday … 7 = Sunday. */
+  day: number;
+  opens: string;
+  closes: string;
+}
+
+/** What an owner or manager writes (`POST`/`PUT /api/venues…`). */
+export interface VenueDetails {
+  name: string;
+  time_zone: string;
+  address?: string | null;
+  city?: string | null;
+  location?: { lat: number; lng: number } | null;
+  opening_hours?: OpeningHours[];
+}
+
+export interface VenueStaff {
+  user_id: string;
+  role: VenueRole;
+  since: number;
+}
+
+export interface Zone {
+  room_id: string;
+  code: string;
+  name: string;
+}
+
+export interface Venue extends VenueDetails {
+  id: string;
+  staff: VenueStaff[];
+  zones: Zone[];
+  created_at: number;
+}
+
+/** A venue as its staff see it, with the caller's role. */
+export interface VenueAnswer {
+  venue: Venue;
+  role: VenueRole;
+}
+
+/** What guests may ask for in a day part (every field optional). */
+export interface Limits {
+  genres_allowed?: string[];
+  genres_blocked?: string[];
+  energy?: [number, number] | null;
+  tempo?: [number, number] | null;
+  explicit?: boolean | null;
+  requests?: boolean | null;
+}
+
+export interface DayPart {
+  name: string;
+  /** ISO weekdays it starts on. */
+  days: number[];
+  starts: string;
+  ends: string;
+  limits: Limits;
+}
+
+export interface SchedulePlan {
+  defaults: Limits;
+  day_parts: DayPart[];
+}
+
+/** The day part in force (`name` null: the defaults). */
+export interface DayPartNow {
+  name: string | null;
+  until: number | null;
+  limits: Limits;
+}

@@ -57,3 +57,37 @@ export function skipShare(t: number): string {
   if (t >= 1) return 'all';
   return `${Math.round(t * 100)} %`;
 }
+
+/** ISO weekdays 1–7, Monday first (protocol.md §3.18). */
+export const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+export const WEEKDAYS_SHORT = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+/** "Mon, Wed–Fri": consecutive days as a range. */
+export function weekdays(days: readonly number[]): string {
+  const sorted = [...new Set(days)].filter((d) => d >= 1 && d <= 7).sort((a, b) => a - b);
+  if (sorted.length === 7) return 'every day';
+  const runs: number[][] = [];
+  for (const d of sorted) {
+    const run = runs[runs.length - 1];
+    if (run && run[run.length - 1] === d - 1) run.push(d);
+    else runs.push([d]);
+  }
+  return runs
+    .map((r) => (r.length > 2 ? `${WEEKDAYS_SHORT[r[0] - 1]}–${WEEKDAYS_SHORT[r[r.length - 1] - 1]}` : r.map((d) => WEEKDAYS_SHORT[d - 1]).join(', ')))
+    .join(', ');
+}
+
+/** "5 Dec 2026". */
+export function calendarDay(ms: number): string {
+  return new Date(ms).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+}
+
+/** "Fri 02:00" in a venue's time zone (the browser's when the name is unknown). */
+export function venueTime(ms: number, timeZone: string): string {
+  const options: Intl.DateTimeFormatOptions = { weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+  try {
+    return new Date(ms).toLocaleString(undefined, { ...options, timeZone });
+  } catch {
+    return new Date(ms).toLocaleString(undefined, options);
+  }
+}

@@ -120,6 +120,13 @@ export function homeView(root: HTMLElement, navigate: Navigate): void {
       )
     : null;
 
+  // Bars and shops run venues: their own pages, behind an account.
+  const venues = h('a', { href: '/venues', class: 'venue-cta-link', 'data-testid': 'venues-link' }, 'Venues');
+  venues.addEventListener('click', (e) => {
+    e.preventDefault();
+    navigate('/venues');
+  });
+
   root.append(
     h(
       'main',
@@ -130,6 +137,7 @@ export function homeView(root: HTMLElement, navigate: Navigate): void {
       back,
       joinForm,
       createForm,
+      h('p', { class: 'venue-cta' }, 'Run a bar or shop? ', venues),
     ),
   );
 }
