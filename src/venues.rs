@@ -14,8 +14,8 @@ use crate::domain::schedule::{DayPart, Limits, Schedule};
 use crate::domain::venue::{INVITATION_HOURS, MAX_STAFF, MAX_ZONES};
 use crate::domain::{Actor, Command};
 use crate::domain::{
-    DomainError, Invitation, Member, Role, Room, RoomKind, Rules, StaffMember, Track, User, Venue, VenueAction, VenueDetails,
-    VenueRole, Zone, code,
+    DomainError, Invitation, Member, Role, Room, RoomKind, Rules, StaffMember, Track, User, Venue, VenueAction,
+    VenueDetails, VenueRole, Zone, code,
 };
 use crate::error::{AppError, Result};
 use crate::ids::random_id;

@@ -177,29 +177,58 @@ pub enum Departure {
 /// What a committed command changed; rendered for clients by `view`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
-    MemberJoined { member_id: String },
-    MemberUpdated { member_id: String },
-    MemberRemoved { member_id: String, reason: Departure },
-    EntryAdded { entry_id: String },
-    EntryUpdated { entry_id: String },
-    EntryRemoved { entry_id: String, reason: RemovalReason },
+    MemberJoined {
+        member_id: String,
+    },
+    MemberUpdated {
+        member_id: String,
+    },
+    MemberRemoved {
+        member_id: String,
+        reason: Departure,
+    },
+    EntryAdded {
+        entry_id: String,
+    },
+    EntryUpdated {
+        entry_id: String,
+    },
+    EntryRemoved {
+        entry_id: String,
+        reason: RemovalReason,
+    },
     NowPlaying,
-    SkipVotes { count: usize, needed: usize },
+    SkipVotes {
+        count: usize,
+        needed: usize,
+    },
     RulesUpdated,
     FallbackUpdated,
     ListingUpdated,
     PlaybackUpdated,
     SpeakerUpdated,
-    ScreenAdded { screen_id: String },
-    ScreenRemoved { screen_id: String },
+    ScreenAdded {
+        screen_id: String,
+    },
+    ScreenRemoved {
+        screen_id: String,
+    },
     ScheduleUpdated,
     /// Another day part (or the defaults) is in force from now.
     DayPartChanged,
-    RequestAdded { request_id: String },
+    RequestAdded {
+        request_id: String,
+    },
     /// Approved: an `EntryAdded` (or `EntryUpdated`) follows.
-    RequestApproved { request: Request },
-    RequestDeclined { request: Request },
-    RequestWithdrawn { request_id: String },
+    RequestApproved {
+        request: Request,
+    },
+    RequestDeclined {
+        request: Request,
+    },
+    RequestWithdrawn {
+        request_id: String,
+    },
 }
 
 /// The result of an accepted command.

@@ -35,7 +35,9 @@ pub use room::{
 pub use rules::Rules;
 pub use track::{Analysis, MusicFile, Skipped, Track};
 pub use user::{AccountSession, Activity, ActivityKind, User};
-pub use venue::{BlockedTrack, Invitation, OpeningHours, StaffMember, Venue, VenueAction, VenueDetails, VenueRole, Zone};
+pub use venue::{
+    BlockedTrack, Invitation, OpeningHours, StaffMember, Venue, VenueAction, VenueDetails, VenueRole, Zone,
+};
 
 /// Milliseconds since the Unix epoch, as handed out by the injectable clock.
 pub type Millis = u64;

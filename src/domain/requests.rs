@@ -42,7 +42,14 @@ pub fn count_request(me: &mut Member, limits: &Limits, now: Millis) -> Result<()
 }
 
 /// Holds a guest's track for the staff instead of queueing it.
-pub fn hold(room: &mut Room, me: &Member, id: String, track: Track, now: Millis, out: &mut Outcome) -> Result<(), DomainError> {
+pub fn hold(
+    room: &mut Room,
+    me: &Member,
+    id: String,
+    track: Track,
+    now: Millis,
+    out: &mut Outcome,
+) -> Result<(), DomainError> {
     if room.requests.iter().any(|r| r.track.id == track.id) {
         return Err(DomainError::AlreadyRequested);
     }

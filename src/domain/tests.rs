@@ -567,9 +567,13 @@ fn a_day_part_is_announced_once_at_its_start_and_its_end() {
     let on = room.day_part_on.clone().expect("on");
     assert_eq!((on.name.as_deref(), on.since, on.next_change), (Some("Late"), start, Some(start + 1_800_000)));
     // During "Late" guests' requests go straight into the queue.
-    let out =
-        apply(&mut room, &Actor::Member("a".into()), Command::Add { entry_id: "e-t1".into(), track: track("t1", 180) }, start + 10)
-            .expect("queued");
+    let out = apply(
+        &mut room,
+        &Actor::Member("a".into()),
+        Command::Add { entry_id: "e-t1".into(), track: track("t1", 180) },
+        start + 10,
+    )
+    .expect("queued");
     assert!(out.changes.contains(&command::Change::EntryAdded { entry_id: "e-t1".into() }));
     assert_eq!(system(&mut room, start + 1_800_000).changes, vec![command::Change::DayPartChanged]);
     assert_eq!(room.day_part_on.as_ref().and_then(|o| o.name.clone()), None, "the defaults again");

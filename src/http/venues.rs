@@ -28,12 +28,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/venues/{id}/zones/{room_id}", delete(remove_zone))
         .route("/api/venues/{id}/zones/{room_id}/cards.svg", get(cards))
         .route("/api/venues/{id}/catalogue", get(catalogue).post(add_to_catalogue).delete(remove_from_catalogue))
-        .route("/api/venues/{id}/zones/{room_id}/schedule", axum::routing::put(set_schedule).delete(clear_schedule))
+        .route("/api/venues/{id}/zones/{room_id}/schedule", get(schedule).put(set_schedule).delete(clear_schedule))
         .route("/api/venues/{id}/blocked/{track_id}", delete(unblock))
 }
 
 /// The venue as its staff see it, with the caller's role.
-fn venue_json(venue: &Venue, role: VenueRole) -> Value {
+fn venue_json(app: &AppState, venue: &Venue, role: VenueRole) -> Value {
     let staff: Vec<Value> = venue
         .staff
         .iter()
@@ -49,7 +49,9 @@ fn venue_json(venue: &Venue, role: VenueRole) -> Value {
             "time_zone": venue.details.time_zone,
             "opening_hours": venue.details.opening_hours,
             "staff": staff,
-            "zones": venue.zones,
+            "zones": venue.zones.iter().map(|z| json!({
+                "room_id": z.room_id, "code": z.code, "name": z.name, "join_url": app.join_url(&z.code),
+            })).collect::<Vec<_>>(),
             "created_at": venue.created_at,
             "block_after_declines": venue.details.block_after_declines,
             "blocked": venue.blocked.iter().map(|(track_id, b)| json!({
@@ -70,18 +72,29 @@ async fn create(
     ApiJson(details): ApiJson<VenueDetails>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let venue = app.venues.create(&account.user, details).await?;
-    Ok((StatusCode::CREATED, Json(venue_json(&venue, VenueRole::Owner))))
+    Ok((StatusCode::CREATED, Json(venue_json(&app, &venue, VenueRole::Owner))))
 }
 
 async fn mine(State(app): State<AppState>, SignedIn(account): SignedIn) -> Result<Json<Value>> {
     let venues = app.venues.mine(&account.user).await?;
-    let list: Vec<Value> = venues.iter().map(|v| venue_json(v, role_of(v, &account.user.id))).collect();
+    let list: Vec<Value> = venues.iter().map(|v| venue_json(&app, v, role_of(v, &account.user.id))).collect();
     Ok(Json(json!({ "venues": list })))
 }
 
 async fn one(State(app): State<AppState>, SignedIn(account): SignedIn, Path(id): Path<String>) -> Result<Json<Value>> {
     let (venue, role) = app.venues.get(&account.user, &id, VenueAction::View).await?;
-    Ok(Json(venue_json(&venue, role)))
+    let mut answer = venue_json(&app, &venue, role);
+    // Names of the staff, for people to recognise each other.
+    if let Some(staff) = answer["venue"]["staff"].as_array_mut() {
+        for person in staff {
+            let Some(user_id) = person["user_id"].as_str() else { continue };
+            if let Some(user) = app.store.accounts().user(user_id).await? {
+                person["username"] = json!(user.username);
+                person["display_name"] = json!(user.display_name);
+            }
+        }
+    }
+    Ok(Json(answer))
 }
 
 async fn update(
@@ -91,7 +104,7 @@ async fn update(
     ApiJson(details): ApiJson<VenueDetails>,
 ) -> Result<Json<Value>> {
     let venue = app.venues.update(&account.user, &id, details).await?;
-    Ok(Json(venue_json(&venue, role_of(&venue, &account.user.id))))
+    Ok(Json(venue_json(&app, &venue, role_of(&venue, &account.user.id))))
 }
 
 /// Deletes the venue, then each of its zone rooms (photos and all).
@@ -135,7 +148,7 @@ async fn accept(
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
     let venue = app.venues.accept(&account.user, &id).await?;
-    Ok(Json(venue_json(&venue, role_of(&venue, &account.user.id))))
+    Ok(Json(venue_json(&app, &venue, role_of(&venue, &account.user.id))))
 }
 
 async fn set_role(
@@ -145,7 +158,7 @@ async fn set_role(
     ApiJson(body): ApiJson<RoleBody>,
 ) -> Result<Json<Value>> {
     let venue = app.venues.set_role(&account.user, &id, &user_id, body.role).await?;
-    Ok(Json(venue_json(&venue, role_of(&venue, &account.user.id))))
+    Ok(Json(venue_json(&app, &venue, role_of(&venue, &account.user.id))))
 }
 
 async fn remove_staff(
@@ -290,6 +303,20 @@ async fn set_schedule(
     ApiJson(plan): ApiJson<crate::venues::SchedulePlan>,
 ) -> Result<Json<Value>> {
     let room = app.venues.set_schedule(&account.user, &id, &room_id, Some(plan)).await?;
+    Ok(Json(schedule_json(&room, app.clock.now())))
+}
+
+/// A zone's schedule as last set (`schedule` null without one): any staff.
+async fn schedule(
+    State(app): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path((id, room_id)): Path<(String, String)>,
+) -> Result<Json<Value>> {
+    let (venue, _) = app.venues.get(&account.user, &id, VenueAction::View).await?;
+    if !venue.zones.iter().any(|z| z.room_id == room_id) {
+        return Err(crate::domain::DomainError::ZoneNotFound.into());
+    }
+    let room = app.rooms.room(&room_id).await?;
     Ok(Json(schedule_json(&room, app.clock.now())))
 }
 

@@ -850,3 +850,54 @@ async fn music_scanned_on_one_node_is_served_by_another_from_gridfs_with_ranges(
     }
     assert_eq!(fetch(&serving, &url, &[]).await.status(), 404);
 }
+
+/// A zone's day part starts on three nodes at once: every node's player
+/// races to announce it, the room is written once, every client is told
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_day_part_starting_on_three_nodes_is_announced_once() {
+    use reqwest::Method;
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let cluster = shared_cluster(3).await;
+    let node = cluster.node(0);
+    let account = json!({"username": "owen", "password": "violet kettle 42 orbit"});
+    let (status, owner) = node.post("/api/accounts", account).await;
+    assert_eq!(status, 201, "{owner}");
+    let token = owner["token"].as_str().expect("token");
+    let venue = json!({"name": "Club", "time_zone": "Europe/Paris"});
+    let (_, created) = crate::helpers::call(node, Method::POST, "/api/venues", Some(token), Some(venue)).await;
+    let id = created["venue"]["id"].as_str().expect("id");
+    let path = format!("/api/venues/{id}/zones");
+    let (_, zone) = crate::helpers::call(node, Method::POST, &path, Some(token), Some(json!({"name": "Floor"}))).await;
+    let (room_id, code) =
+        (zone["zone"]["room_id"].as_str().expect("room"), zone["zone"]["code"].as_str().expect("code"));
+    // The test clocks start on Tuesday 2023-11-14 at 23:13 in Paris.
+    let plan = json!({"day_parts": [{"name": "Closing", "days": [2], "starts": "23:30", "ends": "23:59"}]});
+    let path = format!("/api/venues/{id}/zones/{room_id}/schedule");
+    let (status, set) = crate::helpers::call(node, Method::PUT, &path, Some(token), Some(plan)).await;
+    assert_eq!(status, 200, "{set}");
+    let mut clients = Vec::new();
+    for (i, node) in cluster.nodes.iter().enumerate() {
+        clients.push(node.connect(&node.join(code, &format!("Guest {i}")).await.token).await);
+    }
+    let before = clients[2].snapshot().await["version"].as_u64().expect("version");
+    cluster.advance_clocks(17 * 60_000);
+    let racers = cluster.nodes.iter().flat_map(|n| (0..3).map(move |_| n.state.clone()));
+    join_all(racers.map(|state| async move { state.player.follow_schedules().await })).await;
+    for client in &clients {
+        let told = client.wait_for("room:changed", |v| v["version"] == before + 1).await;
+        assert_eq!(told["changes"][0]["type"], "day_part_changed", "{told}");
+        assert_eq!(told["changes"][0]["day_part"]["name"], "Closing");
+    }
+    // Give any duplicate time to arrive, then count.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for client in &clients {
+        let announcements = client
+            .events("room:changed")
+            .iter()
+            .filter(|v| v["changes"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == "day_part_changed")))
+            .count();
+        assert_eq!(announcements, 1, "told once");
+        assert_eq!(client.snapshot().await["version"].as_u64(), Some(before + 1), "written once");
+    }
+}

@@ -10,7 +10,7 @@ use crowdjuke::domain::{AccountSession, Activity, ActivityKind, User};
 use crowdjuke::domain::{
     Actor, Command, Member, Photo, PhotoMark, PhotoStatus, Play, PlayEnd, Playback, Role, Room, Rules, Track, apply,
 };
-use crowdjuke::domain::{Invitation, OpeningHours, BlockedTrack, StaffMember, Venue, VenueDetails, VenueRole, Zone};
+use crowdjuke::domain::{BlockedTrack, Invitation, OpeningHours, StaffMember, Venue, VenueDetails, VenueRole, Zone};
 use crowdjuke::domain::{JobError, JobKind, JobStatus, LinkStatus, PendingAuthorization, ProviderJob, ProviderLink};
 use crowdjuke::music::demo;
 use crowdjuke::store::{EmbeddedStore, FollowSide, MemberList, MongoStore, OutboxItem, Store, StoreError};

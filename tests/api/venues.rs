@@ -421,3 +421,120 @@ async fn a_zones_day_part_limits_what_guests_ask_for_until_it_ends() {
     assert_eq!(status, 204);
     assert_eq!(gs.snapshot().await.get("day_part"), None, "no schedule, no day part");
 }
+
+fn has_change(event: &Value, kind: &str) -> bool {
+    event["changes"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == kind))
+}
+
+/// Requests waiting for approval, over real sockets: the guest asks, the
+/// venue's staff (a co-host in the zone) see it live and approve or
+/// decline, the guest is told; a track declined often enough is blocked
+/// until staff unblock it; the hourly limit holds.
+#[tokio::test]
+async fn staff_approve_and_decline_guests_requests_live() {
+    let app = spawn_app().await;
+    let (id, people) = venue_with_staff(&app).await;
+    let tracks: Vec<String> = (1..=6).map(TestApp::track_id).collect();
+    let catalogue = format!("/api/venues/{id}/catalogue");
+    call(&app, Method::POST, &catalogue, Some(&people.owner), Some(json!({"track_ids": tracks}))).await;
+    let (_, zone) =
+        call(&app, Method::POST, &format!("/api/venues/{id}/zones"), Some(&people.owner), Some(json!({"name": "Bar"})))
+            .await;
+    let (room_id, code) =
+        (zone["zone"]["room_id"].as_str().expect("room"), zone["zone"]["code"].as_str().expect("code"));
+    let plan = json!({"defaults": {"approval": true, "requests_per_hour": 3}});
+    let schedule = format!("/api/venues/{id}/zones/{room_id}/schedule");
+    let (status, set) = call(&app, Method::PUT, &schedule, Some(&people.owner), Some(plan)).await;
+    assert_eq!(status, 200, "{set}");
+    let (status, read) = call(&app, Method::GET, &schedule, Some(&people.staff), None).await;
+    assert_eq!((status, read["schedule"]["defaults"]["approval"].as_bool()), (200, Some(true)), "{read}");
+    // One decline blocks a track here.
+    let mut edited = details("Harbour Club");
+    edited["block_after_declines"] = json!(1);
+    let (status, venue) =
+        call(&app, Method::PUT, &format!("/api/venues/{id}"), Some(&people.owner), Some(edited)).await;
+    assert_eq!((status, venue["venue"]["block_after_declines"].as_u64()), (200, Some(1)), "{venue}");
+
+    let join = format!("/api/rooms/{code}/join");
+    let (_, sam) = app.post(&join, json!({"name": "Sam", "account_token": people.staff})).await;
+    let staff = app.connect(sam["token"].as_str().expect("token")).await;
+    assert_eq!(staff.snapshot().await["me"]["role"], "cohost");
+    let (_, gil) = app.post(&join, json!({"name": "Gil"})).await;
+    let guest = app.connect(gil["token"].as_str().expect("token")).await;
+    let other = app.connect(app.join(code, "Ivy").await.token.as_str()).await;
+
+    let asked = guest.ok("queue:add", json!({"track_id": tracks[0]})).await;
+    assert_eq!(asked["pending"], true, "{asked}");
+    let request_id = asked["request"]["id"].as_str().expect("request id").to_string();
+    let seen = staff.wait_for("room:changed", |v| has_change(v, "request_added")).await;
+    assert_eq!(seen["changes"][0]["request"]["requested_by_name"], "Gil", "{seen}");
+    let snapshot = staff.snapshot().await;
+    assert_eq!(
+        (snapshot["queue"].as_array().map(Vec::len), snapshot["requests"][0]["id"].as_str()),
+        (Some(0), Some(request_id.as_str()))
+    );
+    assert_eq!(other.refused("queue:add", json!({"track_id": tracks[0]})).await, "already_requested");
+    // Guests cannot answer requests, nor withdraw another's.
+    assert_eq!(other.refused("request:approve", json!({"request_id": request_id})).await, "forbidden");
+    assert_eq!(other.refused("request:withdraw", json!({"request_id": request_id})).await, "forbidden");
+    assert_eq!(staff.refused("request:approve", json!({"request_id": "nope"})).await, "request_not_found");
+    assert_eq!(staff.refused("request:approve", json!({"id": request_id})).await, "invalid_payload");
+    assert_eq!(staff.refused("request:decline", json!({"request_id": 7})).await, "invalid_payload");
+
+    staff.ok("request:approve", json!({"request_id": request_id})).await;
+    let approved = guest.wait_for("room:changed", |v| has_change(v, "request_approved")).await;
+    // Nothing was playing: the approved track starts at once, as the guest's.
+    assert!(has_change(&approved, "now_playing"), "{approved}");
+    let playing = guest.snapshot().await;
+    assert_eq!(playing["now_playing"]["added_by"], gil["member"]["id"], "{playing}");
+    assert_eq!(playing["requests"], json!([]));
+
+    let declined = guest.ok("queue:add", json!({"track_id": tracks[1]})).await;
+    let declined_id = declined["request"]["id"].as_str().expect("id").to_string();
+    let answer = staff.ok("request:decline", json!({"request_id": declined_id})).await;
+    assert_eq!(answer["blocked"], true, "{answer}");
+    let told = guest.wait_for("room:changed", |v| has_change(v, "request_declined")).await;
+    let change = told["changes"].as_array().expect("changes").iter().find(|c| c["type"] == "request_declined").cloned();
+    assert_eq!(change.map(|c| c["member_id"].clone()), Some(gil["member"]["id"].clone()), "{told}");
+    // Blocked at the venue: nobody may ask for it, until staff unblock it.
+    assert_eq!(other.refused("queue:add", json!({"track_id": tracks[1]})).await, "track_banned");
+    let (_, venue) = call(&app, Method::GET, &format!("/api/venues/{id}"), Some(&people.staff), None).await;
+    assert_eq!(venue["venue"]["blocked"][0]["track_id"].as_str(), Some(tracks[1].as_str()), "{venue}");
+    let unblock = format!("/api/venues/{id}/blocked/{}", tracks[1]);
+    assert_eq!(call(&app, Method::DELETE, &unblock, Some(&people.outsider), None).await.0, 403);
+    assert_eq!(call(&app, Method::DELETE, &unblock, Some(&people.staff), None).await.0, 204);
+    let again = other.ok("queue:add", json!({"track_id": tracks[1]})).await;
+    assert_eq!(again["pending"], true);
+    // The guest withdraws their own; the hourly limit (3) then holds.
+    let third = guest.ok("queue:add", json!({"track_id": tracks[2]})).await;
+    guest.ok("request:withdraw", json!({"request_id": third["request"]["id"]})).await;
+    let version = guest.snapshot().await["version"].clone();
+    assert_eq!(guest.refused("queue:add", json!({"track_id": tracks[3]})).await, "request_limit_reached");
+    assert_eq!(guest.snapshot().await["version"], version, "refused: nothing changed");
+}
+
+/// The player announces a day part at its start, by itself, with no
+/// command from anyone: every client gets `day_part_changed`.
+#[tokio::test]
+async fn a_day_part_is_announced_to_the_room_when_it_starts() {
+    let app = spawn_app().await;
+    let (owner, _) = register(&app, "owen").await;
+    let (_, created) = call(&app, Method::POST, "/api/venues", Some(&owner), Some(details("Club"))).await;
+    let id = created["venue"]["id"].as_str().expect("id").to_string();
+    let (_, zone) =
+        call(&app, Method::POST, &format!("/api/venues/{id}/zones"), Some(&owner), Some(json!({"name": "Floor"})))
+            .await;
+    let (room_id, code) =
+        (zone["zone"]["room_id"].as_str().expect("room"), zone["zone"]["code"].as_str().expect("code"));
+    // The test clock starts on Tuesday 2023-11-14 at 23:13 in Paris.
+    let plan = json!({"day_parts": [{"name": "Closing", "days": [2], "starts": "23:30", "ends": "23:59"}]});
+    let path = format!("/api/venues/{id}/zones/{room_id}/schedule");
+    assert_eq!(call(&app, Method::PUT, &path, Some(&owner), Some(plan)).await.0, 200);
+    let guest = app.connect(app.join(code, "Gil").await.token.as_str()).await;
+    let before = guest.snapshot().await;
+    assert_eq!(before["day_part"]["name"], Value::Null);
+    app.clock.advance(17 * 60_000);
+    let announced = guest.wait_for("room:changed", |v| has_change(v, "day_part_changed")).await;
+    assert_eq!(announced["changes"][0]["day_part"]["name"], "Closing", "{announced}");
+    assert_eq!(announced["version"], before["version"].as_u64().expect("version") + 1, "one write");
+}
