@@ -365,6 +365,14 @@ fn app_state(
     });
     rooms.listen(Arc::new(activities.clone()));
     rooms.listen(Arc::new(providers.clone()));
+    let autopilot = crate::autopilot::Autopilot::new(
+        storage.store.clone(),
+        rooms.clone(),
+        backends.presence.clone(),
+        clock.clone(),
+        writes.clone(),
+    );
+    rooms.listen(Arc::new(autopilot));
     let player = Player::new(rooms.clone(), timetable, backends.presence.clone(), clock.clone());
     let venues = Venues { store: storage.store.clone(), rooms: rooms.clone(), clock: clock.clone() };
     let state = AppState::new(Shared {

@@ -28,6 +28,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod app;
+pub mod autopilot;
 pub mod broadcast;
 pub mod cache;
 pub mod clock;

@@ -131,6 +131,13 @@ pub enum Command {
     WithdrawRequest {
         request_id: String,
     },
+    /// The autopilot plays this track if the room is silent with nothing
+    /// queued (system; a no-op otherwise, so racing nodes play one).
+    Autoplay {
+        entry_id: String,
+        track: Track,
+        reason: String,
+    },
 }
 
 impl Command {
@@ -280,7 +287,8 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         | Command::SpeakerBack { .. }
         | Command::AddScreen { .. }
         | Command::SetSchedule { .. }
-        | Command::FollowSchedule => Err(DomainError::Forbidden),
+        | Command::FollowSchedule
+        | Command::Autoplay { .. } => Err(DomainError::Forbidden),
         Command::ApproveRequest { request_id } => requests::approve(room, &request_id, now, out),
         Command::DeclineRequest { request_id } => requests::decline(room, &request_id, out),
         Command::WithdrawRequest { request_id } => requests::withdraw(room, &me, &request_id, out),
@@ -336,6 +344,21 @@ fn system_command(room: &mut Room, command: Command, now: Millis, out: &mut Outc
         }
         // `apply` follows the schedule after every command.
         Command::FollowSchedule => return Ok(()),
+        Command::Autoplay { entry_id, track, reason } => {
+            if room.now_playing.is_none() && room.queue.is_empty() {
+                room.now_playing = Some(NowPlaying {
+                    entry_id,
+                    track,
+                    added_by: None,
+                    started_at: now,
+                    paused_position: None,
+                    skip_votes: BTreeSet::new(),
+                    reason: Some(reason),
+                });
+                out.changes.push(Change::NowPlaying);
+            }
+            return Ok(());
+        }
         Command::AddScreen { screen } => {
             if room.screens.len() >= MAX_SCREENS {
                 return Err(DomainError::TooManyScreens(MAX_SCREENS));
@@ -801,6 +824,7 @@ fn start_next(room: &mut Room, now: Millis, out: &mut Outcome) -> bool {
         started_at: now,
         paused_position: None,
         skip_votes: BTreeSet::new(),
+        reason: None,
     });
     true
 }

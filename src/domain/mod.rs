@@ -14,6 +14,7 @@ pub mod listing;
 pub mod photo;
 pub mod provider;
 pub mod queue;
+pub mod recommend;
 pub mod requests;
 pub mod room;
 pub mod rules;

@@ -114,6 +114,10 @@ pub struct NowPlaying {
     pub paused_position: Option<Millis>,
     /// Members who voted to skip this track.
     pub skip_votes: BTreeSet<String>,
+    /// Why the autopilot chose it ("4 guests here like disco"); `None`
+    /// for a track someone queued or the fallback list.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl NowPlaying {

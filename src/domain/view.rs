@@ -160,6 +160,9 @@ pub struct NowPlayingView<'a> {
     /// speaker is back (sent only when true).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub waiting_for_speaker: bool,
+    /// Why the autopilot picked it (absent for a queued track).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
 }
 
 impl<'a> NowPlayingView<'a> {
@@ -175,6 +178,7 @@ impl<'a> NowPlayingView<'a> {
             paused,
             skip_votes: np.skip_votes.len(),
             waiting_for_speaker: paused && room.speaker_away,
+            reason: np.reason.as_deref(),
         })
     }
 }
@@ -331,7 +335,7 @@ pub enum ChangeView<'a> {
     ScheduleUpdated { day_part: Option<DayPartView<'a>> },
     DayPartChanged { day_part: Option<DayPartView<'a>> },
     RequestAdded { request: RequestView<'a> },
-    RequestApproved { request_id: &'a str, member_id: &'a str },
+    RequestApproved { request_id: &'a str, member_id: &'a str, title: &'a str },
     RequestDeclined { request_id: &'a str, member_id: &'a str, title: &'a str },
     RequestWithdrawn { request_id: &'a str },
 }
@@ -407,7 +411,11 @@ fn change_view<'a>(
             ChangeView::RequestAdded { request: request.into() }
         }
         Change::RequestApproved { request } => {
-            ChangeView::RequestApproved { request_id: &request.id, member_id: &request.requested_by }
+            ChangeView::RequestApproved {
+                request_id: &request.id,
+                member_id: &request.requested_by,
+                title: &request.track.title,
+            }
         }
         Change::RequestDeclined { request } => ChangeView::RequestDeclined {
             request_id: &request.id,

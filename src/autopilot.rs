@@ -1,0 +1,204 @@
+//! The autopilot: when a zone falls silent with nothing queued (and no
+//! fallback list chosen by its staff), it picks the next track from the
+//! venue's catalogue for the guests present now (`domain::recommend`) and
+//! plays it with its reason. It listens to this node's commits; the pick
+//! is written as `Command::Autoplay`, which does nothing if the room is no
+//! longer silent, so racing nodes play one track.
+//!
+//! Tastes: a present guest's taste is what they added and voted up in
+//! the room, plus, for a member with an account, the tracks the account
+//! added in any room (its last `ACCOUNT_HISTORY` activities), cached for
+//! `TASTE_TTL_MS`. A venue's catalogue is cached for `CATALOGUE_TTL_MS`.
+//!
+//! Owns: `Autopilot`. May use: rooms, store, presence, clock, domain.
+//! Must not import: other services, state, realtime, http.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use tokio_util::task::TaskTracker;
+
+use crate::clock::SharedClock;
+use crate::domain::recommend::{self, Crowd, Taste};
+use crate::domain::{ActivityKind, Actor, Change, Command, Millis, Room, Track};
+use crate::error::Result;
+use crate::presence::Presence;
+use crate::rooms::{CommitListener, Rooms};
+use crate::store::Store;
+
+const CATALOGUE_TTL_MS: Millis = 60_000;
+const TASTE_TTL_MS: Millis = 300_000;
+const ACCOUNT_HISTORY: usize = 200;
+/// Largest catalogue read into memory (ids are paged 500 at a time).
+const MAX_CATALOGUE: usize = 200_000;
+
+#[derive(Clone)]
+pub struct Autopilot(Arc<Inner>);
+
+struct Inner {
+    store: Arc<dyn Store>,
+    rooms: Rooms,
+    presence: Arc<dyn Presence>,
+    clock: SharedClock,
+    tasks: TaskTracker,
+    catalogues: Mutex<HashMap<String, (Millis, Arc<Vec<Track>>)>>,
+    account_tastes: Mutex<HashMap<String, (Millis, Taste)>>,
+}
+
+impl Autopilot {
+    pub fn new(
+        store: Arc<dyn Store>,
+        rooms: Rooms,
+        presence: Arc<dyn Presence>,
+        clock: SharedClock,
+        tasks: TaskTracker,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            rooms,
+            presence,
+            clock,
+            tasks,
+            catalogues: Mutex::default(),
+            account_tastes: Mutex::default(),
+        }))
+    }
+
+    /// Picks and plays a track in a silent zone; `None` when it is not
+    /// silent or nothing in the catalogue may play now.
+    pub async fn fill(&self, room_id: &str) -> Result<Option<Room>> {
+        let room = self.0.rooms.room(room_id).await?;
+        let Some(venue_id) = room.venue_id.clone() else { return Ok(None) };
+        if !silent(&room) {
+            return Ok(None);
+        }
+        let catalogue = self.catalogue(&venue_id).await?;
+        let crowd = self.crowd(&room).await;
+        let now = self.0.clock.now();
+        let in_force = room.schedule.as_ref().map(|s| s.at(now));
+        let last_energy = room
+            .recent_plays
+            .last()
+            .and_then(|p| catalogue.iter().find(|t| t.id == p.track_id))
+            .and_then(|t| t.analysis.as_ref().map(|a| a.energy));
+        let ctx = recommend::Context {
+            crowd: &crowd,
+            limits: in_force.as_ref().map(|f| f.limits),
+            day_part: in_force.as_ref().and_then(|f| f.day_part.map(|p| p.name.as_str())),
+            recent_plays: &room.recent_plays,
+            busy: HashSet::new(),
+            no_replay_hours: room.rules.no_replay_hours,
+            last_energy,
+            now,
+            seed: room.version,
+        };
+        let Some(pick) = recommend::pick(&catalogue, ctx) else {
+            tracing::info!(room_id, "autopilot: nothing in the catalogue may play now");
+            return Ok(None);
+        };
+        let command = Command::Autoplay {
+            entry_id: format!("auto-{}-{}", room.version, pick.track.id),
+            track: pick.track.clone(),
+            reason: pick.reason,
+        };
+        let (room, _) = self.0.rooms.execute(room_id, Actor::System, command).await?;
+        Ok(Some(room))
+    }
+
+    /// The venue's catalogue tracks, from the cache when fresh.
+    async fn catalogue(&self, venue_id: &str) -> Result<Arc<Vec<Track>>> {
+        let now = self.0.clock.now();
+        if let Some((at, tracks)) = self.0.catalogues.lock().unwrap_or_else(|e| e.into_inner()).get(venue_id)
+            && now < at + CATALOGUE_TTL_MS
+        {
+            return Ok(tracks.clone());
+        }
+        let venues = self.0.store.venues();
+        let mut tracks = Vec::new();
+        let mut after: Option<String> = None;
+        while tracks.len() < MAX_CATALOGUE {
+            let ids = venues.catalogue(venue_id, after.as_deref(), 500).await?;
+            let Some(last) = ids.last().cloned() else { break };
+            tracks.extend(self.0.store.tracks_by_ids(&ids).await?);
+            after = Some(last);
+        }
+        let tracks = Arc::new(tracks);
+        self.0.catalogues.lock().unwrap_or_else(|e| e.into_inner()).insert(venue_id.into(), (now, tracks.clone()));
+        Ok(tracks)
+    }
+
+    /// The tastes of the room's members online now, folded.
+    async fn crowd(&self, room: &Room) -> Crowd {
+        let online = self.0.presence.online(&room.id).await;
+        let mut tastes = Vec::new();
+        for member in room.members.values().filter(|m| online.contains(&m.id) && !m.banned) {
+            let mut taste = Taste::default();
+            for entry in &room.queue {
+                if entry.added_by == member.id || entry.votes.get(&member.id) == Some(&1) {
+                    taste.like(&entry.track, 1.0);
+                }
+            }
+            for play in room.recent_plays.iter().filter(|p| p.added_by.as_deref() == Some(member.id.as_str())) {
+                let track = Track { artists: play.artists.clone(), ..Track::default() };
+                taste.like(&track, 1.0);
+            }
+            if let Some(user_id) = &member.user_id {
+                let account = self.account_taste(user_id).await;
+                for (key, weight) in account.genres {
+                    *taste.genres.entry(key).or_default() += weight;
+                }
+                for (key, weight) in account.artists {
+                    *taste.artists.entry(key).or_default() += weight;
+                }
+            }
+            if !taste.is_empty() {
+                tastes.push(taste);
+            }
+        }
+        Crowd::of(&tastes)
+    }
+
+    /// What an account added across rooms (an unreadable history counts
+    /// as none: the pick goes on without it).
+    async fn account_taste(&self, user_id: &str) -> Taste {
+        let now = self.0.clock.now();
+        if let Some((at, taste)) = self.0.account_tastes.lock().unwrap_or_else(|e| e.into_inner()).get(user_id)
+            && now < at + TASTE_TTL_MS
+        {
+            return taste.clone();
+        }
+        let mut taste = Taste::default();
+        match self.0.store.accounts().activities(&[user_id.to_string()], None, ACCOUNT_HISTORY).await {
+            Ok(activities) => {
+                for activity in activities {
+                    if let ActivityKind::TrackAdded { track } = activity.kind {
+                        taste.like(&track, 1.0);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "autopilot: account history unreadable"),
+        }
+        self.0.account_tastes.lock().unwrap_or_else(|e| e.into_inner()).insert(user_id.into(), (now, taste.clone()));
+        taste
+    }
+}
+
+/// A zone with nothing playing, nothing queued and no fallback list.
+fn silent(room: &Room) -> bool {
+    room.now_playing.is_none() && room.queue.is_empty() && room.fallback.is_empty()
+}
+
+impl CommitListener for Autopilot {
+    fn committed(&self, room: &Room, changes: &[Change]) {
+        let went_silent = changes.iter().any(|c| matches!(c, Change::NowPlaying | Change::EntryRemoved { .. }));
+        if room.venue_id.is_none() || !silent(room) || !went_silent {
+            return;
+        }
+        let (autopilot, room_id) = (self.clone(), room.id.clone());
+        self.0.tasks.spawn(async move {
+            if let Err(e) = autopilot.fill(&room_id).await {
+                tracing::warn!(room_id, error = %e, "autopilot could not pick a track");
+            }
+        });
+    }
+}
