@@ -63,7 +63,7 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
   const me = h('span', { 'data-testid': 'me' });
   // A zone's day part in force, for everyone (updated by day_part_changed
   // and schedule_updated); absent in party rooms and unscheduled zones.
-  const dayPart = h('p', { class: 'meta day-part', 'data-testid': 'day-part', hidden: true });
+  const dayPart = h('p', { class: 'meta room-day-part', 'data-testid': 'day-part', hidden: true });
   const banner = h('p', { class: 'banner', 'data-testid': 'reconnecting', role: 'status', hidden: true });
   const loading = h('p', { class: 'loading', 'data-testid': 'loading' }, 'Connecting to the room…');
   const ended = h('div', { class: 'card ended', 'data-testid': 'ended', hidden: true });

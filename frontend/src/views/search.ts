@@ -111,7 +111,7 @@ export function searchSection(ctx: RoomContext, pickFallback: (track: Track) => 
     const ack = await ctx.conn.command<AddAck>('queue:add', { track_id: track.id });
     button.disabled = false;
     if (!ack.ok) {
-      say(ctx.conn.state ? addRefusal(ack.error, ctx.conn.state) : describeError(ack.error), 'error');
+      say(ctx.conn.state ? addRefusal(ack.error, ctx.conn.state, track.id) : describeError(ack.error), 'error');
       return;
     }
     const answer = ack.data;
@@ -253,7 +253,7 @@ function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, actio
  * this device knows, so numbers and plurals are right ("You already have 2
  * tracks waiting"); other refusals as errors.ts says them.
  */
-export function addRefusal(error: ApiErrorBody, state: RoomState): string {
+export function addRefusal(error: ApiErrorBody, state: RoomState, trackId?: string): string {
   const rules = state.room.rules;
   switch (error.code) {
     case 'queue_limit_reached': {
@@ -272,6 +272,12 @@ export function addRefusal(error: ApiErrorBody, state: RoomState): string {
     case 'recently_played':
       return rules.no_replay_hours !== null
         ? `This track was played less than ${count(rules.no_replay_hours, 'hour')} ago.`
+        : describeError(error);
+    case 'track_banned':
+      // In a zone, a track the room does not ban is one the venue blocked
+      // after its staff declined it too often (the same code).
+      return state.room.kind === 'venue' && trackId !== undefined && !rules.banned_tracks.includes(trackId)
+        ? 'The staff blocked this track here: it was declined too often. Ask them if you think it should play.'
         : describeError(error);
     case 'track_too_long':
       return rules.max_track_secs !== null ? `This track is longer than this room allows (${duration(rules.max_track_secs)}).` : describeError(error);

@@ -48,7 +48,9 @@ export function blockedSection(ctx: VenueContext): VenueSection {
         rule,
         n === 0
           ? 'This venue never blocks a track, however often the staff decline it (Details).'
-          : `A track the staff decline ${n === 1 ? 'once' : `${n} times`} within 30 days is blocked in every zone until someone unblocks it.`,
+          : n === 1
+            ? 'A track the staff decline is blocked at once in every zone, until someone unblocks it.'
+            : `A track the staff decline ${n} times within 30 days is blocked in every zone until someone unblocks it.`,
       );
       empty.hidden = blocked.length > 0;
       setText(empty, 'No blocked tracks.');

@@ -114,7 +114,7 @@ export function detailsForm(prefix: string, initial: Venue | null): DetailsForm 
       ? h(
           'div',
           { class: 'field limit' },
-          h('label', { for: blockAfter.id }, 'Block a track after', h('span', { class: 'hint' }, ' declines of guests’ requests for it within 30 days, in any zone (0: never; at most 20)')),
+          h('label', { for: blockAfter.id }, 'Block a track after this many declines', h('span', { class: 'hint' }, ' (of guests’ requests for it, within 30 days, in any zone; 0: never, at most 20)')),
           h('div', { class: 'row' }, blockAfter, h('span', { class: 'unit' }, 'declines')),
         )
       : null,

@@ -103,7 +103,7 @@ function limitsEditor(testid: string, what: string, limits: Limits): LimitsEdito
       'div',
       { class: 'field limit' },
       h('label', { for: perHour.id }, 'Requests per guest per hour', h('span', { class: 'hint' }, ' (1–60; empty: no limit)')),
-      h('div', { class: 'row' }, perHour, h('span', { class: 'unit' }, 'an hour')),
+      h('div', { class: 'row' }, perHour, h('span', { class: 'unit' }, 'requests')),
     ),
   );
 
