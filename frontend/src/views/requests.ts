@@ -159,7 +159,9 @@ export function requestsSection(ctx: RoomContext): Section {
       staff
         ? approval
           ? `Guests’ tracks wait here for your approval${during}. Approved, a track joins the queue as the guest’s.`
-          : 'Right now guests’ tracks go straight into the queue: the schedule asks for approval in some day parts only.'
+          : state.dayPart
+            ? `Right now${during} guests’ tracks go straight into the queue: no approval in force.`
+            : 'This zone has no schedule: guests’ tracks go straight into the queue. A schedule on the venue’s page can ask for approval.'
         : 'The staff approve each request before it joins the queue.',
     );
     empty.hidden = shown.length > 0;
