@@ -7,6 +7,7 @@ import type {
   JoinAnswer,
   PhotoView,
   RoomInfo,
+  Schedule,
   SchedulePlan,
   ScreenView,
   Track,
@@ -324,8 +325,18 @@ export async function tableCards(accountToken: string, id: string, roomId: strin
 }
 
 export interface SetScheduleAnswer {
-  schedule: SchedulePlan & { time_zone: string };
+  schedule: Schedule;
   day_part: DayPartNow;
+}
+
+/** A zone's schedule (`null`: none) and the day part in force (`null` without a schedule). Any staff. */
+export interface ScheduleAnswer {
+  schedule: Schedule | null;
+  day_part: DayPartNow | null;
+}
+
+export function getSchedule(accountToken: string, id: string, roomId: string): Promise<ScheduleAnswer> {
+  return request('GET', `${zonePath(id, roomId)}/schedule`, bearer(accountToken));
 }
 
 export function setSchedule(accountToken: string, id: string, roomId: string, plan: SchedulePlan): Promise<SetScheduleAnswer> {
@@ -334,6 +345,11 @@ export function setSchedule(accountToken: string, id: string, roomId: string, pl
 
 export async function clearSchedule(accountToken: string, id: string, roomId: string): Promise<void> {
   await request<null>('DELETE', `${zonePath(id, roomId)}/schedule`, bearer(accountToken));
+}
+
+/** Lifts a track's block after too many declines (any staff). */
+export async function unblockTrack(accountToken: string, id: string, trackId: string): Promise<void> {
+  await request<null>('DELETE', `${venuePath(id)}/blocked/${encodeURIComponent(trackId)}`, bearer(accountToken));
 }
 
 export function cataloguePage(accountToken: string, id: string, after: string | null, limit = 50): Promise<{ tracks: Track[]; next: string | null }> {

@@ -61,6 +61,8 @@ const messages: Record<string, string> = {
   venue_not_found: 'There is no venue here: it may have been deleted.',
   invitation_not_found: 'This invitation was used already, or it expired. Ask the owner for a new link.',
   not_in_catalogue: 'This venue plays its own catalogue, and this track is not in it.',
+  already_requested: 'Someone asked for this track already: it is waiting for the staff’s approval.',
+  request_not_found: 'This request is no longer waiting: it was answered or withdrawn.',
 };
 
 /** Codes whose server message is already the best sentence (it has numbers). */
@@ -71,6 +73,8 @@ const serverWording = new Set([
   'recently_played',
   'invalid_rules',
   'outside_day_part',
+  'request_limit_reached',
+  'too_many_pending',
 ]);
 
 /** Codes whose server message says what was wrong after a fixed prefix. */

@@ -10,6 +10,7 @@ import {
   fromSnapshot,
   hidePhotosOf,
   pagedBeyondSnapshot,
+  requestNews,
   setMembers,
   removePhoto,
   setPhotoLikes,
@@ -28,8 +29,8 @@ export type EndReason = 'kicked' | 'banned' | 'removed' | 'room_closed' | 'unaut
 export interface RoomEvents {
   /** Anything changed: state, status. */
   update(): void;
-  /** Something to tell the person (a photo failed, a photo was reported…). */
-  notice(text: string, kind: 'info' | 'error'): void;
+  /** Something to tell the person (a photo failed, a photo was reported, the staff answered a request…). */
+  notice(text: string, kind: 'info' | 'success' | 'error'): void;
 }
 
 const ACK_TIMEOUT_MS = 8000;
@@ -196,6 +197,8 @@ export class RoomConnection {
       return;
     }
     let next: RoomState | null = null;
+    // Read against the state before the change (an approval names only the request).
+    const news = requestNews(this.state, msg);
     try {
       next = applyChanged(this.state, msg);
     } catch (err) {
@@ -203,6 +206,7 @@ export class RoomConnection {
     }
     if (next) this.state = next;
     else void this.sync();
+    for (const n of news) this.events.notice(n.text, n.kind);
     this.events.update();
   }
 

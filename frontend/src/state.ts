@@ -4,7 +4,9 @@
 
 import { clockOffset } from './clock';
 import type {
+  AddAck,
   Change,
+  DayPartNow,
   EntryView,
   LikeAck,
   MemberView,
@@ -12,6 +14,8 @@ import type {
   PhotoView,
   Play,
   Presence,
+  RequestAck,
+  RequestView,
   RoomChanged,
   RoomInfo,
   Snapshot,
@@ -40,6 +44,10 @@ export interface RoomState {
   photosNext: string | null;
   /** Screens watching the room (the big screen): never among the people. */
   screens: ScreenView[];
+  /** Guests' requests waiting for the staff, oldest first (zones with approval). */
+  requests: RequestView[];
+  /** A zone's day part in force; null in a party room or a zone without a schedule. */
+  dayPart: DayPartNow | null;
 }
 
 export function fromSnapshot(s: Snapshot, previous: RoomState | null): RoomState {
@@ -60,6 +68,8 @@ export function fromSnapshot(s: Snapshot, previous: RoomState | null): RoomState
     photos: s.photos ?? previous?.photos ?? [],
     photosNext: s.photos ? (s.photos_next ?? null) : (previous?.photosNext ?? null),
     screens: s.screens ?? [],
+    requests: s.requests ?? [],
+    dayPart: s.day_part ?? null,
   };
 }
 
@@ -135,8 +145,17 @@ export function skipVotesNeeded(state: RoomState): number | null {
  * never leaves a half-applied state behind a new version number.
  */
 export function applyChanged(state: RoomState, msg: RoomChanged): RoomState | null {
-  const next: RoomState = { ...state, room: { ...state.room }, queue: [...state.queue], members: [...state.members] };
+  const next: RoomState = { ...state, room: { ...state.room }, queue: [...state.queue], members: [...state.members], requests: [...state.requests] };
+  // My request approved for a track already queued comes as an
+  // `entry_updated` (my up-vote added), which does not say whose vote.
+  const approvedMine = new Set<string>();
+  for (const c of msg.changes) {
+    if (c.type !== 'request_approved' || c.member_id !== state.me.id) continue;
+    const request = state.requests.find((r) => r.id === c.request_id);
+    if (request) approvedMine.add(request.track.id);
+  }
   for (const change of msg.changes) applyChange(next, change);
+  if (approvedMine.size) next.queue = next.queue.map((e) => (approvedMine.has(e.track.id) ? { ...e, my_vote: 1 } : e));
   if (msg.order && !reorder(next, msg.order)) return null;
   next.version = msg.version;
   next.offset = clockOffset(msg.server_time);
@@ -205,7 +224,68 @@ function applyChange(state: RoomState, c: Change): void {
     case 'playback_updated':
       state.room = { ...state.room, playback: c.playback };
       break;
+    case 'schedule_updated':
+    case 'day_part_changed':
+      state.dayPart = c.day_part;
+      break;
+    case 'request_added':
+      state.requests = [...state.requests.filter((r) => r.id !== c.request.id), c.request];
+      break;
+    case 'request_approved':
+    case 'request_declined':
+    case 'request_withdrawn':
+      state.requests = state.requests.filter((r) => r.id !== c.request_id);
+      break;
   }
+}
+
+/** News for me in a `room:changed`, read against the state before it. */
+export interface News {
+  text: string;
+  kind: 'info' | 'success';
+}
+
+/**
+ * What to tell a guest about their own requests: the staff approved one
+ * (the change has no title: it is the request's, or the entry's that
+ * follows) or declined one.
+ */
+export function requestNews(state: RoomState, msg: RoomChanged): News[] {
+  const news: News[] = [];
+  for (const c of msg.changes) {
+    if (c.type === 'request_declined' && c.member_id === state.me.id) {
+      news.push({ text: `The staff declined “${c.title}”.`, kind: 'info' });
+    } else if (c.type === 'request_approved' && c.member_id === state.me.id) {
+      const request = state.requests.find((r) => r.id === c.request_id);
+      const entry = msg.changes.find((e) => e.type === 'entry_added' && e.entry.id === c.request_id);
+      const title = request?.track.title ?? (entry?.type === 'entry_added' ? entry.entry.track.title : null);
+      news.push({ text: title ? `“${title}” was approved: it is in the queue.` : 'The staff approved your request: it is in the queue.', kind: 'success' });
+    }
+  }
+  return news;
+}
+
+export function isRequestAck(ack: AddAck): ack is RequestAck {
+  return (ack as RequestAck).pending === true;
+}
+
+/**
+ * My request as its ack tells it, until its `request_added` arrives; not
+ * when the state is already past the ack (it may be answered by then).
+ */
+export function applyRequestAck(state: RoomState, ack: RequestAck): void {
+  if (state.version >= ack.version || state.requests.some((r) => r.id === ack.request.id)) return;
+  state.requests = [...state.requests, ack.request];
+}
+
+/** My requests still waiting, oldest first. */
+export function myRequests(state: RoomState): RequestView[] {
+  return state.requests.filter((r) => r.requested_by === state.me.id);
+}
+
+/** Whether guests' requests wait for the staff right now (the zone's day part says so). */
+export function approvalOn(state: RoomState): boolean {
+  return state.dayPart?.limits.approval === true;
 }
 
 function reorder(state: RoomState, order: string[]): boolean {

@@ -176,6 +176,19 @@ export interface Snapshot {
   photos_next?: string | null;
   /** The room's screens (not people), oldest first. */
   screens?: ScreenView[];
+  /** A zone's day part in force (absent outside zones with a schedule). */
+  day_part?: DayPartNow | null;
+  /** Guests' requests waiting for the staff, oldest first. */
+  requests?: RequestView[];
+}
+
+/** A guest's track waiting for the staff's approval (a zone whose day part wants it). */
+export interface RequestView {
+  id: string;
+  track: TrackView;
+  requested_by: string;
+  requested_by_name: string;
+  requested_at: number;
 }
 
 export type Change =
@@ -193,7 +206,14 @@ export type Change =
   | { type: 'screen_added'; screen: ScreenView }
   | { type: 'screen_removed'; screen_id: string }
   | { type: 'listing_updated'; listing: Listing }
-  | { type: 'fallback_updated'; count: number };
+  | { type: 'fallback_updated'; count: number }
+  | { type: 'schedule_updated'; day_part: DayPartNow | null }
+  | { type: 'day_part_changed'; day_part: DayPartNow | null }
+  | { type: 'request_added'; request: RequestView }
+  /** An `entry_added` (or `entry_updated`) follows in the same list. */
+  | { type: 'request_approved'; request_id: string; member_id: string }
+  | { type: 'request_declined'; request_id: string; member_id: string; title: string }
+  | { type: 'request_withdrawn'; request_id: string };
 
 export interface RoomChanged {
   version: number;
@@ -224,6 +244,16 @@ export interface EntryAck {
   now_playing_entry_id: string | null;
 }
 
+/** A guest's `queue:add` in a zone whose day part wants approval: held for the staff. */
+export interface RequestAck {
+  version: number;
+  pending: true;
+  request: RequestView;
+}
+
+/** What `queue:add` answers. */
+export type AddAck = EntryAck | RequestAck;
+
 export interface LikeAck {
   photo_id: string;
   likes: number;
@@ -251,18 +281,37 @@ export interface VenueDetails {
   city?: string | null;
   location?: { lat: number; lng: number } | null;
   opening_hours?: OpeningHours[];
+  /**
+   * Declines (within 30 days) after which a track is blocked in every
+   * zone; 0: never, up to 20. Left out of a PUT it goes back to 3, so the
+   * form always sends it.
+   */
+  block_after_declines?: number;
 }
 
 export interface VenueStaff {
   user_id: string;
   role: VenueRole;
   since: number;
+  /** In `GET /api/venues/{id}` only (not in the answers of PUTs). */
+  username?: string;
+  display_name?: string;
 }
 
 export interface Zone {
   room_id: string;
   code: string;
   name: string;
+  join_url?: string;
+}
+
+/** A track the staff declined too often: guests cannot ask for it until unblocked. */
+export interface BlockedTrack {
+  track_id: string;
+  title: string;
+  /** The artists joined with commas. */
+  artist: string;
+  at: number;
 }
 
 export interface Venue extends VenueDetails {
@@ -270,6 +319,7 @@ export interface Venue extends VenueDetails {
   staff: VenueStaff[];
   zones: Zone[];
   created_at: number;
+  blocked?: BlockedTrack[];
 }
 
 /** A venue as its staff see it, with the caller's role. */
@@ -278,7 +328,10 @@ export interface VenueAnswer {
   role: VenueRole;
 }
 
-/** What guests may ask for in a day part (every field optional). */
+/**
+ * What guests may ask for in a day part (every field optional; the server
+ * answers with every field, empty lists and nulls for "no limit").
+ */
 export interface Limits {
   genres_allowed?: string[];
   genres_blocked?: string[];
@@ -286,6 +339,10 @@ export interface Limits {
   tempo?: [number, number] | null;
   explicit?: boolean | null;
   requests?: boolean | null;
+  /** A guest's request waits for the staff's approval. */
+  approval?: boolean | null;
+  /** How many tracks one guest may ask for in an hour (1–60). */
+  requests_per_hour?: number | null;
 }
 
 export interface DayPart {
@@ -300,6 +357,11 @@ export interface DayPart {
 export interface SchedulePlan {
   defaults: Limits;
   day_parts: DayPart[];
+}
+
+/** A zone's schedule as the server keeps it (`GET …/schedule`). */
+export interface Schedule extends SchedulePlan {
+  time_zone: string;
 }
 
 /** The day part in force (`name` null: the defaults). */

@@ -2,7 +2,7 @@
 // its noun ("1 track", "2 tracks") and guests read the room's rules as
 // sentences rather than settings.
 
-import type { Rules } from './types';
+import type { DayPartNow, Rules } from './types';
 
 /** "1 track", "3 tracks"; irregular plurals passed in ("person", "people"). */
 export function count(n: number, one: string, many = `${one}s`): string {
@@ -90,4 +90,34 @@ export function venueTime(ms: number, timeZone: string): string {
   } catch {
     return new Date(ms).toLocaleString(undefined, options);
   }
+}
+
+/** "20:00" today, "Sat 02:00" another day, on this device's clock (people in a zone are at the venue). */
+export function clockTime(ms: number, now = Date.now()): string {
+  const at = new Date(ms);
+  const time = at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  return at.toDateString() === new Date(now).toDateString() ? time : `${at.toLocaleDateString(undefined, { weekday: 'short' })} ${time}`;
+}
+
+/** "Now: Happy hour — until 20:00", or the defaults' "Now: outside the day parts". */
+export function dayPartLine(part: DayPartNow, now = Date.now()): string {
+  const until = part.until ? ` — until ${clockTime(part.until, now)}` : '';
+  return `Now: ${part.name ?? 'outside the day parts'}${until}`;
+}
+
+/** The limits of a zone's day part in force, as guests meet them. */
+export function dayPartLines(part: DayPartNow): RuleLine[] {
+  const l = part.limits;
+  const lines: RuleLine[] = [];
+  const add = (rule: string, text: string) => lines.push({ rule: `day_part_${rule}`, text });
+  const when = part.name ? `During ${part.name}` : 'Right now';
+  if (l.requests === false) add('requests', `${when} guests vote on the queue; only the staff add tracks.`);
+  if (l.genres_allowed?.length) add('genres_allowed', `${when} only ${l.genres_allowed.join(', ')} ${l.genres_allowed.length === 1 ? 'is' : 'are'} played.`);
+  if (l.genres_blocked?.length) add('genres_blocked', `${when} no ${l.genres_blocked.join(', ')}.`);
+  if (l.energy) add('energy', `${when} tracks have an energy from ${l.energy[0]} to ${l.energy[1]} (of 100).`);
+  if (l.tempo) add('tempo', `${when} tracks have a tempo from ${l.tempo[0]} to ${l.tempo[1]} BPM.`);
+  if (l.explicit === false) add('explicit', `${when} no explicit tracks.`);
+  if (l.approval) add('approval', 'The staff approve each track guests ask for before it joins the queue.');
+  if (l.requests_per_hour) add('requests_per_hour', `Each guest may ask for ${count(l.requests_per_hour, 'track')} an hour.`);
+  return lines;
 }

@@ -6,7 +6,9 @@ import { h, setText } from '../dom';
 import { Later } from '../later';
 import { createNotice } from '../notice';
 import { RoomConnection, type EndReason } from '../socket';
+import { approvalOn } from '../state';
 import { memberToken, returnTrip, visits } from '../storage';
+import { dayPartLine } from '../words';
 import { hostSection } from './host';
 import { musicSection } from './music';
 import { membersSection } from './members';
@@ -15,6 +17,7 @@ import { photosSection } from './photos';
 import { rulesSection } from './rules';
 import { queueSection } from './queue';
 import { speakerSection } from './speaker';
+import { requestsSection } from './requests';
 import { searchSection } from './search';
 import type { Navigate, RoomContext, Section } from './view';
 
@@ -47,23 +50,27 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
   const nowPlaying = nowPlayingSection(ctx);
   const search = searchSection(ctx, (track) => host.pickFallback(track));
   const queue = queueSection(ctx);
+  const requests = requestsSection(ctx);
   const host = hostSection(ctx);
   const rules = rulesSection();
   const music = musicSection(ctx, (devices) => host.setDevices(devices));
   const photos = photosSection(ctx);
   const members = membersSection(ctx);
   const speaker = speakerSection(code, token, conn);
-  const sections: Section[] = [speaker, nowPlaying, search, queue, rules, host, music, photos, members];
+  const sections: Section[] = [speaker, nowPlaying, search, requests, queue, rules, host, music, photos, members];
 
   const title = h('h1', { 'data-testid': 'room-name' }, 'crowdjuke');
   const me = h('span', { 'data-testid': 'me' });
+  // A zone's day part in force, for everyone (updated by day_part_changed
+  // and schedule_updated); absent in party rooms and unscheduled zones.
+  const dayPart = h('p', { class: 'meta room-day-part', 'data-testid': 'day-part', hidden: true });
   const banner = h('p', { class: 'banner', 'data-testid': 'reconnecting', role: 'status', hidden: true });
   const loading = h('p', { class: 'loading', 'data-testid': 'loading' }, 'Connecting to the room…');
   const ended = h('div', { class: 'card ended', 'data-testid': 'ended', hidden: true });
   const grid = h(
     'div',
     { class: 'room-grid', hidden: true },
-    h('div', { class: 'col-main' }, speaker.el, nowPlaying.el, search.el, queue.el, rules.el),
+    h('div', { class: 'col-main' }, speaker.el, nowPlaying.el, search.el, requests.el, queue.el, rules.el),
     h('div', { class: 'col-side' }, host.el, music.el, photos.el, members.el),
   );
   // An in-page nav that stays at the top (sticky), not tabs: on a phone a
@@ -104,7 +111,7 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
         'header',
         { class: 'room-header' },
         home,
-        h('div', { class: 'room-title' }, title, h('p', { class: 'meta' }, 'Code ', h('span', { class: 'code', 'data-testid': 'room-code' }, code), ' · ', me)),
+        h('div', { class: 'room-title' }, title, h('p', { class: 'meta' }, 'Code ', h('span', { class: 'code', 'data-testid': 'room-code' }, code), ' · ', me), dayPart),
       ),
       jump,
       banner,
@@ -139,6 +146,8 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
     document.title = `${state.room.name} · crowdjuke`;
     const role = state.me.role === 'host' ? ' (host)' : state.me.role === 'cohost' ? ' (co-host)' : '';
     setText(me, `You are ${state.me.name}${role}`);
+    dayPart.hidden = !state.dayPart;
+    if (state.dayPart) setText(dayPart, `${dayPartLine(state.dayPart, Date.now() + state.offset)}${approvalOn(state) ? ' · the staff approve requests' : ''}`);
     for (const s of sections) s.update(state);
   }
 

@@ -3,7 +3,7 @@
 
 import { h, setText, syncList } from '../dom';
 import type { RoomState } from '../state';
-import { ruleLines, type RuleLine } from '../words';
+import { dayPartLines, ruleLines, type RuleLine } from '../words';
 import type { Section } from './view';
 
 export function rulesSection(): Section {
@@ -13,7 +13,8 @@ export function rulesSection(): Section {
   return {
     el,
     update(state: RoomState) {
-      const lines = ruleLines(state.room.rules, state.room.fallback_count);
+      // A zone's day part adds its own limits (protocol.md §3.18).
+      const lines = [...ruleLines(state.room.rules, state.room.fallback_count), ...(state.dayPart ? dayPartLines(state.dayPart) : [])];
       syncList(list, lines, (l) => l.rule, (l: RuleLine) => h('li', { 'data-testid': 'room-rule', 'data-rule': l.rule }), (li, l) => setText(li, l.text), false);
       const r = state.room.rules;
       const guestOnly = r.max_queued_per_guest !== null || r.add_cooldown_secs;

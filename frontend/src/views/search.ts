@@ -6,8 +6,8 @@ import { ApiError, searchTracks } from '../api';
 import { formatDuration } from '../clock';
 import { h, part, setText, syncList } from '../dom';
 import { describeError } from '../errors';
-import { applyEntryAck, isStaff, type RoomState, playableHere } from '../state';
-import type { ApiErrorBody, EntryAck, Track } from '../types';
+import { applyEntryAck, applyRequestAck, approvalOn, isRequestAck, isStaff, type RoomState, playableHere } from '../state';
+import type { AddAck, ApiErrorBody, Track } from '../types';
 import { count, duration } from '../words';
 import type { RoomContext, Section } from './view';
 
@@ -108,15 +108,22 @@ export function searchSection(ctx: RoomContext, pickFallback: (track: Track) => 
 
   const add = async (track: Track, button: HTMLButtonElement, say: Say) => {
     button.disabled = true;
-    const ack = await ctx.conn.command<EntryAck>('queue:add', { track_id: track.id });
+    const ack = await ctx.conn.command<AddAck>('queue:add', { track_id: track.id });
     button.disabled = false;
     if (!ack.ok) {
-      say(ctx.conn.state ? addRefusal(ack.error, ctx.conn.state) : describeError(ack.error), 'error');
+      say(ctx.conn.state ? addRefusal(ack.error, ctx.conn.state, track.id) : describeError(ack.error), 'error');
       return;
     }
-    ctx.conn.edit((s) => applyEntryAck(s, ack.data.entry));
-    if (ack.data.duplicate) say(`“${track.title}” was already in the queue: your up-vote counts.`, 'success');
-    else if (ack.data.entry === null) say(`“${track.title}” is playing now.`, 'success');
+    const answer = ack.data;
+    if (isRequestAck(answer)) {
+      // Held for the staff (a zone whose day part wants approval).
+      ctx.conn.edit((s) => applyRequestAck(s, answer));
+      say(`Sent to the staff for approval: “${track.title}”. It joins the queue once they say yes.`, 'success');
+      return;
+    }
+    ctx.conn.edit((s) => applyEntryAck(s, answer.entry));
+    if (answer.duplicate) say(`“${track.title}” was already in the queue: your up-vote counts.`, 'success');
+    else if (answer.entry === null) say(`“${track.title}” is playing now.`, 'success');
     else say(`Added “${track.title}” to the queue.`, 'success');
   };
   const actions: ResultActions = { add, pickFallback, notice: ctx.notice };
@@ -196,6 +203,9 @@ function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, actio
     );
   };
   const queued = new Set(state.queue.map((e) => e.track.id));
+  const requested = new Map(state.requests.map((r) => [r.track.id, r]));
+  // Guests ask; the staff say yes (staff adds go straight in).
+  const asks = approvalOn(state) && !isStaff(state);
   syncList(
     list,
     tracks,
@@ -207,21 +217,32 @@ function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, actio
       const isQueued = queued.has(track.id);
       // The track playing now cannot be queued again (it would play twice).
       const playing = !isQueued && state.nowPlaying?.track.id === track.id;
+      // Asked for already (by anyone): it waits for the staff, once.
+      const request = !isQueued && !playing ? requested.get(track.id) : undefined;
+      const waiting = request !== undefined && !isStaff(state);
       li.dataset.playing = String(playing);
-      setText(button, playing ? 'Playing' : isQueued ? 'Up-vote' : 'Add');
+      li.dataset.requested = String(request !== undefined);
+      const verb = asks ? 'Request' : 'Add';
+      setText(button, playing ? 'Playing' : isQueued ? 'Up-vote' : waiting ? 'Requested' : verb);
       button.setAttribute(
         'aria-label',
-        playing ? `${track.title} is playing now` : `${isQueued ? 'Already queued, up-vote' : 'Add'} ${track.title} by ${track.artists.join(', ')}`,
+        playing
+          ? `${track.title} is playing now`
+          : waiting
+            ? `${track.title} is waiting for the staff’s approval`
+            : `${isQueued ? 'Already queued, up-vote' : verb} ${track.title} by ${track.artists.join(', ')}`,
       );
       // A duplicate add is an up-vote: the track rules do not apply to it.
-      const blocked = playing || (problem !== null && !isQueued);
+      const blocked = playing || waiting || (problem !== null && !isQueued);
       button.disabled = blocked;
       part(li, 'fallback').hidden = !isStaff(state);
       part(li, 'fallback').setAttribute('aria-label', `Put ${track.title} on the house playlist`);
       part(li, 'silent').hidden = playableHere(track, state);
       const note = part(li, 'problem');
       note.hidden = !blocked;
-      setText(note, playing ? 'Playing now.' : blocked ? (problem ?? '') : '');
+      note.dataset.kind = waiting ? 'info' : 'problem';
+      const asker = request?.requested_by === state.me.id ? 'You asked for it' : 'Asked for already';
+      setText(note, playing ? 'Playing now.' : waiting ? `${asker}: waiting for the staff’s approval.` : blocked ? (problem ?? '') : '');
     },
     false,
   );
@@ -232,7 +253,7 @@ function drawResults(list: HTMLElement, tracks: Track[], state: RoomState, actio
  * this device knows, so numbers and plurals are right ("You already have 2
  * tracks waiting"); other refusals as errors.ts says them.
  */
-export function addRefusal(error: ApiErrorBody, state: RoomState): string {
+export function addRefusal(error: ApiErrorBody, state: RoomState, trackId?: string): string {
   const rules = state.room.rules;
   switch (error.code) {
     case 'queue_limit_reached': {
@@ -251,6 +272,12 @@ export function addRefusal(error: ApiErrorBody, state: RoomState): string {
     case 'recently_played':
       return rules.no_replay_hours !== null
         ? `This track was played less than ${count(rules.no_replay_hours, 'hour')} ago.`
+        : describeError(error);
+    case 'track_banned':
+      // In a zone, a track the room does not ban is one the venue blocked
+      // after its staff declined it too often (the same code).
+      return state.room.kind === 'venue' && trackId !== undefined && !rules.banned_tracks.includes(trackId)
+        ? 'The staff blocked this track here: it was declined too often. Ask them if you think it should play.'
         : describeError(error);
     case 'track_too_long':
       return rules.max_track_secs !== null ? `This track is longer than this room allows (${duration(rules.max_track_secs)}).` : describeError(error);

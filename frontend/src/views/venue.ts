@@ -1,7 +1,7 @@
 // A venue's page for its staff (`/venues/{id}`, protocol.md §3.18): its
-// zones, details, staff and catalogue, each showing what the caller's role
-// allows (the role comes with every answer and is checked again by the
-// server). Asks for an account first.
+// zones, blocked tracks, details, staff and catalogue, each showing what
+// the caller's role allows (the role comes with every answer and is
+// checked again by the server). Asks for an account first.
 
 import { ApiError, getVenue } from '../api';
 import { h, setText } from '../dom';
@@ -10,6 +10,7 @@ import { returnTrip } from '../storage';
 import type { VenueAnswer } from '../types';
 import { count } from '../words';
 import { accountGate, type Account } from './account';
+import { blockedSection } from './venue_blocked';
 import { catalogueSection } from './venue_catalogue';
 import { ROLE_NAMES, venueProblem, type VenueContext, type VenueSection } from './venue_context';
 import { detailsSection } from './venue_details';
@@ -97,7 +98,8 @@ export function venueView(root: HTMLElement, navigate: Navigate, id: string): ()
     const details = detailsSection(ctx);
     const staff = staffSection(ctx);
     const catalogue = catalogueSection(ctx);
-    sections = [zones, details, staff, catalogue];
+    const blocked = blockedSection(ctx);
+    sections = [zones, details, staff, catalogue, blocked];
     const links = [
       ['zones', 'Zones'],
       ['catalogue', 'Catalogue'],
@@ -106,7 +108,7 @@ export function venueView(root: HTMLElement, navigate: Navigate, id: string): ()
     ].map(([to, label]) => h('a', { href: `#${to}`, 'data-testid': `jump-${to}` }, label));
     body.replaceChildren(
       h('nav', { class: 'jump venue-jump', 'aria-label': 'Sections of this page' }, ...links),
-      h('div', { class: 'venue-grid' }, h('div', { class: 'col-main' }, zones.el, catalogue.el), h('div', { class: 'col-side' }, staff.el, details.el)),
+      h('div', { class: 'venue-grid' }, h('div', { class: 'col-main' }, zones.el, blocked.el, catalogue.el), h('div', { class: 'col-side' }, staff.el, details.el)),
     );
     ctx.apply(answer);
   }

@@ -7,8 +7,11 @@ import { h, setText } from '../dom';
 import { inlineStatus } from '../notice';
 import { returnTrip } from '../storage';
 import type { OpeningHours, Venue, VenueAnswer, VenueDetails } from '../types';
-import { WEEKDAYS } from '../words';
+import { count, WEEKDAYS } from '../words';
 import { can, confirmPanel, venueProblem, type VenueContext, type VenueSection } from './venue_context';
+
+/** The server's `block_after_declines` for a venue that never set it. */
+const DEFAULT_BLOCK_AFTER = 3;
 
 /** The browser's own zone: the default for a new venue. */
 export function browserTimeZone(): string {
@@ -83,6 +86,21 @@ export function detailsForm(prefix: string, initial: Venue | null): DetailsForm 
     ...hours.map((x) => x.row),
   );
 
+  // Editing only: a new venue starts with the server's default (3).
+  const blockAfter = initial
+    ? h('input', {
+        id: id('block-after'),
+        'data-testid': 'venue-block-after',
+        type: 'number',
+        inputmode: 'numeric',
+        min: 0,
+        max: 20,
+        step: 1,
+        class: 'limit-input',
+        value: String(initial.block_after_declines ?? DEFAULT_BLOCK_AFTER),
+      })
+    : null;
+
   const el = h(
     'div',
     { class: 'details-form' },
@@ -92,6 +110,14 @@ export function detailsForm(prefix: string, initial: Venue | null): DetailsForm 
     field('Address', address, '(optional)'),
     field('City', city, '(optional)'),
     hoursBox,
+    blockAfter
+      ? h(
+          'div',
+          { class: 'field limit' },
+          h('label', { for: blockAfter.id }, 'Block a track after this many declines', h('span', { class: 'hint' }, ' (of guests’ requests for it, within 30 days, in any zone; 0: never, at most 20)')),
+          h('div', { class: 'row' }, blockAfter, h('span', { class: 'unit' }, 'declines')),
+        )
+      : null,
   );
 
   return {
@@ -106,6 +132,11 @@ export function detailsForm(prefix: string, initial: Venue | null): DetailsForm 
         if (!x.opens.value || !x.closes.value) return `Give an opening and a closing time for ${x.day}, or untick it.`;
         opening.push({ day: x.d, opens: x.opens.value.slice(0, 5), closes: x.closes.value.slice(0, 5) });
       }
+      let block: number | undefined;
+      if (blockAfter) {
+        block = Number(blockAfter.value);
+        if (blockAfter.value.trim() === '' || !Number.isInteger(block) || block < 0 || block > 20) return 'Block a track after: a whole number of declines from 0 (never) to 20.';
+      }
       return {
         name: name.value.trim(),
         time_zone: timeZone.value.trim(),
@@ -114,9 +145,16 @@ export function detailsForm(prefix: string, initial: Venue | null): DetailsForm 
         // Not edited here: kept as it is.
         location: initial?.location ?? null,
         opening_hours: opening,
+        // Always sent when editing: a PUT without it puts back the default.
+        ...(block === undefined ? {} : { block_after_declines: block }),
       };
     },
   };
+}
+
+/** What `block_after_declines` does, in words. */
+function blockingText(n: number): string {
+  return n === 0 ? 'Never blocked, however often declined' : `Blocked after ${count(n, 'decline')} within 30 days`;
 }
 
 /** "Mon 17:00–02:00" lines. */
@@ -211,6 +249,7 @@ export function detailsSection(ctx: VenueContext): VenueSection {
         ['Address', [v.address, v.city].filter(Boolean).join(', ') || 'Not given'],
         ['Time zone', v.time_zone],
         ['Opening hours', v.opening_hours?.length ? hoursLines(v.opening_hours).join('\n') : 'Not given'],
+        ['Declined tracks', blockingText(v.block_after_declines ?? DEFAULT_BLOCK_AFTER)],
       ];
       facts.replaceChildren(...rows.flatMap(([k, value]) => [h('dt', {}, k), h('dd', {}, value)]));
       edit.hidden = !can(answer.role, 'edit');

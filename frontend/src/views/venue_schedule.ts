@@ -1,40 +1,18 @@
 // A zone's schedule editor (protocol.md §3.18, owners and managers): day
 // parts (a name, the weekdays it starts on, local start and end times) each
 // with its limits on what guests may ask for, and the defaults outside them.
-// Save sends the whole schedule (PUT); the server's `invalid_schedule`
-// reason is shown beside Save.
-//
-// The server has no route that reads a schedule back, so the editor starts
-// from the last one saved on this device (kept per zone), or empty.
+// It opens on the zone's schedule as the server has it (GET), and Save
+// sends the whole schedule (PUT); the server's `invalid_schedule` reason
+// is shown beside Save.
 
-import { ApiError, clearSchedule, setSchedule, type SetScheduleAnswer } from '../api';
+import { ApiError, clearSchedule, getSchedule, setSchedule, type ScheduleAnswer } from '../api';
 import { h, setText } from '../dom';
 import { inlineStatus } from '../notice';
-import type { DayPart, Limits, SchedulePlan, Zone } from '../types';
+import type { DayPart, DayPartNow, Limits, SchedulePlan, Zone } from '../types';
 import { venueTime, WEEKDAYS, WEEKDAYS_SHORT } from '../words';
 import { venueProblem, type VenueContext } from './venue_context';
 
 let ids = 0;
-
-const saved = {
-  key: (roomId: string) => `crowdjuke:schedule:${roomId}`,
-  get(roomId: string): SchedulePlan | null {
-    try {
-      const raw = localStorage.getItem(this.key(roomId));
-      return raw ? (JSON.parse(raw) as SchedulePlan) : null;
-    } catch {
-      return null;
-    }
-  },
-  set(roomId: string, plan: SchedulePlan | null): void {
-    try {
-      if (plan) localStorage.setItem(this.key(roomId), JSON.stringify(plan));
-      else localStorage.removeItem(this.key(roomId));
-    } catch {
-      // storage off: the editor starts empty next time
-    }
-  },
-};
 
 interface LimitsEditor {
   el: HTMLElement;
@@ -73,6 +51,23 @@ function limitsEditor(testid: string, what: string, limits: Limits): LimitsEdito
   const tempoHigh = num('tempo-high', limits.tempo?.[1], 300);
   const explicit = input('explicit', { type: 'checkbox', checked: limits.explicit !== false });
   const requests = input('requests', { type: 'checkbox', checked: limits.requests !== false });
+  const approval = input('approval', { type: 'checkbox', checked: limits.approval === true });
+  const perHour = input('requests-per-hour', {
+    type: 'number',
+    inputmode: 'numeric',
+    min: 1,
+    max: 60,
+    step: 1,
+    class: 'limit-input',
+    placeholder: 'Any',
+    value: limits.requests_per_hour ? String(limits.requests_per_hour) : '',
+  });
+  // Approval and a quota mean nothing when guests may not ask at all.
+  const syncRequests = () => {
+    approval.disabled = perHour.disabled = !requests.checked;
+  };
+  requests.addEventListener('change', syncRequests);
+  syncRequests();
 
   const pair = (label: string, low: HTMLInputElement, high: HTMLInputElement, unit: string, hint: string) =>
     h(
@@ -103,6 +98,13 @@ function limitsEditor(testid: string, what: string, limits: Limits): LimitsEdito
     pair('Tempo', tempoLow, tempoHigh, 'BPM', 'Beats per minute, 0–300. Tracks without a tempo pass. Empty: any.'),
     check(explicit, 'Explicit tracks allowed', 'Unticked, guests cannot add tracks marked explicit.'),
     check(requests, 'Guests may request tracks', 'Unticked, guests only vote; staff still add.'),
+    check(approval, 'Staff approve requests', 'A guest’s track waits under “Requests” in the zone until a host or a co-host approves it.'),
+    h(
+      'div',
+      { class: 'field limit' },
+      h('label', { for: perHour.id }, 'Requests per guest per hour', h('span', { class: 'hint' }, ' (1–60; empty: no limit)')),
+      h('div', { class: 'row' }, perHour, h('span', { class: 'unit' }, 'requests')),
+    ),
   );
 
   return {
@@ -120,7 +122,16 @@ function limitsEditor(testid: string, what: string, limits: Limits): LimitsEdito
       if (energy) out.energy = energy;
       if (tempo) out.tempo = tempo;
       if (!explicit.checked) out.explicit = false;
-      if (!requests.checked) out.requests = false;
+      if (!requests.checked) {
+        out.requests = false;
+        return out;
+      }
+      if (approval.checked) out.approval = true;
+      if (perHour.value.trim()) {
+        const n = Number(perHour.value);
+        if (!Number.isInteger(n) || n < 1 || n > 60) return 'Requests per guest per hour is a whole number from 1 to 60, or empty.';
+        out.requests_per_hour = n;
+      }
       return out;
     },
   };
@@ -178,9 +189,37 @@ function dayPartEditor(part: DayPart | null, remove: (editor: PartEditor) => voi
   return editor;
 }
 
-/** The editor of one zone; `timeZone` is the venue's, for "until" times. */
+/**
+ * The editor of one zone, once its schedule is read from the server;
+ * `timeZone` is the venue's, for "until" times.
+ */
 export function scheduleEditor(ctx: VenueContext, zone: Zone, timeZone: () => string): HTMLElement {
-  const plan = saved.get(zone.room_id);
+  const loading = h('p', { class: 'loading', 'data-testid': 'schedule-loading' }, 'Reading the zone’s schedule…');
+  const box = h('div', { class: 'schedule-box' }, loading);
+  const load = async () => {
+    box.replaceChildren(loading);
+    try {
+      const answer = await getSchedule(ctx.token, ctx.id, zone.room_id);
+      box.replaceChildren(scheduleForm(ctx, zone, timeZone, answer));
+      // What older versions of this page kept on the device.
+      try {
+        localStorage.removeItem(`crowdjuke:schedule:${zone.room_id}`);
+      } catch {
+        // storage off
+      }
+    } catch (err) {
+      // Not an empty editor: saving it would wipe the zone's schedule.
+      const retry = h('button', { type: 'button', 'data-testid': 'schedule-retry' }, 'Try again');
+      retry.addEventListener('click', () => void load());
+      box.replaceChildren(h('p', { class: 'inline-status', 'data-kind': 'error', 'data-testid': 'schedule-status' }, `The schedule could not be read: ${venueProblem(ctx, err)}`), retry);
+    }
+  };
+  void load();
+  return box;
+}
+
+function scheduleForm(ctx: VenueContext, zone: Zone, timeZone: () => string, answer: ScheduleAnswer): HTMLElement {
+  const plan: SchedulePlan | null = answer.schedule;
   const parts: PartEditor[] = [];
   const list = h('div', { class: 'day-parts' });
   const empty = h('p', { class: 'empty', 'data-testid': 'parts-empty' }, 'No day parts: the defaults below hold all week.');
@@ -190,7 +229,11 @@ export function scheduleEditor(ctx: VenueContext, zone: Zone, timeZone: () => st
   const clear = h('button', { type: 'button', 'data-testid': 'schedule-clear' }, 'Clear schedule');
   const status = inlineStatus(ctx.notice, 'schedule-status', save, clear);
   const now = h('p', { class: 'hint', 'data-testid': 'schedule-now' });
-  const origin = h('p', { class: 'hint' }, plan ? 'As last saved from this device.' : 'This device has not saved a schedule for this zone yet; saving replaces whatever the zone has.');
+  const origin = h('p', { class: 'hint', 'data-testid': 'schedule-origin' });
+  const showOrigin = (has: boolean) =>
+    setText(origin, has ? 'The zone’s schedule as it is now: saving replaces it.' : 'This zone has no schedule yet: guests’ requests follow the room’s rules only.');
+  showOrigin(plan !== null);
+  clear.hidden = plan === null;
 
   const redraw = () => {
     list.replaceChildren(...parts.map((p) => p.el));
@@ -210,12 +253,14 @@ export function scheduleEditor(ctx: VenueContext, zone: Zone, timeZone: () => st
     editor.el.querySelector('input')?.focus();
   });
 
-  const says = (answer: SetScheduleAnswer) => {
-    const part = answer.day_part;
+  const says = (part: DayPartNow | null) => {
+    if (!part) return '';
+    const approval = part.limits.approval ? ' Staff approve requests.' : '';
     return part.name
-      ? `Now: ${part.name}${part.until ? `, until ${venueTime(part.until, timeZone())}` : ''}.`
-      : 'Now: outside the day parts (the defaults apply).';
+      ? `Now: ${part.name}${part.until ? `, until ${venueTime(part.until, timeZone())}` : ''}.${approval}`
+      : `Now: outside the day parts (the defaults apply).${approval}`;
   };
+  setText(now, says(answer.day_part));
 
   const form = h(
     'form',
@@ -242,10 +287,10 @@ export function scheduleEditor(ctx: VenueContext, zone: Zone, timeZone: () => st
     save.disabled = true;
     status.clear();
     try {
-      const answer = await setSchedule(ctx.token, ctx.id, zone.room_id, next);
-      saved.set(zone.room_id, next);
-      setText(origin, 'As last saved from this device.');
-      setText(now, says(answer));
+      const saved = await setSchedule(ctx.token, ctx.id, zone.room_id, next);
+      showOrigin(true);
+      clear.hidden = false;
+      setText(now, says(saved.day_part));
       status.show('Schedule saved.', 'success');
     } catch (err) {
       // invalid_schedule carries the reason (overlaps, a bad range): say it here.
@@ -260,9 +305,10 @@ export function scheduleEditor(ctx: VenueContext, zone: Zone, timeZone: () => st
     status.clear();
     try {
       await clearSchedule(ctx.token, ctx.id, zone.room_id);
-      saved.set(zone.room_id, null);
       parts.length = 0;
       redraw();
+      showOrigin(false);
+      clear.hidden = true;
       setText(now, '');
       status.show('Schedule cleared: no limits from a schedule in this zone.', 'success');
     } catch (err) {

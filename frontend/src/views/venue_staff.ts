@@ -2,8 +2,8 @@
 // owner invites (a single-use link to hand over), changes roles and removes
 // people; anyone else may leave.
 //
-// The venue lists staff by account id only (no username or display name),
-// so other people show as "Account …" with the date they joined.
+// `GET /api/venues/{id}` names each person (username, display name); the
+// answers of the PUTs do not, so names are kept here from the last GET.
 
 import { inviteStaff, removeStaff, setStaffRole } from '../api';
 import { h, part, setText, syncList } from '../dom';
@@ -17,6 +17,12 @@ type Invitable = Exclude<VenueRole, 'owner'>;
 
 export function staffSection(ctx: VenueContext): VenueSection {
   const list = h('ul', { class: 'staff', 'data-testid': 'staff' });
+  /** user id → names, from any answer that has them. */
+  const names = new Map<string, { username: string; display_name: string }>();
+  const nameOf = (userId: string) => {
+    const n = names.get(userId);
+    return n ? n.display_name || n.username : null;
+  };
 
   // --- inviting (owner) -------------------------------------------------
   const role = h(
@@ -128,14 +134,16 @@ export function staffSection(ctx: VenueContext): VenueSection {
         roleSelect.disabled = false;
       }
     });
-    remove.addEventListener('click', () =>
-      confirm.open(mine ? 'Leave this venue? You lose access at once; only a new invitation brings you back.' : 'Remove this person from the staff? They lose access at once.'),
-    );
+    remove.addEventListener('click', () => {
+      const who = nameOf(member.user_id) ?? 'this person';
+      confirm.open(mine ? 'Leave this venue? You lose access at once; only a new invitation brings you back.' : `Remove ${who} from the staff? They lose access at once.`);
+    });
     li.append(
       h(
         'div',
         { class: 'staff-who' },
-        h('span', { class: 'member-name', 'data-part': 'name' }, mine ? `You (${ctx.me.username})` : 'Account ', mine ? null : h('span', { class: 'code account-id' }, member.user_id)),
+        h('span', { class: 'member-name', 'data-part': 'name', 'data-testid': 'staff-name' }),
+        h('span', { class: 'hint staff-username', 'data-part': 'username', 'data-testid': 'staff-username' }),
         h('span', { class: 'badge', 'data-part': 'badge', 'data-testid': 'staff-badge' }),
         h('span', { class: 'hint staff-since', 'data-part': 'since' }),
       ),
@@ -150,6 +158,9 @@ export function staffSection(ctx: VenueContext): VenueSection {
     el,
     update(answer) {
       current = answer;
+      for (const m of answer.venue.staff) {
+        if (m.username) names.set(m.user_id, { username: m.username, display_name: m.display_name ?? m.username });
+      }
       const owner = can(answer.role, 'staff');
       inviteForm.hidden = !owner;
       setText(leaveNote, `Your role: ${ROLE_NAMES[answer.role]}. ${ROLE_POWERS[answer.role]}`);
@@ -163,6 +174,17 @@ export function staffSection(ctx: VenueContext): VenueSection {
         create,
         (li, m) => {
           const mine = m.user_id === ctx.me.id;
+          const known = names.get(m.user_id);
+          const name = nameOf(m.user_id);
+          const nameEl = part(li, 'name');
+          if (mine) setText(nameEl, `You (${ctx.me.username})`);
+          else if (name) setText(nameEl, name);
+          else if (!nameEl.querySelector('.account-id')) nameEl.replaceChildren('Account ', h('span', { class: 'code account-id' }, m.user_id));
+          // The username too when it differs from what is shown (two people may share a display name).
+          const username = mine ? undefined : known?.username;
+          const showUsername = username !== undefined && username !== name;
+          setText(part(li, 'username'), showUsername ? `@${username}` : '');
+          part(li, 'username').hidden = !showUsername;
           setText(part(li, 'badge'), ROLE_NAMES[m.role]);
           setText(part(li, 'since'), m.role === 'owner' ? `since ${calendarDay(m.since)}` : `joined ${calendarDay(m.since)}`);
           li.dataset.role = m.role;
@@ -170,7 +192,7 @@ export function staffSection(ctx: VenueContext): VenueSection {
           const canChange = owner && m.role !== 'owner';
           select.hidden = !canChange;
           if (canChange && document.activeElement !== select) select.value = m.role;
-          setText(part(li, 'role-label'), mine ? 'Your role' : `Role of account ${m.user_id}`);
+          setText(part(li, 'role-label'), mine ? 'Your role' : `Role of ${name ?? `account ${m.user_id}`}`);
           const remove = part(li, 'remove');
           // The owner removes others; anyone but the owner may leave.
           remove.hidden = m.role === 'owner' || !(owner || mine);

@@ -64,7 +64,7 @@ export function zonesSection(ctx: VenueContext): VenueSection {
       try {
         const answer = await joinRoom(zone.code, ctx.me.display_name.slice(0, 40) || ctx.me.username, null, ctx.token);
         memberToken.set(zone.code, answer.token);
-        joinUrl.set(zone.code, answer.room.join_url);
+        joinUrl.set(zone.code, zone.join_url ?? answer.room.join_url);
       } catch (err) {
         line.show(venueProblem(ctx, err), 'error');
         return;
@@ -173,7 +173,10 @@ export function zonesSection(ctx: VenueContext): VenueSection {
         create,
         (li, z) => {
           setText(part(li, 'name'), z.name);
-          setText(part(li, 'link'), joinUrl.get(z.code));
+          // The server's link (its public address); older answers had none.
+          const url = z.join_url ?? joinUrl.get(z.code);
+          setText(part(li, 'link'), url);
+          if (z.join_url) joinUrl.set(z.code, z.join_url);
           part(li, 'remove').hidden = !manage;
           (part(li, 'remove').parentElement as HTMLElement).hidden = !manage;
           part(li, 'schedule').hidden = !can(answer.role, 'schedules');
