@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use tokio_util::task::TaskTracker;
 
 use crate::clock::SharedClock;
-use crate::domain::recommend::{self, Crowd, Taste};
+use crate::domain::recommend::{self, Catalogue, Crowd, Taste};
 use crate::domain::{ActivityKind, Actor, Change, Command, Millis, Room, Track};
 use crate::error::Result;
 use crate::presence::Presence;
@@ -41,7 +41,7 @@ struct Inner {
     presence: Arc<dyn Presence>,
     clock: SharedClock,
     tasks: TaskTracker,
-    catalogues: Mutex<HashMap<String, (Millis, Arc<Vec<Track>>)>>,
+    catalogues: Mutex<HashMap<String, (Millis, Arc<Catalogue>)>>,
     account_tastes: Mutex<HashMap<String, (Millis, Taste)>>,
 }
 
@@ -79,7 +79,7 @@ impl Autopilot {
         let last_energy = room
             .recent_plays
             .last()
-            .and_then(|p| catalogue.iter().find(|t| t.id == p.track_id))
+            .and_then(|p| catalogue.tracks.iter().find(|t| t.id == p.track_id))
             .and_then(|t| t.analysis.as_ref().map(|a| a.energy));
         let ctx = recommend::Context {
             crowd: &crowd,
@@ -106,7 +106,7 @@ impl Autopilot {
     }
 
     /// The venue's catalogue tracks, from the cache when fresh.
-    async fn catalogue(&self, venue_id: &str) -> Result<Arc<Vec<Track>>> {
+    async fn catalogue(&self, venue_id: &str) -> Result<Arc<Catalogue>> {
         let now = self.0.clock.now();
         if let Some((at, tracks)) = self.0.catalogues.lock().unwrap_or_else(|e| e.into_inner()).get(venue_id)
             && now < at + CATALOGUE_TTL_MS
@@ -122,7 +122,7 @@ impl Autopilot {
             tracks.extend(self.0.store.tracks_by_ids(&ids).await?);
             after = Some(last);
         }
-        let tracks = Arc::new(tracks);
+        let tracks = Arc::new(Catalogue::new(tracks));
         self.0.catalogues.lock().unwrap_or_else(|e| e.into_inner()).insert(venue_id.into(), (now, tracks.clone()));
         Ok(tracks)
     }

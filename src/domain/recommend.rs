@@ -81,9 +81,9 @@ impl Crowd {
         self.genres.is_empty() && self.artists.is_empty()
     }
 
-    fn score(&self, track: &Track) -> f32 {
-        let genres: f32 = track.genres.iter().filter_map(|g| self.genres.get(&g.to_lowercase())).map(|s| s.0).sum();
-        let artists: f32 = track.artists.iter().filter_map(|a| self.artists.get(&a.to_lowercase())).map(|s| s.0).sum();
+    fn score(&self, genres: &[String], artists: &[String]) -> f32 {
+        let genres: f32 = genres.iter().filter_map(|g| self.genres.get(g)).map(|s| s.0).sum();
+        let artists: f32 = artists.iter().filter_map(|a| self.artists.get(a)).map(|s| s.0).sum();
         genres + 2.0 * artists
     }
 
@@ -103,6 +103,22 @@ impl Crowd {
             1 => format!("a guest here likes {name}"),
             n => format!("{n} guests here like {name}"),
         })
+    }
+}
+
+/// Candidate tracks with their genres and artists in lower case, made
+/// once per catalogue (the autopilot caches it) so a pick allocates nothing
+/// per track.
+pub struct Catalogue {
+    pub tracks: Vec<Track>,
+    keys: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl Catalogue {
+    pub fn new(tracks: Vec<Track>) -> Self {
+        let lower = |list: &[String]| list.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>();
+        let keys = tracks.iter().map(|t| (lower(&t.genres), lower(&t.artists))).collect();
+        Self { tracks, keys }
     }
 }
 
@@ -136,8 +152,8 @@ const ARTIST_GAP: usize = 3;
 /// Without a no-replay rule, a track does not come back within this many plays.
 const REPLAY_GAP: usize = 20;
 
-pub fn pick<'a>(candidates: &'a [Track], ctx: Context<'_>) -> Option<Pick<'a>> {
-    let limits = ctx.limits.map(|l| Limits { requests: None, approval: None, requests_per_hour: None, ..l.clone() });
+pub fn pick<'a>(candidates: &'a Catalogue, ctx: Context<'_>) -> Option<Pick<'a>> {
+    let limits = ctx.limits.map(Limits::prepare);
     let recent_artists: HashSet<String> = ctx
         .recent_plays
         .iter()
@@ -155,15 +171,15 @@ pub fn pick<'a>(candidates: &'a [Track], ctx: Context<'_>) -> Option<Pick<'a>> {
         .map(|(_, p)| p.track_id.as_str())
         .collect();
     let mut best: Option<(f32, &Track)> = None;
-    for track in candidates {
+    for (track, (genres, artists)) in candidates.tracks.iter().zip(&candidates.keys) {
         if ctx.busy.contains(track.id.as_str())
             || played.contains(track.id.as_str())
-            || track.artists.iter().any(|a| recent_artists.contains(&a.to_lowercase()))
-            || limits.as_ref().is_some_and(|l| l.refusal(track).is_some())
+            || artists.iter().any(|a| recent_artists.contains(a))
+            || limits.as_ref().is_some_and(|l| !l.allows_playing(track, genres))
         {
             continue;
         }
-        let mut score = ctx.crowd.score(track);
+        let mut score = ctx.crowd.score(genres, artists);
         if let (Some(last), Some(energy)) = (ctx.last_energy, track.analysis.as_ref().map(|a| a.energy)) {
             score -= 0.5 * f32::from(last.abs_diff(energy)) / 100.0;
         }
@@ -246,7 +262,8 @@ mod tests {
     fn the_crowd_present_decides_and_the_reason_says_so() {
         let disco = track("d1", "Chic", "disco", 70);
         let jazz = track("j1", "Miles", "jazz", 30);
-        let catalogue = vec![jazz.clone(), track("d2", "Sister Sledge", "disco", 75), track("r1", "Rush", "rock", 80)];
+        let catalogue =
+            Catalogue::new(vec![jazz.clone(), track("d2", "Sister Sledge", "disco", 75), track("r1", "Rush", "rock", 80)]);
         let four_disco: Vec<Taste> = (0..4).map(|_| taste(&[&disco])).collect();
         let one_jazz = taste(&[&jazz, &jazz, &jazz]);
         let crowd = Crowd::of(four_disco.iter().chain([&one_jazz]));
@@ -265,7 +282,7 @@ mod tests {
         let a2 = track("a2", "Abba", "pop", 50);
         let b1 = track("b1", "Blur", "pop", 90);
         let c1 = track("c1", "Cher", "pop", 55);
-        let catalogue = vec![a1.clone(), a2.clone(), b1.clone(), c1.clone()];
+        let catalogue = Catalogue::new(vec![a1.clone(), a2.clone(), b1.clone(), c1.clone()]);
         let fan = taste(&[&a1, &b1, &c1]);
         let crowd = Crowd::of([&fan]);
         // Abba played last: no Abba for three tracks; a1 itself not again.
@@ -287,7 +304,7 @@ mod tests {
 
     #[test]
     fn deterministic_for_a_state_and_seed() {
-        let catalogue: Vec<Track> = (0..50).map(|i| track(&format!("t{i}"), &format!("A{i}"), "pop", 50)).collect();
+        let catalogue = Catalogue::new((0..50).map(|i| track(&format!("t{i}"), &format!("A{i}"), "pop", 50)).collect());
         let crowd = Crowd::default();
         let first = pick(&catalogue, context(&crowd, &[])).map(|p| p.track.id.clone());
         for _ in 0..5 {

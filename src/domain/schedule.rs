@@ -119,32 +119,74 @@ impl Limits {
 
     /// Why a guest may not ask for this track now, if they may not.
     pub fn refusal(&self, track: &Track) -> Option<String> {
-        let lower = |list: &[String]| list.iter().map(|g| g.to_lowercase()).collect::<Vec<_>>();
-        let genres = lower(&track.genres);
-        if self.requests == Some(false) {
-            return Some("guests cannot ask for tracks right now".into());
+        let genres: Vec<String> = track.genres.iter().map(|g| g.to_lowercase()).collect();
+        let prepared = self.prepare();
+        Some(match prepared.why(track, &genres, true)? {
+            Why::Closed => "guests cannot ask for tracks right now".into(),
+            Why::Explicit => "explicit tracks are not played right now".into(),
+            Why::Blocked(genre) => format!("{genre} is not played right now"),
+            Why::NotAllowed => format!("only {} is played right now", prepared.allowed.join(", ")),
+            Why::Energy(low, high, energy) => {
+                format!("the energy right now is {low} to {high}, and this track's is {energy}")
+            }
+            Why::Tempo(low, high, bpm) => format!("the tempo right now is {low} to {high} BPM, and this track's is {bpm}"),
+        })
+    }
+
+    /// The limits with their genre lists in lower case, to check many
+    /// tracks (the autopilot) without allocating per track.
+    pub fn prepare(&self) -> PreparedLimits<'_> {
+        let lower = |list: &[String]| list.iter().map(|g| g.to_lowercase()).collect();
+        PreparedLimits { limits: self, blocked: lower(&self.genres_blocked), allowed: lower(&self.genres_allowed) }
+    }
+}
+
+pub struct PreparedLimits<'a> {
+    limits: &'a Limits,
+    blocked: Vec<String>,
+    allowed: Vec<String>,
+}
+
+enum Why<'g> {
+    Closed,
+    Explicit,
+    Blocked(&'g str),
+    NotAllowed,
+    Energy(u8, u8, u8),
+    Tempo(u16, u16, u16),
+}
+
+impl PreparedLimits<'_> {
+    /// Whether the track may play, its genres given in lower case; the
+    /// `requests` switch is not looked at (the autopilot is not a guest).
+    pub fn allows_playing(&self, track: &Track, genres: &[String]) -> bool {
+        self.why(track, genres, false).is_none()
+    }
+
+    fn why<'g>(&self, track: &Track, genres: &'g [String], guest: bool) -> Option<Why<'g>> {
+        let limits = self.limits;
+        if guest && limits.requests == Some(false) {
+            return Some(Why::Closed);
         }
-        if self.explicit == Some(false) && track.explicit {
-            return Some("explicit tracks are not played right now".into());
+        if limits.explicit == Some(false) && track.explicit {
+            return Some(Why::Explicit);
         }
-        let blocked = lower(&self.genres_blocked);
-        if let Some(genre) = genres.iter().find(|g| blocked.contains(g)) {
-            return Some(format!("{genre} is not played right now"));
+        if let Some(genre) = genres.iter().find(|g| self.blocked.contains(g)) {
+            return Some(Why::Blocked(genre));
         }
-        let allowed = lower(&self.genres_allowed);
-        if !allowed.is_empty() && !genres.iter().any(|g| allowed.contains(g)) {
-            return Some(format!("only {} is played right now", allowed.join(", ")));
+        if !self.allowed.is_empty() && !genres.iter().any(|g| self.allowed.contains(g)) {
+            return Some(Why::NotAllowed);
         }
         let analysis = track.analysis.as_ref();
-        if let (Some([low, high]), Some(energy)) = (self.energy, analysis.map(|a| a.energy))
+        if let (Some([low, high]), Some(energy)) = (limits.energy, analysis.map(|a| a.energy))
             && !(low..=high).contains(&energy)
         {
-            return Some(format!("the energy right now is {low} to {high}, and this track's is {energy}"));
+            return Some(Why::Energy(low, high, energy));
         }
-        if let (Some([low, high]), Some(bpm)) = (self.tempo, analysis.and_then(|a| a.bpm))
+        if let (Some([low, high]), Some(bpm)) = (limits.tempo, analysis.and_then(|a| a.bpm))
             && !(low..=high).contains(&bpm)
         {
-            return Some(format!("the tempo right now is {low} to {high} BPM, and this track's is {bpm}"));
+            return Some(Why::Tempo(low, high, bpm));
         }
         None
     }
