@@ -262,8 +262,11 @@ mod tests {
     fn the_crowd_present_decides_and_the_reason_says_so() {
         let disco = track("d1", "Chic", "disco", 70);
         let jazz = track("j1", "Miles", "jazz", 30);
-        let catalogue =
-            Catalogue::new(vec![jazz.clone(), track("d2", "Sister Sledge", "disco", 75), track("r1", "Rush", "rock", 80)]);
+        let catalogue = Catalogue::new(vec![
+            jazz.clone(),
+            track("d2", "Sister Sledge", "disco", 75),
+            track("r1", "Rush", "rock", 80),
+        ]);
         let four_disco: Vec<Taste> = (0..4).map(|_| taste(&[&disco])).collect();
         let one_jazz = taste(&[&jazz, &jazz, &jazz]);
         let crowd = Crowd::of(four_disco.iter().chain([&one_jazz]));

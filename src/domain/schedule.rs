@@ -129,7 +129,9 @@ impl Limits {
             Why::Energy(low, high, energy) => {
                 format!("the energy right now is {low} to {high}, and this track's is {energy}")
             }
-            Why::Tempo(low, high, bpm) => format!("the tempo right now is {low} to {high} BPM, and this track's is {bpm}"),
+            Why::Tempo(low, high, bpm) => {
+                format!("the tempo right now is {low} to {high} BPM, and this track's is {bpm}")
+            }
         })
     }
 

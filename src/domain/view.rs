@@ -410,13 +410,11 @@ fn change_view<'a>(
             let request = room.requests.iter().find(|r| &r.id == request_id)?;
             ChangeView::RequestAdded { request: request.into() }
         }
-        Change::RequestApproved { request } => {
-            ChangeView::RequestApproved {
-                request_id: &request.id,
-                member_id: &request.requested_by,
-                title: &request.track.title,
-            }
-        }
+        Change::RequestApproved { request } => ChangeView::RequestApproved {
+            request_id: &request.id,
+            member_id: &request.requested_by,
+            title: &request.track.title,
+        },
         Change::RequestDeclined { request } => ChangeView::RequestDeclined {
             request_id: &request.id,
             member_id: &request.requested_by,

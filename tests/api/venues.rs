@@ -538,3 +538,51 @@ async fn a_day_part_is_announced_to_the_room_when_it_starts() {
     assert_eq!(announced["changes"][0]["day_part"]["name"], "Closing", "{announced}");
     assert_eq!(announced["version"], before["version"].as_u64().expect("version") + 1, "one write");
 }
+
+/// A zone whose queue runs dry plays on: the autopilot picks a catalogue
+/// track for the guests present and says why; a fallback list chosen by
+/// the staff wins over it.
+#[tokio::test]
+async fn the_autopilot_fills_a_silent_zone_from_the_catalogue_with_a_reason() {
+    let app = spawn_app().await;
+    let (owner, _) = register(&app, "owen").await;
+    let (_, created) = call(&app, Method::POST, "/api/venues", Some(&owner), Some(details("Club"))).await;
+    let id = created["venue"]["id"].as_str().expect("id").to_string();
+    let tracks: Vec<String> = (1..=8).map(TestApp::track_id).collect();
+    let catalogue = format!("/api/venues/{id}/catalogue");
+    call(&app, Method::POST, &catalogue, Some(&owner), Some(json!({"track_ids": tracks}))).await;
+    let (_, zone) =
+        call(&app, Method::POST, &format!("/api/venues/{id}/zones"), Some(&owner), Some(json!({"name": "Floor"})))
+            .await;
+    let code = zone["zone"]["code"].as_str().expect("code");
+    let host = app.connect(zone["token"].as_str().expect("token")).await;
+    let guest = app.connect(app.join(code, "Gil").await.token.as_str()).await;
+    guest.ok("queue:add", json!({"track_id": tracks[0]})).await;
+    let first = guest.snapshot().await["now_playing"].clone();
+    assert_eq!(first["track"]["id"], tracks[0].as_str());
+    assert_eq!(first.get("reason"), None, "a guest's track has no reason");
+    host.ok("player:skip", json!({})).await;
+    let picked = guest
+        .wait_for("room:changed", |v| {
+            v["changes"].as_array().is_some_and(|cs| cs.iter().any(|c| c["now_playing"]["reason"].is_string()))
+        })
+        .await;
+    let now_playing = picked["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find_map(|c| c["now_playing"].as_object().cloned())
+        .expect("now playing");
+    let id_played = now_playing["track"]["id"].as_str().expect("id");
+    assert!(tracks.iter().any(|t| t == id_played) && id_played != tracks[0], "a new catalogue track: {id_played}");
+    assert_ne!(now_playing["track"]["artists"], first["track"]["artists"], "not the same artist again at once");
+    let reason = now_playing["reason"].as_str().expect("reason");
+    assert!(reason.contains("guest") || reason.contains("catalogue"), "{reason}");
+
+    // With a fallback list the staff chose, the list plays instead.
+    host.ok("room:set_fallback", json!({"track_ids": [tracks[7]]})).await;
+    host.ok("player:skip", json!({})).await;
+    let snapshot = guest.snapshot().await;
+    assert_eq!(snapshot["now_playing"]["track"]["id"], tracks[7].as_str());
+    assert_eq!(snapshot["now_playing"].get("reason"), None);
+}
