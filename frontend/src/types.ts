@@ -83,6 +83,8 @@ export interface NowPlayingView {
   skip_votes: number;
   /** Paused because the room's speaker went away; resumes when it is back. */
   waiting_for_speaker?: boolean;
+  /** Why the autopilot picked it (a venue zone whose queue ran dry). */
+  reason?: string;
 }
 
 export interface Play {

@@ -78,7 +78,7 @@ export function nowPlayingSection(ctx: RoomContext | null): Section {
         setText(part(el, 'title-text'), np.track.title);
         part(el, 'explicit').hidden = !np.track.explicit;
         setText(part(el, 'artist'), np.track.artists.join(', '));
-        setText(part(el, 'meta'), addedBy(state, np.added_by));
+        setText(part(el, 'meta'), np.reason ? `Autopilot: ${np.reason}` : addedBy(state, np.added_by));
       }
       if (ctx) drawControls(el, state, ctx.later);
       tick();
