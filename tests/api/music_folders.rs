@@ -390,7 +390,9 @@ async fn audio_needs_a_current_ticket_for_that_track_and_a_member_of_a_room_play
     // A ticket for this track does not open another one.
     let other = p.url.replacen(&p.track_id, "demo-0001", 1);
     assert_eq!(fetch(&p.app, &other, &[]).await.status(), 401);
-    // Expired.
+    // Expired. (Paused first: the 4 s track must still be the room's
+    // after the clock jumps, whenever the player ticks.)
+    p.app.connect(&p.host.token).await.ok("player:pause", serde_json::json!({})).await;
     p.app.clock.advance(31 * 60_000);
     let expired = fetch(&p.app, &p.url, &[]).await;
     assert_eq!(expired.status(), 401);
