@@ -17,7 +17,7 @@ use tokio_util::task::TaskTracker;
 use crate::broadcast::{Audience, Broadcaster, Payload};
 use crate::clock::SharedClock;
 use crate::domain::view::PhotoView;
-use crate::domain::{Activity, ActivityKind, Change, Member, Millis, Room, Track, User};
+use crate::domain::{Activity, ActivityKind, Member, Millis, Outcome, Room, Track, User};
 use crate::error::Result;
 use crate::rooms::{CommitListener, Rooms};
 use crate::store::{FollowSide, Store};
@@ -179,7 +179,8 @@ impl Activities {
 
 impl CommitListener for Activities {
     /// Off the write path: followers' timelines are not worth a slower room.
-    fn committed(&self, room: &Room, changes: &[Change]) {
+    fn committed(&self, room: &Room, outcome: &Outcome) {
+        let changes = &outcome.changes;
         if !has_account_activity(room, changes) {
             return;
         }

@@ -375,6 +375,14 @@ fn app_state(
     rooms.listen(Arc::new(autopilot));
     let player = Player::new(rooms.clone(), timetable, backends.presence.clone(), clock.clone());
     let venues = Venues { store: storage.store.clone(), rooms: rooms.clone(), clock: clock.clone() };
+    let analytics = crate::analytics::Analytics::new(
+        storage.store.clone(),
+        rooms.clone(),
+        venues.clone(),
+        clock.clone(),
+        writes.clone(),
+    );
+    rooms.listen(Arc::new(analytics.clone()));
     let state = AppState::new(Shared {
         settings,
         public_url,
@@ -386,6 +394,7 @@ fn app_state(
         activities,
         providers,
         venues,
+        analytics,
         player,
         store: storage.store,
         search,

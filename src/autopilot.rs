@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::SharedClock;
 use crate::domain::recommend::{self, Catalogue, Crowd, Taste};
-use crate::domain::{ActivityKind, Actor, Change, Command, Millis, Room, Track};
+use crate::domain::{ActivityKind, Actor, Change, Command, Millis, Outcome, Room, Track};
 use crate::error::Result;
 use crate::presence::Presence;
 use crate::rooms::{CommitListener, Rooms};
@@ -189,7 +189,8 @@ fn silent(room: &Room) -> bool {
 }
 
 impl CommitListener for Autopilot {
-    fn committed(&self, room: &Room, changes: &[Change]) {
+    fn committed(&self, room: &Room, outcome: &Outcome) {
+        let changes = &outcome.changes;
         let went_silent = changes.iter().any(|c| matches!(c, Change::NowPlaying | Change::EntryRemoved { .. }));
         if room.venue_id.is_none() || !silent(room) || !went_silent {
             return;

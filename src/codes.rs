@@ -83,6 +83,7 @@ codes! {
     InvitationNotFound = "invitation_not_found", 404;
     NotInCatalogue = "not_in_catalogue", 409;
     InvalidSchedule = "invalid_schedule", 400;
+    InvalidRange = "invalid_range", 400;
     OutsideDayPart = "outside_day_part", 409;
     RequestNotFound = "request_not_found", 404;
     AlreadyRequested = "already_requested", 409;

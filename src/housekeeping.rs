@@ -2,7 +2,9 @@
 //! delay a track change: version announcements (every 3 s), presence
 //! refresh (10 s), re-planning rooms changed by other nodes (5 s, when
 //! scaled out), photos whose render job was lost (10 s), the idle-room
-//! sweep (60 s) and orphan photo files (at start, then hourly).
+//! sweep (60 s), visits of guests still online (5 min), orphan photo files
+//! (at start, then hourly) and analytics past retention (at start, then
+//! daily).
 //!
 //! Owns: the housekeeping loop and its periods.
 //! May use: state, realtime's `Hub`. Sits with `app` at the top: nothing
@@ -18,6 +20,8 @@ use crate::state::AppState;
 
 /// How often idle rooms are swept.
 const SWEEP_EVERY_SECONDS: u64 = 60;
+/// Analytics events past their retention are swept at start, then daily.
+const ANALYTICS_SWEEP_EVERY_SECONDS: u64 = 86_400;
 /// The orphan photo file sweep runs at start and then this often.
 const ORPHAN_SWEEP_EVERY_SECONDS: u64 = 3600;
 
@@ -47,6 +51,15 @@ pub async fn run(app: AppState, hub: Arc<Hub>, stop: CancellationToken) {
         }
         if seconds.is_multiple_of(10) {
             app.photos.resume_rendering().await;
+        }
+        if seconds.is_multiple_of(crate::analytics::VISIT_REFRESH_SECONDS) {
+            let analytics = app.analytics.clone();
+            let here = app.presence.here();
+            tokio::spawn(async move { analytics.refresh_visits(here).await });
+        }
+        if seconds % ANALYTICS_SWEEP_EVERY_SECONDS == 2 {
+            let analytics = app.analytics.clone();
+            tokio::spawn(async move { analytics.sweep().await });
         }
         if seconds % ORPHAN_SWEEP_EVERY_SECONDS == 1 {
             // Its own task: listing every file must not delay the rest.

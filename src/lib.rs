@@ -27,6 +27,7 @@
 
 pub mod accounts;
 pub mod activities;
+pub mod analytics;
 pub mod app;
 pub mod autopilot;
 pub mod broadcast;

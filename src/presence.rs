@@ -34,6 +34,9 @@ pub trait Presence: Send + Sync + 'static {
 
     /// Keeps this node's entries alive where they expire (Redis).
     async fn refresh(&self) {}
+
+    /// Every (room, member) pair with a socket on this node.
+    fn here(&self) -> Vec<(String, String)>;
 }
 
 /// This node's sockets: room id → member id → open sockets.
@@ -94,6 +97,10 @@ impl Presence for LocalPresence {
     async fn online(&self, room_id: &str) -> HashSet<String> {
         self.members(room_id)
     }
+
+    fn here(&self) -> Vec<(String, String)> {
+        self.all()
+    }
 }
 
 /// How long a node's presence entries live without a refresh.
@@ -141,6 +148,10 @@ impl RedisPresence {
 
 #[async_trait]
 impl Presence for RedisPresence {
+    fn here(&self) -> Vec<(String, String)> {
+        self.local.all()
+    }
+
     async fn connect(&self, room_id: &str, member_id: &str) -> bool {
         let already_online = self.online(room_id).await.contains(member_id);
         if self.local.add(room_id, member_id)

@@ -106,7 +106,7 @@ pub struct RoomsParts {
 /// Something another service does after each commit on this node (once
 /// the room has been told). It must return at once: slow work is spawned.
 pub trait CommitListener: Send + Sync {
-    fn committed(&self, room: &Room, changes: &[Change]);
+    fn committed(&self, room: &Room, outcome: &Outcome);
 }
 
 #[derive(Clone)]
@@ -375,7 +375,7 @@ impl Rooms {
         self.timetable.plan(room);
         let listeners = self.0.listeners.read().unwrap_or_else(|e| e.into_inner()).clone();
         for listener in listeners {
-            listener.committed(room, &outcome.changes);
+            listener.committed(room, outcome);
         }
         let to_room = || Audience::Room(room.id.clone());
         self.broadcaster.emit(to_room(), "room:changed", payload).await;

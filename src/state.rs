@@ -43,6 +43,7 @@ pub struct Shared {
     /// Music services (Spotify): links, jobs, catalogue, playback.
     pub providers: Providers,
     pub venues: crate::venues::Venues,
+    pub analytics: crate::analytics::Analytics,
     pub player: Player,
     /// The library's tracks and health checks read the store directly.
     pub store: Arc<dyn Store>,

@@ -354,6 +354,8 @@ fn system_command(room: &mut Room, command: Command, now: Millis, out: &mut Outc
                     paused_position: None,
                     skip_votes: BTreeSet::new(),
                     reason: Some(reason),
+                    votes_up: 0,
+                    votes_down: 0,
                 });
                 out.changes.push(Change::NowPlaying);
             }
@@ -779,10 +781,13 @@ fn advance(room: &mut Room, now: Millis, end: PlayEnd, out: &mut Outcome) {
             track_id: np.track.id,
             title: np.track.title,
             artists: np.track.artists,
+            genres: np.track.genres,
             added_by: np.added_by,
             started_at: np.started_at,
             ended_at: now,
             end,
+            votes_up: np.votes_up,
+            votes_down: np.votes_down,
         };
         room.recent_plays.push(play.clone());
         let excess = room.recent_plays.len().saturating_sub(RECENT_PLAYS);
@@ -803,17 +808,18 @@ fn start_if_idle(room: &mut Room, now: Millis, out: &mut Outcome) {
 
 fn start_next(room: &mut Room, now: Millis, out: &mut Outcome) -> bool {
     let next = queue::play_order(room).first().map(|e| e.id.clone());
-    let (entry_id, track, added_by) = if let Some(id) = next {
+    let (entry_id, track, added_by, (votes_up, votes_down)) = if let Some(id) = next {
         let pos = room.queue.iter().position(|e| e.id == id).unwrap_or_default();
         let entry = room.queue.remove(pos);
         out.changes.push(Change::EntryRemoved { entry_id: id.clone(), reason: RemovalReason::Played });
-        (id, entry.track, Some(entry.added_by))
+        let votes = entry.votes_up_down();
+        (id, entry.track, Some(entry.added_by), votes)
     } else if !room.fallback.is_empty() {
         let track = room.fallback[room.fallback_cursor % room.fallback.len()].clone();
         room.fallback_cursor = (room.fallback_cursor + 1) % room.fallback.len();
         let seq = room.next_seq;
         room.next_seq += 1;
-        (format!("fallback-{seq}"), track, None)
+        (format!("fallback-{seq}"), track, None, (0, 0))
     } else {
         return false;
     };
@@ -825,6 +831,8 @@ fn start_next(room: &mut Room, now: Millis, out: &mut Outcome) -> bool {
         paused_position: None,
         skip_votes: BTreeSet::new(),
         reason: None,
+        votes_up,
+        votes_down,
     });
     true
 }

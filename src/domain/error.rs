@@ -83,6 +83,8 @@ pub enum DomainError {
     NotInCatalogue,
     #[error("invalid schedule: {0}")]
     InvalidSchedule(String),
+    #[error("invalid date range: {0}")]
+    InvalidRange(String),
     #[error("{0}")]
     OutsideDayPart(String),
     #[error("no waiting request with this id")]
@@ -138,6 +140,7 @@ impl DomainError {
             Self::InvitationNotFound => Code::InvitationNotFound,
             Self::NotInCatalogue => Code::NotInCatalogue,
             Self::InvalidSchedule(_) => Code::InvalidSchedule,
+            Self::InvalidRange(_) => Code::InvalidRange,
             Self::OutsideDayPart(_) => Code::OutsideDayPart,
             Self::RequestNotFound => Code::RequestNotFound,
             Self::AlreadyRequested => Code::AlreadyRequested,

@@ -7,6 +7,7 @@
 //! Owns: the party's rules and the views clients see. May use: codes.
 //! Must not import: anything that does I/O (store, services, transport).
 
+pub mod analytics;
 pub mod code;
 pub mod command;
 pub mod error;
@@ -24,7 +25,7 @@ pub mod user;
 pub mod venue;
 pub mod view;
 
-pub use command::{Actor, Change, Command, apply};
+pub use command::{Actor, Change, Command, Outcome, apply};
 pub use error::DomainError;
 pub use listing::{Listing, Location};
 pub use photo::{Photo, PhotoMark, PhotoStatus};

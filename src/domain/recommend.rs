@@ -229,10 +229,13 @@ mod tests {
             track_id: t.id.clone(),
             title: t.title.clone(),
             artists: t.artists.clone(),
+            genres: t.genres.clone(),
             added_by: None,
             started_at: at,
             ended_at: at + 1,
             end: PlayEnd::Finished,
+            votes_up: 0,
+            votes_down: 0,
         }
     }
 

@@ -100,6 +100,13 @@ impl Entry {
     pub fn score(&self) -> i64 {
         self.votes.values().map(|v| i64::from(*v)).sum()
     }
+
+    /// How many voted up and how many down.
+    pub fn votes_up_down(&self) -> (u32, u32) {
+        let up = self.votes.values().filter(|v| **v > 0).count() as u32;
+        let down = self.votes.values().filter(|v| **v < 0).count() as u32;
+        (up, down)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -118,6 +125,15 @@ pub struct NowPlaying {
     /// for a track someone queued or the fallback list.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The votes its queue entry had when it started (for analytics).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub votes_up: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub votes_down: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl NowPlaying {
@@ -152,10 +168,17 @@ pub struct Play {
     pub track_id: String,
     pub title: String,
     pub artists: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub genres: Vec<String>,
     pub added_by: Option<String>,
     pub started_at: Millis,
     pub ended_at: Millis,
     pub end: PlayEnd,
+    /// The votes up and down its queue entry had when it started.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub votes_up: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub votes_down: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

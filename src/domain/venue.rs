@@ -46,6 +46,8 @@ pub enum VenueAction {
     DeleteVenue,
     /// Moderate a zone: its queue, requests and photos (staff in the zone room).
     Moderate,
+    /// See the dashboard: plays, requests, votes, guests.
+    ViewAnalytics,
 }
 
 impl VenueRole {
@@ -55,7 +57,16 @@ impl VenueRole {
         match self {
             Self::Owner => true,
             Self::Manager => {
-                matches!(action, View | EditVenue | ManageZones | PrintCards | EditCatalogue | EditSchedules | Moderate)
+                matches!(
+                    action,
+                    View | EditVenue
+                        | ManageZones
+                        | PrintCards
+                        | EditCatalogue
+                        | EditSchedules
+                        | Moderate
+                        | ViewAnalytics
+                )
             }
             Self::Staff => matches!(action, View | PrintCards | Moderate),
         }

@@ -7,6 +7,7 @@
 //! No service imports this module.
 
 mod accounts;
+mod analytics;
 mod audio;
 mod auth;
 mod client_ip;
@@ -47,6 +48,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(accounts::router())
         .merge(providers::router())
         .merge(venues::router())
+        .merge(analytics::router())
         .fallback(async || AppError::NotFound)
         .method_not_allowed_fallback(async || AppError::MethodNotAllowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -118,6 +118,7 @@ async fn remove(
         app.delete_room(&zone.room_id).await?;
     }
     app.store.venues().clear_catalogue(&venue.id).await?;
+    app.store.analytics().forget_venue_events(&venue.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

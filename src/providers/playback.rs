@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::Providers;
 use crate::broadcast::{Audience, Payload};
-use crate::domain::{Change, Room};
+use crate::domain::{Change, Outcome, Room};
 use crate::rooms::CommitListener;
 
 /// What the device should be doing.
@@ -23,7 +23,8 @@ enum Wanted {
 
 impl CommitListener for Providers {
     /// Starts a hand-off when the commit changed what plays, or where.
-    fn committed(&self, room: &Room, changes: &[Change]) {
+    fn committed(&self, room: &Room, outcome: &Outcome) {
+        let changes = &outcome.changes;
         let relevant = changes.iter().any(|c| matches!(c, Change::NowPlaying | Change::PlaybackUpdated));
         if !relevant || (room.playback.is_none() && !changes.contains(&Change::PlaybackUpdated)) {
             return;

@@ -71,6 +71,7 @@ async fn accept<A: Adapter>(s: &SocketRef<A>, app: &AppState, session: Session) 
     s.extensions.insert(session);
     if app.presence.connect(&room_id, &member_id).await {
         s.extensions.insert(CameOnline);
+        app.analytics.seen(&room_id, &member_id);
     }
     s.on_fallback(events::on_event::<A>);
     s.on_disconnect(on_disconnect::<A>);
@@ -111,6 +112,7 @@ async fn on_disconnect<A: Adapter>(
         return;
     };
     if app.presence.disconnect(&session.room_id, &session.member_id).await {
+        app.analytics.seen(&session.room_id, &session.member_id);
         presence_outbox::announce(&hub, &app.presence, &session.room_id, &session.member_id, false);
     }
 }

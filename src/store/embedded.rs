@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 mod accounts;
+mod analytics;
 mod music_files;
 mod providers;
 mod venues;
@@ -121,6 +122,7 @@ impl EmbeddedStore {
         accounts::open_tables(&txn)?;
         providers::open_tables(&txn)?;
         venues::open_tables(&txn)?;
+        analytics::open_tables(&txn)?;
         music_files::open_tables(&txn)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(RwLock::new(Some(Arc::new(db)))) })
@@ -607,6 +609,10 @@ impl Store for EmbeddedStore {
     }
 
     fn venues(&self) -> &dyn crate::store::VenueStore {
+        self
+    }
+
+    fn analytics(&self) -> &dyn crate::store::AnalyticsStore {
         self
     }
 

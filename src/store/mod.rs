@@ -5,11 +5,13 @@
 //! compare-and-swap on the room's `version`, so any number of writers can
 //! race and exactly one wins each version.
 //!
-//! Owns: `Store` (and `AccountStore`, `ProviderStore`, `VenueStore`) with the redb and
+//! Owns: `Store` (and `AccountStore`, `ProviderStore`, `VenueStore`,
+//! `AnalyticsStore`) with the redb and
 //! MongoDB implementations. May use: domain. Must not import: anything
 //! above it.
 
 mod accounts;
+mod analytics;
 mod embedded;
 mod mongo;
 mod music_files;
@@ -19,6 +21,7 @@ mod venues;
 use async_trait::async_trait;
 
 pub use accounts::{AccountStore, Before, FollowSide};
+pub use analytics::AnalyticsStore;
 pub use embedded::EmbeddedStore;
 pub use mongo::MongoStore;
 pub use music_files::MusicFileStore;
@@ -148,6 +151,8 @@ pub trait Store: Send + Sync + 'static {
     fn music_files(&self) -> &dyn MusicFileStore;
     /// The same database's venues and staff invitations.
     fn venues(&self) -> &dyn VenueStore;
+    /// The same database's venue analytics events.
+    fn analytics(&self) -> &dyn AnalyticsStore;
     /// Releases the database; later calls answer `Unavailable`.
     async fn close(&self);
     /// Cheap round trip for the readiness probe.

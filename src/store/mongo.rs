@@ -14,6 +14,7 @@
 //! - `settings`: `token_secret`, shared by every node.
 
 mod accounts;
+mod analytics;
 mod music_files;
 mod providers;
 mod venues;
@@ -140,6 +141,7 @@ impl MongoStore {
         self.collection("venue_catalogue")?
             .create_index(IndexModel::builder().keys(keys).options(catalogue).build())
             .await?;
+        self.create_analytics_indexes().await?;
         Ok(())
     }
 
@@ -475,6 +477,10 @@ impl Store for MongoStore {
     }
 
     fn venues(&self) -> &dyn crate::store::VenueStore {
+        self
+    }
+
+    fn analytics(&self) -> &dyn crate::store::AnalyticsStore {
         self
     }
 

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crowdjuke::domain::analytics::{DayRange, What, ZoneEvent};
 use crowdjuke::domain::{AccountSession, Activity, ActivityKind, User};
 use crowdjuke::domain::{
     Actor, Command, Member, Photo, PhotoMark, PhotoStatus, Play, PlayEnd, Playback, Role, Room, Rules, Track, apply,
@@ -78,10 +79,13 @@ fn play(entry: &str, ended_at: u64) -> Play {
         track_id: format!("t-{entry}"),
         title: format!("title {entry}"),
         artists: vec!["A".into()],
+        genres: vec![],
         added_by: Some("h".into()),
         started_at: ended_at - 1000,
         ended_at,
         end: PlayEnd::Finished,
+        votes_up: 0,
+        votes_down: 0,
     }
 }
 
@@ -651,6 +655,92 @@ async fn an_invitation_is_taken_once(store: Arc<dyn Store>) {
     assert_eq!(venues.take_invitation("forged").await.expect("take"), None);
 }
 
+fn zone_event(id: &str, zone: &str, day: &str, what: What) -> ZoneEvent {
+    ZoneEvent { id: id.into(), venue_id: "v1".into(), zone_id: zone.into(), at: NOW, day: day.into(), what }
+}
+
+fn played(track: &str, artist: &str, genre: &str, skipped: bool, up: u32) -> What {
+    What::Play {
+        track_id: track.into(),
+        title: format!("title {track}"),
+        artist: artist.into(),
+        genre: genre.into(),
+        skipped,
+        votes_up: up,
+        votes_down: 1,
+    }
+}
+
+fn days(from: &str, to: &str) -> DayRange {
+    let day = |s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+    DayRange { from: day(from), to: day(to) }
+}
+
+async fn zone_events_are_summed_by_day_zone_track_and_hour(store: Arc<dyn Store>) {
+    let analytics = store.analytics();
+    let events = vec![
+        zone_event("p1", "bar", "2026-03-01", played("t1", "Abba", "disco", false, 2)),
+        zone_event("p2", "bar", "2026-03-01", played("t1", "Abba", "disco", true, 0)),
+        zone_event("p3", "bar", "2026-03-02", played("t2", "Blur", "", false, 1)),
+        zone_event("p4", "terrace", "2026-03-02", played("t2", "Blur", "", false, 0)),
+        zone_event("p5", "bar", "2026-02-28", played("t3", "Cher", "pop", false, 0)),
+        zone_event("r1", "bar", "2026-03-01", What::Request { track_id: "t1".into(), approved: true }),
+        zone_event("r2", "bar", "2026-03-02", What::Request { track_id: "t2".into(), approved: false }),
+    ];
+    analytics.record_events(&events).await.expect("record");
+    analytics.record_events(&events[..2]).await.expect("recording again is fine");
+    let mut other_venue = zone_event("p9", "elsewhere", "2026-03-01", played("t1", "Abba", "disco", false, 0));
+    other_venue.venue_id = "v2".into();
+    analytics.record_events(&[other_venue]).await.expect("record");
+    // Two visits of one guest, far apart, and another guest's.
+    let visit = |member: &str, at: u64, hour: u8| {
+        let mut v =
+            zone_event("", "bar", "2026-03-01", What::Visit { member_id: member.into(), until: at, hours: vec![hour] });
+        v.id = format!("visit:bar:{member}:{at}");
+        v.at = at;
+        v
+    };
+    analytics.note_visit(&visit("g1", NOW, 20)).await.expect("arrive");
+    analytics.note_visit(&visit("g1", NOW + 600_000, 20)).await.expect("still here");
+    analytics.note_visit(&visit("g1", NOW + 1_200_000, 21)).await.expect("still here, next hour");
+    analytics.note_visit(&visit("g1", NOW + 5 * 3_600_000, 23)).await.expect("back much later: a new visit");
+    analytics.note_visit(&visit("g2", NOW, 20)).await.expect("another guest");
+
+    let tally = analytics.tally("v1", None, &days("2026-03-01", "2026-03-02")).await.expect("tally");
+    let report = tally.finish(&days("2026-03-01", "2026-03-02"), "Europe/Paris", None);
+    assert_eq!(report.days.len(), 2);
+    let first = &report.days[0];
+    assert_eq!((first.plays, first.skips, first.votes_up, first.votes_down), (2, 1, 2, 2), "{first:?}");
+    assert_eq!((first.requests_approved, first.requests_declined, first.guests), (1, 0, 3));
+    let second = &report.days[1];
+    assert_eq!((second.plays, second.requests_declined, second.guests), (2, 1, 0));
+    assert_eq!(report.totals.plays, 4, "the day before the range and the other venue are left out");
+    assert_eq!(report.totals.skip_rate, 0.25);
+    assert_eq!(report.totals.average_stay_ms, 1_200_000 / 3, "visits of 20 min, 0 and 0");
+    let top = &report.tracks[0];
+    assert_eq!((top.track_id.as_str(), top.plays, top.skips, top.skip_rate), ("t1", 2, 1, 0.5));
+    assert_eq!(top.title, "title t1");
+    assert_eq!(
+        report.artists.iter().map(|a| (a.name.as_str(), a.plays)).collect::<Vec<_>>(),
+        [("Abba", 2), ("Blur", 2)]
+    );
+    assert_eq!(report.genres.iter().map(|g| (g.name.as_str(), g.plays)).collect::<Vec<_>>(), [("disco", 2)]);
+    assert_eq!((report.hours[20].guests, report.hours[21].guests, report.hours[23].guests), (2, 1, 1));
+
+    let bar = analytics.tally("v1", Some("bar"), &days("2026-02-01", "2026-03-31")).await.expect("tally");
+    let bar = bar.finish(&days("2026-02-01", "2026-03-31"), "UTC", Some("bar"));
+    assert_eq!(bar.totals.plays, 4, "one zone: the terrace's play is left out, February's is in");
+
+    assert_eq!(analytics.sweep_events("2026-03-01").await.expect("sweep"), 1, "only February's play is older");
+    let after = analytics.tally("v1", Some("bar"), &days("2026-02-01", "2026-03-31")).await.expect("tally");
+    assert_eq!(after.finish(&days("2026-02-01", "2026-03-31"), "UTC", None).totals.plays, 3);
+    analytics.forget_venue_events("v1").await.expect("forget");
+    let gone = analytics.tally("v1", None, &days("2026-02-01", "2026-03-31")).await.expect("tally");
+    assert_eq!(gone.finish(&days("2026-02-01", "2026-03-31"), "UTC", None).totals, Default::default());
+    let kept = analytics.tally("v2", None, &days("2026-03-01", "2026-03-01")).await.expect("tally");
+    assert_eq!(kept.finish(&days("2026-03-01", "2026-03-01"), "UTC", None).totals.plays, 1, "another venue's stay");
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded_store {
@@ -671,6 +761,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    zone_events_are_summed_by_day_zone_track_and_hour,
     venues_are_saved_by_compare_and_swap_and_found_by_staff,
     an_invitation_is_taken_once,
     a_venue_catalogue_is_kept_per_venue_in_track_order,
