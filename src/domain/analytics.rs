@@ -404,7 +404,7 @@ mod tests {
     use super::*;
 
     fn date(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("valid")
     }
 
     fn code(e: DomainError) -> &'static str {
@@ -414,12 +414,12 @@ mod tests {
     #[test]
     fn a_range_defaults_to_the_last_30_days_and_refuses_nonsense() {
         let today = date("2026-12-05");
-        let range = DayRange::parse(None, None, today).unwrap();
+        let range = DayRange::parse(None, None, today).expect("valid");
         assert_eq!(
             (range.first().as_str(), range.last().as_str(), range.day_count()),
             ("2026-11-06", "2026-12-05", 30)
         );
-        let year = DayRange::parse(Some("2025-12-05"), Some("2026-12-05"), today).unwrap();
+        let year = DayRange::parse(Some("2025-12-05"), Some("2026-12-05"), today).expect("valid");
         assert_eq!(year.day_count(), 366);
         for (from, to) in [
             (Some("1926-01-01"), Some("2026-01-01")), // a hundred years
@@ -428,7 +428,7 @@ mod tests {
             (Some("yesterday"), None),
             (None, Some("2026-13-01")),
         ] {
-            let refused = DayRange::parse(from, to, today).unwrap_err();
+            let refused = DayRange::parse(from, to, today).expect_err("refused");
             assert_eq!(code(refused), "invalid_range", "{from:?}..{to:?}");
         }
     }
