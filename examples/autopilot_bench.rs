@@ -53,10 +53,13 @@ fn main() {
                 track_id: t.id.clone(),
                 title: t.title.clone(),
                 artists: t.artists.clone(),
+                genres: t.genres.clone(),
                 added_by: None,
                 started_at: i as u64 * 200_000,
                 ended_at: i as u64 * 200_000 + 1,
                 end: PlayEnd::Finished,
+                votes_up: 0,
+                votes_down: 0,
             }
         })
         .collect();
