@@ -586,3 +586,124 @@ async fn the_autopilot_fills_a_silent_zone_from_the_catalogue_with_a_reason() {
     assert_eq!(snapshot["now_playing"]["track"]["id"], tracks[7].as_str());
     assert_eq!(snapshot["now_playing"].get("reason"), None);
 }
+
+/// The owner's report, asked until `ready` holds (events are recorded
+/// right after the commit, apart from it).
+async fn report_when(app: &TestApp, path: &str, token: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        let (status, report) = call(app, Method::GET, path, Some(token), None).await;
+        assert_eq!(status, 200, "{report}");
+        if ready(&report) {
+            return report;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the report never showed what was expected");
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_plays_requests_votes_and_guests() {
+    let app = spawn_app().await;
+    let (id, people) = venue_with_staff(&app).await;
+    let tracks: Vec<String> = (1..=4).map(TestApp::track_id).collect();
+    let catalogue = format!("/api/venues/{id}/catalogue");
+    call(&app, Method::POST, &catalogue, Some(&people.owner), Some(json!({"track_ids": tracks}))).await;
+    let zones = format!("/api/venues/{id}/zones");
+    let (_, zone) = call(&app, Method::POST, &zones, Some(&people.owner), Some(json!({"name": "Bar"}))).await;
+    let (room_id, code) =
+        (zone["zone"]["room_id"].as_str().expect("room"), zone["zone"]["code"].as_str().expect("code"));
+    let (_, terrace) = call(&app, Method::POST, &zones, Some(&people.owner), Some(json!({"name": "Terrace"}))).await;
+    let schedule = format!("/api/venues/{id}/zones/{room_id}/schedule");
+    let plan = json!({"defaults": {"approval": true}});
+    assert_eq!(call(&app, Method::PUT, &schedule, Some(&people.owner), Some(plan)).await.0, 200);
+
+    let analytics = format!("/api/venues/{id}/analytics");
+    let (status, empty) = call(&app, Method::GET, &analytics, Some(&people.manager), None).await;
+    assert_eq!(status, 200, "{empty}");
+    assert_eq!((empty["days"].as_array().map(Vec::len), empty["totals"]["plays"].as_u64()), (Some(30), Some(0)));
+    assert_eq!(empty["hours"].as_array().map(Vec::len), Some(24));
+    assert_eq!(empty["time_zone"], "Europe/Paris");
+
+    let join = format!("/api/rooms/{code}/join");
+    let (_, sam) = app.post(&join, json!({"name": "Sam", "account_token": people.staff})).await;
+    let staff = app.connect(sam["token"].as_str().expect("token")).await;
+    let gil = app.connect(app.join(code, "Gil").await.token.as_str()).await;
+    let ivy = app.connect(app.join(code, "Ivy").await.token.as_str()).await;
+
+    let asked = gil.ok("queue:add", json!({"track_id": tracks[0]})).await;
+    staff.ok("request:approve", json!({"request_id": asked["request"]["id"]})).await;
+    let declined = ivy.ok("queue:add", json!({"track_id": tracks[1]})).await;
+    staff.ok("request:decline", json!({"request_id": declined["request"]["id"]})).await;
+    staff.ok("queue:add", json!({"track_id": tracks[2]})).await;
+    let entry_id = crate::helpers::queue_ids(&staff.snapshot().await)[0].clone();
+    for guest in [&gil, &ivy] {
+        guest.ok("queue:vote", json!({"entry_id": entry_id, "value": 1})).await;
+    }
+    staff.ok("player:skip", json!({})).await;
+    staff.ok("player:skip", json!({})).await;
+
+    let report = report_when(&app, &analytics, &people.owner, |r| {
+        r["totals"]["plays"] == 2 && r["totals"]["requests_declined"] == 1 && r["totals"]["guests"] == 3
+    })
+    .await;
+    let totals = &report["totals"];
+    assert_eq!(totals["skips"], 2, "{report}");
+    // An entry starts with its adder's vote: 1 for Gil's request, 3 for Sam's track.
+    assert_eq!((totals["skip_rate"].as_f64(), totals["votes_up"].as_u64()), (Some(1.0), Some(4)), "{report}");
+    assert_eq!(totals["requests_approved"], 1, "{report}");
+    let today = report["days"].as_array().and_then(|d| d.last()).cloned().expect("today");
+    assert_eq!((today["plays"].as_u64(), today["guests"].as_u64()), (Some(2), Some(3)), "{report}");
+    let voted = report["tracks"].as_array().expect("tracks").iter().find(|t| t["track_id"] == tracks[2].as_str());
+    assert_eq!(voted.map(|t| t["votes_up"].clone()), Some(json!(3)), "{report}");
+    let seen: u64 = report["hours"].as_array().expect("hours").iter().filter_map(|h| h["guests"].as_u64()).sum();
+    assert!(seen >= 3, "each guest is present in an hour: {report}");
+
+    // One zone, or another; the same figures by range.
+    let (_, bar) = call(&app, Method::GET, &format!("{analytics}?zone={room_id}"), Some(&people.owner), None).await;
+    assert_eq!(bar["totals"]["plays"], 2, "{bar}");
+    let terrace_id = terrace["zone"]["room_id"].as_str().expect("terrace");
+    let (_, other) =
+        call(&app, Method::GET, &format!("{analytics}?zone={terrace_id}"), Some(&people.owner), None).await;
+    assert_eq!(other["totals"]["plays"], 0, "{other}");
+    let day = today["day"].as_str().expect("day");
+    let one_day = format!("{analytics}?from={day}&to={day}");
+    let (_, single) = call(&app, Method::GET, &one_day, Some(&people.owner), None).await;
+    assert_eq!((single["days"].as_array().map(Vec::len), single["totals"]["plays"].as_u64()), (Some(1), Some(2)));
+
+    // The CSV holds every played track.
+    let export = app
+        .http
+        .get(app.url(&format!("{analytics}/export?table=tracks")))
+        .bearer_auth(&people.manager)
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(export.status(), 200);
+    assert!(export.headers()["content-type"].to_str().expect("type").starts_with("text/csv"));
+    assert!(export.headers()["content-disposition"].to_str().expect("disposition").contains("tracks-"));
+    let csv = export.text().await.expect("csv");
+    let title = voted.map(|t| t["title"].as_str().unwrap_or_default().to_string()).unwrap_or_default();
+    assert!(csv.starts_with("track_id,title,artist,plays,skips,skip_rate,votes_up,votes_down\n"), "{csv}");
+    assert!(csv.contains(&title) && csv.lines().count() == 3, "{csv}");
+
+    // Who may see it, and bad input: typed errors.
+    let refusals = [
+        (Some(people.staff.as_str()), analytics.clone(), 403, "forbidden"),
+        (Some(people.outsider.as_str()), analytics.clone(), 403, "not_venue_staff"),
+        (Some("forged.token"), analytics.clone(), 401, "unauthorized"),
+        (None, analytics.clone(), 401, "unauthorized"),
+        (Some(people.owner.as_str()), format!("{analytics}?from=1926-01-01&to=2026-01-01"), 400, "invalid_range"),
+        (Some(people.owner.as_str()), format!("{analytics}?from=2026-12-05&to=2026-12-01"), 400, "invalid_range"),
+        (Some(people.owner.as_str()), format!("{analytics}?from=2026-02-30"), 400, "invalid_range"),
+        (Some(people.owner.as_str()), format!("{analytics}?from=last%20week"), 400, "invalid_range"),
+        (Some(people.owner.as_str()), format!("{analytics}?colour=red"), 400, "invalid_payload"),
+        (Some(people.owner.as_str()), format!("{analytics}?zone=nope"), 404, "zone_not_found"),
+        (Some(people.owner.as_str()), format!("{analytics}?table=tracks"), 400, "invalid_payload"),
+        (Some(people.owner.as_str()), format!("{analytics}/export?table=secrets"), 400, "invalid_payload"),
+        (Some(people.owner.as_str()), "/api/venues/nope/analytics".to_string(), 404, "venue_not_found"),
+    ];
+    for (token, path, status, code) in refusals {
+        let (got, body) = call(&app, Method::GET, &path, token, None).await;
+        assert_eq!((got, body["error"]["code"].as_str()), (status, Some(code)), "{path}: {body}");
+    }
+}
