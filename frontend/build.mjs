@@ -1,7 +1,7 @@
 // Builds the web app into dist/: the app bundle (app.js), the dashboard's
-// charts (charts.js), the service worker (sw.js) and the static files of public/ (index.html, app.css,
-// manifest.webmanifest, icon.svg and its PNG renderings from
-// scripts/icons.mjs). public/ stays flat: the shell hash below reads the
+// charts (charts.js), the service worker (sw.js) and the static files of
+// public/ (index.html, app.css, manifest.webmanifest, icon.svg and its PNG
+// renderings from scripts/icons.mjs). public/ stays flat: the shell hash below reads the
 // top-level files only. The server serves dist/ under /app/.
 
 import { createHash } from 'node:crypto';
