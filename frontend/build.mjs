@@ -1,7 +1,7 @@
-// Builds the web app into dist/: the app bundle (app.js), the service
-// worker (sw.js) and the static files of public/ (index.html, app.css,
-// manifest.webmanifest, icon.svg and its PNG renderings from
-// scripts/icons.mjs). public/ stays flat: the shell hash below reads the
+// Builds the web app into dist/: the app bundle (app.js), the dashboard's
+// charts (charts.js), the service worker (sw.js) and the static files of
+// public/ (index.html, app.css, manifest.webmanifest, icon.svg and its PNG
+// renderings from scripts/icons.mjs). public/ stays flat: the shell hash below reads the
 // top-level files only. The server serves dist/ under /app/.
 
 import { createHash } from 'node:crypto';
@@ -26,6 +26,17 @@ await build({
   entryPoints: [join(here, 'src/main.ts')],
   outfile: join(dist, 'app.js'),
   format: 'iife',
+  sourcemap: 'linked',
+});
+
+// The dashboard's charts: a bundle of their own, loaded by the dashboard
+// only (src/charts.ts), so the guests' app.js stays small.
+await build({
+  ...common,
+  entryPoints: [join(here, 'src/charts.ts')],
+  outfile: join(dist, 'charts.js'),
+  format: 'iife',
+  globalName: 'crowdjukeCharts',
   sourcemap: 'linked',
 });
 

@@ -2,6 +2,9 @@
 // the server's stable `code`, so views can match on it.
 
 import type {
+  Analytics,
+  AnalyticsRange,
+  AnalyticsTable,
   ApiErrorBody,
   DayPartNow,
   JoinAnswer,
@@ -311,17 +314,22 @@ export async function removeZone(accountToken: string, id: string, roomId: strin
   await request<null>('DELETE', zonePath(id, roomId), bearer(accountToken));
 }
 
-/** The sheet of table cards (an SVG); fetched because it needs the account token. */
-export async function tableCards(accountToken: string, id: string, roomId: string): Promise<Blob> {
+/** A file a route answers (not JSON), fetched with the account token. */
+async function download(accountToken: string, path: string): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(`${zonePath(id, roomId)}/cards.svg`, bearer(accountToken));
+    res = await fetch(path, bearer(accountToken));
   } catch {
     throw new ApiError('network', 'the server cannot be reached', 0);
   }
-  if (res.ok) return res.blob();
+  if (res.ok) return res;
   const error = ((await res.json().catch(() => null)) as { error?: ApiErrorBody } | null)?.error;
   throw new ApiError(error?.code ?? 'internal', error?.message ?? `the server answered ${res.status}`, res.status);
+}
+
+/** The sheet of table cards (an SVG); fetched because it needs the account token. */
+export async function tableCards(accountToken: string, id: string, roomId: string): Promise<Blob> {
+  return (await download(accountToken, `${zonePath(id, roomId)}/cards.svg`)).blob();
 }
 
 export interface SetScheduleAnswer {
@@ -364,4 +372,26 @@ export async function addToCatalogue(accountToken: string, id: string, trackIds:
 
 export async function removeFromCatalogue(accountToken: string, id: string, trackIds: string[]): Promise<void> {
   await request<null>('DELETE', `${venuePath(id)}/catalogue`, bearer(accountToken, json({ track_ids: trackIds })));
+}
+
+// The dashboard (owner, manager): empty fields of the range are left out,
+// so the server picks its default (the last 30 days in the venue's zone).
+
+function rangeQuery(range: AnalyticsRange, extra: Record<string, string> = {}): string {
+  const params = new URLSearchParams(extra);
+  for (const key of ['from', 'to', 'zone'] as const) if (range[key]) params.set(key, range[key]);
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+export function getAnalytics(accountToken: string, id: string, range: AnalyticsRange, signal?: AbortSignal): Promise<Analytics> {
+  return request('GET', `${venuePath(id)}/analytics${rangeQuery(range)}`, { ...bearer(accountToken), signal });
+}
+
+/** One table of the report as CSV (every row), with the server's file name. */
+export async function analyticsCsv(accountToken: string, id: string, table: AnalyticsTable, range: AnalyticsRange): Promise<{ blob: Blob; filename: string }> {
+  const res = await download(accountToken, `${venuePath(id)}/analytics/export${rangeQuery(range, { table })}`);
+  const named = /filename="?([^";]+)"?/.exec(res.headers.get('Content-Disposition') ?? '');
+  const fallback = `${table}${range.from ? `-${range.from}` : ''}${range.to ? `-${range.to}` : ''}.csv`;
+  return { blob: await res.blob(), filename: named?.[1] ?? fallback };
 }

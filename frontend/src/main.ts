@@ -9,6 +9,7 @@ import { invitationView } from './views/invitation';
 import { joinView } from './views/join';
 import { roomView } from './views/room';
 import { venueView } from './views/venue';
+import { dashboardView } from './views/venue_dashboard';
 import { venuesView } from './views/venues';
 import type { Navigate, View } from './views/view';
 
@@ -29,8 +30,9 @@ function decoded(raw: string): string {
 
 function viewFor(path: string): View {
   if (/^\/venues\/?$/.test(path)) return venuesView;
-  // The dashboard has no page of its own yet: the venue page stands in.
-  const venue = /^\/venues\/([^/]+)(?:\/dashboard)?\/?$/.exec(path);
+  const dashboard = /^\/venues\/([^/]+)\/dashboard\/?$/.exec(path);
+  if (dashboard) return (r, nav) => dashboardView(r, nav, decoded(dashboard[1]));
+  const venue = /^\/venues\/([^/]+)\/?$/.exec(path);
   if (venue) return (r, nav) => venueView(r, nav, decoded(venue[1]));
   const invitation = /^\/invitations\/([^/]+)\/?$/.exec(path);
   if (invitation) return (r, nav) => invitationView(r, nav, decoded(invitation[1]));

@@ -372,3 +372,80 @@ export interface DayPartNow {
   until: number | null;
   limits: Limits;
 }
+
+// A venue's dashboard (`GET /api/venues/{id}/analytics`): figures over a
+// range of local days, for its owner and managers.
+
+export interface AnalyticsTotals {
+  plays: number;
+  skips: number;
+  /** 0–1. */
+  skip_rate: number;
+  votes_up: number;
+  votes_down: number;
+  requests_approved: number;
+  requests_declined: number;
+  guests: number;
+  average_stay_ms: number;
+}
+
+export interface AnalyticsDay {
+  day: string;
+  plays: number;
+  skips: number;
+  votes_up: number;
+  votes_down: number;
+  requests_approved: number;
+  requests_declined: number;
+  /** Visits that began this day. */
+  guests: number;
+}
+
+export interface AnalyticsHour {
+  /** Local hour, 0–23. */
+  hour: number;
+  guests: number;
+  /** `guests` divided by the days of the range. */
+  average: number;
+}
+
+export interface AnalyticsTrack {
+  track_id: string;
+  title: string;
+  artist: string;
+  plays: number;
+  skips: number;
+  skip_rate: number;
+  votes_up: number;
+  votes_down: number;
+}
+
+/** An artist or a genre. */
+export interface AnalyticsName {
+  name: string;
+  plays: number;
+  skips: number;
+}
+
+export interface Analytics {
+  from: string;
+  to: string;
+  time_zone: string;
+  zone_id: string | null;
+  totals: AnalyticsTotals;
+  days: AnalyticsDay[];
+  hours: AnalyticsHour[];
+  tracks: AnalyticsTrack[];
+  artists: AnalyticsName[];
+  genres: AnalyticsName[];
+}
+
+/** The tables of `GET /api/venues/{id}/analytics/export?table=…`. */
+export type AnalyticsTable = 'days' | 'hours' | 'tracks' | 'artists' | 'genres';
+
+/** What the dashboard asks for: empty strings are left to the server. */
+export interface AnalyticsRange {
+  from: string;
+  to: string;
+  zone: string;
+}

@@ -1,5 +1,6 @@
 // A venue's page for its staff (`/venues/{id}`, protocol.md §3.18): its
-// zones, blocked tracks, details, staff and catalogue, each showing what
+// zones, blocked tracks, details, staff and catalogue (and, for owners and
+// managers, a link to the dashboard, venue_dashboard.ts), each showing what
 // the caller's role allows (the role comes with every answer and is
 // checked again by the server). Asks for an account first.
 
@@ -12,7 +13,7 @@ import { count } from '../words';
 import { accountGate, type Account } from './account';
 import { blockedSection } from './venue_blocked';
 import { catalogueSection } from './venue_catalogue';
-import { ROLE_NAMES, venueProblem, type VenueContext, type VenueSection } from './venue_context';
+import { can, ROLE_NAMES, venueProblem, type VenueContext, type VenueSection } from './venue_context';
 import { detailsSection } from './venue_details';
 import { staffSection } from './venue_staff';
 import { zonesSection } from './venue_zones';
@@ -27,6 +28,13 @@ export function venueView(root: HTMLElement, navigate: Navigate, id: string): ()
   const loading = h('p', { class: 'loading', 'data-testid': 'loading', hidden: true }, 'Loading the venue…');
   const missing = h('div', { class: 'card', 'data-testid': 'venue-missing', hidden: true });
   const body = h('div', { class: 'venue-body' });
+  const dashboardPath = `/venues/${encodeURIComponent(id)}/dashboard`;
+  // Owners and managers only (the server checks it again).
+  const dashboard = h('a', { href: dashboardPath, class: 'button', 'data-testid': 'venue-dashboard-link', hidden: true }, 'Dashboard: plays, requests, guests');
+  dashboard.addEventListener('click', (e) => {
+    e.preventDefault();
+    navigate(dashboardPath);
+  });
   const back = h('a', { href: '/venues', 'data-testid': 'back-to-venues' }, '← Your venues');
   back.addEventListener('click', (e) => {
     e.preventDefault();
@@ -39,6 +47,7 @@ export function venueView(root: HTMLElement, navigate: Navigate, id: string): ()
     () => {
       body.replaceChildren();
       missing.hidden = true;
+      dashboard.hidden = true;
       setText(title, 'Venue');
       setText(meta, '');
     },
@@ -119,6 +128,7 @@ export function venueView(root: HTMLElement, navigate: Navigate, id: string): ()
     document.title = `${v.name} · crowdjuke`;
     const place = [v.city, v.time_zone].filter(Boolean).join(' · ');
     setText(meta, `You are ${ROLE_NAMES[answer.role].toLowerCase()} · ${count(v.zones.length, 'zone')} · ${place}`);
+    dashboard.hidden = !can(answer.role, 'analytics');
   }
 
   // A message left by the page before (an invitation accepted).
@@ -130,7 +140,7 @@ export function venueView(root: HTMLElement, navigate: Navigate, id: string): ()
       'main',
       { class: 'page venue-page' },
       h('p', { class: 'back' }, back),
-      h('header', { class: 'venue-header' }, title, meta, gate.bar),
+      h('header', { class: 'venue-header' }, title, meta, gate.bar, dashboard),
       notice.el,
       gate.form,
       loading,

@@ -31,7 +31,7 @@ export interface VenueSection {
   update(answer: VenueAnswer): void;
 }
 
-type VenueAction = 'edit' | 'zones' | 'catalogue' | 'schedules' | 'staff' | 'delete';
+type VenueAction = 'edit' | 'zones' | 'catalogue' | 'schedules' | 'analytics' | 'staff' | 'delete';
 
 /** The role table (protocol.md §3.18); the server checks it again. */
 export function can(role: VenueRole, action: VenueAction): boolean {
@@ -44,7 +44,7 @@ export const ROLE_NAMES: Record<VenueRole, string> = { owner: 'Owner', manager: 
 /** What each role may do, for the invitation form and the role badge. */
 export const ROLE_POWERS: Record<VenueRole, string> = {
   owner: 'Does everything, including staff and deleting the venue.',
-  manager: 'Edits the venue, opens and removes zones, sets the catalogue and the schedules.',
+  manager: 'Edits the venue, opens and removes zones, sets the catalogue and the schedules, sees the dashboard.',
   staff: 'Sees the venue, prints table cards and moderates the zones.',
 };
 
