@@ -27,6 +27,7 @@ use tokio::sync::Notify;
 use crate::activities::{Activities, ActivityView, UserSummary, avatar_url};
 use crate::broadcast::{Audience, Broadcaster};
 use crate::clock::SharedClock;
+use crate::domain::recommend;
 use crate::domain::user::{self, AccountRule};
 use crate::domain::view::PhotoView;
 use crate::domain::{AccountSession, ActivityKind, Actor, Command, Millis, Room, User};
@@ -173,6 +174,7 @@ impl Accounts {
             password_hash,
             created_at: self.clock.now(),
             avatar_version: None,
+            taste: Default::default(),
         };
         match self.accounts().insert_user(&user).await {
             Ok(()) => {}
@@ -264,6 +266,36 @@ impl Accounts {
             following,
             followed,
         })
+    }
+
+    /// The account's taste profile as the autopilot sees it.
+    pub async fn taste(&self, user: &User) -> Result<TasteView> {
+        let history =
+            self.accounts().activities(std::slice::from_ref(&user.id), None, recommend::ACCOUNT_HISTORY).await?;
+        // Shown even while turned off: the owner sees what would count.
+        let shown = user::TasteSettings { off: false, ..user.taste };
+        let (taste, tracks) = recommend::account_taste(&history, shown);
+        Ok(TasteView {
+            enabled: !user.taste.off,
+            since: (user.taste.since > 0).then_some(user.taste.since),
+            tracks,
+            artists: ranked(taste.artists),
+            genres: ranked(taste.genres),
+        })
+    }
+
+    /// Turns the profile on or off; `forget` empties it (only what the
+    /// account does from now on counts).
+    pub async fn set_taste(&self, account: &Account, enabled: Option<bool>, forget: bool) -> Result<User> {
+        let mut settings = account.user.taste;
+        if let Some(enabled) = enabled {
+            settings.off = !enabled;
+        }
+        if forget {
+            settings.since = self.clock.now();
+        }
+        let user = self.accounts().set_taste(&account.user.id, settings).await?;
+        user.ok_or(AppError::Unauthorized)
     }
 
     pub async fn rename(&self, account: &Account, display_name: &str) -> Result<User> {
@@ -462,4 +494,31 @@ mod tests {
         assert_eq!(parsed.algorithm.as_str(), "argon2id");
         assert!(!super::password_matches("anything", super::dummy_hash()));
     }
+}
+
+/// A taste profile as its owner sees it (`GET /api/me/taste`).
+#[derive(Debug, Serialize)]
+pub struct TasteView {
+    /// False while the owner turned it off: the autopilot ignores it.
+    pub enabled: bool,
+    /// When the owner last deleted it: nothing before counts.
+    pub since: Option<Millis>,
+    /// How many added tracks it is made of.
+    pub tracks: usize,
+    /// The 20 artists and genres that weigh most, heaviest first.
+    pub artists: Vec<TasteWeight>,
+    pub genres: Vec<TasteWeight>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TasteWeight {
+    pub name: String,
+    pub weight: f32,
+}
+
+fn ranked(weights: std::collections::HashMap<String, f32>) -> Vec<TasteWeight> {
+    let mut rows: Vec<TasteWeight> = weights.into_iter().map(|(name, weight)| TasteWeight { name, weight }).collect();
+    rows.sort_by(|a, b| b.weight.total_cmp(&a.weight).then_with(|| a.name.cmp(&b.name)));
+    rows.truncate(20);
+    rows
 }

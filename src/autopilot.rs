@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex};
 use tokio_util::task::TaskTracker;
 
 use crate::clock::SharedClock;
-use crate::domain::recommend::{self, Catalogue, Crowd, Taste};
-use crate::domain::{ActivityKind, Actor, Change, Command, Millis, Outcome, Room, Track};
+use crate::domain::recommend::{self, ACCOUNT_HISTORY, Catalogue, Crowd, Taste};
+use crate::domain::{Actor, Change, Command, Millis, Outcome, Room, Track};
 use crate::error::Result;
 use crate::presence::Presence;
 use crate::rooms::{CommitListener, Rooms};
@@ -28,7 +28,6 @@ use crate::store::Store;
 
 const CATALOGUE_TTL_MS: Millis = 60_000;
 const TASTE_TTL_MS: Millis = 300_000;
-const ACCOUNT_HISTORY: usize = 200;
 /// Largest catalogue read into memory (ids are paged 500 at a time).
 const MAX_CATALOGUE: usize = 200_000;
 
@@ -42,7 +41,8 @@ struct Inner {
     clock: SharedClock,
     tasks: TaskTracker,
     catalogues: Mutex<HashMap<String, (Millis, Arc<Catalogue>)>>,
-    account_tastes: Mutex<HashMap<String, (Millis, Taste)>>,
+    /// By account: when read, the `since` it was read for, the taste.
+    account_tastes: Mutex<HashMap<String, (Millis, Millis, Taste)>>,
 }
 
 impl Autopilot {
@@ -158,27 +158,34 @@ impl Autopilot {
         Crowd::of(&tastes)
     }
 
-    /// What an account added across rooms (an unreadable history counts
-    /// as none: the pick goes on without it).
+    /// What an account added across rooms, as its owner allows (an
+    /// unreadable history counts as none: the pick goes on without it).
+    /// The settings are read each time, so turning the profile off or
+    /// deleting it applies to the next pick; the history is cached.
     async fn account_taste(&self, user_id: &str) -> Taste {
+        let settings = match self.0.store.accounts().user(user_id).await {
+            Ok(Some(user)) => user.taste,
+            _ => return Taste::default(),
+        };
+        if settings.off {
+            return Taste::default();
+        }
         let now = self.0.clock.now();
-        if let Some((at, taste)) = self.0.account_tastes.lock().unwrap_or_else(|e| e.into_inner()).get(user_id)
+        if let Some((at, since, taste)) = self.0.account_tastes.lock().unwrap_or_else(|e| e.into_inner()).get(user_id)
             && now < at + TASTE_TTL_MS
+            && *since == settings.since
         {
             return taste.clone();
         }
-        let mut taste = Taste::default();
-        match self.0.store.accounts().activities(&[user_id.to_string()], None, ACCOUNT_HISTORY).await {
-            Ok(activities) => {
-                for activity in activities {
-                    if let ActivityKind::TrackAdded { track } = activity.kind {
-                        taste.like(&track, 1.0);
-                    }
-                }
+        let taste = match self.0.store.accounts().activities(&[user_id.to_string()], None, ACCOUNT_HISTORY).await {
+            Ok(activities) => recommend::account_taste(&activities, settings).0,
+            Err(e) => {
+                tracing::warn!(error = %e, "autopilot: account history unreadable");
+                Taste::default()
             }
-            Err(e) => tracing::warn!(error = %e, "autopilot: account history unreadable"),
-        }
-        self.0.account_tastes.lock().unwrap_or_else(|e| e.into_inner()).insert(user_id.into(), (now, taste.clone()));
+        };
+        let cached = (now, settings.since, taste.clone());
+        self.0.account_tastes.lock().unwrap_or_else(|e| e.into_inner()).insert(user_id.into(), cached);
         taste
     }
 }

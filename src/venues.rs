@@ -139,19 +139,29 @@ impl Venues {
 
     /// Removes a staff member: the owner removes anyone but themselves;
     /// anyone else may leave.
+    /// Their host or co-host role in the venue's zones goes with it, at
+    /// once, even while they are connected.
     pub async fn remove_staff(&self, user: &User, id: &str, target: &str) -> Result<Venue> {
-        self.change(id, |venue| {
-            if target != user.id {
-                venue.check(&user.id, VenueAction::ManageStaff)?;
+        let venue = self
+            .change(id, |venue| {
+                if target != user.id {
+                    venue.check(&user.id, VenueAction::ManageStaff)?;
+                }
+                let member = venue.staff.get(target).ok_or(DomainError::NotVenueStaff)?;
+                if member.role == VenueRole::Owner {
+                    return Err(DomainError::TargetIsOwner.into());
+                }
+                venue.staff.remove(target);
+                Ok(())
+            })
+            .await?;
+        for zone in &venue.zones {
+            let left = Command::StaffLeft { user_id: target.to_string() };
+            if let Err(e) = self.rooms.execute(&zone.room_id, Actor::System, left).await {
+                tracing::warn!(room_id = %zone.room_id, error = %e, "removed staff keep their zone role for now");
             }
-            let member = venue.staff.get(target).ok_or(DomainError::NotVenueStaff)?;
-            if member.role == VenueRole::Owner {
-                return Err(DomainError::TargetIsOwner.into());
-            }
-            venue.staff.remove(target);
-            Ok(())
-        })
-        .await
+        }
+        Ok(venue)
     }
 
     /// Opens a zone: an always-on room whose host is the caller.

@@ -225,6 +225,31 @@ impl Report {
     }
 }
 
+/// An event as a store reads it back, borrowed from the stored bytes.
+#[derive(Clone, Copy, Debug)]
+pub enum EventRef<'a> {
+    Play {
+        day: &'a str,
+        track_id: &'a str,
+        title: &'a str,
+        artist: &'a str,
+        genre: &'a str,
+        skipped: bool,
+        votes_up: u32,
+        votes_down: u32,
+    },
+    Request {
+        day: &'a str,
+        approved: bool,
+    },
+    Visit {
+        day: &'a str,
+        at: Millis,
+        until: Millis,
+        hours: &'a [u8],
+    },
+}
+
 /// Sums folded so far; what the stores fill, one event or one partial sum
 /// at a time.
 #[derive(Debug, Default)]
@@ -239,42 +264,60 @@ pub struct Tally {
 
 impl Tally {
     pub fn day(&mut self, day: &str) -> &mut DayRow {
-        self.days.entry(day.to_string()).or_insert_with(|| DayRow { day: day.to_string(), ..DayRow::default() })
+        if !self.days.contains_key(day) {
+            self.days.insert(day.to_string(), DayRow { day: day.to_string(), ..DayRow::default() });
+        }
+        self.days.get_mut(day).expect("just inserted")
     }
 
     pub fn add(&mut self, event: &ZoneEvent) {
-        match &event.what {
-            What::Play { track_id, title, artist, genre, skipped, votes_up, votes_down } => {
-                let skips = u64::from(*skipped);
-                let (up, down) = (u64::from(*votes_up), u64::from(*votes_down));
-                let day = self.day(&event.day);
-                day.plays += 1;
-                day.skips += skips;
-                day.votes_up += up;
-                day.votes_down += down;
-                self.add_track(TrackRow {
-                    track_id: track_id.clone(),
-                    title: title.clone(),
-                    artist: artist.clone(),
-                    plays: 1,
-                    skips,
-                    votes_up: up,
-                    votes_down: down,
-                    skip_rate: 0.0,
-                });
+        let day = event.day.as_str();
+        self.fold(match &event.what {
+            What::Play { track_id, title, artist, genre, skipped, votes_up, votes_down } => EventRef::Play {
+                day,
+                track_id,
+                title,
+                artist,
+                genre,
+                skipped: *skipped,
+                votes_up: *votes_up,
+                votes_down: *votes_down,
+            },
+            What::Request { approved, .. } => EventRef::Request { day, approved: *approved },
+            What::Visit { until, hours, .. } => EventRef::Visit { day, at: event.at, until: *until, hours },
+        });
+    }
+
+    /// Folds one event; allocates only for a day, track, artist or genre
+    /// not seen before.
+    pub fn fold(&mut self, event: EventRef<'_>) {
+        match event {
+            EventRef::Play { day, track_id, title, artist, genre, skipped, votes_up, votes_down } => {
+                let skips = u64::from(skipped);
+                let (up, down) = (u64::from(votes_up), u64::from(votes_down));
+                let row = self.day(day);
+                row.plays += 1;
+                row.skips += skips;
+                row.votes_up += up;
+                row.votes_down += down;
+                let sum = self.track(track_id, title, artist);
+                sum.plays += 1;
+                sum.skips += skips;
+                sum.votes_up += up;
+                sum.votes_down += down;
                 add_name(&mut self.artists, artist, 1, skips);
                 add_name(&mut self.genres, genre, 1, skips);
             }
-            What::Request { approved, .. } => {
-                let day = self.day(&event.day);
+            EventRef::Request { day, approved } => {
+                let row = self.day(day);
                 match approved {
-                    true => day.requests_approved += 1,
-                    false => day.requests_declined += 1,
+                    true => row.requests_approved += 1,
+                    false => row.requests_declined += 1,
                 }
             }
-            What::Visit { until, hours, .. } => {
-                self.day(&event.day).guests += 1;
-                self.stay_ms += until.saturating_sub(event.at);
+            EventRef::Visit { day, at, until, hours } => {
+                self.day(day).guests += 1;
+                self.stay_ms += until.saturating_sub(at);
                 for hour in hours.iter().filter(|h| **h < 24) {
                     self.hours[usize::from(*hour)] += 1;
                 }
@@ -282,14 +325,22 @@ impl Tally {
         }
     }
 
-    /// Adds a track's sums (a play, or a store's group of plays).
+    fn track(&mut self, track_id: &str, title: &str, artist: &str) -> &mut TrackRow {
+        if !self.tracks.contains_key(track_id) {
+            let row = TrackRow {
+                track_id: track_id.to_string(),
+                title: title.to_string(),
+                artist: artist.to_string(),
+                ..TrackRow::default()
+            };
+            self.tracks.insert(track_id.to_string(), row);
+        }
+        self.tracks.get_mut(track_id).expect("just inserted")
+    }
+
+    /// Adds a track's sums (a store's group of plays).
     pub fn add_track(&mut self, row: TrackRow) {
-        let sum = self.tracks.entry(row.track_id.clone()).or_insert_with(|| TrackRow {
-            track_id: row.track_id.clone(),
-            title: row.title.clone(),
-            artist: row.artist.clone(),
-            ..TrackRow::default()
-        });
+        let sum = self.track(&row.track_id, &row.title, &row.artist);
         sum.plays += row.plays;
         sum.skips += row.skips;
         sum.votes_up += row.votes_up;
@@ -353,7 +404,10 @@ fn add_name(rows: &mut HashMap<String, NameRow>, name: &str, plays: u64, skips: 
     if name.is_empty() {
         return;
     }
-    let row = rows.entry(name.to_string()).or_insert_with(|| NameRow { name: name.to_string(), ..NameRow::default() });
+    if !rows.contains_key(name) {
+        rows.insert(name.to_string(), NameRow { name: name.to_string(), ..NameRow::default() });
+    }
+    let Some(row) = rows.get_mut(name) else { return };
     row.plays += plays;
     row.skips += skips;
 }

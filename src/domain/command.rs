@@ -104,6 +104,11 @@ pub enum Command {
     SpeakerBack {
         member_id: String,
     },
+    /// An account is no longer staff of the zone's venue (system): its
+    /// members lose their host or co-host role in the zone.
+    StaffLeft {
+        user_id: String,
+    },
     /// A screen starts watching the room (system: anyone with the code may
     /// open the big screen, as anyone may join).
     AddScreen {
@@ -286,6 +291,7 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         | Command::SpeakerAway { .. }
         | Command::SpeakerBack { .. }
         | Command::AddScreen { .. }
+        | Command::StaffLeft { .. }
         | Command::SetSchedule { .. }
         | Command::FollowSchedule
         | Command::Autoplay { .. } => Err(DomainError::Forbidden),
@@ -358,6 +364,21 @@ fn system_command(room: &mut Room, command: Command, now: Millis, out: &mut Outc
                     votes_down: 0,
                 });
                 out.changes.push(Change::NowPlaying);
+            }
+            return Ok(());
+        }
+        Command::StaffLeft { user_id } => {
+            let former: Vec<String> = room
+                .members
+                .values()
+                .filter(|m| m.is_staff() && m.user_id.as_deref() == Some(user_id.as_str()))
+                .map(|m| m.id.clone())
+                .collect();
+            for member_id in former {
+                if let Some(member) = room.members.make_mut().get_mut(&member_id) {
+                    member.role = Role::Guest;
+                }
+                out.changes.push(Change::MemberUpdated { member_id });
             }
             return Ok(());
         }

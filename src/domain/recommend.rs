@@ -33,6 +33,27 @@ pub struct Taste {
     pub artists: HashMap<String, f32>,
 }
 
+/// How many of an account's latest activities make its taste.
+pub const ACCOUNT_HISTORY: usize = 200;
+
+/// An account's taste: the tracks it added across rooms (newest
+/// `ACCOUNT_HISTORY` activities), since its owner last deleted it; none
+/// while they turned it off.
+pub fn account_taste(activities: &[super::Activity], settings: super::TasteSettings) -> (Taste, usize) {
+    let mut taste = Taste::default();
+    let mut tracks = 0;
+    if settings.off {
+        return (taste, 0);
+    }
+    for activity in activities.iter().filter(|a| a.created_at >= settings.since) {
+        if let super::ActivityKind::TrackAdded { track } = &activity.kind {
+            taste.like(track, 1.0);
+            tracks += 1;
+        }
+    }
+    (taste, tracks)
+}
+
 impl Taste {
     /// Counts a track this guest added, voted up or liked.
     pub fn like(&mut self, track: &Track, weight: f32) {
@@ -320,5 +341,26 @@ mod tests {
         other.seed = 8;
         let reason = pick(&catalogue, other).expect("pick").reason;
         assert_eq!(reason, "from the venue's catalogue", "no taste: says where it comes from");
+    }
+
+    #[test]
+    fn an_account_taste_is_what_its_owner_allows() {
+        use crate::domain::{Activity, ActivityKind, TasteSettings};
+        let added = |at: Millis, track: &Track| Activity {
+            id: format!("a{at}"),
+            user_id: "u".into(),
+            created_at: at,
+            room_id: "r".into(),
+            room_name: "Party".into(),
+            kind: ActivityKind::TrackAdded { track: Box::new(track.clone()) },
+        };
+        let (old, new) = (track("t1", "Abba", "disco", 50), track("t2", "Blur", "rock", 50));
+        let history = [added(100, &new), added(10, &old)];
+        let (all, tracks) = account_taste(&history, TasteSettings::default());
+        assert_eq!((tracks, all.artists.len()), (2, 2));
+        let (recent, tracks) = account_taste(&history, TasteSettings { off: false, since: 50 });
+        assert_eq!((tracks, recent.artists.keys().collect::<Vec<_>>()), (1, vec![&"blur".to_string()]));
+        let (off, tracks) = account_taste(&history, TasteSettings { off: true, since: 0 });
+        assert!(off.is_empty() && tracks == 0);
     }
 }

@@ -22,6 +22,20 @@ pub struct User {
     /// Bumped on each new avatar, so its URL changes and can be cached forever.
     #[serde(default)]
     pub avatar_version: Option<u32>,
+    /// Whether the autopilot may use what this account did, and since when.
+    #[serde(default)]
+    pub taste: TasteSettings,
+}
+
+/// The owner's say over their taste profile: turned off, the autopilot
+/// ignores the account's history; deleted, it ignores everything before
+/// `since` (the history itself stays, it is the account's timeline).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TasteSettings {
+    #[serde(default)]
+    pub off: bool,
+    #[serde(default)]
+    pub since: Millis,
 }
 
 /// Never prints the password hash.

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/me", get(me).patch(update_me).delete(delete_me))
         .route("/api/me/avatar", put(set_avatar).layer(DefaultBodyLimit::max(MAX_PHOTO_BYTES + 64 * 1024)))
         .route("/api/me/timeline", get(timeline))
+        .route("/api/me/taste", get(taste).put(set_taste).delete(forget_taste))
         .route("/api/users/{username}", get(profile))
         .route("/api/users/{username}/follow", put(follow).delete(unfollow))
         .route("/api/users/{username}/followers", get(followers))
@@ -187,6 +188,33 @@ async fn update_me(
 ) -> Result<Json<Value>> {
     let user = app.accounts.rename(&account, &body.display_name).await?;
     Ok(Json(json!({ "user": app.accounts.profile(&user, None).await? })))
+}
+
+/// The account's taste profile: what the autopilot counts.
+async fn taste(SignedIn(account): SignedIn, State(app): State<AppState>) -> Result<Json<Value>> {
+    Ok(Json(json!({ "taste": app.accounts.taste(&account.user).await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetTaste {
+    enabled: bool,
+}
+
+/// Turns the taste profile on or off.
+async fn set_taste(
+    SignedIn(account): SignedIn,
+    State(app): State<AppState>,
+    ApiJson(body): ApiJson<SetTaste>,
+) -> Result<Json<Value>> {
+    let user = app.accounts.set_taste(&account, Some(body.enabled), false).await?;
+    Ok(Json(json!({ "taste": app.accounts.taste(&user).await? })))
+}
+
+/// Deletes the taste profile: only what the account does from now counts.
+async fn forget_taste(SignedIn(account): SignedIn, State(app): State<AppState>) -> Result<StatusCode> {
+    app.accounts.set_taste(&account, None, true).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn delete_me(

@@ -75,11 +75,17 @@ async fn export(
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, filename)], csv))
 }
 
-fn to_csv<T: Serialize>(rows: &[T]) -> Result<String> {
+/// The rows under a header line; an empty table is its header alone.
+fn to_csv<T: Serialize + Default>(rows: &[T]) -> Result<String> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    for row in rows {
+    let blank = [T::default()];
+    for row in if rows.is_empty() { &blank[..] } else { rows } {
         out.serialize(row).map_err(|e| AppError::Internal(e.into()))?;
     }
     let bytes = out.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
-    String::from_utf8(bytes).map_err(|e| AppError::Internal(e.into()))
+    let text = String::from_utf8(bytes).map_err(|e| AppError::Internal(e.into()))?;
+    match rows.is_empty() {
+        true => Ok(text.lines().next().map(|header| format!("{header}\n")).unwrap_or_default()),
+        false => Ok(text),
+    }
 }

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::domain::{AccountSession, Activity, Millis, Photo, User};
+use crate::domain::{AccountSession, Activity, Millis, Photo, TasteSettings, User};
 
 /// Which side of a follow to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Changes the display name; the account after, `None` if it is gone
     /// (never brings a deleted account back).
     async fn set_display_name(&self, id: &str, display_name: &str) -> StoreResult<Option<User>>;
+    /// Sets the account's taste settings; the user after, `None` if gone.
+    async fn set_taste(&self, id: &str, taste: TasteSettings) -> StoreResult<Option<User>>;
     /// Sets the avatar version if it is still `expected` (compare-and-swap,
     /// so two avatar uploads cannot both win); whether it was set.
     async fn set_avatar_version(&self, id: &str, expected: Option<u32>, version: u32) -> StoreResult<bool>;

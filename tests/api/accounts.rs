@@ -371,3 +371,54 @@ async fn avatars_are_square_jpegs_and_accounts_are_searchable() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn an_owner_sees_turns_off_and_deletes_their_taste_profile() {
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let ana = register(&app, "ana").await;
+    let (_, room) = app.post("/api/rooms", json!({"name": "Party", "host_name": "Ana", "account_token": ana})).await;
+    let host = app.connect(room["token"].as_str().expect("token")).await;
+    for n in 1..=2 {
+        host.ok("queue:add", json!({"track_id": TestApp::track_id(n)})).await;
+    }
+    // Activities are recorded right after the commit, apart from it.
+    let mut profile = Value::Null;
+    for _ in 0..100 {
+        let (status, body) = call(&app, Method::GET, "/api/me/taste", Some(&ana), None).await;
+        assert_eq!(status, 200, "{body}");
+        profile = body["taste"].clone();
+        if profile["tracks"] == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!((profile["tracks"].as_u64(), profile["enabled"].as_bool()), (Some(2), Some(true)), "{profile}");
+    assert!(!profile["artists"].as_array().expect("artists").is_empty(), "{profile}");
+    assert_eq!(profile["since"], Value::Null);
+
+    let (status, off) = call(&app, Method::PUT, "/api/me/taste", Some(&ana), Some(json!({"enabled": false}))).await;
+    assert_eq!((status, off["taste"]["enabled"].as_bool()), (200, Some(false)), "{off}");
+    assert_eq!(off["taste"]["tracks"], 2, "still shown to its owner while off: {off}");
+    for (token, body, status, code) in [
+        (Some(ana.as_str()), json!({"enabled": "no"}), 400, "invalid_payload"),
+        (Some(ana.as_str()), json!({"enabled": true, "share": true}), 400, "invalid_payload"),
+        (Some(ana.as_str()), json!({}), 400, "invalid_payload"),
+        (Some("forged.token"), json!({"enabled": true}), 401, "unauthorized"),
+        (None, json!({"enabled": true}), 401, "unauthorized"),
+    ] {
+        let (got, answer) = call(&app, Method::PUT, "/api/me/taste", token, Some(body.clone())).await;
+        assert_eq!((got, answer["error"]["code"].as_str()), (status, Some(code)), "{body}: {answer}");
+    }
+    let (_, still) = call(&app, Method::GET, "/api/me/taste", Some(&ana), None).await;
+    assert_eq!(still["taste"]["enabled"], false, "refused: nothing changed");
+
+    assert_eq!(call(&app, Method::DELETE, "/api/me/taste", Some(&ana), None).await.0, 204);
+    let (_, deleted) = call(&app, Method::GET, "/api/me/taste", Some(&ana), None).await;
+    assert_eq!(
+        (deleted["taste"]["tracks"].as_u64(), deleted["taste"]["artists"].as_array().map(Vec::len)),
+        (Some(0), Some(0))
+    );
+    assert!(deleted["taste"]["since"].as_u64().is_some(), "{deleted}");
+    assert_eq!(call(&app, Method::DELETE, "/api/me/taste", None, None).await.0, 401);
+}

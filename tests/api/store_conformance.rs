@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crowdjuke::domain::analytics::{DayRange, What, ZoneEvent};
-use crowdjuke::domain::{AccountSession, Activity, ActivityKind, User};
+use crowdjuke::domain::{AccountSession, Activity, ActivityKind, TasteSettings, User};
 use crowdjuke::domain::{
     Actor, Command, Member, Photo, PhotoMark, PhotoStatus, Play, PlayEnd, Playback, Role, Room, Rules, Track, apply,
 };
@@ -384,7 +384,18 @@ fn user(id: &str, username: &str) -> User {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         created_at: NOW,
         avatar_version: None,
+        taste: Default::default(),
     }
+}
+
+async fn taste_settings_are_kept_with_the_user(store: Arc<dyn Store>) {
+    let accounts = store.accounts();
+    accounts.insert_user(&user("u1", "ann")).await.expect("insert");
+    let settings = TasteSettings { off: true, since: NOW + 5 };
+    let after = accounts.set_taste("u1", settings).await.expect("set").expect("user");
+    assert_eq!(after.taste, settings);
+    assert_eq!(accounts.user("u1").await.expect("read").expect("user").taste, settings);
+    assert_eq!(accounts.set_taste("gone", settings).await.expect("set"), None);
 }
 
 fn activity(id: &str, user_id: &str, at: u64) -> Activity {
@@ -761,6 +772,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    taste_settings_are_kept_with_the_user,
     zone_events_are_summed_by_day_zone_track_and_hour,
     venues_are_saved_by_compare_and_swap_and_found_by_staff,
     an_invitation_is_taken_once,

@@ -707,3 +707,45 @@ async fn the_dashboard_counts_plays_requests_votes_and_guests() {
         assert_eq!((got, body["error"]["code"].as_str()), (status, Some(code)), "{path}: {body}");
     }
 }
+
+#[tokio::test]
+async fn removed_staff_still_connected_lose_their_zone_powers_at_once() {
+    let app = spawn_app().await;
+    let (id, people) = venue_with_staff(&app).await;
+    let tracks: Vec<String> = (1..=2).map(TestApp::track_id).collect();
+    let catalogue = format!("/api/venues/{id}/catalogue");
+    call(&app, Method::POST, &catalogue, Some(&people.owner), Some(json!({"track_ids": tracks}))).await;
+    let (_, zone) =
+        call(&app, Method::POST, &format!("/api/venues/{id}/zones"), Some(&people.owner), Some(json!({"name": "Bar"})))
+            .await;
+    let (room_id, code) =
+        (zone["zone"]["room_id"].as_str().expect("room"), zone["zone"]["code"].as_str().expect("code"));
+    let schedule = format!("/api/venues/{id}/zones/{room_id}/schedule");
+    let plan = json!({"defaults": {"approval": true}});
+    assert_eq!(call(&app, Method::PUT, &schedule, Some(&people.owner), Some(plan)).await.0, 200);
+    let join = format!("/api/rooms/{code}/join");
+    let (_, sam) = app.post(&join, json!({"name": "Sam", "account_token": people.staff})).await;
+    let staff = app.connect(sam["token"].as_str().expect("token")).await;
+    assert_eq!(staff.snapshot().await["me"]["role"], "cohost");
+    let guest = app.connect(app.join(code, "Gil").await.token.as_str()).await;
+    let asked = guest.ok("queue:add", json!({"track_id": tracks[0]})).await;
+
+    let path = format!("/api/venues/{id}/staff/{}", people.staff_id);
+    assert_eq!(call(&app, Method::DELETE, &path, Some(&people.owner), None).await.0, 204);
+    let told = staff.wait_for("room:changed", |v| has_change(v, "member_updated")).await;
+    assert!(told.to_string().contains(sam["member"]["id"].as_str().expect("id")), "{told}");
+    let snapshot = staff.snapshot().await;
+    assert_eq!(snapshot["me"]["role"], "guest", "{snapshot}");
+    let version = snapshot["version"].clone();
+    for (event, payload) in [
+        ("request:approve", json!({"request_id": asked["request"]["id"]})),
+        ("request:decline", json!({"request_id": asked["request"]["id"]})),
+        ("player:skip", json!({})),
+    ] {
+        assert_eq!(staff.refused(event, payload).await, "forbidden", "{event}");
+    }
+    assert_eq!(staff.snapshot().await["version"], version, "refused: nothing changed");
+    // Joining again with the account no longer makes them co-host.
+    let (_, again) = app.post(&join, json!({"name": "Sam", "account_token": people.staff})).await;
+    assert_eq!(again["member"]["role"], "guest", "{again}");
+}

@@ -9,7 +9,7 @@ use super::{
     EmbeddedStore, PHOTOS, PUBLIC_PHOTOS, ROOM_PHOTOS, USER_PHOTOS, decode, encode, list_photo, photos_in, unavailable,
     wall_key,
 };
-use crate::domain::{AccountSession, Activity, Photo, User};
+use crate::domain::{AccountSession, Activity, Photo, TasteSettings, User};
 use crate::store::{AccountStore, Before, FollowSide, StoreError, StoreResult};
 
 const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
@@ -132,6 +132,17 @@ impl AccountStore for EmbeddedStore {
         self.blocking(move |db| {
             change_user(db, &id, |user| {
                 user.display_name = display_name;
+                true
+            })
+        })
+        .await
+    }
+
+    async fn set_taste(&self, id: &str, taste: TasteSettings) -> StoreResult<Option<User>> {
+        let id = id.to_string();
+        self.blocking(move |db| {
+            change_user(db, &id, |user| {
+                user.taste = taste;
                 true
             })
         })

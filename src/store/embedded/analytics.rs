@@ -3,12 +3,16 @@
 //! are letters, digits and `-`; days are `YYYY-MM-DD`). A second table
 //! points each guest's `{zone_id}/{member_id}` at their latest visit.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use serde::Deserialize;
 
 use super::{EmbeddedStore, decode, encode, unavailable};
-use crate::domain::analytics::{self, DayRange, Tally, What, ZoneEvent};
-use crate::store::{AnalyticsStore, StoreResult};
+use crate::domain::Millis;
+use crate::domain::analytics::{self, DayRange, EventRef, Tally, What, ZoneEvent};
+use crate::store::{AnalyticsStore, StoreError, StoreResult};
 
 const EVENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("zone_events");
 /// `{zone_id}/{member_id}` → the `EVENTS` key of the guest's latest visit.
@@ -27,6 +31,59 @@ fn event_key(event: &ZoneEvent) -> String {
 /// The day inside an `EVENTS` key.
 fn key_day(key: &str) -> &str {
     key.split('/').nth(1).unwrap_or_default()
+}
+
+/// A stored `ZoneEvent` read back flat and borrowed (a string with an
+/// escape is copied): a year of events folds without an allocation each.
+#[derive(Deserialize)]
+struct StoredEvent<'a> {
+    #[serde(borrow)]
+    zone_id: Cow<'a, str>,
+    at: Millis,
+    #[serde(borrow)]
+    day: Cow<'a, str>,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    track_id: Cow<'a, str>,
+    #[serde(default, borrow)]
+    title: Cow<'a, str>,
+    #[serde(default, borrow)]
+    artist: Cow<'a, str>,
+    #[serde(default, borrow)]
+    genre: Cow<'a, str>,
+    #[serde(default)]
+    skipped: bool,
+    #[serde(default)]
+    votes_up: u32,
+    #[serde(default)]
+    votes_down: u32,
+    #[serde(default)]
+    approved: bool,
+    #[serde(default)]
+    until: Millis,
+    #[serde(default)]
+    hours: Vec<u8>,
+}
+
+impl StoredEvent<'_> {
+    fn as_ref(&self) -> EventRef<'_> {
+        let day = &*self.day;
+        match &*self.kind {
+            "play" => EventRef::Play {
+                day,
+                track_id: &self.track_id,
+                title: &self.title,
+                artist: &self.artist,
+                genre: &self.genre,
+                skipped: self.skipped,
+                votes_up: self.votes_up,
+                votes_down: self.votes_down,
+            },
+            "request" => EventRef::Request { day, approved: self.approved },
+            _ => EventRef::Visit { day, at: self.at, until: self.until, hours: &self.hours },
+        }
+    }
 }
 
 #[async_trait]
@@ -93,9 +150,11 @@ impl AnalyticsStore for EmbeddedStore {
             let mut tally = Tally::default();
             for row in table.range(start.as_str()..end.as_str()).map_err(unavailable)? {
                 let (_, value) = row.map_err(unavailable)?;
-                let event: ZoneEvent = decode(value.value())?;
-                if zone_id.as_ref().is_none_or(|z| *z == event.zone_id) {
-                    tally.add(&event);
+                let bytes = value.value();
+                let stored: StoredEvent =
+                    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if zone_id.as_ref().is_none_or(|z| *z == stored.zone_id) {
+                    tally.fold(stored.as_ref());
                 }
             }
             Ok(tally)

@@ -9,7 +9,7 @@ use mongodb::options::IndexOptions;
 use mongodb::{Collection, IndexModel};
 
 use super::{MongoStore, classify, from_doc, to_doc};
-use crate::domain::{AccountSession, Activity, Photo, User};
+use crate::domain::{AccountSession, Activity, Photo, TasteSettings, User};
 use crate::store::{AccountStore, Before, FollowSide, StoreError, StoreResult};
 
 /// `filter` plus "older than the cursor" on `created_at` and `_id`.
@@ -85,6 +85,17 @@ impl AccountStore for MongoStore {
 
     async fn set_display_name(&self, id: &str, display_name: &str) -> StoreResult<Option<User>> {
         let update = doc! { "$set": { "display_name": display_name } };
+        let after = self
+            .users()?
+            .find_one_and_update(doc! { "_id": id }, update)
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await
+            .map_err(classify)?;
+        after.map(from_doc).transpose()
+    }
+
+    async fn set_taste(&self, id: &str, taste: TasteSettings) -> StoreResult<Option<User>> {
+        let update = doc! { "$set": { "taste": { "off": taste.off, "since": taste.since as i64 } } };
         let after = self
             .users()?
             .find_one_and_update(doc! { "_id": id }, update)
