@@ -13,7 +13,9 @@ use chrono::NaiveDate;
 use crowdjuke::domain::analytics::{DayRange, LocalTime, TOP, What, ZoneEvent};
 use crowdjuke::store::{EmbeddedStore, MongoStore, Store};
 
+/// Reports timed: fewer on MongoDB, where the test server is slow.
 const RUNS: usize = 20;
+const MONGO_RUNS: usize = 3;
 const DAY_MS: u64 = 86_400_000;
 const GENRES: [&str; 8] = ["disco", "funk", "house", "jazz", "soul", "rock", "pop", "latin"];
 
@@ -52,10 +54,10 @@ fn day_events(day: u64, start: u64, local: LocalTime) -> Vec<ZoneEvent> {
     events
 }
 
-async fn time_report(store: &dyn Store, range: &DayRange, label: &str) {
-    let mut times = Vec::with_capacity(RUNS);
+async fn time_report(store: &dyn Store, range: &DayRange, label: &str, runs: usize) {
+    let mut times = Vec::with_capacity(runs);
     let mut bytes = 0;
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let started = Instant::now();
         let tally = store.analytics().tally("v1", None, range).await.expect("tally");
         let report = tally.finish(range, "Europe/Paris", None).top(TOP);
@@ -76,7 +78,9 @@ async fn time_report(store: &dyn Store, range: &DayRange, label: &str) {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::TempDir::new().expect("temp dir");
-    let store: Arc<dyn Store> = match std::env::args().nth(1) {
+    let uri = std::env::args().nth(1);
+    let runs = if uri.is_some() { MONGO_RUNS } else { RUNS };
+    let store: Arc<dyn Store> = match uri {
         Some(uri) => {
             let name = format!("analytics_bench_{}", std::process::id());
             Arc::new(MongoStore::connect(&uri, &name).await.expect("MongoDB"))
@@ -96,7 +100,7 @@ async fn main() {
     println!("recorded {count} events in {:.1} s", recording.elapsed().as_secs_f64());
     let first = NaiveDate::from_ymd_opt(2025, 12, 1).expect("date");
     let year = DayRange { from: first, to: first + chrono::Days::new(364) };
-    time_report(store.as_ref(), &year, "year").await;
+    time_report(store.as_ref(), &year, "year", runs).await;
     let month = DayRange { from: year.to - chrono::Days::new(29), to: year.to };
-    time_report(store.as_ref(), &month, "30 days").await;
+    time_report(store.as_ref(), &month, "30 days", runs).await;
 }

@@ -45,7 +45,7 @@ pub fn account_taste(activities: &[super::Activity], settings: super::TasteSetti
     if settings.off {
         return (taste, 0);
     }
-    for activity in activities.iter().filter(|a| a.created_at >= settings.since) {
+    for activity in activities.iter().filter(|a| settings.since == 0 || a.created_at > settings.since) {
         if let super::ActivityKind::TrackAdded { track } = &activity.kind {
             taste.like(track, 1.0);
             tracks += 1;
