@@ -33,6 +33,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/venues/{id}", get(page))
         .route("/venues/{id}/dashboard", get(page))
         .route("/invitations/{id}", get(page))
+        .route("/me/taste", get(page))
         .nest_service("/app", files)
         .layer(cache)
         .layer(worker_scope)
