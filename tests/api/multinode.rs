@@ -901,3 +901,55 @@ async fn a_day_part_starting_on_three_nodes_is_announced_once() {
         assert_eq!(client.snapshot().await["version"].as_u64(), Some(before + 1), "written once");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_zones_dashboard_counts_each_play_once_on_any_node() {
+    use reqwest::Method;
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let cluster = shared_cluster(2).await;
+    let (first, second) = (cluster.node(0), cluster.node(1));
+    let account = json!({"username": "owen", "password": "violet kettle 42 orbit"});
+    let (status, owner) = first.post("/api/accounts", account).await;
+    assert_eq!(status, 201, "{owner}");
+    let token = owner["token"].as_str().expect("token");
+    let venue = json!({"name": "Club", "time_zone": "Europe/Paris"});
+    let (_, created) = crate::helpers::call(first, Method::POST, "/api/venues", Some(token), Some(venue)).await;
+    let id = created["venue"]["id"].as_str().expect("id");
+    let tracks: Vec<String> = (1..=2).map(TestApp::track_id).collect();
+    let catalogue = format!("/api/venues/{id}/catalogue");
+    let (status, added) =
+        crate::helpers::call(first, Method::POST, &catalogue, Some(token), Some(json!({"track_ids": tracks}))).await;
+    assert_eq!(status, 200, "{added}");
+    let path = format!("/api/venues/{id}/zones");
+    let (_, zone) = crate::helpers::call(first, Method::POST, &path, Some(token), Some(json!({"name": "Floor"}))).await;
+    let host = first.connect(zone["token"].as_str().expect("host token")).await;
+    let code = zone["zone"]["code"].as_str().expect("code");
+    let guest = second.connect(&second.join(code, "Gil").await.token).await;
+    host.ok("queue:add", json!({"track_id": tracks[0]})).await;
+    assert_eq!(guest.snapshot().await["now_playing"]["track"]["id"].as_str(), Some(tracks[0].as_str()));
+    host.ok("player:skip", json!({})).await;
+
+    // Asked of the other node: the MongoDB aggregation sums what the first recorded.
+    let analytics = format!("/api/venues/{id}/analytics");
+    let mut report = Value::Null;
+    for _ in 0..100 {
+        let (status, body) = crate::helpers::call(second, Method::GET, &analytics, Some(token), None).await;
+        assert_eq!(status, 200, "{body}");
+        report = body;
+        if report["totals"]["plays"] == 1 && report["totals"]["guests"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        (report["totals"]["plays"].as_u64(), report["totals"]["skips"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["totals"]["guests"], 2, "{report}");
+    assert_eq!(report["tracks"][0]["track_id"].as_str(), Some(tracks[0].as_str()), "{report}");
+    // Give a duplicate time to arrive, then count again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, again) = crate::helpers::call(first, Method::GET, &analytics, Some(token), None).await;
+    assert_eq!(again["totals"], report["totals"], "recorded once, whichever node asks");
+}
