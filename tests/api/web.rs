@@ -6,7 +6,7 @@ use crate::helpers::{spawn_app, spawn_with};
 #[tokio::test]
 async fn app_paths_answer_the_page_and_files_are_served_with_their_headers() {
     let app = spawn_app().await;
-    for path in ["/", "/join/ABCDEF", "/room/ABCDEF", "/display/ABCDEF"] {
+    for path in ["/", "/join/ABCDEF", "/room/ABCDEF", "/display/ABCDEF", "/venues/v1/dashboard", "/me/taste"] {
         let response = app.http.get(app.url(path)).send().await.expect("get");
         assert_eq!(response.status().as_u16(), 200, "{path}");
         assert!(response.headers()["content-type"].to_str().expect("ascii").starts_with("text/html"));
