@@ -587,6 +587,22 @@ async fn the_autopilot_fills_a_silent_zone_from_the_catalogue_with_a_reason() {
     assert_eq!(snapshot["now_playing"].get("reason"), None);
 }
 
+/// A zone of venue `id` whose catalogue holds library tracks 1..=`tracks`
+/// and whose requests wait for approval: (room id, code, tracks).
+async fn approval_zone(app: &TestApp, id: &str, owner: &str, tracks: usize) -> (String, String, Vec<String>) {
+    let tracks: Vec<String> = (1..=tracks).map(TestApp::track_id).collect();
+    let catalogue = format!("/api/venues/{id}/catalogue");
+    call(app, Method::POST, &catalogue, Some(owner), Some(json!({"track_ids": tracks}))).await;
+    let zones = format!("/api/venues/{id}/zones");
+    let (_, zone) = call(app, Method::POST, &zones, Some(owner), Some(json!({"name": "Bar"}))).await;
+    let (room_id, code) =
+        (zone["zone"]["room_id"].as_str().expect("room"), zone["zone"]["code"].as_str().expect("code"));
+    let schedule = format!("/api/venues/{id}/zones/{room_id}/schedule");
+    let plan = json!({"defaults": {"approval": true}});
+    assert_eq!(call(app, Method::PUT, &schedule, Some(owner), Some(plan)).await.0, 200);
+    (room_id.to_string(), code.to_string(), tracks)
+}
+
 /// The owner's report, asked until `ready` holds (events are recorded
 /// right after the commit, apart from it).
 async fn report_when(app: &TestApp, path: &str, token: &str, ready: impl Fn(&Value) -> bool) -> Value {
@@ -605,17 +621,10 @@ async fn report_when(app: &TestApp, path: &str, token: &str, ready: impl Fn(&Val
 async fn the_dashboard_counts_plays_requests_votes_and_guests() {
     let app = spawn_app().await;
     let (id, people) = venue_with_staff(&app).await;
-    let tracks: Vec<String> = (1..=4).map(TestApp::track_id).collect();
-    let catalogue = format!("/api/venues/{id}/catalogue");
-    call(&app, Method::POST, &catalogue, Some(&people.owner), Some(json!({"track_ids": tracks}))).await;
+    let (room_id, code, tracks) = approval_zone(&app, &id, &people.owner, 4).await;
+    let (room_id, code) = (room_id.as_str(), code.as_str());
     let zones = format!("/api/venues/{id}/zones");
-    let (_, zone) = call(&app, Method::POST, &zones, Some(&people.owner), Some(json!({"name": "Bar"}))).await;
-    let (room_id, code) =
-        (zone["zone"]["room_id"].as_str().expect("room"), zone["zone"]["code"].as_str().expect("code"));
     let (_, terrace) = call(&app, Method::POST, &zones, Some(&people.owner), Some(json!({"name": "Terrace"}))).await;
-    let schedule = format!("/api/venues/{id}/zones/{room_id}/schedule");
-    let plan = json!({"defaults": {"approval": true}});
-    assert_eq!(call(&app, Method::PUT, &schedule, Some(&people.owner), Some(plan)).await.0, 200);
 
     let analytics = format!("/api/venues/{id}/analytics");
     let (status, empty) = call(&app, Method::GET, &analytics, Some(&people.manager), None).await;
@@ -712,22 +721,12 @@ async fn the_dashboard_counts_plays_requests_votes_and_guests() {
 async fn removed_staff_still_connected_lose_their_zone_powers_at_once() {
     let app = spawn_app().await;
     let (id, people) = venue_with_staff(&app).await;
-    let tracks: Vec<String> = (1..=2).map(TestApp::track_id).collect();
-    let catalogue = format!("/api/venues/{id}/catalogue");
-    call(&app, Method::POST, &catalogue, Some(&people.owner), Some(json!({"track_ids": tracks}))).await;
-    let (_, zone) =
-        call(&app, Method::POST, &format!("/api/venues/{id}/zones"), Some(&people.owner), Some(json!({"name": "Bar"})))
-            .await;
-    let (room_id, code) =
-        (zone["zone"]["room_id"].as_str().expect("room"), zone["zone"]["code"].as_str().expect("code"));
-    let schedule = format!("/api/venues/{id}/zones/{room_id}/schedule");
-    let plan = json!({"defaults": {"approval": true}});
-    assert_eq!(call(&app, Method::PUT, &schedule, Some(&people.owner), Some(plan)).await.0, 200);
+    let (_, code, tracks) = approval_zone(&app, &id, &people.owner, 2).await;
     let join = format!("/api/rooms/{code}/join");
     let (_, sam) = app.post(&join, json!({"name": "Sam", "account_token": people.staff})).await;
     let staff = app.connect(sam["token"].as_str().expect("token")).await;
     assert_eq!(staff.snapshot().await["me"]["role"], "cohost");
-    let guest = app.connect(app.join(code, "Gil").await.token.as_str()).await;
+    let guest = app.connect(app.join(&code, "Gil").await.token.as_str()).await;
     let asked = guest.ok("queue:add", json!({"track_id": tracks[0]})).await;
 
     let path = format!("/api/venues/{id}/staff/{}", people.staff_id);
