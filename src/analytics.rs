@@ -71,18 +71,15 @@ impl Analytics {
         Ok(tally.finish(&range, &venue.details.time_zone, zone_id))
     }
 
-    /// Notes that a guest is in a zone now (came online, left, or still
-    /// there). Spawned: the caller does not wait.
-    pub fn seen(&self, room_id: &str, member_id: &str) {
+    /// Notes that a guest is in zone `zone_id` of venue `venue_id` now
+    /// (connected, left, or still there). Spawned: the caller does not wait.
+    pub fn seen(&self, venue_id: &str, zone_id: &str, member_id: &str) {
         if is_screen_id(member_id) {
             return;
         }
-        let (this, room_id, member_id) = (self.clone(), room_id.to_string(), member_id.to_string());
-        self.0.tasks.spawn(async move {
-            if let Ok(room) = this.0.rooms.room(&room_id).await {
-                this.note_visits(&room, &[member_id]).await;
-            }
-        });
+        let (this, venue_id, zone_id) = (self.clone(), venue_id.to_string(), zone_id.to_string());
+        let member_id = member_id.to_string();
+        self.0.tasks.spawn(async move { this.note_visits(&venue_id, &zone_id, &[member_id]).await });
     }
 
     /// Extends the visits of the guests connected to this node, zone by zone.
@@ -92,20 +89,19 @@ impl Analytics {
             by_room.entry(room_id).or_default().push(member_id);
         }
         for (room_id, members) in by_room {
-            if let Ok(room) = self.0.rooms.room(&room_id).await {
-                self.note_visits(&room, &members).await;
+            if let Ok(Room { venue_id: Some(venue_id), .. }) = self.0.rooms.room(&room_id).await {
+                self.note_visits(&venue_id, &room_id, &members).await;
             }
         }
     }
 
-    async fn note_visits(&self, room: &Room, members: &[String]) {
-        let Some(venue_id) = &room.venue_id else { return };
+    async fn note_visits(&self, venue_id: &str, zone_id: &str, members: &[String]) {
         let local = self.local_time(venue_id).await;
         let now = self.0.clock.now();
         for member_id in members {
-            let visit = analytics::visit(venue_id, &room.id, member_id, now, local);
+            let visit = analytics::visit(venue_id, zone_id, member_id, now, local);
             if let Err(e) = self.0.store.analytics().note_visit(&visit).await {
-                tracing::warn!(room_id = %room.id, error = %e, "could not note a visit");
+                tracing::warn!(room_id = zone_id, error = %e, "could not note a visit");
             }
         }
     }

@@ -43,7 +43,7 @@ pub async fn authenticate<A: Adapter>(
         if !room.screens.contains_key(&claims.m) {
             return Err(Refused("unauthorized"));
         }
-        accept(&s, &app, Session { room_id: claims.r, member_id: claims.m }).await;
+        accept(&s, &app, Session { room_id: claims.r, member_id: claims.m }, None).await;
         return Ok(());
     }
     match room.member(&claims.m) {
@@ -51,7 +51,7 @@ pub async fn authenticate<A: Adapter>(
         Some(m) if m.banned => Err(Refused("banned")),
         Some(_) => {
             let session = Session { room_id: claims.r, member_id: claims.m };
-            accept(&s, &app, session).await;
+            accept(&s, &app, session, room.venue_id.clone()).await;
             Ok(())
         }
     }
@@ -66,12 +66,16 @@ pub async fn authenticate<A: Adapter>(
 /// just before the disconnect handler that uncounts it exists, so the two
 /// always pair up: socketioxide calls no disconnect handler of a socket
 /// before the middleware has returned.
-async fn accept<A: Adapter>(s: &SocketRef<A>, app: &AppState, session: Session) {
+async fn accept<A: Adapter>(s: &SocketRef<A>, app: &AppState, session: Session, venue_id: Option<String>) {
     let (room_id, member_id) = (session.room_id.clone(), session.member_id.clone());
     s.extensions.insert(session);
+    if let Some(venue_id) = venue_id {
+        // A guest in a zone: their visit counts on the venue's dashboard.
+        app.analytics.seen(&venue_id, &room_id, &member_id);
+        s.extensions.insert(InZone(venue_id));
+    }
     if app.presence.connect(&room_id, &member_id).await {
         s.extensions.insert(CameOnline);
-        app.analytics.seen(&room_id, &member_id);
     }
     s.on_fallback(events::on_event::<A>);
     s.on_disconnect(on_disconnect::<A>);
@@ -81,6 +85,10 @@ async fn accept<A: Adapter>(s: &SocketRef<A>, app: &AppState, session: Session) 
 /// Marks a socket whose member had no other socket open when it connected.
 #[derive(Clone)]
 struct CameOnline;
+
+/// Marks a socket in a venue's zone (the venue's id).
+#[derive(Clone)]
+struct InZone(String);
 
 /// Runs once the client knows it is connected (see `accept`): the
 /// snapshot, and the presence announcement.
@@ -111,8 +119,10 @@ async fn on_disconnect<A: Adapter>(
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
+    if let Some(InZone(venue_id)) = s.extensions.get::<InZone>() {
+        app.analytics.seen(&venue_id, &session.room_id, &session.member_id);
+    }
     if app.presence.disconnect(&session.room_id, &session.member_id).await {
-        app.analytics.seen(&session.room_id, &session.member_id);
         presence_outbox::announce(&hub, &app.presence, &session.room_id, &session.member_id, false);
     }
 }
