@@ -47,7 +47,7 @@ export function tasteView(root: HTMLElement, navigate: Navigate): () => void {
   const failed = h('p', { class: 'empty', role: 'alert', 'data-testid': 'taste-failed', hidden: true });
   const made = h('p', { 'data-testid': 'taste-tracks' });
   const since = h('p', { class: 'hint', 'data-testid': 'taste-since', hidden: true });
-  const empty = h('p', { class: 'empty', 'data-testid': 'taste-empty', hidden: true });
+  const empty = h('p', { class: 'empty', tabindex: -1, 'data-testid': 'taste-empty', hidden: true });
   const artists = h('ol', { class: 'taste-bars', 'data-testid': 'taste-artists', 'aria-labelledby': 'taste-artists-heading' });
   const genres = h('ol', { class: 'taste-bars', 'data-testid': 'taste-genres', 'aria-labelledby': 'taste-genres-heading' });
   const lists = h(
@@ -126,6 +126,7 @@ export function tasteView(root: HTMLElement, navigate: Navigate): () => void {
 
   // --- delete --------------------------------------------------------------
   const remove = h('button', { type: 'button', class: 'danger', 'data-testid': 'taste-delete' }, 'Delete my taste profile');
+  const removeHint = h('p', { class: 'hint', 'data-testid': 'taste-delete-hint' });
   const removeStatus = inlineStatus(notice, 'taste-delete-status', remove);
   const confirm = confirmPanel('taste-delete-confirm', 'Delete it', async () => {
     try {
@@ -135,7 +136,7 @@ export function tasteView(root: HTMLElement, navigate: Navigate): () => void {
       confirm.close();
       draw(answer);
       removeStatus.show('Deleted. Only the tracks you add from now on count.', 'success');
-      made.focus();
+      empty.focus(); // where the page changed (the button is disabled now)
     } catch (err) {
       if (stopped) return;
       confirm.close();
@@ -153,7 +154,7 @@ export function tasteView(root: HTMLElement, navigate: Navigate): () => void {
     'section',
     { class: 'card', 'aria-labelledby': 'taste-delete-heading', 'data-testid': 'taste-danger', hidden: true },
     h('h2', { id: 'taste-delete-heading' }, 'Start again'),
-    h('p', { class: 'hint' }, 'Deleting forgets every track counted so far. Turning it off above keeps them but venues stop using them.'),
+    removeHint,
     h('div', { class: 'taste-delete' }, remove),
     confirm.el,
     removeStatus.el,
@@ -161,11 +162,11 @@ export function tasteView(root: HTMLElement, navigate: Navigate): () => void {
 
   function draw(t: Taste): void {
     taste = t;
-    made.tabIndex = -1;
     setText(
       made,
-      t.tracks > 0 ? `Made from the ${count(t.tracks, 'track')} you added in parties (your latest 200 count).` : 'Made from no tracks yet.',
+      t.tracks > 0 ? `Made from the ${count(t.tracks, 'track')} you added in parties (only your latest 200 count).` : '',
     );
+    made.hidden = t.tracks === 0; // the empty state says it
     since.hidden = t.since === null;
     setText(since, t.since === null ? '' : `Counting from ${day(t.since)}.`);
     empty.hidden = t.tracks > 0;
@@ -183,6 +184,7 @@ export function tasteView(root: HTMLElement, navigate: Navigate): () => void {
     toggle.setAttribute('aria-checked', String(t.enabled));
     setText(toggleHint, t.enabled ? 'On: in a venue’s zone, its autopilot picks music with your taste in mind.' : 'Off: venues ignore your history. Your profile is still kept.');
     remove.disabled = t.tracks === 0;
+    setText(removeHint, t.tracks > 0 ? 'Deleting forgets every track counted so far. Turning it off above keeps them, but venues stop using them.' : 'Nothing to delete: no track counts yet.');
   }
 
   const gate = accountGate(
