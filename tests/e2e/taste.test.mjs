@@ -127,8 +127,14 @@ test('a party guest sees their taste profile, turns it off and deletes it', asyn
   await checkLayout(page, 'desktop');
   await shoot(page, 'taste-desktop');
 
-  // The same on a phone.
+  // The same on a phone, found from /venues too.
   const phone = await signedInPage(PHONE, me.token);
+  await phone.page.goto(`${server.url}/venues`);
+  const link = phone.page.getByTestId('taste-link');
+  await link.waitFor();
+  const box = await link.boundingBox();
+  assert.ok(box.height >= 44 && box.x + box.width <= 361, `the link takes a thumb and fits: ${JSON.stringify(box)}`);
+  await shoot(phone.page, 'taste-venues-phone');
   await phone.page.goto(`${server.url}/me/taste`);
   await phone.page.getByTestId('taste-tracks').filter({ hasText: '2 tracks' }).waitFor();
   await checkLayout(phone.page, 'phone');

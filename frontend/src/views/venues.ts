@@ -58,12 +58,12 @@ export function venuesView(root: HTMLElement, navigate: Navigate): () => void {
   };
 
   // What a bar's autopilot knows about the signed-in person (taste.ts).
-  const tasteLink = h('a', { href: '/me/taste', class: 'taste-link', 'data-testid': 'taste-link' }, 'Your taste profile');
+  const tasteLink = h('a', { href: '/me/taste', class: 'taste-link', 'data-testid': 'taste-link' }, 'Your taste profile: what venues’ autopilots know about your music');
   tasteLink.addEventListener('click', (e) => {
     e.preventDefault();
     navigate('/me/taste');
   });
-  const tasteLine = h('p', { class: 'hint account-links', hidden: true }, tasteLink, ': what venues’ autopilots know about the music you like.');
+  const tasteLine = h('p', { class: 'account-links', hidden: true }, tasteLink);
 
   let token = '';
   const gate = accountGate(
