@@ -13,6 +13,7 @@ import type {
   Schedule,
   SchedulePlan,
   ScreenView,
+  Taste,
   Track,
   VenueAnswer,
   VenueDetails,
@@ -250,6 +251,21 @@ export async function spotifyConfigured(): Promise<boolean> {
 
 export async function me(accountToken: string): Promise<AccountAnswer['user']> {
   return (await request<{ user: AccountAnswer['user'] }>('GET', '/api/me', bearer(accountToken))).user;
+}
+
+// The taste profile (§3.15): what venue autopilots count for the account.
+
+export async function getTaste(accountToken: string): Promise<Taste> {
+  return (await request<{ taste: Taste }>('GET', '/api/me/taste', bearer(accountToken))).taste;
+}
+
+export async function setTasteEnabled(accountToken: string, enabled: boolean): Promise<Taste> {
+  return (await request<{ taste: Taste }>('PUT', '/api/me/taste', bearer(accountToken, json({ enabled })))).taste;
+}
+
+/** Only what the account adds from now on counts (`since` becomes now). */
+export async function deleteTaste(accountToken: string): Promise<void> {
+  await request<null>('DELETE', '/api/me/taste', bearer(accountToken));
 }
 
 // Venues (§3.18): every route takes the account token.

@@ -1,6 +1,7 @@
 // Entry point: picks the view from `location.pathname` (the server sends
 // this same page for /, /join/{code}, /room/{code}, /display/{code},
-// /venues, /venues/{id}, /venues/{id}/dashboard and /invitations/{id}).
+// /venues, /venues/{id}, /venues/{id}/dashboard, /invitations/{id} and
+// /me/taste).
 
 import { normaliseCode } from './storage';
 import { displayView } from './views/display';
@@ -8,6 +9,7 @@ import { homeView } from './views/home';
 import { invitationView } from './views/invitation';
 import { joinView } from './views/join';
 import { roomView } from './views/room';
+import { tasteView } from './views/taste';
 import { venueView } from './views/venue';
 import { dashboardView } from './views/venue_dashboard';
 import { venuesView } from './views/venues';
@@ -30,6 +32,7 @@ function decoded(raw: string): string {
 
 function viewFor(path: string): View {
   if (/^\/venues\/?$/.test(path)) return venuesView;
+  if (/^\/me\/taste\/?$/.test(path)) return tasteView;
   const dashboard = /^\/venues\/([^/]+)\/dashboard\/?$/.exec(path);
   if (dashboard) return (r, nav) => dashboardView(r, nav, decoded(dashboard[1]));
   const venue = /^\/venues\/([^/]+)\/?$/.exec(path);

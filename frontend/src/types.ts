@@ -449,3 +449,20 @@ export interface AnalyticsRange {
   to: string;
   zone: string;
 }
+
+/** One artist or genre of a taste profile (names lower-cased). */
+export interface TasteName {
+  name: string;
+  weight: number;
+}
+
+/** `GET /api/me/taste` (§3.15): what the venue autopilot counts for you. */
+export interface Taste {
+  enabled: boolean;
+  /** Deleted at (ms): only tracks added since count. */
+  since: number | null;
+  /** The added tracks it is made of (the latest 200). */
+  tracks: number;
+  artists: TasteName[];
+  genres: TasteName[];
+}

@@ -57,12 +57,20 @@ export function venuesView(root: HTMLElement, navigate: Navigate): () => void {
     );
   };
 
+  // What a bar's autopilot knows about the signed-in person (taste.ts).
+  const tasteLink = h('a', { href: '/me/taste', class: 'taste-link', 'data-testid': 'taste-link' }, 'Your taste profile: what venues’ autopilots know about your music');
+  tasteLink.addEventListener('click', (e) => {
+    e.preventDefault();
+    navigate('/me/taste');
+  });
+  const tasteLine = h('p', { class: 'account-links', hidden: true }, tasteLink);
+
   let token = '';
   const gate = accountGate(
     'A venue belongs to accounts: sign in, or create an account for yourself (not one shared by the whole bar).',
     async (_user, t) => {
       token = t;
-      mine.hidden = createForm.hidden = false;
+      mine.hidden = createForm.hidden = tasteLine.hidden = false;
       setText(listStatus, 'Loading…');
       listStatus.hidden = false;
       try {
@@ -73,7 +81,7 @@ export function venuesView(root: HTMLElement, navigate: Navigate): () => void {
       }
     },
     () => {
-      mine.hidden = createForm.hidden = true;
+      mine.hidden = createForm.hidden = tasteLine.hidden = true;
       list.replaceChildren();
     },
   );
@@ -110,7 +118,7 @@ export function venuesView(root: HTMLElement, navigate: Navigate): () => void {
       'main',
       { class: 'page venues' },
       h('p', { class: 'back' }, home),
-      h('header', { class: 'venue-header' }, h('h1', {}, 'Venues'), gate.bar),
+      h('header', { class: 'venue-header' }, h('h1', {}, 'Venues'), gate.bar, tasteLine),
       h('p', { class: 'lead' }, 'For bars and shops: zones with their own join codes and table cards, your own catalogue, day parts and your staff.'),
       notice.el,
       gate.form,
