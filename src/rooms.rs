@@ -235,10 +235,18 @@ impl Rooms {
         deadline: Instant,
     ) -> Result<(Room, Outcome)> {
         let _write = self.writes.token();
-        let (reply, answer) = oneshot::channel();
+        let (reply, mut answer) = oneshot::channel();
         let slot = self.0.slots.enqueue(room_id, Pending { actor, command, reply, deadline });
         let answered = async {
-            let serialised = slot.lock_owned().instrument(tracing::debug_span!("room.queue_wait")).await;
+            // An earlier batch may take this command along and answer it
+            // while this caller still queues for the lock: the answer goes
+            // out at once, not after every caller ahead has had its turn
+            // (that turned a burst into a chain of one-command writes).
+            let serialised = tokio::select! {
+                biased;
+                done = &mut answer => return done.unwrap_or(Err(AppError::Unavailable)),
+                serialised = slot.lock_owned().instrument(tracing::debug_span!("room.queue_wait")) => serialised,
+            };
             let batch = self.0.slots.take(room_id);
             if batch.is_empty() {
                 // An earlier writer took this command along.
