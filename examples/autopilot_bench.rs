@@ -80,6 +80,7 @@ fn main() {
             last_energy: Some(60),
             now: 50 * 200_000,
             seed,
+            allows: &|track| !track.explicit,
         };
         let pick = recommend::pick(&catalogue, ctx).expect("a pick");
         times.push(started.elapsed());

@@ -272,16 +272,35 @@ impl Accounts {
     pub async fn taste(&self, user: &User) -> Result<TasteView> {
         let history =
             self.accounts().activities(std::slice::from_ref(&user.id), None, recommend::ACCOUNT_HISTORY).await?;
+        let marks = self.accounts().taste_marks(&user.id, recommend::ACCOUNT_HISTORY).await?;
         // Shown even while turned off: the owner sees what would count.
         let shown = user::TasteSettings { off: false, ..user.taste };
-        let (taste, tracks) = recommend::account_taste(&history, shown);
+        let (taste, counts) = recommend::account_taste(&history, &marks, shown);
         Ok(TasteView {
             enabled: !user.taste.off,
             since: (user.taste.since > 0).then_some(user.taste.since),
-            tracks,
+            tracks: counts.added,
+            votes: counts.voted,
+            imported: counts.imported,
             artists: ranked(taste.artists),
             genres: ranked(taste.genres),
         })
+    }
+
+    /// A vote by a member with an account: up marks the track in the
+    /// account's taste profile, anything else takes the mark back. Nothing
+    /// is kept while the owner has the profile turned off.
+    pub async fn note_vote(&self, user_id: &str, track: &crate::domain::Track, up: bool) -> Result<()> {
+        if !up {
+            return Ok(self.accounts().unmark_taste(user_id, user::TasteSource::Vote, &track.id).await?);
+        }
+        match self.accounts().user(user_id).await? {
+            Some(user) if !user.taste.off => {
+                let mark = user::TasteMark::new(user_id, user::TasteSource::Vote, track, self.clock.now());
+                Ok(self.accounts().mark_taste(&[mark]).await?)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Turns the profile on or off; `forget` empties it (only what the
@@ -292,7 +311,10 @@ impl Accounts {
             settings.off = !enabled;
         }
         if forget {
+            // The timeline stays (it is the account's); votes and imports
+            // exist only for the taste, so they go.
             settings.since = self.clock.now();
+            self.accounts().forget_taste(&account.user.id).await?;
         }
         let user = self.accounts().set_taste(&account.user.id, settings).await?;
         user.ok_or(AppError::Unauthorized)
@@ -505,6 +527,9 @@ pub struct TasteView {
     pub since: Option<Millis>,
     /// How many added tracks it is made of.
     pub tracks: usize,
+    /// How many tracks voted up, and imported from a music service.
+    pub votes: usize,
+    pub imported: usize,
     /// The 20 artists and genres that weigh most, heaviest first.
     pub artists: Vec<TasteWeight>,
     pub genres: Vec<TasteWeight>,

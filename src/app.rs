@@ -367,12 +367,13 @@ fn app_state(
     rooms.listen(Arc::new(providers.clone()));
     let autopilot = crate::autopilot::Autopilot::new(
         storage.store.clone(),
+        search.clone(),
         rooms.clone(),
         backends.presence.clone(),
         clock.clone(),
         writes.clone(),
     );
-    rooms.listen(Arc::new(autopilot));
+    rooms.listen(Arc::new(autopilot.clone()));
     let player = Player::new(rooms.clone(), timetable, backends.presence.clone(), clock.clone());
     let venues = Venues { store: storage.store.clone(), rooms: rooms.clone(), clock: clock.clone() };
     let analytics = crate::analytics::Analytics::new(
@@ -395,6 +396,7 @@ fn app_state(
         providers,
         venues,
         analytics,
+        autopilot,
         player,
         store: storage.store,
         search,

@@ -1,17 +1,22 @@
-//! The autopilot: when a zone falls silent with nothing queued (and no
-//! fallback list chosen by its staff), it picks the next track from the
-//! venue's catalogue for the guests present now (`domain::recommend`) and
-//! plays it with its reason. It listens to this node's commits; the pick
-//! is written as `Command::Autoplay`, which does nothing if the room is no
-//! longer silent, so racing nodes play one track.
+//! The autopilot: when a room falls silent with nothing queued (and no
+//! fallback list chosen by its staff), it picks the next track
+//! (`domain::recommend`) and plays it with its reason. A zone picks from
+//! its venue's catalogue for the guests present now; a party room (rule
+//! `autofill`, on by default) picks library tracks like the ones it voted
+//! up, found through the search engine by its favourite genres and
+//! artists, and stays silent until it has voted something up. It listens
+//! to this node's commits; the pick is written as `Command::Autoplay`,
+//! which does nothing if the room is no longer silent, so racing nodes
+//! play one track.
 //!
 //! Tastes: a present guest's taste is what they added and voted up in
 //! the room, plus, for a member with an account, the tracks the account
-//! added in any room (its last `ACCOUNT_HISTORY` activities), cached for
+//! added in any room (its last `ACCOUNT_HISTORY` activities), voted up and
+//! imported (its last `ACCOUNT_HISTORY` taste marks), cached for
 //! `TASTE_TTL_MS`. A venue's catalogue is cached for `CATALOGUE_TTL_MS`.
 //!
-//! Owns: `Autopilot`. May use: rooms, store, presence, clock, domain.
-//! Must not import: other services, state, realtime, http.
+//! Owns: `Autopilot`. May use: rooms, search, store, presence, clock,
+//! domain. Must not import: other services, state, realtime, http.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -24,18 +29,24 @@ use crate::domain::{Actor, Change, Command, Millis, Outcome, Room, Track};
 use crate::error::Result;
 use crate::presence::Presence;
 use crate::rooms::{CommitListener, Rooms};
+use crate::search::request::SearchParams;
+use crate::search::{IndexConfig, IndexName, SearchEngine, SearchRequest};
 use crate::store::Store;
 
 const CATALOGUE_TTL_MS: Millis = 60_000;
 const TASTE_TTL_MS: Millis = 300_000;
 /// Largest catalogue read into memory (ids are paged 500 at a time).
 const MAX_CATALOGUE: usize = 200_000;
+/// A dry party room looks for its favourite genres and artists, this many
+/// of each, in the library.
+const FAVOURITES: usize = 3;
 
 #[derive(Clone)]
 pub struct Autopilot(Arc<Inner>);
 
 struct Inner {
     store: Arc<dyn Store>,
+    search: Arc<dyn SearchEngine>,
     rooms: Rooms,
     presence: Arc<dyn Presence>,
     clock: SharedClock,
@@ -48,6 +59,7 @@ struct Inner {
 impl Autopilot {
     pub fn new(
         store: Arc<dyn Store>,
+        search: Arc<dyn SearchEngine>,
         rooms: Rooms,
         presence: Arc<dyn Presence>,
         clock: SharedClock,
@@ -55,6 +67,7 @@ impl Autopilot {
     ) -> Self {
         Self(Arc::new(Inner {
             store,
+            search,
             rooms,
             presence,
             clock,
@@ -64,16 +77,25 @@ impl Autopilot {
         }))
     }
 
-    /// Picks and plays a track in a silent zone; `None` when it is not
-    /// silent or nothing in the catalogue may play now.
+    /// Picks and plays a track in a silent room; `None` when it is not
+    /// silent, a party room's autofill is off or it voted nothing up yet,
+    /// or nothing may play now.
     pub async fn fill(&self, room_id: &str) -> Result<Option<Room>> {
         let room = self.0.rooms.room(room_id).await?;
-        let Some(venue_id) = room.venue_id.clone() else { return Ok(None) };
         if !silent(&room) {
             return Ok(None);
         }
-        let catalogue = self.catalogue(&venue_id).await?;
-        let crowd = self.crowd(&room).await;
+        let (catalogue, crowd) = match &room.venue_id {
+            Some(venue_id) => (self.catalogue(venue_id).await?, self.crowd(&room).await),
+            None if room.rules.autofill => {
+                let crowd = Crowd::room(&recommend::room_taste(&room.recent_plays));
+                if crowd.is_empty() {
+                    return Ok(None);
+                }
+                (Arc::new(self.library_candidates(&room, &crowd).await?), crowd)
+            }
+            None => return Ok(None),
+        };
         let now = self.0.clock.now();
         let in_force = room.schedule.as_ref().map(|s| s.at(now));
         let last_energy = room
@@ -91,9 +113,10 @@ impl Autopilot {
             last_energy,
             now,
             seed: room.version,
+            allows: &|track| room.may_autoplay(track, now),
         };
         let Some(pick) = recommend::pick(&catalogue, ctx) else {
-            tracing::info!(room_id, "autopilot: nothing in the catalogue may play now");
+            tracing::info!(room_id, "autopilot: nothing may play now");
             return Ok(None);
         };
         let command = Command::Autoplay {
@@ -103,6 +126,44 @@ impl Autopilot {
         };
         let (room, _) = self.0.rooms.execute(room_id, Actor::System, command).await?;
         Ok(Some(room))
+    }
+
+    /// Library tracks in a party room's favourite genres (most popular
+    /// first) and by its favourite artists, that its speaker can play.
+    async fn library_candidates(&self, room: &Room, crowd: &Crowd) -> Result<Catalogue> {
+        let (genres, artists) = crowd.favourites(FAVOURITES);
+        let quoted = |text: &str| format!("\"{}\"", text.replace(['"', '\\'], " "));
+        let playable = room.speaker.is_some().then_some("playable:true");
+        let mut searches = Vec::new();
+        if !genres.is_empty() {
+            let genres = genres.iter().map(|g| format!("genre:{}", quoted(g))).collect::<Vec<_>>().join(" OR ");
+            let filter = match playable {
+                Some(p) => format!("({genres}) AND {p}"),
+                None => genres,
+            };
+            searches.push(SearchParams {
+                filter: Some(filter),
+                sort: Some("popularity:desc".into()),
+                ..Default::default()
+            });
+        }
+        for artist in &artists {
+            let filter = playable.map(str::to_string);
+            searches.push(SearchParams { q: quoted(artist), filter, ..Default::default() });
+        }
+        let config = IndexConfig::shipped(IndexName::Tracks);
+        let mut ids: Vec<String> = Vec::new();
+        for mut params in searches {
+            params.limit = Some(crate::search::request::MAX_LIMIT);
+            let request = SearchRequest::build(&config, &params)?;
+            let hits = self.0.search.search(IndexName::Tracks, &request).await?.hits;
+            for id in hits.iter().filter_map(|h| h["id"].as_str()) {
+                if !ids.iter().any(|known| known == id) {
+                    ids.push(id.to_string());
+                }
+            }
+        }
+        Ok(Catalogue::new(self.0.store.tracks_by_ids(&ids).await?))
     }
 
     /// The venue's catalogue tracks, from the cache when fresh.
@@ -177,8 +238,13 @@ impl Autopilot {
         {
             return taste.clone();
         }
-        let taste = match self.0.store.accounts().activities(&[user_id.to_string()], None, ACCOUNT_HISTORY).await {
-            Ok(activities) => recommend::account_taste(&activities, settings).0,
+        let accounts = self.0.store.accounts();
+        let history = async {
+            let activities = accounts.activities(&[user_id.to_string()], None, ACCOUNT_HISTORY).await?;
+            Ok::<_, crate::store::StoreError>((activities, accounts.taste_marks(user_id, ACCOUNT_HISTORY).await?))
+        };
+        let taste = match history.await {
+            Ok((activities, marks)) => recommend::account_taste(&activities, &marks, settings).0,
             Err(e) => {
                 tracing::warn!(error = %e, "autopilot: account history unreadable");
                 Taste::default()
@@ -199,7 +265,8 @@ impl CommitListener for Autopilot {
     fn committed(&self, room: &Room, outcome: &Outcome) {
         let changes = &outcome.changes;
         let went_silent = changes.iter().any(|c| matches!(c, Change::NowPlaying | Change::EntryRemoved { .. }));
-        if room.venue_id.is_none() || !silent(room) || !went_silent {
+        let fills = room.venue_id.is_some() || room.rules.autofill;
+        if !fills || !silent(room) || !went_silent {
             return;
         }
         let (autopilot, room_id) = (self.clone(), room.id.clone());

@@ -44,6 +44,8 @@ pub struct Shared {
     pub providers: Providers,
     pub venues: crate::venues::Venues,
     pub analytics: crate::analytics::Analytics,
+    /// Fills silent rooms (it listens to commits; tests call `fill`).
+    pub autopilot: crate::autopilot::Autopilot,
     pub player: Player,
     /// The library's tracks and health checks read the store directly.
     pub store: Arc<dyn Store>,

@@ -112,6 +112,7 @@ export interface Rules {
   skip_threshold: number | null;
   downvote_removal: number | null;
   only_playable: boolean;
+  autofill: boolean;
   /** Seconds the speaker fades one track into the next (0–12). */
   crossfade_secs: number;
 }
@@ -463,6 +464,9 @@ export interface Taste {
   since: number | null;
   /** The added tracks it is made of (the latest 200). */
   tracks: number;
+  /** Tracks voted up in rooms, and imported from a music service (the latest 200 together). */
+  votes: number;
+  imported: number;
   artists: TasteName[];
   genres: TasteName[];
 }

@@ -47,6 +47,7 @@ export function ruleLines(r: Rules, fallbackCount: number): RuleLine[] {
   if (r.only_playable) add('only_playable', 'Only tracks the room’s speaker can play are accepted.');
   if (r.crossfade_secs > 0) add('crossfade_secs', `Tracks fade into each other over ${duration(r.crossfade_secs)}.`);
   if (fallbackCount > 0) add('fallback', `When the queue runs dry, the house playlist plays (${count(fallbackCount, 'track')}).`);
+  else if (r.autofill) add('autofill', 'When the queue runs dry, more like what the room voted up plays.');
   return lines;
 }
 

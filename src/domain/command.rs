@@ -137,7 +137,8 @@ pub enum Command {
         request_id: String,
     },
     /// The autopilot plays this track if the room is silent with nothing
-    /// queued (system; a no-op otherwise, so racing nodes play one).
+    /// queued and no fallback list, and its rules and speaker allow the
+    /// track (system; a no-op otherwise, so racing nodes play one).
     Autoplay {
         entry_id: String,
         track: Track,
@@ -351,7 +352,8 @@ fn system_command(room: &mut Room, command: Command, now: Millis, out: &mut Outc
         // `apply` follows the schedule after every command.
         Command::FollowSchedule => return Ok(()),
         Command::Autoplay { entry_id, track, reason } => {
-            if room.now_playing.is_none() && room.queue.is_empty() {
+            let silent = room.now_playing.is_none() && room.queue.is_empty() && room.fallback.is_empty();
+            if silent && room.may_autoplay(&track, now) {
                 room.now_playing = Some(NowPlaying {
                     entry_id,
                     track,

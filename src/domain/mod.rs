@@ -36,7 +36,7 @@ pub use room::{
 };
 pub use rules::Rules;
 pub use track::{Analysis, MusicFile, Skipped, Track};
-pub use user::{AccountSession, Activity, ActivityKind, TasteSettings, User};
+pub use user::{AccountSession, Activity, ActivityKind, TasteMark, TasteSettings, TasteSource, User};
 pub use venue::{
     BlockedTrack, Invitation, OpeningHours, StaffMember, Venue, VenueAction, VenueDetails, VenueRole, Zone,
 };

@@ -1,7 +1,9 @@
 //! The autopilot's recommender: when a zone's queue runs dry, the next
 //! track from the candidates (the venue's catalogue), within the limits in
 //! force, ranked by the tastes of the guests present now, with novelty and
-//! smooth energy changes, and a reason people can read.
+//! smooth energy changes, and a reason people can read. A party room that
+//! runs dry gets the same ranking over library tracks, by its own taste:
+//! what it voted up (`room_taste`, `Crowd::room`).
 //!
 //! It learns from our own data only: what each present guest added and
 //! voted up in the room, and what their account added across rooms (see
@@ -33,25 +35,69 @@ pub struct Taste {
     pub artists: HashMap<String, f32>,
 }
 
-/// How many of an account's latest activities make its taste.
+/// How many of an account's latest activities make its taste, and as many
+/// of its latest taste marks (votes, imports).
 pub const ACCOUNT_HISTORY: usize = 200;
 
+/// How much one import counts against one add or vote: a playlist of 500
+/// imported tracks says less about tonight than five tracks voted up.
+pub const IMPORT_WEIGHT: f32 = 0.25;
+
+/// What an account's taste is made of, counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TasteCounts {
+    pub added: usize,
+    pub voted: usize,
+    pub imported: usize,
+}
+
 /// An account's taste: the tracks it added across rooms (newest
-/// `ACCOUNT_HISTORY` activities), since its owner last deleted it; none
-/// while they turned it off.
-pub fn account_taste(activities: &[super::Activity], settings: super::TasteSettings) -> (Taste, usize) {
+/// `ACCOUNT_HISTORY` activities), voted up, and imported from a music
+/// service (its taste marks), since its owner last deleted it; none while
+/// they turned it off.
+pub fn account_taste(
+    activities: &[super::Activity],
+    marks: &[super::TasteMark],
+    settings: super::TasteSettings,
+) -> (Taste, TasteCounts) {
     let mut taste = Taste::default();
-    let mut tracks = 0;
+    let mut counts = TasteCounts::default();
     if settings.off {
-        return (taste, 0);
+        return (taste, counts);
     }
-    for activity in activities.iter().filter(|a| settings.since == 0 || a.created_at > settings.since) {
+    let counted = |at: Millis| settings.since == 0 || at > settings.since;
+    for activity in activities.iter().filter(|a| counted(a.created_at)) {
         if let super::ActivityKind::TrackAdded { track } = &activity.kind {
             taste.like(track, 1.0);
-            tracks += 1;
+            counts.added += 1;
         }
     }
-    (taste, tracks)
+    for mark in marks.iter().filter(|m| counted(m.at)) {
+        let track = Track { artists: mark.artists.clone(), genres: mark.genres.clone(), ..Track::default() };
+        match mark.source {
+            super::TasteSource::Vote => {
+                taste.like(&track, 1.0);
+                counts.voted += 1;
+            }
+            super::TasteSource::Import => {
+                taste.like(&track, IMPORT_WEIGHT);
+                counts.imported += 1;
+            }
+        }
+    }
+    (taste, counts)
+}
+
+/// What a party room voted up: each of its recent plays with more votes
+/// up than down, weighted by the margin (a skipped or voted-off play
+/// counts for nothing). The autopilot fills a dry party room from it.
+pub fn room_taste(plays: &[super::Play]) -> Taste {
+    let mut taste = Taste::default();
+    for play in plays.iter().filter(|p| p.end == super::PlayEnd::Finished && p.votes_up > p.votes_down) {
+        let track = Track { artists: play.artists.clone(), genres: play.genres.clone(), ..Track::default() };
+        taste.like(&track, (play.votes_up - play.votes_down) as f32);
+    }
+    taste
 }
 
 impl Taste {
@@ -77,9 +123,27 @@ impl Taste {
 pub struct Crowd {
     genres: HashMap<String, (f32, usize)>,
     artists: HashMap<String, (f32, usize)>,
+    /// A party room's own taste rather than guests': reasons say so.
+    room: bool,
 }
 
 impl Crowd {
+    /// A party room's taste (`room_taste`), alone.
+    pub fn room(taste: &Taste) -> Self {
+        Self { room: true, ..Self::of([taste]) }
+    }
+
+    /// The genres and artists weighing most, `max` of each, heaviest first
+    /// (ties by name): what to look for in a large library.
+    pub fn favourites(&self, max: usize) -> (Vec<String>, Vec<String>) {
+        let top = |map: &HashMap<String, (f32, usize)>| {
+            let mut keys: Vec<(&String, f32)> = map.iter().map(|(k, v)| (k, v.0)).collect();
+            keys.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+            keys.into_iter().take(max).map(|(k, _)| k.clone()).collect()
+        };
+        (top(&self.genres), top(&self.artists))
+    }
+
     pub fn of<'a>(tastes: impl IntoIterator<Item = &'a Taste>) -> Self {
         let mut crowd = Crowd::default();
         for taste in tastes {
@@ -120,9 +184,10 @@ impl Crowd {
                 }
             }
         }
-        best.map(|(count, name)| match count {
-            1 => format!("a guest here likes {name}"),
-            n => format!("{n} guests here like {name}"),
+        best.map(|(count, name)| match (self.room, count) {
+            (true, _) => format!("more like {name}, voted up here"),
+            (false, 1) => format!("a guest here likes {name}"),
+            (false, n) => format!("{n} guests here like {name}"),
         })
     }
 }
@@ -159,6 +224,10 @@ pub struct Context<'a> {
     pub last_energy: Option<u8>,
     pub now: Millis,
     pub seed: u64,
+    /// The room's own say over a track (its rules, its speaker), asked
+    /// only of a candidate about to become the best, so a pick stays one
+    /// cheap pass.
+    pub allows: &'a dyn Fn(&Track) -> bool,
 }
 
 /// The autopilot's choice and why.
@@ -205,13 +274,14 @@ pub fn pick<'a>(candidates: &'a Catalogue, ctx: Context<'_>) -> Option<Pick<'a>>
             score -= 0.5 * f32::from(last.abs_diff(energy)) / 100.0;
         }
         score += jitter(ctx.seed, &track.id);
-        if best.is_none_or(|(b, _)| score > b) {
+        if best.is_none_or(|(b, _)| score > b) && (ctx.allows)(track) {
             best = Some((score, track));
         }
     }
     let (_, track) = best?;
     let reason = ctx.crowd.reason(track).unwrap_or_else(|| match ctx.day_part {
         Some(name) => format!("fits {name}"),
+        None if ctx.crowd.room => "from the library".to_string(),
         None => "from the venue's catalogue".to_string(),
     });
     Some(Pick { track, reason })
@@ -271,6 +341,7 @@ mod tests {
             last_energy: None,
             now: 1_000_000,
             seed: 7,
+            allows: &|_| true,
         }
     }
 
@@ -356,11 +427,71 @@ mod tests {
         };
         let (old, new) = (track("t1", "Abba", "disco", 50), track("t2", "Blur", "rock", 50));
         let history = [added(100, &new), added(10, &old)];
-        let (all, tracks) = account_taste(&history, TasteSettings::default());
-        assert_eq!((tracks, all.artists.len()), (2, 2));
-        let (recent, tracks) = account_taste(&history, TasteSettings { off: false, since: 50 });
-        assert_eq!((tracks, recent.artists.keys().collect::<Vec<_>>()), (1, vec![&"blur".to_string()]));
-        let (off, tracks) = account_taste(&history, TasteSettings { off: true, since: 0 });
-        assert!(off.is_empty() && tracks == 0);
+        let (all, counts) = account_taste(&history, &[], TasteSettings::default());
+        assert_eq!((counts.added, all.artists.len()), (2, 2));
+        let (recent, counts) = account_taste(&history, &[], TasteSettings { off: false, since: 50 });
+        assert_eq!((counts.added, recent.artists.keys().collect::<Vec<_>>()), (1, vec![&"blur".to_string()]));
+        let (off, counts) = account_taste(&history, &[], TasteSettings { off: true, since: 0 });
+        assert!(off.is_empty() && counts == TasteCounts::default());
+    }
+
+    #[test]
+    fn votes_count_like_adds_and_imports_count_less() {
+        use crate::domain::{TasteMark, TasteSettings, TasteSource};
+        let jazz = track("j1", "Miles", "jazz", 30);
+        let disco = track("d1", "Chic", "disco", 70);
+        let marks =
+            [TasteMark::new("u", TasteSource::Vote, &jazz, 20), TasteMark::new("u", TasteSource::Import, &disco, 30)];
+        let (taste, counts) = account_taste(&[], &marks, TasteSettings::default());
+        assert_eq!(counts, TasteCounts { added: 0, voted: 1, imported: 1 });
+        assert_eq!(taste.genres["jazz"], 1.0);
+        assert_eq!(taste.genres["disco"], IMPORT_WEIGHT);
+        let (since, counts) = account_taste(&[], &marks, TasteSettings { off: false, since: 25 });
+        assert_eq!((counts.voted, counts.imported), (0, 1), "a mark before the deletion does not count");
+        assert!(!since.genres.contains_key("jazz"));
+    }
+
+    #[test]
+    fn a_party_room_wants_more_of_what_it_voted_up() {
+        let voted =
+            |t: &Track, up: u32, down: u32, end: PlayEnd| Play { votes_up: up, votes_down: down, end, ..play(t, 1) };
+        let disco = track("d1", "Chic", "disco", 70);
+        let rock = track("r1", "Rush", "rock", 80);
+        let jazz = track("j1", "Miles", "jazz", 30);
+        let plays = vec![
+            voted(&disco, 3, 1, PlayEnd::Finished),
+            voted(&rock, 1, 2, PlayEnd::Finished),
+            voted(&jazz, 5, 0, PlayEnd::Skipped),
+        ];
+        let taste = room_taste(&plays);
+        assert_eq!(
+            taste.genres,
+            HashMap::from([("disco".to_string(), 2.0)]),
+            "voted down and skipped count for nothing"
+        );
+        let crowd = Crowd::room(&taste);
+        assert_eq!(crowd.favourites(3), (vec!["disco".to_string()], vec!["chic".to_string()]));
+        let catalogue = Catalogue::new(vec![
+            track("r2", "Rush", "rock", 80),
+            track("d2", "Sister Sledge", "disco", 72),
+            track("d3", "Chic", "disco", 71),
+        ]);
+        let pick = pick(&catalogue, context(&crowd, &plays)).expect("a pick");
+        assert_eq!(pick.track.id, "d2", "Chic just played: another disco artist");
+        assert_eq!(pick.reason, "more like disco, voted up here");
+        assert!(room_taste(&[]).is_empty(), "a room that voted nothing up has no taste");
+    }
+
+    #[test]
+    fn the_room_refuses_the_best_candidate_and_the_next_plays() {
+        let disco = track("d1", "Chic", "disco", 70);
+        let crowd = Crowd::of([&taste(&[&disco])]);
+        let catalogue =
+            Catalogue::new(vec![track("d2", "Sister Sledge", "disco", 72), track("j1", "Miles", "jazz", 30)]);
+        let refuse_d2 = |t: &Track| t.id != "d2";
+        let ctx = Context { allows: &refuse_d2, ..context(&crowd, &[]) };
+        assert_eq!(pick(&catalogue, ctx).map(|p| p.track.id.clone()), Some("j1".to_string()));
+        let ctx = Context { allows: &|_| false, ..context(&crowd, &[]) };
+        assert!(pick(&catalogue, ctx).is_none());
     }
 }

@@ -320,6 +320,13 @@ impl Room {
         }
     }
 
+    /// Whether the room's rules let `track` play now (what everybody's
+    /// additions are checked against) and its speaker can play it: what
+    /// the autopilot may pick.
+    pub fn may_autoplay(&self, track: &Track, now: Millis) -> bool {
+        self.can_play(track) && super::command::check_track_allowed(self, track, now).is_ok()
+    }
+
     pub fn new(id: String, code: String, name: String, host: Member, rules: Rules, now: Millis) -> Self {
         let mut members = Members::default();
         members.make_mut().insert(host.id.clone(), host);

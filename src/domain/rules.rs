@@ -49,6 +49,9 @@ pub struct Rules {
     /// the room moves on this much before a track's end (at most half of
     /// it). 0: one track after the other.
     pub crossfade_secs: u32,
+    /// When the queue runs dry and no fallback playlist is set, play more
+    /// like what this room voted up (`autopilot`); `false`: fall silent.
+    pub autofill: bool,
 }
 
 impl Default for Rules {
@@ -68,6 +71,7 @@ impl Default for Rules {
             downvote_removal: None,
             only_playable: false,
             crossfade_secs: 0,
+            autofill: true,
         }
     }
 }

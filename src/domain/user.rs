@@ -38,6 +38,51 @@ pub struct TasteSettings {
     pub since: Millis,
 }
 
+/// One thing an account did that says what music it likes, beside the
+/// tracks it added (its timeline): a track it voted up in a room, or a
+/// track its linked music service account imported. One per account,
+/// source and track; the newest `at` wins.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TasteMark {
+    pub user_id: String,
+    pub source: TasteSource,
+    pub track_id: String,
+    pub artists: Vec<String>,
+    pub genres: Vec<String>,
+    pub at: Millis,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TasteSource {
+    /// Voted up in a room.
+    Vote,
+    /// From a music service import (liked songs, a playlist).
+    Import,
+}
+
+impl TasteSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Vote => "vote",
+            Self::Import => "import",
+        }
+    }
+}
+
+impl TasteMark {
+    pub fn new(user_id: &str, source: TasteSource, track: &super::Track, at: Millis) -> Self {
+        Self {
+            user_id: user_id.to_string(),
+            source,
+            track_id: track.id.clone(),
+            artists: track.artists.clone(),
+            genres: track.genres.clone(),
+            at,
+        }
+    }
+}
+
 /// Never prints the password hash.
 impl std::fmt::Debug for User {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -16,7 +16,7 @@ use super::{MAX_ADD, MusicProvider, ProviderResult};
 use crate::broadcast::{Audience, Payload};
 use crate::codes::Code;
 use crate::domain::command::MAX_FALLBACK;
-use crate::domain::{Actor, Command, JobError, JobKind, JobStatus, ProviderJob, Track};
+use crate::domain::{Actor, Command, JobError, JobKind, JobStatus, ProviderJob, TasteMark, TasteSource, Track};
 use crate::error::{AppError, Result};
 use crate::ids::random_id;
 use crate::music::import::MAX_IMPORT_TRACKS;
@@ -26,6 +26,8 @@ use crate::providers::Grant;
 pub const STALE_AFTER_MS: u64 = 2 * 60_000;
 /// Longest wait for a `Retry-After` inside a job.
 const MAX_WAIT_SECS: u64 = 60;
+/// Imported tracks that go into the account's taste profile, per import.
+const MAX_TASTE_IMPORTS: usize = 500;
 const RATE_LIMIT_RETRIES: u32 = 5;
 const OUTAGE_RETRIES: u32 = 3;
 /// Longest name of an exported playlist.
@@ -184,6 +186,7 @@ impl Providers {
         let duplicates = job.done - skipped - tracks.len() as u64;
         self.store.put_tracks(&tracks).await?;
         self.index_changed.notify_one();
+        self.mark_imported(&user_id, &tracks).await;
         let mut fallback_set = None;
         if let Some(target) = fallback
             && !tracks.is_empty()
@@ -202,6 +205,28 @@ impl Providers {
             "duplicates": duplicates,
             "fallback_tracks": fallback_set,
         }))
+    }
+
+    /// What an account imported goes into its taste profile (the first
+    /// `MAX_TASTE_IMPORTS` tracks), unless its owner turned the profile
+    /// off. The import stands either way.
+    async fn mark_imported(&self, user_id: &str, tracks: &[Track]) {
+        let accounts = self.store.accounts();
+        let marked = async {
+            if accounts.user(user_id).await?.is_none_or(|u| u.taste.off) {
+                return Ok(());
+            }
+            let now = self.clock.now();
+            let marks: Vec<TasteMark> = tracks
+                .iter()
+                .take(MAX_TASTE_IMPORTS)
+                .map(|t| TasteMark::new(user_id, TasteSource::Import, t, now))
+                .collect();
+            accounts.mark_taste(&marks).await
+        };
+        if let Err(e) = marked.await {
+            tracing::warn!(error = %e, "imported tracks not added to the taste profile");
+        }
     }
 
     async fn export_tracks(&self, room_id: &str, source: ExportSource) -> Result<Vec<Track>> {

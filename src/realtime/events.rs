@@ -217,6 +217,11 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
     };
     let actor = Actor::Member(session.member_id.clone());
     let (room, outcome) = app.rooms.execute_by(&session.room_id, actor, command.clone(), deadline).await?;
+    if let Command::Vote { entry_id, value } = &command
+        && !outcome.changes.is_empty()
+    {
+        note_vote(app, &room, &session.member_id, entry_id, *value);
+    }
     let mut ack = ack_data(&room, &session.member_id, &command, &outcome.changes);
     for change in &outcome.changes {
         if let Change::RequestDeclined { request } = change {
@@ -229,6 +234,21 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
         }
     }
     Ok(ack)
+}
+
+/// A member with an account who votes a track up marks it in their taste
+/// profile (a vote taken back or turned down removes the mark), off the
+/// ack's path: a profile that misses a vote is no reason to refuse it.
+fn note_vote(app: &AppState, room: &Room, member_id: &str, entry_id: &str, value: i8) {
+    let Some(user_id) = room.member(member_id).and_then(|m| m.user_id.clone()) else { return };
+    let Some(track) = room.entry(entry_id).map(|e| e.track.clone()) else { return };
+    let (accounts, write) = (app.accounts.clone(), app.writes.token());
+    tokio::spawn(async move {
+        if let Err(e) = accounts.note_vote(&user_id, &track, value > 0).await {
+            tracing::warn!(error = %e, "could not note a vote in a taste profile");
+        }
+        drop(write);
+    });
 }
 
 async fn add_command(app: &AppState, session: &Session, p: TrackId) -> Result<Command> {

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::domain::{AccountSession, Activity, Millis, Photo, TasteSettings, User};
+use crate::domain::{AccountSession, Activity, Millis, Photo, TasteMark, TasteSettings, TasteSource, User};
 
 /// Which side of a follow to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,8 +34,9 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Sets the avatar version if it is still `expected` (compare-and-swap,
     /// so two avatar uploads cannot both win); whether it was set.
     async fn set_avatar_version(&self, id: &str, expected: Option<u32>, version: u32) -> StoreResult<bool>;
-    /// Removes an account with its sessions, its follows both ways and its
-    /// activities (its photos are removed by the caller, files first).
+    /// Removes an account with its sessions, its follows both ways, its
+    /// activities and taste marks (its photos are removed by the caller,
+    /// files first).
     async fn delete_user(&self, id: &str) -> StoreResult<()>;
 
     async fn insert_session(&self, session: &AccountSession) -> StoreResult<()>;
@@ -59,6 +60,16 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn insert_activity(&self, activity: &Activity) -> StoreResult<()>;
     /// Activities of any of `users`, newest first (ties by id, descending).
     async fn activities(&self, users: &[String], before: Before<'_>, limit: usize) -> StoreResult<Vec<Activity>>;
+
+    /// Stores taste marks, one per (account, source, track): a mark that
+    /// exists is replaced (its `at` moves on).
+    async fn mark_taste(&self, marks: &[TasteMark]) -> StoreResult<()>;
+    /// Removes one mark (a vote taken back); absent is fine.
+    async fn unmark_taste(&self, user_id: &str, source: TasteSource, track_id: &str) -> StoreResult<()>;
+    /// An account's marks, newest first (ties by source and track id).
+    async fn taste_marks(&self, user_id: &str, limit: usize) -> StoreResult<Vec<TasteMark>>;
+    /// Removes every mark of an account (its owner deleted the profile).
+    async fn forget_taste(&self, user_id: &str) -> StoreResult<()>;
 
     /// Photos shared by an account, newest first, any status.
     async fn user_photos(&self, user_id: &str, before: Before<'_>, limit: usize) -> StoreResult<Vec<Photo>>;

@@ -422,3 +422,67 @@ async fn an_owner_sees_turns_off_and_deletes_their_taste_profile() {
     assert!(deleted["taste"]["since"].as_u64().is_some(), "{deleted}");
     assert_eq!(call(&app, Method::DELETE, "/api/me/taste", None, None).await.0, 401);
 }
+
+/// `GET /api/me/taste` until `ready` holds (votes are noted just after the
+/// ack, apart from it).
+async fn taste_when(app: &TestApp, token: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let mut profile = Value::Null;
+    for _ in 0..100 {
+        let (status, body) = call(app, reqwest::Method::GET, "/api/me/taste", Some(token), None).await;
+        assert_eq!(status, 200, "{body}");
+        profile = body["taste"].clone();
+        if ready(&profile) {
+            return profile;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("taste profile never got there: {profile}");
+}
+
+#[tokio::test]
+async fn what_an_account_votes_up_joins_its_taste_and_a_vote_taken_back_leaves_it() {
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let ben = register(&app, "ben").await;
+    let host = app.create_room(json!({})).await;
+    let hs = app.connect(&host.token).await;
+    hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let entry = hs.ok("queue:add", json!({"track_id": TestApp::track_id(9)})).await["entry"]["id"]
+        .as_str()
+        .expect("entry")
+        .to_string();
+    let (_, joined) =
+        app.post(&format!("/api/rooms/{}/join", host.code), json!({"name": "Ben", "account_token": ben})).await;
+    let guest = app.connect(joined["token"].as_str().expect("token")).await;
+    // A guest without an account votes too: it goes nowhere.
+    let anonymous = app.connect(&app.join(&host.code, "Cy").await.token).await;
+    anonymous.ok("queue:vote", json!({"entry_id": entry, "value": 1})).await;
+
+    guest.ok("queue:vote", json!({"entry_id": entry, "value": 1})).await;
+    let voted = taste_when(&app, &ben, |t| t["votes"] == 1).await;
+    let (_, track) = app.get(&format!("/api/tracks/{}", TestApp::track_id(9))).await;
+    let artist = track["track"]["artists"][0].as_str().expect("artist").to_lowercase();
+    assert_eq!(voted["artists"][0]["name"], artist.as_str(), "{voted}");
+    assert_eq!((voted["tracks"].as_u64(), voted["imported"].as_u64()), (Some(0), Some(0)));
+
+    guest.ok("queue:vote", json!({"entry_id": entry, "value": 0})).await;
+    let taken_back = taste_when(&app, &ben, |t| t["votes"] == 0).await;
+    assert_eq!(taken_back["artists"], json!([]), "{taken_back}");
+
+    // Voted up again, then the profile is deleted: the vote goes with it.
+    guest.ok("queue:vote", json!({"entry_id": entry, "value": 1})).await;
+    taste_when(&app, &ben, |t| t["votes"] == 1).await;
+    assert_eq!(call(&app, Method::DELETE, "/api/me/taste", Some(&ben), None).await.0, 204);
+    let (_, deleted) = call(&app, Method::GET, "/api/me/taste", Some(&ben), None).await;
+    assert_eq!(deleted["taste"]["votes"], 0, "{deleted}");
+
+    // Turned off: a vote up is not kept (asked directly: a vote's mark is
+    // written after its ack, so waiting for nothing would prove nothing).
+    call(&app, Method::PUT, "/api/me/taste", Some(&ben), Some(json!({"enabled": false}))).await;
+    let (_, me) = call(&app, Method::GET, "/api/me", Some(&ben), None).await;
+    let user_id = me["user"]["id"].as_str().expect("id");
+    let track = app.state.store.track(&TestApp::track_id(9)).await.expect("read").expect("track");
+    app.state.accounts.note_vote(user_id, &track, true).await.expect("noted");
+    let (_, off) = call(&app, Method::GET, "/api/me/taste", Some(&ben), None).await;
+    assert_eq!(off["taste"]["votes"], 0, "{off}");
+}

@@ -65,6 +65,7 @@ async fn wrong_types_missing_fields_and_unknown_ids_get_typed_errors() {
         ("player:skip", json!("now"), "invalid_payload"),
         ("room:update_rules", json!({"rules": {"skip_threshold": "half"}}), "invalid_payload"),
         ("room:update_rules", json!({"rules": {"no_such_rule": 1}}), "invalid_payload"),
+        ("room:update_rules", json!({"rules": {"autofill": "yes"}}), "invalid_payload"),
         ("room:update_rules", json!({"rules": {"skip_threshold": 7}}), "invalid_rules"),
         ("room:set_fallback", json!({"track_ids": ["nope"]}), "track_not_found"),
         ("member:kick", json!({"member_id": "nobody"}), "member_not_found"),

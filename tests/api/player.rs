@@ -172,3 +172,66 @@ async fn staff_pausing_is_not_undone_by_a_returning_speaker() {
     assert_eq!(held["now_playing"]["paused"], true, "the host paused it, not the speaker's absence");
     assert_eq!(held["now_playing"].get("waiting_for_speaker"), None, "a staff pause is not waiting for anyone");
 }
+
+/// The track that `room:changed` events start playing with a reason, once
+/// one does.
+async fn autopicked(client: &crate::helpers::SioClient) -> serde_json::Value {
+    let changed = client
+        .wait_for("room:changed", |v| {
+            v["changes"].as_array().is_some_and(|cs| cs.iter().any(|c| c["now_playing"]["reason"].is_string()))
+        })
+        .await;
+    changed["changes"].as_array().expect("changes").iter().find_map(|c| c["now_playing"].as_object().cloned()).into()
+}
+
+#[tokio::test]
+async fn a_dry_party_room_plays_more_like_what_it_voted_up_unless_autofill_is_off() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let hs = app.connect(&host.token).await;
+    hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let first = hs.snapshot().await["now_playing"]["track"].clone();
+    app.clock.advance(first["duration_ms"].as_u64().expect("duration"));
+    app.state.player.advance_ended_tracks().await;
+
+    let picked = autopicked(&hs).await;
+    let track = &picked["track"];
+    assert_ne!(track["id"], first["id"]);
+    assert_ne!(track["artists"], first["artists"], "not the artist that just played");
+    let library = |id: &serde_json::Value| {
+        let store = app.state.store.clone();
+        let id = id.as_str().expect("id").to_string();
+        async move { store.track(&id).await.expect("read").expect("track") }
+    };
+    let (liked, pick) = (library(&first["id"]).await, library(&track["id"]).await);
+    assert_eq!(pick.genres, liked.genres, "the genre the room voted up: {track}");
+    let genre = liked.genres[0].to_lowercase();
+    assert_eq!(picked["reason"], format!("more like {genre}, voted up here"));
+    assert_eq!(picked["added_by"], serde_json::Value::Null);
+    let snapshot = hs.snapshot().await;
+    assert_eq!(snapshot["now_playing"]["track"]["id"], track["id"], "the pick is committed");
+    assert_eq!(snapshot["queue"], json!([]));
+
+    // A room that turns autofill off falls silent when the pick ends.
+    hs.ok("room:update_rules", json!({"rules": {"autofill": false}})).await;
+    app.clock.advance(track["duration_ms"].as_u64().expect("duration"));
+    app.state.player.advance_ended_tracks().await;
+    assert!(app.state.autopilot.fill(&host.room_id).await.expect("fill").is_none(), "autofill off: no pick");
+    let silent = hs.snapshot().await;
+    assert_eq!(silent["now_playing"], serde_json::Value::Null, "autofill off: silence");
+    assert_eq!(silent["room"]["rules"]["autofill"], false);
+}
+
+#[tokio::test]
+async fn a_party_room_that_voted_nothing_up_stays_silent() {
+    let app = spawn_app().await;
+    let host = app.create_room(json!({})).await;
+    let hs = app.connect(&host.token).await;
+    hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    // Skipped: the room did not like it.
+    hs.ok("player:skip", json!({})).await;
+    assert!(app.state.autopilot.fill(&host.room_id).await.expect("fill").is_none(), "nothing voted up: no pick");
+    let snapshot = hs.snapshot().await;
+    assert_eq!(snapshot["now_playing"], serde_json::Value::Null);
+    assert_eq!(snapshot["recent_plays"][0]["end"], "skipped");
+}

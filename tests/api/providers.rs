@@ -240,6 +240,17 @@ async fn a_playlist_import_fills_the_library_and_the_rooms_fallback_with_progres
     assert_eq!(body["track"]["year"], 1999);
     let (_, room) = app.get(&format!("/api/rooms/{}", host.code)).await;
     assert_eq!(room["room"]["fallback_count"], 118, "{room}");
+    // The import is in the account's taste profile (the newest 200 marks).
+    let (_, taste) = call(&app, Method::GET, "/api/me/taste", Some(&token), None).await;
+    assert_eq!(
+        (taste["taste"]["imported"].as_u64(), taste["taste"]["tracks"].as_u64()),
+        (Some(118), Some(0)),
+        "{taste}"
+    );
+    let artists = taste["taste"]["artists"].as_array().expect("artists");
+    assert!(
+        !artists.is_empty() && artists.iter().all(|a| a["name"].as_str().is_some_and(|n| n.starts_with("artist ")))
+    );
 
     let job = import(&app, &token, json!({"source": "playlist", "playlist_id": "pl2"})).await;
     assert_eq!(job["result"], json!({"imported": 0, "skipped": 0, "duplicates": 0, "fallback_tracks": null}));

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crowdjuke::domain::analytics::{DayRange, What, ZoneEvent};
-use crowdjuke::domain::{AccountSession, Activity, ActivityKind, TasteSettings, User};
+use crowdjuke::domain::{AccountSession, Activity, ActivityKind, TasteMark, TasteSettings, TasteSource, User};
 use crowdjuke::domain::{
     Actor, Command, Member, Photo, PhotoMark, PhotoStatus, Play, PlayEnd, Playback, Role, Room, Rules, Track, apply,
 };
@@ -398,6 +398,52 @@ async fn taste_settings_are_kept_with_the_user(store: Arc<dyn Store>) {
     assert_eq!(accounts.set_taste("gone", settings).await.expect("set"), None);
 }
 
+async fn taste_marks_are_one_per_source_and_track_and_go_with_the_account(store: Arc<dyn Store>) {
+    let accounts = store.accounts();
+    accounts.insert_user(&user("u1", "ann")).await.expect("insert");
+    let track = |id: &str, artist: &str| Track {
+        id: id.into(),
+        artists: vec![artist.into()],
+        genres: vec!["disco".into()],
+        ..Track::default()
+    };
+    let mark = |user: &str, source, id: &str, at| TasteMark::new(user, source, &track(id, "Chic"), at);
+    accounts
+        .mark_taste(&[
+            mark("u1", TasteSource::Vote, "t1", NOW),
+            mark("u1", TasteSource::Import, "t1", NOW + 1),
+            mark("u1", TasteSource::Import, "t2", NOW + 2),
+            mark("u2", TasteSource::Vote, "t1", NOW + 3),
+        ])
+        .await
+        .expect("mark");
+    // Marked again: one mark, newer.
+    accounts.mark_taste(&[mark("u1", TasteSource::Vote, "t1", NOW + 5)]).await.expect("mark again");
+    let keys = |marks: Vec<TasteMark>| marks.into_iter().map(|m| (m.source, m.track_id, m.at)).collect::<Vec<_>>();
+    let marks = accounts.taste_marks("u1", 10).await.expect("read");
+    assert_eq!(marks[0].artists, vec!["Chic".to_string()]);
+    assert_eq!(marks[0].genres, vec!["disco".to_string()]);
+    assert_eq!(
+        keys(marks),
+        vec![
+            (TasteSource::Vote, "t1".to_string(), NOW + 5),
+            (TasteSource::Import, "t2".to_string(), NOW + 2),
+            (TasteSource::Import, "t1".to_string(), NOW + 1),
+        ],
+        "newest first"
+    );
+    assert_eq!(accounts.taste_marks("u1", 1).await.expect("read").len(), 1, "limited");
+    accounts.unmark_taste("u1", TasteSource::Vote, "t1").await.expect("unmark");
+    accounts.unmark_taste("u1", TasteSource::Vote, "never").await.expect("unmark nothing");
+    assert_eq!(accounts.taste_marks("u1", 10).await.expect("read").len(), 2);
+    accounts.forget_taste("u1").await.expect("forget");
+    assert!(accounts.taste_marks("u1", 10).await.expect("read").is_empty());
+    assert_eq!(accounts.taste_marks("u2", 10).await.expect("read").len(), 1, "another account's marks stay");
+    accounts.insert_user(&user("u2", "bob")).await.expect("insert");
+    accounts.delete_user("u2").await.expect("delete");
+    assert!(accounts.taste_marks("u2", 10).await.expect("read").is_empty(), "they go with the account");
+}
+
 fn activity(id: &str, user_id: &str, at: u64) -> Activity {
     Activity {
         id: id.into(),
@@ -773,6 +819,7 @@ macro_rules! conformance {
 
 conformance!(
     taste_settings_are_kept_with_the_user,
+    taste_marks_are_one_per_source_and_track_and_go_with_the_account,
     zone_events_are_summed_by_day_zone_track_and_hour,
     venues_are_saved_by_compare_and_swap_and_found_by_staff,
     an_invitation_is_taken_once,

@@ -12,7 +12,7 @@ import type { Rules, ScreenView, Track } from '../types';
 import { count } from '../words';
 import type { RoomContext, Section } from './view';
 
-type Toggle = 'guests_can_add' | 'allow_downvotes' | 'fair_mode' | 'allow_explicit' | 'only_playable';
+type Toggle = 'guests_can_add' | 'allow_downvotes' | 'fair_mode' | 'allow_explicit' | 'only_playable' | 'autofill';
 
 // Each hint says what the ticked box does (not only what "off" means).
 const toggles: { rule: Toggle; label: string; hint: string }[] = [
@@ -21,6 +21,7 @@ const toggles: { rule: Toggle; label: string; hint: string }[] = [
   { rule: 'fair_mode', label: 'Fair mode', hint: 'The queue takes turns between the people who add tracks.' },
   { rule: 'allow_explicit', label: 'Allow explicit tracks', hint: 'Tracks marked explicit (E) can be added.' },
   { rule: 'only_playable', label: 'Only tracks the speaker can play', hint: 'Tracks the speaker cannot play are refused instead of keeping time in silence.' },
+  { rule: 'autofill', label: 'Keep the music going', hint: 'When the queue runs dry (and no house playlist is set), play more like what the room voted up.' },
 ];
 
 type NumberRule = 'max_queued_per_guest' | 'add_cooldown_secs' | 'max_track_secs' | 'no_replay_hours' | 'downvote_removal';

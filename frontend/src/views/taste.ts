@@ -1,6 +1,6 @@
 // Your taste profile (`/me/taste`, protocol.md §3.15): what the autopilot
 // of a venue knows about the music you like — the artists and genres of the
-// tracks you added in parties — with a switch to turn it off (venues then
+// tracks you added and voted up in parties, and imported from Spotify — with a switch to turn it off (venues then
 // ignore your history) and a button to delete it (only what you add from
 // now on counts). Asks for an account first (the gate of the venue pages).
 
@@ -145,9 +145,9 @@ export function tasteView(root: HTMLElement, navigate: Navigate): () => void {
   });
   remove.addEventListener('click', () => {
     removeStatus.clear();
-    const n = taste?.tracks ?? 0;
+    const n = taste ? counted(taste) : 0;
     confirm.open(
-      `Delete your taste profile? The ${count(n, 'track')} it is made of stop counting: only what you add from now on will. Your parties and your timeline stay as they are.`,
+      `Delete your taste profile? The ${count(n, 'track')} it is made of stop counting: only what you add and vote up from now on will. Your parties and your timeline stay as they are.`,
     );
   });
   const danger = h(
@@ -162,21 +162,18 @@ export function tasteView(root: HTMLElement, navigate: Navigate): () => void {
 
   function draw(t: Taste): void {
     taste = t;
-    setText(
-      made,
-      t.tracks > 0 ? `Made from the ${count(t.tracks, 'track')} you added in parties (only your latest 200 count).` : '',
-    );
-    made.hidden = t.tracks === 0; // the empty state says it
+    setText(made, madeOf(t));
+    made.hidden = counted(t) === 0; // the empty state says it
     since.hidden = t.since === null;
     setText(since, t.since === null ? '' : `Counting from ${day(t.since)}.`);
-    empty.hidden = t.tracks > 0;
+    empty.hidden = counted(t) > 0;
     setText(
       empty,
       t.since === null
         ? 'Nothing here yet. Join a party signed in with this account and add a few tracks: their artists and genres show up here.'
         : 'Empty: you deleted it. The tracks you add in parties from now on show up here.',
     );
-    lists.hidden = t.tracks === 0;
+    lists.hidden = counted(t) === 0;
     bars(artists, t.artists, 'taste-artist');
     bars(genres, t.genres, 'taste-genre');
     state.dataset.enabled = String(t.enabled);
@@ -184,7 +181,7 @@ export function tasteView(root: HTMLElement, navigate: Navigate): () => void {
     toggle.setAttribute('aria-checked', String(t.enabled));
     setText(toggleHint, t.enabled ? 'On: in a venue’s zone, its autopilot picks music with your taste in mind.' : 'Off: venues ignore your history. Your profile is still kept.');
     remove.disabled = t.tracks === 0;
-    setText(removeHint, t.tracks > 0 ? 'Deleting forgets every track counted so far. Turning it off above keeps them, but venues stop using them.' : 'Nothing to delete: no track counts yet.');
+    setText(removeHint, counted(t) > 0 ? 'Deleting forgets every track counted so far. Turning it off above keeps them, but venues stop using them.' : 'Nothing to delete: no track counts yet.');
   }
 
   const gate = accountGate(
@@ -247,4 +244,21 @@ export function tasteView(root: HTMLElement, navigate: Navigate): () => void {
   return () => {
     stopped = true;
   };
+}
+
+/** The tracks a profile is made of, however they came in. */
+function counted(t: Taste): number {
+  return t.tracks + t.votes + t.imported;
+}
+
+/** "Made from the 12 tracks you added in parties, 3 tracks you voted up and 40 tracks imported from Spotify (…)." */
+function madeOf(t: Taste): string {
+  const parts = [
+    t.tracks > 0 ? `the ${count(t.tracks, 'track')} you added in parties` : '',
+    t.votes > 0 ? `${count(t.votes, 'track')} you voted up` : '',
+    t.imported > 0 ? `${count(t.imported, 'track')} imported from Spotify` : '',
+  ].filter((p) => p !== '');
+  if (parts.length === 0) return '';
+  const list = parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
+  return `Made from ${list} (only the latest count).`;
 }

@@ -9,7 +9,7 @@ use super::{
     EmbeddedStore, PHOTOS, PUBLIC_PHOTOS, ROOM_PHOTOS, USER_PHOTOS, decode, encode, list_photo, photos_in, unavailable,
     wall_key,
 };
-use crate::domain::{AccountSession, Activity, Photo, TasteSettings, User};
+use crate::domain::{AccountSession, Activity, Photo, TasteMark, TasteSettings, TasteSource, User};
 use crate::store::{AccountStore, Before, FollowSide, StoreError, StoreResult};
 
 const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
@@ -21,6 +21,27 @@ const FOLLOWING: TableDefinition<&str, ()> = TableDefinition::new("following");
 const FOLLOWERS: TableDefinition<&str, ()> = TableDefinition::new("followers");
 /// Key `{user_id}/{created_at:020}/{activity_id}`.
 const ACTIVITIES: TableDefinition<&str, &[u8]> = TableDefinition::new("activities");
+/// Key `{user_id}/{source}/{track_id}`.
+const TASTE_MARKS: TableDefinition<&str, &[u8]> = TableDefinition::new("taste_marks");
+
+fn mark_key(user_id: &str, source: TasteSource, track_id: &str) -> String {
+    format!("{user_id}/{}/{track_id}", source.as_str())
+}
+
+/// Removes every row of `table` whose key starts with `{user_id}/`.
+fn remove_under(txn: &WriteTransaction, table: TableDefinition<&str, &[u8]>, user_id: &str) -> StoreResult<()> {
+    let mut table = txn.open_table(table).map_err(unavailable)?;
+    let (from, to) = (format!("{user_id}/"), format!("{user_id}0"));
+    let keys: Vec<String> = table
+        .range(from.as_str()..to.as_str())
+        .map_err(unavailable)?
+        .map(|r| r.map(|(k, _)| k.value().to_string()).map_err(unavailable))
+        .collect::<StoreResult<_>>()?;
+    for key in keys {
+        table.remove(key.as_str()).map_err(unavailable)?;
+    }
+    Ok(())
+}
 
 pub(super) fn open_tables(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(USERS)?;
@@ -29,6 +50,7 @@ pub(super) fn open_tables(txn: &WriteTransaction) -> Result<(), redb::TableError
     txn.open_table(FOLLOWING)?;
     txn.open_table(FOLLOWERS)?;
     txn.open_table(ACTIVITIES)?;
+    txn.open_table(TASTE_MARKS)?;
     Ok(())
 }
 
@@ -203,17 +225,8 @@ impl AccountStore for EmbeddedStore {
                         txn.open_table(mirror).map_err(unavailable)?.remove(mirrored.as_str()).map_err(unavailable)?;
                     }
                 }
-                let mut activities = txn.open_table(ACTIVITIES).map_err(unavailable)?;
-                let (from, to) = (format!("{id}/"), format!("{id}0"));
-                let keys: Vec<String> = activities
-                    .range(from.as_str()..to.as_str())
-                    .map_err(unavailable)?
-                    .map(|r| r.map(|(k, _)| k.value().to_string()).map_err(unavailable))
-                    .collect::<StoreResult<_>>()?;
-                for key in keys {
-                    activities.remove(key.as_str()).map_err(unavailable)?;
-                }
-                Ok(())
+                remove_under(txn, ACTIVITIES, &id)?;
+                remove_under(txn, TASTE_MARKS, &id)
             })
         })
         .await
@@ -351,6 +364,57 @@ impl AccountStore for EmbeddedStore {
             Ok(found)
         })
         .await
+    }
+
+    async fn mark_taste(&self, marks: &[TasteMark]) -> StoreResult<()> {
+        let rows: Vec<(String, Vec<u8>)> = marks
+            .iter()
+            .map(|m| Ok((mark_key(&m.user_id, m.source, &m.track_id), encode(m)?)))
+            .collect::<StoreResult<_>>()?;
+        self.blocking(move |db| {
+            write(db, |txn| {
+                let mut table = txn.open_table(TASTE_MARKS).map_err(unavailable)?;
+                for (key, bytes) in &rows {
+                    table.insert(key.as_str(), bytes.as_slice()).map_err(unavailable)?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn unmark_taste(&self, user_id: &str, source: TasteSource, track_id: &str) -> StoreResult<()> {
+        let key = mark_key(user_id, source, track_id);
+        self.blocking(move |db| {
+            write(db, |txn| {
+                txn.open_table(TASTE_MARKS).map_err(unavailable)?.remove(key.as_str()).map_err(unavailable)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn taste_marks(&self, user_id: &str, limit: usize) -> StoreResult<Vec<TasteMark>> {
+        let (from, to) = (format!("{user_id}/"), format!("{user_id}0"));
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(TASTE_MARKS).map_err(unavailable)?;
+            let mut marks: Vec<TasteMark> = Vec::new();
+            for row in table.range(from.as_str()..to.as_str()).map_err(unavailable)? {
+                marks.push(decode(row.map_err(unavailable)?.1.value())?);
+            }
+            marks.sort_by(|a, b| {
+                b.at.cmp(&a.at).then_with(|| (a.source.as_str(), &a.track_id).cmp(&(b.source.as_str(), &b.track_id)))
+            });
+            marks.truncate(limit);
+            Ok(marks)
+        })
+        .await
+    }
+
+    async fn forget_taste(&self, user_id: &str) -> StoreResult<()> {
+        let user_id = user_id.to_string();
+        self.blocking(move |db| write(db, |txn| remove_under(txn, TASTE_MARKS, &user_id))).await
     }
 
     async fn user_photos(&self, user_id: &str, before: Before<'_>, limit: usize) -> StoreResult<Vec<Photo>> {

@@ -9,7 +9,7 @@ use mongodb::options::IndexOptions;
 use mongodb::{Collection, IndexModel};
 
 use super::{MongoStore, classify, from_doc, to_doc};
-use crate::domain::{AccountSession, Activity, Photo, TasteSettings, User};
+use crate::domain::{AccountSession, Activity, Photo, TasteMark, TasteSettings, TasteSource, User};
 use crate::store::{AccountStore, Before, FollowSide, StoreError, StoreResult};
 
 /// `filter` plus "older than the cursor" on `created_at` and `_id`.
@@ -40,6 +40,11 @@ impl MongoStore {
         self.collection("activities")
     }
 
+    /// One document per (account, source, track): `_id` `{user}/{source}/{track}`.
+    fn taste_marks_collection(&self) -> StoreResult<Collection<Document>> {
+        self.collection("taste_marks")
+    }
+
     pub(super) async fn create_account_indexes(&self) -> anyhow::Result<()> {
         let index = |keys: Document, name: &str, unique: bool| {
             let options = IndexOptions::builder().name(name.to_string()).unique(unique).build();
@@ -52,6 +57,8 @@ impl MongoStore {
         follows.create_index(index(doc! { "followee": 1, "follower": 1 }, "followee", false)).await?;
         let keys = doc! { "user_id": 1, "created_at": -1, "_id": -1 };
         self.activities_collection()?.create_index(index(keys.clone(), "user_time", false)).await?;
+        let marks = doc! { "user_id": 1, "at": -1, "_id": 1 };
+        self.taste_marks_collection()?.create_index(index(marks, "user_time", false)).await?;
         self.photos()?.create_index(index(keys, "user_photos", false)).await?;
         let keys = doc! { "public": 1, "created_at": -1, "_id": -1 };
         self.photos()?.create_index(index(keys, "public_photos", false)).await?;
@@ -120,6 +127,7 @@ impl AccountStore for MongoStore {
         let follows = doc! { "$or": [ { "follower": id }, { "followee": id } ] };
         self.follows_collection()?.delete_many(follows).await.map_err(classify)?;
         self.activities_collection()?.delete_many(doc! { "user_id": id }).await.map_err(classify)?;
+        self.taste_marks_collection()?.delete_many(doc! { "user_id": id }).await.map_err(classify)?;
         self.users()?.delete_one(doc! { "_id": id }).await.map_err(classify)?;
         Ok(())
     }
@@ -187,6 +195,34 @@ impl AccountStore for MongoStore {
     async fn is_following(&self, follower: &str, followee: &str) -> StoreResult<bool> {
         let id = format!("{follower}/{followee}");
         Ok(self.follows_collection()?.find_one(doc! { "_id": id }).await.map_err(classify)?.is_some())
+    }
+
+    async fn mark_taste(&self, marks: &[TasteMark]) -> StoreResult<()> {
+        let collection = self.taste_marks_collection()?;
+        for mark in marks {
+            let id = format!("{}/{}/{}", mark.user_id, mark.source.as_str(), mark.track_id);
+            collection.replace_one(doc! { "_id": &id }, to_doc(&id, mark)?).upsert(true).await.map_err(classify)?;
+        }
+        Ok(())
+    }
+
+    async fn unmark_taste(&self, user_id: &str, source: TasteSource, track_id: &str) -> StoreResult<()> {
+        let id = format!("{user_id}/{}/{track_id}", source.as_str());
+        self.taste_marks_collection()?.delete_one(doc! { "_id": id }).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn taste_marks(&self, user_id: &str, count: usize) -> StoreResult<Vec<TasteMark>> {
+        let sort = doc! { "at": -1, "_id": 1 };
+        let cursor =
+            self.taste_marks_collection()?.find(doc! { "user_id": user_id }).sort(sort).limit(limit(count)).await;
+        let docs: Vec<Document> = cursor.map_err(classify)?.try_collect().await.map_err(classify)?;
+        docs.into_iter().map(from_doc).collect()
+    }
+
+    async fn forget_taste(&self, user_id: &str) -> StoreResult<()> {
+        self.taste_marks_collection()?.delete_many(doc! { "user_id": user_id }).await.map_err(classify)?;
+        Ok(())
     }
 
     async fn insert_activity(&self, activity: &Activity) -> StoreResult<()> {
