@@ -10,7 +10,7 @@
 //! play one track.
 //!
 //! Tastes: a present guest's taste is what they added and voted up in
-//! the room, plus, for a member with an account, the tracks the account
+//! the room and the genres they picked on joining (quick picks), plus, for a member with an account, the tracks the account
 //! added in any room (its last `ACCOUNT_HISTORY` activities), voted up and
 //! imported (its last `ACCOUNT_HISTORY` taste marks), cached for
 //! `TASTE_TTL_MS`. A venue's catalogue is cached for `CATALOGUE_TTL_MS`.
@@ -37,6 +37,8 @@ const CATALOGUE_TTL_MS: Millis = 60_000;
 const TASTE_TTL_MS: Millis = 300_000;
 /// Largest catalogue read into memory (ids are paged 500 at a time).
 const MAX_CATALOGUE: usize = 200_000;
+/// Genres a guest joining a zone is offered to pick from.
+pub const QUICK_PICK_OPTIONS: usize = 12;
 /// A dry party room looks for its favourite genres and artists, this many
 /// of each, in the library.
 const FAVOURITES: usize = 3;
@@ -166,6 +168,20 @@ impl Autopilot {
         Ok(Catalogue::new(self.0.store.tracks_by_ids(&ids).await?))
     }
 
+    /// What a guest joining a zone may pick from: the venue catalogue's
+    /// `QUICK_PICK_OPTIONS` most common genres (by tracks, ties by name),
+    /// spelt as the catalogue first spells them.
+    pub async fn quick_pick_options(&self, venue_id: &str) -> Result<Vec<String>> {
+        let catalogue = self.catalogue(venue_id).await?;
+        let mut counts: HashMap<String, (usize, &str)> = HashMap::new();
+        for genre in catalogue.tracks.iter().flat_map(|t| &t.genres) {
+            counts.entry(genre.to_lowercase()).or_insert((0, genre.as_str())).0 += 1;
+        }
+        let mut ranked: Vec<(String, usize, &str)> = counts.into_iter().map(|(k, (n, shown))| (k, n, shown)).collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(ranked.into_iter().take(QUICK_PICK_OPTIONS).map(|(_, _, shown)| shown.to_string()).collect())
+    }
+
     /// The venue's catalogue tracks, from the cache when fresh.
     async fn catalogue(&self, venue_id: &str) -> Result<Arc<Catalogue>> {
         let now = self.0.clock.now();
@@ -202,6 +218,9 @@ impl Autopilot {
             for play in room.recent_plays.iter().filter(|p| p.added_by.as_deref() == Some(member.id.as_str())) {
                 let track = Track { artists: play.artists.clone(), ..Track::default() };
                 taste.like(&track, 1.0);
+            }
+            for genre in &member.picks {
+                *taste.genres.entry(genre.clone()).or_default() += 1.0;
             }
             if let Some(user_id) = &member.user_id {
                 let account = self.account_taste(user_id).await;

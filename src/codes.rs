@@ -85,6 +85,8 @@ codes! {
     InvalidSchedule = "invalid_schedule", 400;
     InvalidRange = "invalid_range", 400;
     OutsideDayPart = "outside_day_part", 409;
+    InvalidPicks = "invalid_picks", 400;
+    NotAZone = "not_a_zone", 409;
     RequestNotFound = "request_not_found", 404;
     AlreadyRequested = "already_requested", 409;
     RequestLimitReached = "request_limit_reached", 429;

@@ -76,6 +76,7 @@ async fn announce_party(state: &AppState, public_url: &str) -> anyhow::Result<()
                 user_id: None,
                 username: None,
                 requested_at: Vec::new(),
+                picks: Vec::new(),
             };
             let room_code = code::from_random(|n| rand::random_range(0..n));
             let room = Room::new(random_id(&mut rand::rng()), room_code, "Party".into(), host, Rules::default(), now);

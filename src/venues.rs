@@ -188,6 +188,7 @@ impl Venues {
             user_id: Some(user.id.clone()),
             username: Some(user.username.clone()),
             requested_at: Vec::new(),
+            picks: Vec::new(),
         };
         let room = self.insert_zone_room(&venue, name, host.clone(), now).await?;
         let zone = Zone { room_id: room.id.clone(), code: room.code.clone(), name: name.to_string() };

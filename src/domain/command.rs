@@ -136,6 +136,11 @@ pub enum Command {
     WithdrawRequest {
         request_id: String,
     },
+    /// A guest in a zone says which genres they feel like (quick picks),
+    /// or clears them with none.
+    SetPicks {
+        genres: Vec<String>,
+    },
     /// The autopilot plays this track if the room is silent with nothing
     /// queued and no fallback list, and its rules and speaker allow the
     /// track (system; a no-op otherwise, so racing nodes play one).
@@ -191,6 +196,10 @@ pub enum Departure {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
     MemberJoined {
+        member_id: String,
+    },
+    /// A guest's quick picks: private to them (no view for the room).
+    PicksUpdated {
         member_id: String,
     },
     MemberUpdated {
@@ -299,6 +308,7 @@ fn decide(room: &mut Room, actor: &Actor, command: Command, now: Millis, out: &m
         Command::ApproveRequest { request_id } => requests::approve(room, &request_id, now, out),
         Command::DeclineRequest { request_id } => requests::decline(room, &request_id, out),
         Command::WithdrawRequest { request_id } => requests::withdraw(room, &me, &request_id, out),
+        Command::SetPicks { genres } => set_picks(room, &me.id, genres, out),
         Command::Add { entry_id, track } => add(room, &me, entry_id, track, now, out),
         Command::Vote { entry_id, value } => vote(room, &me.id, &entry_id, value, out),
         Command::Remove { entry_id } => remove(room, &me, &entry_id, out),
@@ -491,6 +501,39 @@ fn add(
         m.last_add_at = Some(now);
     }
     out.changes.push(Change::EntryAdded { entry_id });
+    Ok(())
+}
+
+/// Most genres one guest picks.
+pub const MAX_PICKS: usize = 3;
+/// Longest genre name picked, in characters.
+const MAX_PICK_CHARS: usize = 40;
+
+/// A guest's quick picks in a zone: lower-cased, without repeats.
+fn set_picks(room: &mut Room, member_id: &str, genres: Vec<String>, out: &mut Outcome) -> Result<(), DomainError> {
+    if room.venue_id.is_none() {
+        return Err(DomainError::NotAZone);
+    }
+    let invalid = |msg: String| Err(DomainError::InvalidPicks(msg));
+    if genres.len() > MAX_PICKS {
+        return invalid(format!("pick at most {MAX_PICKS} genres"));
+    }
+    let mut picks: Vec<String> = Vec::with_capacity(genres.len());
+    for genre in genres {
+        let genre = genre.trim().to_lowercase();
+        let length = genre.chars().count();
+        if length == 0 || length > MAX_PICK_CHARS || genre.chars().any(char::is_control) {
+            return invalid(format!("a genre is 1 to {MAX_PICK_CHARS} printable characters"));
+        }
+        if !picks.contains(&genre) {
+            picks.push(genre);
+        }
+    }
+    let member = room.members.make_mut().get_mut(member_id).ok_or(DomainError::NotAMember)?;
+    if member.picks != picks {
+        member.picks = picks;
+        out.changes.push(Change::PicksUpdated { member_id: member_id.to_string() });
+    }
     Ok(())
 }
 

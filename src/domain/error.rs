@@ -87,6 +87,10 @@ pub enum DomainError {
     InvalidRange(String),
     #[error("{0}")]
     OutsideDayPart(String),
+    #[error("invalid picks: {0}")]
+    InvalidPicks(String),
+    #[error("only a venue's zones have this")]
+    NotAZone,
     #[error("no waiting request with this id")]
     RequestNotFound,
     #[error("this track is already waiting for the staff's approval")]
@@ -142,6 +146,8 @@ impl DomainError {
             Self::InvalidSchedule(_) => Code::InvalidSchedule,
             Self::InvalidRange(_) => Code::InvalidRange,
             Self::OutsideDayPart(_) => Code::OutsideDayPart,
+            Self::InvalidPicks(_) => Code::InvalidPicks,
+            Self::NotAZone => Code::NotAZone,
             Self::RequestNotFound => Code::RequestNotFound,
             Self::AlreadyRequested => Code::AlreadyRequested,
             Self::RequestLimitReached(..) => Code::RequestLimitReached,

@@ -158,6 +158,7 @@ mod tests {
             user_id: None,
             username: None,
             requested_at: Vec::new(),
+            picks: Vec::new(),
         }
     }
 

@@ -49,6 +49,10 @@ pub struct Member {
     /// `requests_per_hour` limit), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requested_at: Vec<Millis>,
+    /// In a zone: the genres a guest picked on joining (lower case, at
+    /// most `MAX_PICKS`), part of their taste for the autopilot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub picks: Vec<String>,
 }
 
 impl Member {

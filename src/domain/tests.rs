@@ -31,6 +31,7 @@ fn member(id: &str, role: Role) -> Member {
         user_id: None,
         username: None,
         requested_at: Vec::new(),
+        picks: Vec::new(),
     }
 }
 
@@ -577,4 +578,28 @@ fn a_day_part_is_announced_once_at_its_start_and_its_end() {
     assert!(out.changes.contains(&command::Change::EntryAdded { entry_id: "e-t1".into() }));
     assert_eq!(system(&mut room, start + 1_800_000).changes, vec![command::Change::DayPartChanged]);
     assert_eq!(room.day_part_on.as_ref().and_then(|o| o.name.clone()), None, "the defaults again");
+}
+
+#[test]
+fn a_guest_picks_a_few_genres_in_a_zone_only() {
+    let mut party = room();
+    let picks = |genres: &[&str]| Command::SetPicks { genres: genres.iter().map(|g| g.to_string()).collect() };
+    assert_eq!(run(&mut party, "a", picks(&["disco"])).map(|_| ()), Err(DomainError::NotAZone));
+
+    let mut zone = room();
+    zone.venue_id = Some("v1".into());
+    let before = zone.version;
+    let out = do_ok(&mut zone, "a", picks(&[" Disco ", "jazz", "DISCO"]));
+    assert_eq!(zone.member("a").map(|m| m.picks.clone()), Some(vec!["disco".to_string(), "jazz".to_string()]));
+    assert!(matches!(out.changes.as_slice(), [Change::PicksUpdated { member_id }] if member_id == "a"));
+    assert_eq!(zone.version, before + 1);
+    assert!(do_ok(&mut zone, "a", picks(&["disco", "jazz"])).changes.is_empty(), "the same picks change nothing");
+
+    for bad in [vec!["a", "b", "c", "d"], vec![""], vec!["x".repeat(41).leak() as &str], vec!["dis\u{7}co"]] {
+        let version = zone.version;
+        assert!(matches!(run(&mut zone, "a", picks(&bad)), Err(DomainError::InvalidPicks(_))), "{bad:?}");
+        assert_eq!(zone.version, version, "refused: nothing changed");
+    }
+    do_ok(&mut zone, "a", picks(&[]));
+    assert_eq!(zone.member("a").map(|m| m.picks.len()), Some(0), "cleared");
 }

@@ -388,6 +388,8 @@ fn change_view<'a>(
     Some(match change {
         Change::MemberJoined { member_id } => ChangeView::MemberJoined { member: member(member_id)? },
         Change::MemberUpdated { member_id } => ChangeView::MemberUpdated { member: member(member_id)? },
+        // A guest's own business: the version moves, the room sees nothing.
+        Change::PicksUpdated { .. } => return None,
         Change::MemberRemoved { member_id, reason } => ChangeView::MemberRemoved { member_id, reason: *reason },
         Change::EntryAdded { entry_id } => ChangeView::EntryAdded { entry: entry(entry_id)? },
         Change::EntryUpdated { entry_id } => ChangeView::EntryUpdated { entry: entry(entry_id)? },

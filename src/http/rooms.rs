@@ -94,6 +94,7 @@ fn new_member(name: String, role: Role, now: u64, account: Option<&User>) -> Mem
         user_id,
         username,
         requested_at: Vec::new(),
+        picks: Vec::new(),
     }
 }
 

@@ -7,7 +7,8 @@
 //! `player:resume`, `member:kick`, `member:ban`, `member:promote`,
 //! `member:demote`, `room:update_rules`, `room:set_fallback`,
 //! `room:set_listing`, `photo:like`, `photo:unlike`, `photo:report`,
-//! `photo:remove`, `request:approve`, `request:decline`, `request:withdraw`.
+//! `photo:remove`, `request:approve`, `request:decline`, `request:withdraw`,
+//! `picks:options`, `picks:set`.
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -69,6 +70,11 @@ struct TrackId {
 #[derive(Deserialize)]
 struct EntryId {
     entry_id: String,
+}
+
+#[derive(Deserialize)]
+struct PicksPayload {
+    genres: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -184,6 +190,11 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
             app.photos.remove_photo(&session.room_id, &session.member_id, &photo_id).await?;
             return Ok(json!({ "photo_id": photo_id }));
         }
+        "picks:options" => {
+            parse::<Empty>(data)?;
+            return picks_options(app, session).await;
+        }
+        "picks:set" => picks_command(app, session, parse(data)?).await?,
         "queue:add" => add_command(app, session, parse(data)?).await?,
         "queue:vote" => {
             let p: VotePayload = parse(data)?;
@@ -234,6 +245,33 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
         }
     }
     Ok(ack)
+}
+
+/// A zone's quick picks: the genres a guest may pick, and theirs.
+async fn picks_options(app: &AppState, session: &Session) -> Result<Value> {
+    let room = app.rooms.room(&session.room_id).await?;
+    let venue_id = room.venue_id.as_deref().ok_or(crate::domain::DomainError::NotAZone)?;
+    let options = app.autopilot.quick_pick_options(venue_id).await?;
+    let picks = room.member(&session.member_id).map(|m| m.picks.clone()).unwrap_or_default();
+    Ok(json!({ "genres": options, "picks": picks, "max": crate::domain::command::MAX_PICKS }))
+}
+
+/// Picks are genres the zone's catalogue has (any spelling case).
+async fn picks_command(app: &AppState, session: &Session, p: PicksPayload) -> Result<Command> {
+    let room = app.rooms.room(&session.room_id).await?;
+    let venue_id = room.venue_id.as_deref().ok_or(crate::domain::DomainError::NotAZone)?;
+    if p.genres.len() <= crate::domain::command::MAX_PICKS {
+        let options = app.autopilot.quick_pick_options(venue_id).await?;
+        let offered = |g: &String| options.iter().any(|o| o.to_lowercase() == g.trim().to_lowercase());
+        if let Some(other) = p.genres.iter().find(|g| !offered(g)) {
+            let other: String = other.chars().take(40).collect();
+            return Err(crate::domain::DomainError::InvalidPicks(format!(
+                "'{other}' is not one of this zone's genres"
+            ))
+            .into());
+        }
+    }
+    Ok(Command::SetPicks { genres: p.genres })
 }
 
 /// A member with an account who votes a track up marks it in their taste
@@ -292,6 +330,10 @@ fn ack_data(room: &Room, member_id: &str, command: &Command, changes: &[Change])
         _ => None,
     }) {
         return json!({ "version": room.version, "pending": true, "request": RequestView::from(request) });
+    }
+    if matches!(command, Command::SetPicks { .. }) {
+        let picks = room.member(member_id).map(|m| m.picks.clone()).unwrap_or_default();
+        return json!({ "version": room.version, "picks": picks });
     }
     let entry = match command {
         Command::Add { track, .. } => room.queue.iter().find(|e| e.track.id == track.id),

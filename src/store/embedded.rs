@@ -641,6 +641,7 @@ mod tests {
             user_id: None,
             username: None,
             requested_at: Vec::new(),
+            picks: Vec::new(),
         }
     }
 

@@ -39,6 +39,7 @@ fn member(id: &str) -> Member {
         user_id: None,
         username: None,
         requested_at: Vec::new(),
+        picks: Vec::new(),
     }
 }
 

@@ -49,6 +49,7 @@ fn member(id: &str, role: Role) -> Member {
         user_id: None,
         username: None,
         requested_at: Vec::new(),
+        picks: Vec::new(),
     }
 }
 

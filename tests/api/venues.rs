@@ -587,6 +587,65 @@ async fn the_autopilot_fills_a_silent_zone_from_the_catalogue_with_a_reason() {
     assert_eq!(snapshot["now_playing"].get("reason"), None);
 }
 
+/// A guest who scans in without an account picks a few genres from the
+/// zone's catalogue; the autopilot plays for them.
+#[tokio::test]
+async fn quick_picks_on_joining_a_zone_steer_the_autopilot() {
+    let app = spawn_app().await;
+    let (owner, _) = register(&app, "olga").await;
+    let (_, created) = call(&app, Method::POST, "/api/venues", Some(&owner), Some(details("Corner"))).await;
+    let id = created["venue"]["id"].as_str().expect("id").to_string();
+    // One track of each of eight artists: several genres.
+    let tracks: Vec<String> = (0..8).map(|n| TestApp::track_id(1 + 8 * n)).collect();
+    let catalogue = format!("/api/venues/{id}/catalogue");
+    call(&app, Method::POST, &catalogue, Some(&owner), Some(json!({"track_ids": tracks}))).await;
+    let (_, zone) =
+        call(&app, Method::POST, &format!("/api/venues/{id}/zones"), Some(&owner), Some(json!({"name": "Shop"}))).await;
+    let (room_id, code) =
+        (zone["zone"]["room_id"].as_str().expect("room"), zone["zone"]["code"].as_str().expect("code"));
+    let guest = app.connect(&app.join(code, "Gus").await.token).await;
+
+    let mut genres = Vec::new();
+    for track in &tracks {
+        for genre in app.state.store.track(track).await.expect("read").expect("track").genres {
+            if !genres.contains(&genre) {
+                genres.push(genre);
+            }
+        }
+    }
+    let options = guest.ok("picks:options", json!({})).await;
+    let offered: Vec<String> =
+        options["genres"].as_array().expect("genres").iter().map(|g| g.as_str().expect("genre").to_string()).collect();
+    assert!(!offered.is_empty() && offered.iter().all(|g| genres.contains(g)), "{options}");
+    assert_eq!((options["picks"].clone(), options["max"].clone()), (json!([]), json!(3)));
+
+    let wanted = offered.last().expect("a genre").clone();
+    let set = guest.ok("picks:set", json!({"genres": [wanted.to_uppercase()]})).await;
+    assert_eq!(set["picks"], json!([wanted.to_lowercase()]));
+    assert_eq!(guest.ok("picks:options", json!({})).await["picks"], json!([wanted.to_lowercase()]));
+
+    let filled = app.state.autopilot.fill(room_id).await.expect("fill").expect("a pick");
+    let playing = filled.now_playing.expect("playing");
+    assert!(playing.track.genres.contains(&wanted), "{:?} for {wanted}", playing.track.genres);
+    assert_eq!(playing.reason.as_deref(), Some(format!("a guest here likes {wanted}").as_str()));
+
+    // Refused, and nothing changed.
+    let version = guest.snapshot().await["version"].clone();
+    for (data, code) in [
+        (json!({"genres": ["polka from mars"]}), "invalid_picks"),
+        (json!({"genres": [&wanted, &wanted, &wanted, &wanted]}), "invalid_picks"),
+        (json!({"genres": "disco"}), "invalid_payload"),
+        (json!({}), "invalid_payload"),
+    ] {
+        assert_eq!(guest.refused("picks:set", data.clone()).await, code, "{data}");
+    }
+    assert_eq!(guest.snapshot().await["version"], version);
+    let party = app.create_room(json!({})).await;
+    let partier = app.connect(&party.token).await;
+    assert_eq!(partier.refused("picks:options", json!({})).await, "not_a_zone");
+    assert_eq!(partier.refused("picks:set", json!({"genres": ["pop"]})).await, "not_a_zone");
+}
+
 /// A zone of venue `id` whose catalogue holds library tracks 1..=`tracks`
 /// and whose requests wait for approval: (room id, code, tracks).
 async fn approval_zone(app: &TestApp, id: &str, owner: &str, tracks: usize) -> (String, String, Vec<String>) {

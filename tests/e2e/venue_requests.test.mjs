@@ -175,6 +175,19 @@ test('a guest asks, the staff approve and decline, a declined track is blocked u
   await guest.waitForURL(`${server.url}/room/${code}`);
   await guest.getByTestId('day-part').filter({ hasText: 'the staff approve requests' }).waitFor();
   await guest.getByTestId('room-rule').filter({ hasText: 'The staff approve each track guests ask for' }).waitFor();
+
+  // --- quick picks: the zone's genres, optional --------------------------
+  const picks = guest.getByTestId('picks');
+  await picks.getByTestId('pick').first().waitFor();
+  assert.deepEqual(await picks.getByTestId('pick').allTextContents(), ['folk'], 'the catalogue’s genres');
+  await picks.screenshot({ path: `${SHOTS}/requests-picks-390.png` });
+  await picks.locator('[data-genre="folk"]').click();
+  assert.equal(await picks.locator('[data-genre="folk"]').getAttribute('aria-pressed'), 'true');
+  await picks.getByTestId('picks-save').click();
+  await picks.getByTestId('picks-summary').filter({ hasText: 'Your picks: folk' }).waitFor();
+  assert.equal(await picks.getByTestId('picks-save').isVisible(), false, 'saved: folded to one line');
+  await checkLayout(guest, 'quick picks', '[data-testid="picks"]');
+  await picks.screenshot({ path: `${SHOTS}/requests-picks-saved-390.png` });
   await guest.getByTestId('search-input').fill('Quillon Lantern');
   const result = (id) => guest.locator(`[data-testid="search-result"][data-track-id="${id}"]`);
   await result('lantern-1').getByTestId('add-button').filter({ hasText: 'Request' }).click();

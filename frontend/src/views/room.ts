@@ -14,6 +14,7 @@ import { musicSection } from './music';
 import { membersSection } from './members';
 import { nowPlayingSection } from './nowplaying';
 import { photosSection } from './photos';
+import { picksSection } from './picks';
 import { rulesSection } from './rules';
 import { queueSection } from './queue';
 import { speakerSection } from './speaker';
@@ -51,13 +52,14 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
   const search = searchSection(ctx, (track) => host.pickFallback(track));
   const queue = queueSection(ctx);
   const requests = requestsSection(ctx);
+  const picks = picksSection(ctx);
   const host = hostSection(ctx);
   const rules = rulesSection();
   const music = musicSection(ctx, (devices) => host.setDevices(devices));
   const photos = photosSection(ctx);
   const members = membersSection(ctx);
   const speaker = speakerSection(code, token, conn);
-  const sections: Section[] = [speaker, nowPlaying, search, requests, queue, rules, host, music, photos, members];
+  const sections: Section[] = [speaker, nowPlaying, picks, search, requests, queue, rules, host, music, photos, members];
 
   const title = h('h1', { 'data-testid': 'room-name' }, 'crowdjuke');
   const me = h('span', { 'data-testid': 'me' });
@@ -70,7 +72,7 @@ export function roomView(root: HTMLElement, navigate: Navigate, code: string): (
   const grid = h(
     'div',
     { class: 'room-grid', hidden: true },
-    h('div', { class: 'col-main' }, speaker.el, nowPlaying.el, search.el, requests.el, queue.el, rules.el),
+    h('div', { class: 'col-main' }, speaker.el, nowPlaying.el, picks.el, search.el, requests.el, queue.el, rules.el),
     h('div', { class: 'col-side' }, host.el, music.el, photos.el, members.el),
   );
   // An in-page nav that stays at the top (sticky), not tabs: on a phone a
