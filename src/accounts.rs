@@ -30,7 +30,7 @@ use crate::clock::SharedClock;
 use crate::domain::recommend;
 use crate::domain::user::{self, AccountRule};
 use crate::domain::view::PhotoView;
-use crate::domain::{AccountSession, ActivityKind, Actor, Command, Millis, Room, User};
+use crate::domain::{AccountSession, ActivityKind, Actor, Command, Millis, Room, TasteSource, User};
 use crate::error::{AppError, Result};
 use crate::limits::RateLimiter;
 use crate::media::pipeline;
@@ -272,7 +272,8 @@ impl Accounts {
     pub async fn taste(&self, user: &User) -> Result<TasteView> {
         let history =
             self.accounts().activities(std::slice::from_ref(&user.id), None, recommend::ACCOUNT_HISTORY).await?;
-        let marks = self.accounts().taste_marks(&user.id, recommend::ACCOUNT_HISTORY).await?;
+        let mut marks = self.accounts().taste_marks(&user.id, TasteSource::Vote, recommend::ACCOUNT_HISTORY).await?;
+        marks.extend(self.accounts().taste_marks(&user.id, TasteSource::Import, recommend::ACCOUNT_HISTORY).await?);
         // Shown even while turned off: the owner sees what would count.
         let shown = user::TasteSettings { off: false, ..user.taste };
         let (taste, counts) = recommend::account_taste(&history, &marks, shown);
@@ -292,11 +293,11 @@ impl Accounts {
     /// is kept while the owner has the profile turned off.
     pub async fn note_vote(&self, user_id: &str, track: &crate::domain::Track, up: bool) -> Result<()> {
         if !up {
-            return Ok(self.accounts().unmark_taste(user_id, user::TasteSource::Vote, &track.id).await?);
+            return Ok(self.accounts().unmark_taste(user_id, TasteSource::Vote, &track.id).await?);
         }
         match self.accounts().user(user_id).await? {
             Some(user) if !user.taste.off => {
-                let mark = user::TasteMark::new(user_id, user::TasteSource::Vote, track, self.clock.now());
+                let mark = user::TasteMark::new(user_id, TasteSource::Vote, track, self.clock.now());
                 Ok(self.accounts().mark_taste(&[mark]).await?)
             }
             _ => Ok(()),

@@ -25,7 +25,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::SharedClock;
 use crate::domain::recommend::{self, ACCOUNT_HISTORY, Catalogue, Crowd, Taste};
-use crate::domain::{Actor, Change, Command, Millis, Outcome, Room, Track};
+use crate::domain::{Actor, Change, Command, Millis, Outcome, Room, TasteSource, Track};
 use crate::error::Result;
 use crate::presence::Presence;
 use crate::rooms::{CommitListener, Rooms};
@@ -91,7 +91,9 @@ impl Autopilot {
             Some(venue_id) => (self.catalogue(venue_id).await?, self.crowd(&room).await),
             None if room.rules.autofill => {
                 let crowd = Crowd::room(&recommend::room_taste(&room.recent_plays));
-                if crowd.is_empty() {
+                // Nobody connected (not even the big screen): a party that
+                // went home keeps no music running, and its room expires.
+                if crowd.is_empty() || self.0.presence.online(&room.id).await.is_empty() {
                     return Ok(None);
                 }
                 (Arc::new(self.library_candidates(&room, &crowd).await?), crowd)
@@ -134,7 +136,7 @@ impl Autopilot {
     /// first) and by its favourite artists, that its speaker can play.
     async fn library_candidates(&self, room: &Room, crowd: &Crowd) -> Result<Catalogue> {
         let (genres, artists) = crowd.favourites(FAVOURITES);
-        let quoted = |text: &str| format!("\"{}\"", text.replace(['"', '\\'], " "));
+        let quoted = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
         let playable = room.speaker.is_some().then_some("playable:true");
         let mut searches = Vec::new();
         if !genres.is_empty() {
@@ -151,13 +153,23 @@ impl Autopilot {
         }
         for artist in &artists {
             let filter = playable.map(str::to_string);
-            searches.push(SearchParams { q: quoted(artist), filter, ..Default::default() });
+            searches.push(SearchParams { q: format!("artist:{}", quoted(artist)), filter, ..Default::default() });
         }
         let config = IndexConfig::shipped(IndexName::Tracks);
         let mut ids: Vec<String> = Vec::new();
         for mut params in searches {
             params.limit = Some(crate::search::request::MAX_LIMIT);
-            let request = SearchRequest::build(&config, &params)?;
+            // A name the query language cannot hold (too long), or an
+            // artist with no searchable word, finds nothing: the other
+            // searches still count.
+            let request = match SearchRequest::build(&config, &params) {
+                Ok(request) if !params.q.is_empty() && request.query.is_none() => continue,
+                Ok(request) => request,
+                Err(e) => {
+                    tracing::debug!(error = %e, "autopilot: a favourite cannot be searched for");
+                    continue;
+                }
+            };
             let hits = self.0.search.search(IndexName::Tracks, &request).await?.hits;
             for id in hits.iter().filter_map(|h| h["id"].as_str()) {
                 if !ids.iter().any(|known| known == id) {
@@ -174,7 +186,8 @@ impl Autopilot {
     pub async fn quick_pick_options(&self, venue_id: &str) -> Result<Vec<String>> {
         let catalogue = self.catalogue(venue_id).await?;
         let mut counts: HashMap<String, (usize, &str)> = HashMap::new();
-        for genre in catalogue.tracks.iter().flat_map(|t| &t.genres) {
+        // Only genres a guest can pick (`Command::SetPicks` checks them).
+        for genre in catalogue.tracks.iter().flat_map(|t| &t.genres).filter(|g| crate::domain::command::valid_pick(g)) {
             counts.entry(genre.to_lowercase()).or_insert((0, genre.as_str())).0 += 1;
         }
         let mut ranked: Vec<(String, usize, &str)> = counts.into_iter().map(|(k, (n, shown))| (k, n, shown)).collect();
@@ -260,7 +273,9 @@ impl Autopilot {
         let accounts = self.0.store.accounts();
         let history = async {
             let activities = accounts.activities(&[user_id.to_string()], None, ACCOUNT_HISTORY).await?;
-            Ok::<_, crate::store::StoreError>((activities, accounts.taste_marks(user_id, ACCOUNT_HISTORY).await?))
+            let mut marks = accounts.taste_marks(user_id, TasteSource::Vote, ACCOUNT_HISTORY).await?;
+            marks.extend(accounts.taste_marks(user_id, TasteSource::Import, ACCOUNT_HISTORY).await?);
+            Ok::<_, crate::store::StoreError>((activities, marks))
         };
         let taste = match history.await {
             Ok((activities, marks)) => recommend::account_taste(&activities, &marks, settings).0,

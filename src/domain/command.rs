@@ -509,6 +509,14 @@ pub const MAX_PICKS: usize = 3;
 /// Longest genre name picked, in characters.
 const MAX_PICK_CHARS: usize = 40;
 
+/// Whether a genre name can be picked: 1 to `MAX_PICK_CHARS` printable
+/// characters once trimmed.
+pub fn valid_pick(genre: &str) -> bool {
+    let genre = genre.trim();
+    let length = genre.chars().count();
+    length > 0 && length <= MAX_PICK_CHARS && !genre.chars().any(char::is_control)
+}
+
 /// A guest's quick picks in a zone: lower-cased, without repeats.
 fn set_picks(room: &mut Room, member_id: &str, genres: Vec<String>, out: &mut Outcome) -> Result<(), DomainError> {
     if room.venue_id.is_none() {
@@ -521,8 +529,7 @@ fn set_picks(room: &mut Room, member_id: &str, genres: Vec<String>, out: &mut Ou
     let mut picks: Vec<String> = Vec::with_capacity(genres.len());
     for genre in genres {
         let genre = genre.trim().to_lowercase();
-        let length = genre.chars().count();
-        if length == 0 || length > MAX_PICK_CHARS || genre.chars().any(char::is_control) {
+        if !valid_pick(&genre) {
             return invalid(format!("a genre is 1 to {MAX_PICK_CHARS} printable characters"));
         }
         if !picks.contains(&genre) {

@@ -36,7 +36,8 @@ pub struct Taste {
 }
 
 /// How many of an account's latest activities make its taste, and as many
-/// of its latest taste marks (votes, imports).
+/// of its latest taste marks of each source (votes, imports), so a large
+/// import cannot push its votes out.
 pub const ACCOUNT_HISTORY: usize = 200;
 
 /// How much one import counts against one add or vote: a playlist of 500

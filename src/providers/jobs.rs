@@ -26,8 +26,9 @@ use crate::providers::Grant;
 pub const STALE_AFTER_MS: u64 = 2 * 60_000;
 /// Longest wait for a `Retry-After` inside a job.
 const MAX_WAIT_SECS: u64 = 60;
-/// Imported tracks that go into the account's taste profile, per import.
-const MAX_TASTE_IMPORTS: usize = 500;
+/// Imported tracks that go into the account's taste profile, per import:
+/// no more than the profile counts (`recommend::ACCOUNT_HISTORY`).
+const MAX_TASTE_IMPORTS: usize = crate::domain::recommend::ACCOUNT_HISTORY;
 const RATE_LIMIT_RETRIES: u32 = 5;
 const OUTAGE_RETRIES: u32 = 3;
 /// Longest name of an exported playlist.

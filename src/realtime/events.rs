@@ -22,7 +22,7 @@ use super::Session;
 use super::connect::snapshot;
 use crate::domain::command::Change;
 use crate::domain::view::{EntryView, RequestView, people_online};
-use crate::domain::{Actor, Command, Role, Room, Rules, is_screen_id};
+use crate::domain::{Actor, Command, Role, Room, Rules, Track, is_screen_id};
 use crate::error::{AppError, Result};
 use crate::rooms::COMMAND_DEADLINE;
 use crate::state::AppState;
@@ -226,12 +226,21 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
         "request:withdraw" => Command::WithdrawRequest { request_id: parse::<RequestId>(data)?.request_id },
         other => return Err(AppError::UnknownEvent(other.chars().take(64).collect())),
     };
+    // A vote taken back or turned down may remove the entry (the
+    // `downvote_removal` rule): its track is read first, so the voter's
+    // taste profile can still forget it.
+    let unvoted = match &command {
+        Command::Vote { entry_id, value } if *value <= 0 => {
+            app.rooms.room(&session.room_id).await.ok().and_then(|r| r.entry(entry_id).map(|e| e.track.clone()))
+        }
+        _ => None,
+    };
     let actor = Actor::Member(session.member_id.clone());
     let (room, outcome) = app.rooms.execute_by(&session.room_id, actor, command.clone(), deadline).await?;
     if let Command::Vote { entry_id, value } = &command
         && !outcome.changes.is_empty()
     {
-        note_vote(app, &room, &session.member_id, entry_id, *value);
+        note_vote(app, &room, &session.member_id, entry_id, *value, unvoted);
     }
     let mut ack = ack_data(&room, &session.member_id, &command, &outcome.changes);
     for change in &outcome.changes {
@@ -277,9 +286,9 @@ async fn picks_command(app: &AppState, session: &Session, p: PicksPayload) -> Re
 /// A member with an account who votes a track up marks it in their taste
 /// profile (a vote taken back or turned down removes the mark), off the
 /// ack's path: a profile that misses a vote is no reason to refuse it.
-fn note_vote(app: &AppState, room: &Room, member_id: &str, entry_id: &str, value: i8) {
+fn note_vote(app: &AppState, room: &Room, member_id: &str, entry_id: &str, value: i8, before: Option<Track>) {
     let Some(user_id) = room.member(member_id).and_then(|m| m.user_id.clone()) else { return };
-    let Some(track) = room.entry(entry_id).map(|e| e.track.clone()) else { return };
+    let Some(track) = room.entry(entry_id).map(|e| e.track.clone()).or(before) else { return };
     let (accounts, write) = (app.accounts.clone(), app.writes.token());
     tokio::spawn(async move {
         if let Err(e) = accounts.note_vote(&user_id, &track, value > 0).await {

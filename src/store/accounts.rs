@@ -66,8 +66,8 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn mark_taste(&self, marks: &[TasteMark]) -> StoreResult<()>;
     /// Removes one mark (a vote taken back); absent is fine.
     async fn unmark_taste(&self, user_id: &str, source: TasteSource, track_id: &str) -> StoreResult<()>;
-    /// An account's marks, newest first (ties by source and track id).
-    async fn taste_marks(&self, user_id: &str, limit: usize) -> StoreResult<Vec<TasteMark>>;
+    /// An account's marks from one source, newest first (ties by track id).
+    async fn taste_marks(&self, user_id: &str, source: TasteSource, limit: usize) -> StoreResult<Vec<TasteMark>>;
     /// Removes every mark of an account (its owner deleted the profile).
     async fn forget_taste(&self, user_id: &str) -> StoreResult<()>;
 

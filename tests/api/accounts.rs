@@ -486,3 +486,26 @@ async fn what_an_account_votes_up_joins_its_taste_and_a_vote_taken_back_leaves_i
     let (_, off) = call(&app, Method::GET, "/api/me/taste", Some(&ben), None).await;
     assert_eq!(off["taste"]["votes"], 0, "{off}");
 }
+
+#[tokio::test]
+async fn a_down_vote_that_removes_the_entry_also_leaves_the_voters_taste() {
+    let app = spawn_app().await;
+    let ben = register(&app, "ben").await;
+    let host = app.create_room(json!({"downvote_removal": 1})).await;
+    let hs = app.connect(&host.token).await;
+    hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let entry = hs.ok("queue:add", json!({"track_id": TestApp::track_id(9)})).await["entry"]["id"]
+        .as_str()
+        .expect("entry")
+        .to_string();
+    let (_, joined) =
+        app.post(&format!("/api/rooms/{}/join", host.code), json!({"name": "Ben", "account_token": ben})).await;
+    let guest = app.connect(joined["token"].as_str().expect("token")).await;
+    guest.ok("queue:vote", json!({"entry_id": entry, "value": 1})).await;
+    taste_when(&app, &ben, |t| t["votes"] == 1).await;
+    hs.ok("queue:vote", json!({"entry_id": entry, "value": 0})).await;
+    let removed = guest.ok("queue:vote", json!({"entry_id": entry, "value": -1})).await;
+    assert_eq!(removed["entry"], Value::Null, "voted off the queue: {removed}");
+    let after = taste_when(&app, &ben, |t| t["votes"] == 0).await;
+    assert_eq!(after["artists"], json!([]), "{after}");
+}

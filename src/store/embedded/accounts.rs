@@ -394,8 +394,8 @@ impl AccountStore for EmbeddedStore {
         .await
     }
 
-    async fn taste_marks(&self, user_id: &str, limit: usize) -> StoreResult<Vec<TasteMark>> {
-        let (from, to) = (format!("{user_id}/"), format!("{user_id}0"));
+    async fn taste_marks(&self, user_id: &str, source: TasteSource, limit: usize) -> StoreResult<Vec<TasteMark>> {
+        let (from, to) = (format!("{user_id}/{}/", source.as_str()), format!("{user_id}/{}0", source.as_str()));
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(TASTE_MARKS).map_err(unavailable)?;
@@ -403,9 +403,7 @@ impl AccountStore for EmbeddedStore {
             for row in table.range(from.as_str()..to.as_str()).map_err(unavailable)? {
                 marks.push(decode(row.map_err(unavailable)?.1.value())?);
             }
-            marks.sort_by(|a, b| {
-                b.at.cmp(&a.at).then_with(|| (a.source.as_str(), &a.track_id).cmp(&(b.source.as_str(), &b.track_id)))
-            });
+            marks.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.track_id.cmp(&b.track_id)));
             marks.truncate(limit);
             Ok(marks)
         })

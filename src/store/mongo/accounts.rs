@@ -57,7 +57,7 @@ impl MongoStore {
         follows.create_index(index(doc! { "followee": 1, "follower": 1 }, "followee", false)).await?;
         let keys = doc! { "user_id": 1, "created_at": -1, "_id": -1 };
         self.activities_collection()?.create_index(index(keys.clone(), "user_time", false)).await?;
-        let marks = doc! { "user_id": 1, "at": -1, "_id": 1 };
+        let marks = doc! { "user_id": 1, "source": 1, "at": -1, "track_id": 1 };
         self.taste_marks_collection()?.create_index(index(marks, "user_time", false)).await?;
         self.photos()?.create_index(index(keys, "user_photos", false)).await?;
         let keys = doc! { "public": 1, "created_at": -1, "_id": -1 };
@@ -212,10 +212,10 @@ impl AccountStore for MongoStore {
         Ok(())
     }
 
-    async fn taste_marks(&self, user_id: &str, count: usize) -> StoreResult<Vec<TasteMark>> {
-        let sort = doc! { "at": -1, "_id": 1 };
-        let cursor =
-            self.taste_marks_collection()?.find(doc! { "user_id": user_id }).sort(sort).limit(limit(count)).await;
+    async fn taste_marks(&self, user_id: &str, source: TasteSource, count: usize) -> StoreResult<Vec<TasteMark>> {
+        let sort = doc! { "at": -1, "track_id": 1 };
+        let filter = doc! { "user_id": user_id, "source": source.as_str() };
+        let cursor = self.taste_marks_collection()?.find(filter).sort(sort).limit(limit(count)).await;
         let docs: Vec<Document> = cursor.map_err(classify)?.try_collect().await.map_err(classify)?;
         docs.into_iter().map(from_doc).collect()
     }
