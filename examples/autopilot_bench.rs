@@ -1,13 +1,14 @@
 //! Autopilot benchmark: one pick among N catalogue tracks for G present
 //! guests (each with a taste of 30 tracks), with a day part's limits and a
-//! history of 50 plays, as the autopilot makes it when a zone falls
-//! silent; prints p50/p99/max over RUNS picks with a new seed each.
+//! history of 50 plays and 1,000 co-likes of the crowd's 20 most liked
+//! tracks (what the store answers at most), as the autopilot makes it when
+//! a zone falls silent; prints p50/p99/max over RUNS picks with a new seed each.
 //! Run: `cargo run --release --example autopilot_bench -- 100000 300`.
 
 use std::collections::HashSet;
 use std::time::Instant;
 
-use crowdjuke::domain::recommend::{self, Catalogue, Crowd, Taste};
+use crowdjuke::domain::recommend::{self, Catalogue, CoLike, CoLiked, Crowd, Taste};
 use crowdjuke::domain::schedule::Limits;
 use crowdjuke::domain::{Analysis, Play, PlayEnd, Track};
 
@@ -70,8 +71,23 @@ fn main() {
         let started = Instant::now();
         // Folding the tastes is part of every pick: the guests present change.
         let crowd = Crowd::of(&tastes);
+        let all = &catalogue.tracks;
+        let co_likes: Vec<CoLike> = crowd
+            .liked_tracks(20)
+            .iter()
+            .enumerate()
+            .flat_map(|(s, id)| {
+                (0..50).map(move |k| CoLike {
+                    track_id: id.clone(),
+                    with: all[(s * 4_099 + k * 211 + seed as usize) % tracks].id.clone(),
+                    count: 1 + k as u64 % 7,
+                })
+            })
+            .collect();
+        let co_liked = CoLiked::new(&crowd, &co_likes);
         let ctx = recommend::Context {
             crowd: &crowd,
+            co_liked: &co_liked,
             limits: Some(&limits),
             day_part: Some("Evening"),
             recent_plays: &plays,

@@ -9,6 +9,13 @@
 //! which does nothing if the room is no longer silent, so racing nodes
 //! play one track.
 //!
+//! Co-likes: every play a room liked (it finished with more votes up
+//! than down) is paired with the plays its room liked in the hours before
+//! (`CO_LIKE_WINDOW_MS`, at most `CO_LIKE_NEIGHBOURS`), and the store counts
+//! each pair by month for 13 months. A pick asks for the tracks liked with
+//! the crowd's liked tracks; they score a bonus, and a party room's
+//! candidates include them although its searches would not find them.
+//!
 //! Tastes: a present guest's taste is what they added and voted up in
 //! the room and the genres they picked on joining (quick picks), plus, for a member with an account, the tracks the account
 //! added in any room (its last `ACCOUNT_HISTORY` activities), voted up and
@@ -24,8 +31,10 @@ use std::sync::{Arc, Mutex};
 use tokio_util::task::TaskTracker;
 
 use crate::clock::SharedClock;
-use crate::domain::recommend::{self, ACCOUNT_HISTORY, Catalogue, Crowd, Taste};
-use crate::domain::{Actor, Change, Command, Millis, Outcome, Room, TasteSource, Track};
+use crate::domain::recommend::{
+    self, ACCOUNT_HISTORY, CO_LIKE_NEIGHBOURS, CO_LIKE_WINDOW_MS, Catalogue, CoLiked, Crowd, LikedPlay, Taste,
+};
+use crate::domain::{Actor, Change, Command, Millis, Outcome, Play, PlayEnd, Room, TasteSource};
 use crate::error::Result;
 use crate::presence::Presence;
 use crate::rooms::{CommitListener, Rooms};
@@ -42,6 +51,15 @@ pub const QUICK_PICK_OPTIONS: usize = 12;
 /// A dry party room looks for its favourite genres and artists, this many
 /// of each, in the library.
 const FAVOURITES: usize = 3;
+/// A pick asks for the co-likes of the crowd's this many liked tracks...
+const LIKED_TRACKS_ASKED: usize = 20;
+/// ...reads at most this many co-likes...
+const CO_LIKES_READ: usize = 1_000;
+/// ...and a party room adds this many of the tracks liked with them to
+/// its candidates.
+const CO_LIKED_CANDIDATES: usize = 100;
+/// Liked plays are kept this long (they only pair with the next ones).
+const LIKED_PLAYS_KEPT_MS: Millis = 2 * 86_400_000;
 
 #[derive(Clone)]
 pub struct Autopilot(Arc<Inner>);
@@ -87,8 +105,12 @@ impl Autopilot {
         if !silent(&room) {
             return Ok(None);
         }
-        let (catalogue, crowd) = match &room.venue_id {
-            Some(venue_id) => (self.catalogue(venue_id).await?, self.crowd(&room).await),
+        let (catalogue, crowd, co_liked) = match &room.venue_id {
+            Some(venue_id) => {
+                let crowd = self.crowd(&room).await;
+                let co_liked = self.co_liked(&crowd).await;
+                (self.catalogue(venue_id).await?, crowd, co_liked)
+            }
             None if room.rules.autofill => {
                 let crowd = Crowd::room(&recommend::room_taste(&room.recent_plays));
                 // Nobody connected (not even the big screen): a party that
@@ -96,7 +118,8 @@ impl Autopilot {
                 if crowd.is_empty() || self.0.presence.online(&room.id).await.is_empty() {
                     return Ok(None);
                 }
-                (Arc::new(self.library_candidates(&room, &crowd).await?), crowd)
+                let co_liked = self.co_liked(&crowd).await;
+                (Arc::new(self.library_candidates(&room, &crowd, &co_liked).await?), crowd, co_liked)
             }
             None => return Ok(None),
         };
@@ -109,6 +132,7 @@ impl Autopilot {
             .and_then(|t| t.analysis.as_ref().map(|a| a.energy));
         let ctx = recommend::Context {
             crowd: &crowd,
+            co_liked: &co_liked,
             limits: in_force.as_ref().map(|f| f.limits),
             day_part: in_force.as_ref().and_then(|f| f.day_part.map(|p| p.name.as_str())),
             recent_plays: &room.recent_plays,
@@ -132,9 +156,62 @@ impl Autopilot {
         Ok(Some(room))
     }
 
+    /// What rooms liked with the crowd's liked tracks (none if the store
+    /// cannot say: the pick goes on by taste alone).
+    async fn co_liked(&self, crowd: &Crowd) -> CoLiked {
+        let liked = crowd.liked_tracks(LIKED_TRACKS_ASKED);
+        if liked.is_empty() {
+            return CoLiked::default();
+        }
+        let from = recommend::first_month_kept(self.0.clock.now());
+        match self.0.store.co_likes().co_liked(&liked, &from, CO_LIKES_READ).await {
+            Ok(co_likes) => CoLiked::new(crowd, &co_likes),
+            Err(e) => {
+                tracing::warn!(error = %e, "autopilot: co-likes unreadable");
+                CoLiked::default()
+            }
+        }
+    }
+
+    /// Pairs the plays a room liked with the ones it liked before them.
+    async fn note_liked_plays(&self, room_id: &str, plays: &[Play]) {
+        let store = self.0.store.co_likes();
+        for play in plays.iter().filter(|p| p.end == PlayEnd::Finished && p.votes_up > p.votes_down) {
+            let liked = LikedPlay {
+                room_id: room_id.to_string(),
+                entry_id: play.entry_id.clone(),
+                track_id: play.track_id.clone(),
+                ended_at: play.ended_at,
+            };
+            let counted = match store.keep_liked_play(&liked, CO_LIKE_WINDOW_MS, CO_LIKE_NEIGHBOURS).await {
+                Ok(Some(earlier)) => {
+                    let pairs = recommend::co_like_pairs(&liked, &earlier);
+                    store.count_co_likes(&recommend::month_of(liked.ended_at), &pairs).await
+                }
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = counted {
+                tracing::warn!(room_id, error = %e, "autopilot: could not count a liked play");
+            }
+        }
+    }
+
+    /// Removes co-like counts past retention and liked plays past pairing.
+    pub async fn sweep_co_likes(&self) {
+        let now = self.0.clock.now();
+        let (month, ended_before) = (recommend::first_month_kept(now), now.saturating_sub(LIKED_PLAYS_KEPT_MS));
+        match self.0.store.co_likes().sweep_co_likes(&month, ended_before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(records = n, "swept old co-likes"),
+            Err(e) => tracing::warn!(error = %e, "co-like sweep failed"),
+        }
+    }
+
     /// Library tracks in a party room's favourite genres (most popular
-    /// first) and by its favourite artists, that its speaker can play.
-    async fn library_candidates(&self, room: &Room, crowd: &Crowd) -> Result<Catalogue> {
+    /// first), by its favourite artists and liked with what it liked
+    /// (co-likes), that its speaker can play.
+    async fn library_candidates(&self, room: &Room, crowd: &Crowd, co_liked: &CoLiked) -> Result<Catalogue> {
         let (genres, artists) = crowd.favourites(FAVOURITES);
         let quoted = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
         let playable = room.speaker.is_some().then_some("playable:true");
@@ -156,7 +233,9 @@ impl Autopilot {
             searches.push(SearchParams { q: format!("artist:{}", quoted(artist)), filter, ..Default::default() });
         }
         let config = IndexConfig::shipped(IndexName::Tracks);
-        let mut ids: Vec<String> = Vec::new();
+        // Co-liked tracks first: the speaker and rules are checked on the
+        // pick (`Context.allows`).
+        let mut ids: Vec<String> = co_liked.best(CO_LIKED_CANDIDATES);
         for mut params in searches {
             params.limit = Some(crate::search::request::MAX_LIMIT);
             // A name the query language cannot hold (too long), or an
@@ -229,20 +308,13 @@ impl Autopilot {
                 }
             }
             for play in room.recent_plays.iter().filter(|p| p.added_by.as_deref() == Some(member.id.as_str())) {
-                let track = Track { artists: play.artists.clone(), ..Track::default() };
-                taste.like(&track, 1.0);
+                taste.like(&play.as_track(), 1.0);
             }
             for genre in &member.picks {
                 *taste.genres.entry(genre.clone()).or_default() += 1.0;
             }
             if let Some(user_id) = &member.user_id {
-                let account = self.account_taste(user_id).await;
-                for (key, weight) in account.genres {
-                    *taste.genres.entry(key).or_default() += weight;
-                }
-                for (key, weight) in account.artists {
-                    *taste.artists.entry(key).or_default() += weight;
-                }
+                taste.add(self.account_taste(user_id).await);
             }
             if !taste.is_empty() {
                 tastes.push(taste);
@@ -297,6 +369,10 @@ fn silent(room: &Room) -> bool {
 
 impl CommitListener for Autopilot {
     fn committed(&self, room: &Room, outcome: &Outcome) {
+        if outcome.plays.iter().any(|p| p.end == PlayEnd::Finished && p.votes_up > p.votes_down) {
+            let (autopilot, room_id, plays) = (self.clone(), room.id.clone(), outcome.plays.clone());
+            self.0.tasks.spawn(async move { autopilot.note_liked_plays(&room_id, &plays).await });
+        }
         let changes = &outcome.changes;
         let went_silent = changes.iter().any(|c| matches!(c, Change::NowPlaying | Change::EntryRemoved { .. }));
         let fills = room.venue_id.is_some() || room.rules.autofill;

@@ -3,8 +3,8 @@
 //! refresh (10 s), re-planning rooms changed by other nodes (5 s, when
 //! scaled out), photos whose render job was lost (10 s), the idle-room
 //! sweep (60 s), visits of guests still online (5 min), orphan photo files
-//! (at start, then hourly) and analytics past retention (at start, then
-//! daily).
+//! (at start, then hourly) and analytics and co-likes past retention (at
+//! start, then daily).
 //!
 //! Owns: the housekeeping loop and its periods.
 //! May use: state, realtime's `Hub`. Sits with `app` at the top: nothing
@@ -58,8 +58,11 @@ pub async fn run(app: AppState, hub: Arc<Hub>, stop: CancellationToken) {
             tokio::spawn(async move { analytics.refresh_visits(here).await });
         }
         if seconds % ANALYTICS_SWEEP_EVERY_SECONDS == 2 {
-            let analytics = app.analytics.clone();
-            tokio::spawn(async move { analytics.sweep().await });
+            let (analytics, autopilot) = (app.analytics.clone(), app.autopilot.clone());
+            tokio::spawn(async move {
+                analytics.sweep().await;
+                autopilot.sweep_co_likes().await;
+            });
         }
         if seconds % ORPHAN_SWEEP_EVERY_SECONDS == 1 {
             // Its own task: listing every file must not delay the rest.

@@ -7,13 +7,16 @@
 //!
 //! It learns from our own data only: what each present guest added and
 //! voted up in the room, and what their account added across rooms (see
-//! `autopilot`). Spotify's recommendation endpoints are closed to new apps.
+//! `autopilot`), and which tracks rooms voted up together (co-likes,
+//! `CoLiked`). Spotify's recommendation endpoints are closed to new apps.
 //!
 //! Score of a candidate: for each of its genres, the share of the present
 //! guests' taste on that genre, plus twice that for each of its artists
 //! (each guest's taste adds up to 1, so one guest who added fifty disco
-//! tracks weighs as much as one who added one); minus up to 0.5 for an
-//! energy jump from the last track; plus a jitter below 0.001 from the
+//! tracks weighs as much as one who added one); plus the co-like bonus
+//! (up to twice each liked track's share, spread over the tracks rooms
+//! voted up with it); minus up to 0.5 for an energy jump from the last
+//! track; plus a jitter below 0.001 from the
 //! seed, so ties break the same way for the same state and seed.
 //! Candidates that are playing, queued, played in the no-replay window (or
 //! among the last 20 plays), by an artist of the last three plays, or
@@ -28,11 +31,13 @@ use std::collections::{HashMap, HashSet};
 use super::schedule::Limits;
 use super::{Millis, Play, Track};
 
-/// What one guest likes: weights by lower-case genre and artist.
+/// What one guest likes: weights by lower-case genre and artist, and
+/// by the tracks themselves (with their titles, for reasons).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Taste {
     pub genres: HashMap<String, f32>,
     pub artists: HashMap<String, f32>,
+    pub tracks: HashMap<String, (f32, String)>,
 }
 
 /// How many of an account's latest activities make its taste, and as many
@@ -74,7 +79,12 @@ pub fn account_taste(
         }
     }
     for mark in marks.iter().filter(|m| counted(m.at)) {
-        let track = Track { artists: mark.artists.clone(), genres: mark.genres.clone(), ..Track::default() };
+        let track = Track {
+            id: mark.track_id.clone(),
+            artists: mark.artists.clone(),
+            genres: mark.genres.clone(),
+            ..Track::default()
+        };
         match mark.source {
             super::TasteSource::Vote => {
                 taste.like(&track, 1.0);
@@ -95,8 +105,7 @@ pub fn account_taste(
 pub fn room_taste(plays: &[super::Play]) -> Taste {
     let mut taste = Taste::default();
     for play in plays.iter().filter(|p| p.end == super::PlayEnd::Finished && p.votes_up > p.votes_down) {
-        let track = Track { artists: play.artists.clone(), genres: play.genres.clone(), ..Track::default() };
-        taste.like(&track, (play.votes_up - play.votes_down) as f32);
+        taste.like(&play.as_track(), (play.votes_up - play.votes_down) as f32);
     }
     taste
 }
@@ -110,10 +119,31 @@ impl Taste {
         for artist in &track.artists {
             *self.artists.entry(artist.to_lowercase()).or_default() += weight;
         }
+        if !track.id.is_empty() {
+            let slot = self.tracks.entry(track.id.clone()).or_insert_with(|| (0.0, track.title.clone()));
+            slot.0 += weight;
+            if slot.1.is_empty() {
+                slot.1.clone_from(&track.title);
+            }
+        }
+    }
+
+    /// Adds another taste's weights to this one.
+    pub fn add(&mut self, other: Taste) {
+        for (key, weight) in other.genres {
+            *self.genres.entry(key).or_default() += weight;
+        }
+        for (key, weight) in other.artists {
+            *self.artists.entry(key).or_default() += weight;
+        }
+        for (id, (weight, title)) in other.tracks {
+            let slot = self.tracks.entry(id).or_insert_with(|| (0.0, title));
+            slot.0 += weight;
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.genres.is_empty() && self.artists.is_empty()
+        self.genres.is_empty() && self.artists.is_empty() && self.tracks.is_empty()
     }
 }
 
@@ -124,6 +154,9 @@ impl Taste {
 pub struct Crowd {
     genres: HashMap<String, (f32, usize)>,
     artists: HashMap<String, (f32, usize)>,
+    /// Liked tracks: each guest's share (their liked tracks add up to 1)
+    /// and a title.
+    tracks: HashMap<String, (f32, String)>,
     /// A party room's own taste rather than guests': reasons say so.
     room: bool,
 }
@@ -149,22 +182,36 @@ impl Crowd {
         let mut crowd = Crowd::default();
         for taste in tastes {
             let total: f32 = taste.genres.values().chain(taste.artists.values()).sum();
-            if total <= 0.0 {
-                continue;
+            if total > 0.0 {
+                for (map, into) in [(&taste.genres, &mut crowd.genres), (&taste.artists, &mut crowd.artists)] {
+                    for (key, weight) in map {
+                        let slot = into.entry(key.clone()).or_default();
+                        slot.0 += weight / total;
+                        slot.1 += 1;
+                    }
+                }
             }
-            for (map, into) in [(&taste.genres, &mut crowd.genres), (&taste.artists, &mut crowd.artists)] {
-                for (key, weight) in map {
-                    let slot = into.entry(key.clone()).or_default();
-                    slot.0 += weight / total;
-                    slot.1 += 1;
+            let liked: f32 = taste.tracks.values().map(|(w, _)| w).sum();
+            if liked > 0.0 {
+                for (id, (weight, title)) in &taste.tracks {
+                    let slot = crowd.tracks.entry(id.clone()).or_insert_with(|| (0.0, title.clone()));
+                    slot.0 += weight / liked;
                 }
             }
         }
         crowd
     }
 
+    /// The liked tracks weighing most, at most `max`, heaviest first (ties
+    /// by id): what to ask the co-likes about.
+    pub fn liked_tracks(&self, max: usize) -> Vec<String> {
+        let mut tracks: Vec<(&String, f32)> = self.tracks.iter().map(|(id, (w, _))| (id, *w)).collect();
+        tracks.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        tracks.into_iter().take(max).map(|(id, _)| id.clone()).collect()
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.genres.is_empty() && self.artists.is_empty()
+        self.genres.is_empty() && self.artists.is_empty() && self.tracks.is_empty()
     }
 
     fn score(&self, genres: &[String], artists: &[String]) -> f32 {
@@ -193,6 +240,112 @@ impl Crowd {
     }
 }
 
+/// A play its room liked (it finished with more votes up than down):
+/// what co-likes are counted from.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LikedPlay {
+    pub room_id: String,
+    pub entry_id: String,
+    pub track_id: String,
+    pub ended_at: Millis,
+}
+
+/// How often rooms liked `with` near `track` (both ways: each pair is
+/// counted for both tracks).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoLike {
+    pub track_id: String,
+    pub with: String,
+    pub count: u64,
+}
+
+/// A liked play is paired with its room's liked plays that ended this
+/// long before it (one night)...
+pub const CO_LIKE_WINDOW_MS: Millis = 6 * 3_600_000;
+/// ...at most this many of them, the newest.
+pub const CO_LIKE_NEIGHBOURS: usize = 10;
+/// A track liked with the crowd's liked tracks counts up to twice their
+/// share, as much as an artist they like.
+const CO_LIKE_WEIGHT: f32 = 2.0;
+
+/// Co-like counts are kept for the month of `now` and this many before
+/// it (13 months in all, as venue analytics).
+pub const CO_LIKE_MONTHS_KEPT: u32 = 12;
+
+/// The UTC month (`YYYY-MM`) of a time.
+pub fn month_of(at: Millis) -> String {
+    let at = chrono::DateTime::from_timestamp_millis(i64::try_from(at).unwrap_or(i64::MAX)).unwrap_or_default();
+    at.format("%Y-%m").to_string()
+}
+
+/// The first month whose co-like counts still count at `now`.
+pub fn first_month_kept(now: Millis) -> String {
+    use chrono::Datelike;
+    let at = chrono::DateTime::from_timestamp_millis(i64::try_from(now).unwrap_or(i64::MAX)).unwrap_or_default();
+    let months = at.year() * 12 + at.month0() as i32 - CO_LIKE_MONTHS_KEPT as i32;
+    format!("{:04}-{:02}", months.div_euclid(12), months.rem_euclid(12) + 1)
+}
+
+/// The pairs a newly liked play makes with its room's earlier ones (both
+/// ways), each track once and never with itself.
+pub fn co_like_pairs(liked: &LikedPlay, earlier: &[LikedPlay]) -> Vec<(String, String)> {
+    let mut seen = HashSet::new();
+    let mut pairs = Vec::new();
+    for other in earlier {
+        if other.track_id != liked.track_id && seen.insert(other.track_id.as_str()) {
+            pairs.push((liked.track_id.clone(), other.track_id.clone()));
+            pairs.push((other.track_id.clone(), liked.track_id.clone()));
+        }
+    }
+    pairs
+}
+
+/// The co-like bonus of each track for a crowd: for each liked track of
+/// the crowd, twice its share spread over the tracks liked with it, in
+/// proportion to how often. Remembers which liked track gave each its
+/// largest part, for the reason.
+#[derive(Debug, Default)]
+pub struct CoLiked {
+    bonus: HashMap<String, (f32, f32, String)>,
+}
+
+impl CoLiked {
+    pub fn new(crowd: &Crowd, co_likes: &[CoLike]) -> Self {
+        let mut totals: HashMap<&str, u64> = HashMap::new();
+        for co in co_likes {
+            *totals.entry(co.track_id.as_str()).or_default() += co.count;
+        }
+        let mut bonus: HashMap<String, (f32, f32, String)> = HashMap::new();
+        for co in co_likes {
+            let Some((share, title)) = crowd.tracks.get(&co.track_id) else { continue };
+            let part = CO_LIKE_WEIGHT * share * co.count as f32 / totals[co.track_id.as_str()] as f32;
+            let slot = bonus.entry(co.with.clone()).or_default();
+            slot.0 += part;
+            if part > slot.1 {
+                (slot.1, slot.2) = (part, title.clone());
+            }
+        }
+        Self { bonus }
+    }
+
+    /// The tracks with the largest bonus, at most `max`, largest first
+    /// (ties by id): candidates a library search would not find.
+    pub fn best(&self, max: usize) -> Vec<String> {
+        let mut tracks: Vec<(&String, f32)> = self.bonus.iter().map(|(id, b)| (id, b.0)).collect();
+        tracks.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        tracks.into_iter().take(max).map(|(id, _)| id.clone()).collect()
+    }
+
+    fn bonus(&self, id: &str) -> f32 {
+        self.bonus.get(id).map_or(0.0, |b| b.0)
+    }
+
+    fn reason(&self, id: &str) -> Option<String> {
+        let (_, _, title) = self.bonus.get(id)?;
+        (!title.is_empty()).then(|| format!("often voted up with {title}"))
+    }
+}
+
 /// Candidate tracks with their genres and artists in lower case, made
 /// once per catalogue (the autopilot caches it) so a pick allocates nothing
 /// per track.
@@ -212,6 +365,8 @@ impl Catalogue {
 /// What the room has just played and has waiting.
 pub struct Context<'a> {
     pub crowd: &'a Crowd,
+    /// What rooms liked with the crowd's liked tracks.
+    pub co_liked: &'a CoLiked,
     /// The limits in force (a zone's day part), if any.
     pub limits: Option<&'a Limits>,
     /// Its name, for the reason when nobody's taste decides.
@@ -261,7 +416,9 @@ pub fn pick<'a>(candidates: &'a Catalogue, ctx: Context<'_>) -> Option<Pick<'a>>
         .filter(|(i, p)| *i < REPLAY_GAP || replay_since.is_some_and(|since| p.started_at >= since))
         .map(|(_, p)| p.track_id.as_str())
         .collect();
-    let mut best: Option<(f32, &Track)> = None;
+    // The best so far: its score, the track, and whether co-likes gave it
+    // more than genres and artists did.
+    let mut best: Option<(f32, &Track, bool)> = None;
     for (track, (genres, artists)) in candidates.tracks.iter().zip(&candidates.keys) {
         if ctx.busy.contains(track.id.as_str())
             || played.contains(track.id.as_str())
@@ -270,17 +427,20 @@ pub fn pick<'a>(candidates: &'a Catalogue, ctx: Context<'_>) -> Option<Pick<'a>>
         {
             continue;
         }
-        let mut score = ctx.crowd.score(genres, artists);
+        let taste = ctx.crowd.score(genres, artists);
+        let co_liked = ctx.co_liked.bonus(&track.id);
+        let mut score = taste + co_liked;
         if let (Some(last), Some(energy)) = (ctx.last_energy, track.analysis.as_ref().map(|a| a.energy)) {
             score -= 0.5 * f32::from(last.abs_diff(energy)) / 100.0;
         }
         score += jitter(ctx.seed, &track.id);
-        if best.is_none_or(|(b, _)| score > b) && (ctx.allows)(track) {
-            best = Some((score, track));
+        if best.is_none_or(|(b, _, _)| score > b) && (ctx.allows)(track) {
+            best = Some((score, track, co_liked > taste));
         }
     }
-    let (_, track) = best?;
-    let reason = ctx.crowd.reason(track).unwrap_or_else(|| match ctx.day_part {
+    let (_, track, by_co_likes) = best?;
+    let co_liked = by_co_likes.then(|| ctx.co_liked.reason(&track.id)).flatten();
+    let reason = co_liked.or_else(|| ctx.crowd.reason(track)).unwrap_or_else(|| match ctx.day_part {
         Some(name) => format!("fits {name}"),
         None if ctx.crowd.room => "from the library".to_string(),
         None => "from the venue's catalogue".to_string(),
@@ -331,9 +491,12 @@ mod tests {
         }
     }
 
+    static NO_CO_LIKES: std::sync::LazyLock<CoLiked> = std::sync::LazyLock::new(CoLiked::default);
+
     fn context<'a>(crowd: &'a Crowd, plays: &'a [Play]) -> Context<'a> {
         Context {
             crowd,
+            co_liked: &NO_CO_LIKES,
             limits: None,
             day_part: None,
             recent_plays: plays,
@@ -399,6 +562,46 @@ mod tests {
         ctx.limits = Some(&limits);
         ctx.busy.insert("b1");
         assert_eq!(pick(&catalogue, ctx), None, "nothing left that may play");
+    }
+
+    #[test]
+    fn co_likes_are_kept_thirteen_months() {
+        // 2026-12-06 and 2026-01-15, UTC.
+        let (december, january) = (1_796_515_200_000, 1_768_435_200_000);
+        assert_eq!((month_of(december).as_str(), month_of(january).as_str()), ("2026-12", "2026-01"));
+        assert_eq!(first_month_kept(december), "2025-12");
+        assert_eq!(first_month_kept(january), "2025-01");
+    }
+
+    #[test]
+    fn tracks_rooms_voted_up_together_come_next_and_say_so() {
+        let x = track("x", "Daft Punk", "house", 60);
+        let catalogue = Catalogue::new(vec![track("y", "Nina Simone", "jazz", 60), track("z", "Justice", "house", 60)]);
+        let mut voted_up = Taste::default();
+        voted_up.like(&x, 1.0);
+        let crowd = Crowd::room(&voted_up);
+        assert_eq!(crowd.liked_tracks(5), vec!["x".to_string()]);
+        let picked = pick(&catalogue, context(&crowd, &[])).expect("pick");
+        assert_eq!(picked.track.id, "z", "without co-likes: the genre it voted up");
+
+        let liked = |id: &str, at| LikedPlay {
+            room_id: "r".into(),
+            entry_id: format!("e{at}"),
+            track_id: id.into(),
+            ended_at: at,
+        };
+        let pairs = co_like_pairs(&liked("y", 3), &[liked("x", 2), liked("y", 1), liked("x", 0)]);
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(pairs, vec![pair("y", "x"), pair("x", "y")], "both ways, each track once, never with itself");
+
+        let co_like = |with: &str, count| CoLike { track_id: "x".into(), with: with.into(), count };
+        let co_liked = CoLiked::new(
+            &crowd,
+            &[co_like("y", 3), co_like("w", 1), CoLike { track_id: "q".into(), ..co_like("z", 9) }],
+        );
+        assert_eq!(co_liked.best(5), vec!["y".to_string(), "w".to_string()], "only the crowd's liked tracks count");
+        let picked = pick(&catalogue, Context { co_liked: &co_liked, ..context(&crowd, &[]) }).expect("pick");
+        assert_eq!((picked.track.id.as_str(), picked.reason.as_str()), ("y", "often voted up with Title x"));
     }
 
     #[test]

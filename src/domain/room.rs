@@ -185,6 +185,19 @@ pub struct Play {
     pub votes_down: u32,
 }
 
+impl Play {
+    /// What the play keeps of its track: id, title, artists and genres.
+    pub fn as_track(&self) -> Track {
+        Track {
+            id: self.track_id.clone(),
+            title: self.title.clone(),
+            artists: self.artists.clone(),
+            genres: self.genres.clone(),
+            ..Track::default()
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Room {
     pub id: String,

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 mod accounts;
 mod analytics;
+mod co_likes;
 mod music_files;
 mod providers;
 mod venues;
@@ -123,6 +124,7 @@ impl EmbeddedStore {
         providers::open_tables(&txn)?;
         venues::open_tables(&txn)?;
         analytics::open_tables(&txn)?;
+        co_likes::open_tables(&txn)?;
         music_files::open_tables(&txn)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(RwLock::new(Some(Arc::new(db)))) })
@@ -613,6 +615,10 @@ impl Store for EmbeddedStore {
     }
 
     fn analytics(&self) -> &dyn crate::store::AnalyticsStore {
+        self
+    }
+
+    fn co_likes(&self) -> &dyn crate::store::CoLikeStore {
         self
     }
 

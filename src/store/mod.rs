@@ -6,12 +6,13 @@
 //! race and exactly one wins each version.
 //!
 //! Owns: `Store` (and `AccountStore`, `ProviderStore`, `VenueStore`,
-//! `AnalyticsStore`) with the redb and
+//! `AnalyticsStore`, `CoLikeStore`) with the redb and
 //! MongoDB implementations. May use: domain. Must not import: anything
 //! above it.
 
 mod accounts;
 mod analytics;
+mod co_likes;
 mod embedded;
 mod mongo;
 mod music_files;
@@ -22,6 +23,7 @@ use async_trait::async_trait;
 
 pub use accounts::{AccountStore, Before, FollowSide};
 pub use analytics::AnalyticsStore;
+pub use co_likes::CoLikeStore;
 pub use embedded::EmbeddedStore;
 pub use mongo::MongoStore;
 pub use music_files::MusicFileStore;
@@ -153,6 +155,8 @@ pub trait Store: Send + Sync + 'static {
     fn venues(&self) -> &dyn VenueStore;
     /// The same database's venue analytics events.
     fn analytics(&self) -> &dyn AnalyticsStore;
+    /// The same database's liked plays and co-like counts.
+    fn co_likes(&self) -> &dyn CoLikeStore;
     /// Releases the database; later calls answer `Unavailable`.
     async fn close(&self);
     /// Cheap round trip for the readiness probe.

@@ -15,6 +15,7 @@
 
 mod accounts;
 mod analytics;
+mod co_likes;
 mod music_files;
 mod providers;
 mod venues;
@@ -142,6 +143,7 @@ impl MongoStore {
             .create_index(IndexModel::builder().keys(keys).options(catalogue).build())
             .await?;
         self.create_analytics_indexes().await?;
+        self.create_co_like_indexes().await?;
         Ok(())
     }
 
@@ -481,6 +483,10 @@ impl Store for MongoStore {
     }
 
     fn analytics(&self) -> &dyn crate::store::AnalyticsStore {
+        self
+    }
+
+    fn co_likes(&self) -> &dyn crate::store::CoLikeStore {
         self
     }
 

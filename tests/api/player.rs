@@ -223,6 +223,55 @@ async fn a_dry_party_room_plays_more_like_what_it_voted_up_unless_autofill_is_of
 }
 
 #[tokio::test]
+async fn a_dry_party_room_plays_what_other_rooms_voted_up_with_what_it_liked() {
+    let app = spawn_app().await;
+    let store = app.state.store.clone();
+    let liked = store.track(&TestApp::track_id(1)).await.expect("read").expect("track");
+    // A track like nothing about the liked one: no genre, no artist shared.
+    let mut with = None;
+    for n in 2..400 {
+        let t = store.track(&TestApp::track_id(n)).await.expect("read").expect("track");
+        let shares = |a: &[String], b: &[String]| a.iter().any(|x| b.contains(x));
+        if !t.explicit && !shares(&t.genres, &liked.genres) && !shares(&t.artists, &liked.artists) {
+            with = Some(t);
+            break;
+        }
+    }
+    let with = with.expect("an unlike track in the demo library");
+
+    // Room A votes both up (the adder's vote) and plays them to the end.
+    let a = app.create_room(json!({})).await;
+    let a_host = app.connect(&a.token).await;
+    a_host.ok("queue:add", json!({"track_id": liked.id})).await;
+    a_host.ok("queue:add", json!({"track_id": with.id})).await;
+    for _ in 0..2 {
+        let playing = a_host.snapshot().await["now_playing"]["track"]["duration_ms"].as_u64().expect("playing");
+        app.clock.advance(playing);
+        app.state.player.advance_ended_tracks().await;
+    }
+    let months = crowdjuke::domain::recommend::first_month_kept(crowdjuke::clock::Clock::now(app.clock.as_ref()));
+    let mut counted = Vec::new();
+    for _ in 0..200 {
+        counted = store.co_likes().co_liked(std::slice::from_ref(&liked.id), &months, 10).await.expect("co-likes");
+        if !counted.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(counted.iter().map(|c| (c.with.as_str(), c.count)).collect::<Vec<_>>(), vec![(with.id.as_str(), 1)]);
+
+    // Room B liked only the first: it goes on with what room A liked with it.
+    let b = app.create_room(json!({})).await;
+    let b_host = app.connect(&b.token).await;
+    b_host.ok("queue:add", json!({"track_id": liked.id})).await;
+    app.clock.advance(liked.duration_ms);
+    app.state.player.advance_ended_tracks().await;
+    let picked = autopicked(&b_host).await;
+    assert_eq!(picked["track"]["id"], with.id.as_str(), "{picked}");
+    assert_eq!(picked["reason"], format!("often voted up with {}", liked.title));
+}
+
+#[tokio::test]
 async fn a_party_room_that_voted_nothing_up_stays_silent() {
     let app = spawn_app().await;
     let host = app.create_room(json!({})).await;

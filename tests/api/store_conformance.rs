@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crowdjuke::domain::analytics::{DayRange, What, ZoneEvent};
+use crowdjuke::domain::recommend::LikedPlay;
 use crowdjuke::domain::{AccountSession, Activity, ActivityKind, TasteMark, TasteSettings, TasteSource, User};
 use crowdjuke::domain::{
     Actor, Command, Member, Photo, PhotoMark, PhotoStatus, Play, PlayEnd, Playback, Role, Room, Rules, Track, apply,
@@ -803,6 +804,62 @@ async fn zone_events_are_summed_by_day_zone_track_and_hour(store: Arc<dyn Store>
     assert_eq!(kept.finish(&days("2026-03-01", "2026-03-01"), "UTC", None).totals.plays, 1, "another venue's stay");
 }
 
+async fn liked_plays_pair_once_within_their_room_and_counts_sum_by_month(store: Arc<dyn Store>) {
+    let co_likes = store.co_likes();
+    let hour = 3_600_000;
+    let liked = |room: &str, entry: &str, track: &str, at: u64| LikedPlay {
+        room_id: room.into(),
+        entry_id: entry.into(),
+        track_id: track.into(),
+        ended_at: at,
+    };
+    let kept = |list: Option<Vec<LikedPlay>>| list.map(|l| l.into_iter().map(|p| p.entry_id).collect::<Vec<_>>());
+    let keep =
+        |play: LikedPlay, limit| async move { co_likes.keep_liked_play(&play, 6 * hour, limit).await.expect("keep") };
+    assert_eq!(kept(keep(liked("r1", "e1", "a", NOW), 10).await), Some(vec![]), "the first has nothing before it");
+    assert_eq!(kept(keep(liked("r1", "e1", "a", NOW), 10).await), None, "kept once");
+    // Another room's and older plays are not paired.
+    keep(liked("r2", "e9", "z", NOW + hour), 10).await;
+    keep(liked("r1", "e0", "old", NOW - 7 * hour), 10).await;
+    assert_eq!(kept(keep(liked("r1", "e2", "b", NOW + 2 * hour), 10).await), Some(vec!["e1".to_string()]));
+    let earlier = keep(liked("r1", "e3", "c", NOW + 3 * hour), 10).await.expect("new");
+    assert_eq!(earlier.iter().map(|p| p.track_id.as_str()).collect::<Vec<_>>(), vec!["b", "a"], "newest first");
+    assert_eq!(kept(keep(liked("r1", "e4", "d", NOW + 4 * hour), 1).await), Some(vec!["e3".to_string()]), "limited");
+
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    co_likes.count_co_likes("2026-01", &[pair("a", "b"), pair("b", "a"), pair("a", "c")]).await.expect("count");
+    co_likes.count_co_likes("2026-02", &[pair("a", "b"), pair("a/x", "b")]).await.expect("count");
+    co_likes.count_co_likes("2025-06", &[pair("a", "c"), pair("a", "c")]).await.expect("count");
+    let read = |ids: &[&str], from: &str, limit| {
+        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        let from = from.to_string();
+        async move {
+            let rows = co_likes.co_liked(&ids, &from, limit).await.expect("read");
+            rows.into_iter().map(|c| (c.track_id, c.with, c.count)).collect::<Vec<_>>()
+        }
+    };
+    let row = |a: &str, b: &str, n: u64| (a.to_string(), b.to_string(), n);
+    assert_eq!(read(&["a"], "2026-01", 10).await, vec![row("a", "b", 2), row("a", "c", 1)], "months summed");
+    assert_eq!(read(&["a"], "2025-01", 10).await, vec![row("a", "c", 3), row("a", "b", 2)], "older months count");
+    assert_eq!(
+        read(&["a", "b", "a/x"], "2026-01", 10).await,
+        vec![row("a", "b", 2), row("a", "c", 1), row("a/x", "b", 1), row("b", "a", 1)],
+        "highest first, then by track: ids with a slash stay apart"
+    );
+    assert_eq!(read(&["a", "b"], "2026-01", 1).await, vec![row("a", "b", 2)], "limited");
+    assert_eq!(read(&["nobody"], "2026-01", 10).await, vec![]);
+
+    let removed = co_likes.sweep_co_likes("2026-01", NOW + 3 * hour).await.expect("sweep");
+    assert_eq!(removed, 1 + 4, "one month's count and the plays that ended before");
+    assert_eq!(read(&["a"], "2000-01", 10).await, vec![row("a", "b", 2), row("a", "c", 1)]);
+    let after = keep(liked("r1", "e5", "e", NOW + 5 * hour), 10).await.expect("new");
+    assert_eq!(
+        after.iter().map(|p| p.entry_id.as_str()).collect::<Vec<_>>(),
+        vec!["e4", "e3"],
+        "swept plays pair no more"
+    );
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded_store {
@@ -823,6 +880,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    liked_plays_pair_once_within_their_room_and_counts_sum_by_month,
     taste_settings_are_kept_with_the_user,
     taste_marks_are_one_per_source_and_track_and_go_with_the_account,
     zone_events_are_summed_by_day_zone_track_and_hour,
