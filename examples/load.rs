@@ -4,7 +4,9 @@
 //! resulting `room:changed`.
 //!
 //! Reports vote → delivery latency (p50, p99: from just before the vote is
-//! sent to each delivery of the change it caused), deliveries/s, missed
+//! sent to each delivery of the change it caused), vote → ack latency (p50,
+//! p99, max) and votes refused by error code (`unavailable` when a write
+//! missed its deadline), deliveries/s, missed
 //! deliveries, the load tool's own CPU and, given the server PIDs, server CPU
 //! per delivery and server memory per connected client.
 //!
@@ -218,11 +220,16 @@ async fn connect(node: &str, token: &str, room: usize, started: Instant) -> Clie
 
 impl Client {
     async fn call(&mut self, id: u64, event: &str, data: Value) -> Value {
-        send(&self.writer, &format!("42{id}{}", json!([event, data]))).await;
-        let reply = tokio::time::timeout(Duration::from_secs(30), self.acks.recv()).await;
-        let reply = reply.expect("ack in time").expect("ack");
+        let reply = self.answer(id, event, data).await;
         assert_eq!(reply["ok"], true, "{event}: {reply}");
         reply["data"].clone()
+    }
+
+    /// The whole answer, `{ok: false, …}` included.
+    async fn answer(&mut self, id: u64, event: &str, data: Value) -> Value {
+        send(&self.writer, &format!("42{id}{}", json!([event, data]))).await;
+        let reply = tokio::time::timeout(Duration::from_secs(30), self.acks.recv()).await;
+        reply.expect("ack in time").expect("ack")
     }
 }
 
@@ -309,6 +316,8 @@ async fn main() {
             let entry = entries[r].clone();
             tokio::spawn(async move {
                 let mut sent = Vec::with_capacity(votes as usize);
+                let mut acks = Vec::with_capacity(votes as usize);
+                let mut refused = Vec::new();
                 // Voters start spread over one interval, not all at once.
                 let offset = v as f64 / args.rate;
                 for n in 0..votes {
@@ -316,19 +325,30 @@ async fn main() {
                     tokio::time::sleep_until(due.into()).await;
                     let value = if n % 2 == 0 { 1 } else { -1 };
                     let at = started.elapsed().as_micros() as u64;
-                    let data = voter.call(n + 10, "queue:vote", json!({"entry_id": entry, "value": value})).await;
-                    sent.push(((r, data["version"].as_u64().expect("version")), at));
+                    let reply = voter.answer(n + 10, "queue:vote", json!({"entry_id": entry, "value": value})).await;
+                    acks.push(started.elapsed().as_micros() as u64 - at);
+                    match reply["data"]["version"].as_u64() {
+                        Some(version) if reply["ok"] == true => sent.push(((r, version), at)),
+                        _ => refused.push(reply["error"]["code"].as_str().unwrap_or("?").to_string()),
+                    }
                 }
-                (sent, voter)
+                (sent, acks, refused, voter)
             })
         })
         .collect();
     let mut sent = Sent::new();
+    let mut acks = Vec::new();
+    let mut refused: HashMap<String, u64> = HashMap::new();
     for voter in voting {
-        let (versions, voter) = voter.await.expect("voter");
+        let (versions, voter_acks, voter_refused, voter) = voter.await.expect("voter");
         sent.extend(versions);
+        acks.extend(voter_acks);
+        for code in voter_refused {
+            *refused.entry(code).or_default() += 1;
+        }
         guests.push(voter);
     }
+    acks.sort_unstable();
     let voted = vote_phase.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (server_cpu1, server_rss) = servers(&args.pids);
@@ -366,6 +386,10 @@ async fn main() {
         "deliveries_per_second": (delivered as f64 / elapsed).round(),
         "latency_ms_p50": ms(pct(0.50)),
         "latency_ms_p99": ms(pct(0.99)),
+        "ack_ms_p50": ms(acks.get(acks.len() / 2)),
+        "ack_ms_p99": ms(acks.get((acks.len() * 99 / 100).min(acks.len().saturating_sub(1)))),
+        "ack_ms_max": ms(acks.last()),
+        "votes_refused": refused,
         "server_cpu_us_per_delivery": ((server_cpu1 - server_cpu0) * 1e6 / delivered.max(1) as f64 * 100.0).round() / 100.0,
         "join_phase_seconds": (joined * 10.0).round() / 10.0,
         "server_cpu_seconds_joining": ((joined_cpu - idle_cpu) * 100.0).round() / 100.0,

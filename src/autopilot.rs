@@ -12,7 +12,9 @@
 //! Co-likes: every play a room liked (it finished with more votes up
 //! than down) is paired with the plays its room liked in the hours before
 //! (`CO_LIKE_WINDOW_MS`, at most `CO_LIKE_NEIGHBOURS`), and the store counts
-//! each pair by month for 13 months. A pick asks for the tracks liked with
+//! each pair by month for 13 months. A node keeps liked plays one at a time
+//! in commit order (a room's plays end minutes apart, so two nodes do not
+//! race over one room's pairs). A pick asks for the tracks liked with
 //! the crowd's liked tracks; they score a bonus, and a party room's
 //! candidates include them although its searches would not find them.
 //!
@@ -25,7 +27,7 @@
 //! Owns: `Autopilot`. May use: rooms, search, store, presence, clock,
 //! domain. Must not import: other services, state, realtime, http.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use tokio_util::task::TaskTracker;
@@ -53,8 +55,8 @@ pub const QUICK_PICK_OPTIONS: usize = 12;
 const FAVOURITES: usize = 3;
 /// A pick asks for the co-likes of the crowd's this many liked tracks...
 const LIKED_TRACKS_ASKED: usize = 20;
-/// ...reads at most this many co-likes...
-const CO_LIKES_READ: usize = 1_000;
+/// ...reads at most this many co-likes of each...
+const CO_LIKES_PER_TRACK: usize = 50;
 /// ...and a party room adds this many of the tracks liked with them to
 /// its candidates.
 const CO_LIKED_CANDIDATES: usize = 100;
@@ -74,6 +76,11 @@ struct Inner {
     catalogues: Mutex<HashMap<String, (Millis, Arc<Catalogue>)>>,
     /// By account: when read, the `since` it was read for, the taste.
     account_tastes: Mutex<HashMap<String, (Millis, Millis, Taste)>>,
+    /// Liked plays wait here in commit order and are kept one at a time,
+    /// so a play is kept after the ones that ended before it and pairs
+    /// with them.
+    liked_waiting: Mutex<VecDeque<(String, Vec<Play>)>>,
+    keeping_liked: tokio::sync::Mutex<()>,
 }
 
 impl Autopilot {
@@ -94,6 +101,8 @@ impl Autopilot {
             tasks,
             catalogues: Mutex::default(),
             account_tastes: Mutex::default(),
+            liked_waiting: Mutex::default(),
+            keeping_liked: tokio::sync::Mutex::default(),
         }))
     }
 
@@ -164,7 +173,7 @@ impl Autopilot {
             return CoLiked::default();
         }
         let from = recommend::first_month_kept(self.0.clock.now());
-        match self.0.store.co_likes().co_liked(&liked, &from, CO_LIKES_READ).await {
+        match self.0.store.co_likes().co_liked(&liked, &from, CO_LIKES_PER_TRACK).await {
             Ok(co_likes) => CoLiked::new(crowd, &co_likes),
             Err(e) => {
                 tracing::warn!(error = %e, "autopilot: co-likes unreadable");
@@ -174,6 +183,15 @@ impl Autopilot {
     }
 
     /// Pairs the plays a room liked with the ones it liked before them.
+    async fn keep_liked_waiting(&self) {
+        let _one_at_a_time = self.0.keeping_liked.lock().await;
+        loop {
+            let next = self.0.liked_waiting.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+            let Some((room_id, plays)) = next else { break };
+            self.note_liked_plays(&room_id, &plays).await;
+        }
+    }
+
     async fn note_liked_plays(&self, room_id: &str, plays: &[Play]) {
         let store = self.0.store.co_likes();
         for play in plays.iter().filter(|p| p.end == PlayEnd::Finished && p.votes_up > p.votes_down) {
@@ -370,8 +388,10 @@ fn silent(room: &Room) -> bool {
 impl CommitListener for Autopilot {
     fn committed(&self, room: &Room, outcome: &Outcome) {
         if outcome.plays.iter().any(|p| p.end == PlayEnd::Finished && p.votes_up > p.votes_down) {
-            let (autopilot, room_id, plays) = (self.clone(), room.id.clone(), outcome.plays.clone());
-            self.0.tasks.spawn(async move { autopilot.note_liked_plays(&room_id, &plays).await });
+            let waiting = (room.id.clone(), outcome.plays.clone());
+            self.0.liked_waiting.lock().unwrap_or_else(|e| e.into_inner()).push_back(waiting);
+            let autopilot = self.clone();
+            self.0.tasks.spawn(async move { autopilot.keep_liked_waiting().await });
         }
         let changes = &outcome.changes;
         let went_silent = changes.iter().any(|c| matches!(c, Change::NowPlaying | Change::EntryRemoved { .. }));

@@ -137,8 +137,11 @@ impl Taste {
             *self.artists.entry(key).or_default() += weight;
         }
         for (id, (weight, title)) in other.tracks {
-            let slot = self.tracks.entry(id).or_insert_with(|| (0.0, title));
+            let slot = self.tracks.entry(id).or_default();
             slot.0 += weight;
+            if slot.1.is_empty() {
+                slot.1 = title;
+            }
         }
     }
 
@@ -194,8 +197,11 @@ impl Crowd {
             let liked: f32 = taste.tracks.values().map(|(w, _)| w).sum();
             if liked > 0.0 {
                 for (id, (weight, title)) in &taste.tracks {
-                    let slot = crowd.tracks.entry(id.clone()).or_insert_with(|| (0.0, title.clone()));
+                    let slot = crowd.tracks.entry(id.clone()).or_default();
                     slot.0 += weight / liked;
+                    if slot.1.is_empty() {
+                        slot.1.clone_from(title);
+                    }
                 }
             }
         }
@@ -301,8 +307,8 @@ pub fn co_like_pairs(liked: &LikedPlay, earlier: &[LikedPlay]) -> Vec<(String, S
 }
 
 /// The co-like bonus of each track for a crowd: for each liked track of
-/// the crowd, twice its share spread over the tracks liked with it, in
-/// proportion to how often. Remembers which liked track gave each its
+/// the crowd, twice its share spread over the tracks liked with it (the
+/// store's most frequent ones), in proportion to how often. Remembers which liked track gave each its
 /// largest part, for the reason.
 #[derive(Debug, Default)]
 pub struct CoLiked {
@@ -316,12 +322,14 @@ impl CoLiked {
             *totals.entry(co.track_id.as_str()).or_default() += co.count;
         }
         let mut bonus: HashMap<String, (f32, f32, String)> = HashMap::new();
-        for co in co_likes {
+        for co in co_likes.iter().filter(|co| co.count > 0) {
             let Some((share, title)) = crowd.tracks.get(&co.track_id) else { continue };
             let part = CO_LIKE_WEIGHT * share * co.count as f32 / totals[co.track_id.as_str()] as f32;
             let slot = bonus.entry(co.with.clone()).or_default();
             slot.0 += part;
-            if part > slot.1 {
+            // The reason names the liked track that gave most, of those
+            // with a title (an account's marks have none).
+            if part > slot.1 && !title.is_empty() {
                 (slot.1, slot.2) = (part, title.clone());
             }
         }
@@ -491,6 +499,12 @@ mod tests {
         }
     }
 
+    impl Track {
+        fn without_title(self) -> Track {
+            Track { title: String::new(), ..self }
+        }
+    }
+
     static NO_CO_LIKES: std::sync::LazyLock<CoLiked> = std::sync::LazyLock::new(CoLiked::default);
 
     fn context<'a>(crowd: &'a Crowd, plays: &'a [Play]) -> Context<'a> {
@@ -602,6 +616,14 @@ mod tests {
         assert_eq!(co_liked.best(5), vec!["y".to_string(), "w".to_string()], "only the crowd's liked tracks count");
         let picked = pick(&catalogue, Context { co_liked: &co_liked, ..context(&crowd, &[]) }).expect("pick");
         assert_eq!((picked.track.id.as_str(), picked.reason.as_str()), ("y", "often voted up with Title x"));
+        // A guest whose mark of the same track has no title: the reason
+        // keeps the title another taste gave.
+        let mut marked = Taste::default();
+        marked.like(&Track { id: "x".into(), ..x.clone() }.without_title(), 1.0);
+        let crowd = Crowd::of([&marked, &voted_up]);
+        let co_liked = CoLiked::new(&crowd, &[co_like("y", 3)]);
+        let picked = pick(&catalogue, Context { co_liked: &co_liked, ..context(&crowd, &[]) }).expect("pick");
+        assert_eq!(picked.reason, "often voted up with Title x");
     }
 
     #[test]

@@ -25,9 +25,9 @@ pub trait CoLikeStore: Send + Sync + 'static {
     /// (`YYYY-MM`).
     async fn count_co_likes(&self, month: &str, pairs: &[(String, String)]) -> StoreResult<()>;
     /// The tracks liked with each of `track_ids` from `from_month` on, the
-    /// months summed: at most `limit`, highest counts first (ties by track,
-    /// then by `with`).
-    async fn co_liked(&self, track_ids: &[String], from_month: &str, limit: usize) -> StoreResult<Vec<CoLike>>;
+    /// months summed: for each track in turn, its `per_track` highest
+    /// counts (ties by `with`).
+    async fn co_liked(&self, track_ids: &[String], from_month: &str, per_track: usize) -> StoreResult<Vec<CoLike>>;
     /// Removes the counts of months before `month` and the liked plays
     /// that ended before `ended_before`; how many records went.
     async fn sweep_co_likes(&self, month: &str, ended_before: Millis) -> StoreResult<u64>;

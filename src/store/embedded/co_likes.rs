@@ -83,26 +83,25 @@ impl CoLikeStore for EmbeddedStore {
         .await
     }
 
-    async fn co_liked(&self, track_ids: &[String], from_month: &str, limit: usize) -> StoreResult<Vec<CoLike>> {
+    async fn co_liked(&self, track_ids: &[String], from_month: &str, per_track: usize) -> StoreResult<Vec<CoLike>> {
         let (track_ids, from_month) = (track_ids.to_vec(), from_month.to_string());
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(CO_LIKES).map_err(unavailable)?;
-            let mut sums: HashMap<(String, String), u64> = HashMap::new();
+            let mut co_likes = Vec::new();
             for track in &track_ids {
+                let mut sums: HashMap<String, u64> = HashMap::new();
                 let (from, to) = (format!("{track}\0{from_month}"), format!("{track}\u{1}"));
                 for row in table.range(from.as_str()..to.as_str()).map_err(unavailable)? {
                     let (key, count) = row.map_err(unavailable)?;
                     let with = key.value().splitn(3, '\0').nth(2).unwrap_or_default().to_string();
-                    *sums.entry((track.clone(), with)).or_default() += count.value();
+                    *sums.entry(with).or_default() += count.value();
                 }
+                let mut rows: Vec<(String, u64)> = sums.into_iter().collect();
+                rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                rows.truncate(per_track);
+                co_likes.extend(rows.into_iter().map(|(with, count)| CoLike { track_id: track.clone(), with, count }));
             }
-            let mut co_likes: Vec<CoLike> =
-                sums.into_iter().map(|((track_id, with), count)| CoLike { track_id, with, count }).collect();
-            co_likes.sort_by(|a, b| {
-                b.count.cmp(&a.count).then_with(|| a.track_id.cmp(&b.track_id)).then_with(|| a.with.cmp(&b.with))
-            });
-            co_likes.truncate(limit);
             Ok(co_likes)
         })
         .await

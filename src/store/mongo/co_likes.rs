@@ -1,12 +1,12 @@
 //! `CoLikeStore` on MongoDB: liked plays in `liked_plays` by
 //! `{room_id}/{entry_id}` (kept twice is a duplicate key: paired once), and
 //! counts in `co_likes` by `{track, month, with}`, raised with `$inc`
-//! upserts. `co_liked` is one aggregation pipeline over the
-//! `{track, month}` index, so the database sums the months.
+//! upserts. `co_liked` is one small aggregation pipeline per track over
+//! the `{track, month}` index, so the database sums the months.
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
-use mongodb::bson::{Document, doc};
+use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, IndexModel};
 
@@ -58,11 +58,8 @@ impl CoLikeStore for MongoStore {
         limit: usize,
     ) -> StoreResult<Option<Vec<LikedPlay>>> {
         let id = format!("{}/{}", liked.room_id, liked.entry_id);
-        match self.liked_plays()?.insert_one(to_doc(&id, liked)?).await.map_err(classify) {
-            Ok(_) => {}
-            Err(StoreError::Duplicate) => return Ok(None),
-            Err(e) => return Err(e),
-        }
+        // Read first, then keep: a failed read leaves nothing kept, so a
+        // retry pairs the play.
         let ended_at = at(liked.ended_at);
         let filter = doc! {
             "room_id": &liked.room_id,
@@ -71,11 +68,21 @@ impl CoLikeStore for MongoStore {
                 { "ended_at": ended_at, "entry_id": { "$lt": &liked.entry_id } },
             ],
         };
-        let sort = doc! { "ended_at": -1, "entry_id": -1 };
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let cursor = self.liked_plays()?.find(filter).sort(sort).limit(limit).await;
-        let docs: Vec<Document> = cursor.map_err(classify)?.try_collect().await.map_err(classify)?;
-        Ok(Some(docs.into_iter().map(from_doc).collect::<StoreResult<_>>()?))
+        let earlier: Vec<LikedPlay> = match limit {
+            0 => Vec::new(),
+            _ => {
+                let sort = doc! { "ended_at": -1, "entry_id": -1 };
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                let cursor = self.liked_plays()?.find(filter).sort(sort).limit(limit).await;
+                let docs: Vec<Document> = cursor.map_err(classify)?.try_collect().await.map_err(classify)?;
+                docs.into_iter().map(from_doc).collect::<StoreResult<_>>()?
+            }
+        };
+        match self.liked_plays()?.insert_one(to_doc(&id, liked)?).await.map_err(classify) {
+            Ok(_) => Ok(Some(earlier)),
+            Err(StoreError::Duplicate) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn count_co_likes(&self, month: &str, pairs: &[(String, String)]) -> StoreResult<()> {
@@ -91,26 +98,31 @@ impl CoLikeStore for MongoStore {
         Ok(())
     }
 
-    async fn co_liked(&self, track_ids: &[String], from_month: &str, limit: usize) -> StoreResult<Vec<CoLike>> {
-        let pipeline = vec![
-            doc! { "$match": { "track": { "$in": track_ids }, "month": { "$gte": from_month } } },
-            doc! { "$group": { "_id": { "track": "$track", "with": "$with" }, "count": { "$sum": "$count" } } },
-            doc! { "$sort": { "count": -1, "_id.track": 1, "_id.with": 1 } },
-            doc! { "$limit": i64::try_from(limit).unwrap_or(i64::MAX) },
-        ];
-        let mut cursor = self.co_like_counts()?.aggregate(pipeline).await.map_err(classify)?;
+    async fn co_liked(&self, track_ids: &[String], from_month: &str, per_track: usize) -> StoreResult<Vec<CoLike>> {
         let mut co_likes = Vec::new();
-        while cursor.advance().await.map_err(classify)? {
-            let row: Document = cursor.deserialize_current().map_err(classify)?;
-            let key = row.get_document("_id").map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let text = |field: &str| key.get_str(field).unwrap_or_default().to_string();
-            let count = match row.get("count") {
-                Some(mongodb::bson::Bson::Int32(n)) => u64::try_from(*n).unwrap_or_default(),
-                Some(mongodb::bson::Bson::Int64(n)) => u64::try_from(*n).unwrap_or_default(),
-                Some(mongodb::bson::Bson::Double(n)) => n.max(0.0) as u64,
-                _ => 0,
-            };
-            co_likes.push(CoLike { track_id: text("track"), with: text("with"), count });
+        if per_track == 0 {
+            return Ok(co_likes);
+        }
+        // One small pipeline per track: each gets its own top counts.
+        for track in track_ids {
+            let pipeline = vec![
+                doc! { "$match": { "track": track, "month": { "$gte": from_month } } },
+                doc! { "$group": { "_id": "$with", "count": { "$sum": "$count" } } },
+                doc! { "$sort": { "count": -1, "_id": 1 } },
+                doc! { "$limit": i64::try_from(per_track).unwrap_or(i64::MAX) },
+            ];
+            let mut cursor = self.co_like_counts()?.aggregate(pipeline).await.map_err(classify)?;
+            while cursor.advance().await.map_err(classify)? {
+                let row: Document = cursor.deserialize_current().map_err(classify)?;
+                let count = match row.get("count") {
+                    Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or_default(),
+                    Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or_default(),
+                    Some(Bson::Double(n)) => n.max(0.0) as u64,
+                    _ => 0,
+                };
+                let with = row.get_str("_id").unwrap_or_default().to_string();
+                co_likes.push(CoLike { track_id: track.clone(), with, count });
+            }
         }
         Ok(co_likes)
     }
