@@ -15,6 +15,7 @@ mod analytics;
 mod co_likes;
 mod music_files;
 mod providers;
+mod room_saves;
 mod venues;
 
 use super::{MemberList, OutboxItem, Store, StoreError, StoreResult};
@@ -46,6 +47,8 @@ const OUTBOX: TableDefinition<&str, u64> = TableDefinition::new("search_outbox")
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<RwLock<Option<Arc<Database>>>>,
+    /// Room writes waiting for the next shared commit (`room_saves`).
+    saves: Arc<room_saves::RoomSaves>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -127,7 +130,7 @@ impl EmbeddedStore {
         co_likes::open_tables(&txn)?;
         music_files::open_tables(&txn)?;
         txn.commit()?;
-        Ok(Self { db: Arc::new(RwLock::new(Some(Arc::new(db)))) })
+        Ok(Self { db: Arc::new(RwLock::new(Some(Arc::new(db)))), saves: Arc::default() })
     }
 
     /// Runs blocking redb work off the async runtime.
@@ -277,31 +280,13 @@ impl Store for EmbeddedStore {
         let id = room.id.clone();
         let plays: Vec<(String, Vec<u8>)> =
             plays.iter().map(|p| Ok((history_key(&id, p), encode(p)?))).collect::<StoreResult<_>>()?;
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            {
-                let mut rooms = txn.open_table(ROOMS).map_err(unavailable)?;
-                // The version alone: the rest of a big room is skipped, not built.
-                let stored: StoredVersion = match rooms.get(id.as_str()).map_err(unavailable)? {
-                    Some(v) => decode(v.value())?,
-                    None => return Err(StoreError::Conflict),
-                };
-                if stored.version != expected_version {
-                    return Err(StoreError::Conflict);
-                }
-                rooms.insert(id.as_str(), bytes.as_slice()).map_err(unavailable)?;
-                if let Some(list) = &list {
-                    let mut members = txn.open_table(ROOM_MEMBERS).map_err(unavailable)?;
-                    members.insert(id.as_str(), list.as_slice()).map_err(unavailable)?;
-                }
-                let mut history = txn.open_table(HISTORY).map_err(unavailable)?;
-                for (key, play) in &plays {
-                    history.insert(key.as_str(), play.as_slice()).map_err(unavailable)?;
-                }
-            }
-            txn.commit().map_err(unavailable)
-        })
-        .await
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let save = room_saves::RoomSave { id, expected_version, record: bytes, members: list, plays, answer };
+        if self.saves.push(save) {
+            let (saves, db) = (self.saves.clone(), self.db.clone());
+            tokio::task::spawn_blocking(move || saves.write_all(&db));
+        }
+        answered.await.map_err(unavailable)?
     }
 
     async fn delete_room(&self, id: &str) -> StoreResult<()> {

@@ -72,6 +72,47 @@ pub fn server_bin() -> std::path::PathBuf {
     std::env::var_os("TEST_SERVER_BIN").map(Into::into).unwrap_or_else(|| env!("CARGO_BIN_EXE_crowdjuke").into())
 }
 
+/// The crowdjuke binary serving in its own process (so it can be
+/// SIGKILLed) on a data directory the caller keeps, with only the given
+/// `CROWDJUKE_` settings; killed when dropped.
+pub struct ServerProcess {
+    pub addr: SocketAddr,
+    child: std::process::Child,
+}
+
+impl ServerProcess {
+    pub fn start(data_dir: &std::path::Path, env: &[(&str, &str)], name: &str) -> Self {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(server_bin());
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CROWDJUKE_")) {
+            command.env_remove(key);
+        }
+        command.args(["serve", "--listen", "127.0.0.1:0", "--no-default-room", "--data-dir"]).arg(data_dir);
+        command.envs(env.iter().copied());
+        let mut child =
+            command.stdout(std::process::Stdio::piped()).stderr(child_log(name)).spawn().expect("crowdjuke starts");
+        let mut first = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufReader::new(stdout).read_line(&mut first).expect("first line");
+        let addr = first.trim().rsplit("http://").next().and_then(|a| a.parse().ok());
+        let addr = addr.unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        Self { addr, child }
+    }
+
+    /// SIGKILL: no shutdown, no draining.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().ok();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
 /// Where a child process's stderr goes: beside `TEST_LOG_FILE` when it is
 /// set (`FILE.NAME`, NAME made file-safe), else nowhere.
 pub fn child_log(name: &str) -> std::process::Stdio {

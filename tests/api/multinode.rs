@@ -3,7 +3,6 @@
 //! one real MongoDB-wire-compatible server, a fresh database per test.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -14,7 +13,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::freezer::Freezer;
-use crate::helpers::{Guest, SioClient, TestApp, WAIT, guest_from, queue_ids, spawn_with};
+use crate::helpers::{Guest, ServerProcess, SioClient, TestApp, WAIT, guest_from, queue_ids, spawn_with};
 use crate::meili_double::MeiliDouble;
 use crate::services::{self, Service};
 
@@ -191,51 +190,32 @@ async fn three_nodes_racing_to_advance_play_each_entry_once_in_order() {
     assert_eq!(now["now_playing"]["track"]["id"], TestApp::track_id(6));
 }
 
-/// A crowdjuke binary in its own process, so it can be SIGKILLed.
+/// A scaled-out node in its own process, so it can be SIGKILLed.
 struct ProcessNode {
+    process: ServerProcess,
     addr: SocketAddr,
-    child: Child,
     _dir: TempDir,
 }
 
 impl ProcessNode {
     fn start(mongodb_uri: &str, db: &str, redis_url: &str, search: &MeiliDouble, name: &str) -> Self {
         let dir = TempDir::new().expect("temp dir");
-        let mut command = Command::new(crate::helpers::server_bin());
-        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CROWDJUKE_")) {
-            command.env_remove(key);
-        }
-        let mut child = command
-            .args(["serve", "--listen", "127.0.0.1:0", "--no-default-room", "--data-dir"])
-            .arg(dir.path())
-            .env("CROWDJUKE_MONGODB_URI", mongodb_uri)
-            .env("CROWDJUKE_MONGODB_DB", db)
-            .env("CROWDJUKE_REDIS_URL", redis_url)
-            .env("CROWDJUKE_MEILISEARCH_URL", search.url())
-            .env("CROWDJUKE_MEILISEARCH_API_KEY", MEILI_KEY)
-            .env("CROWDJUKE_NODE_ID", name)
-            .env("CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE", "100000")
-            .stdout(Stdio::piped())
-            .stderr(crate::helpers::child_log(name))
-            .spawn()
-            .expect("crowdjuke starts");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("first line");
-        let addr = first.trim().rsplit("http://").next().and_then(|a| a.parse().ok());
-        let addr = addr.unwrap_or_else(|| panic!("unexpected first line {first:?}"));
-        Self { addr, child, _dir: dir }
+        let search_url = search.url();
+        let env = [
+            ("CROWDJUKE_MONGODB_URI", mongodb_uri),
+            ("CROWDJUKE_MONGODB_DB", db),
+            ("CROWDJUKE_REDIS_URL", redis_url),
+            ("CROWDJUKE_MEILISEARCH_URL", &search_url),
+            ("CROWDJUKE_MEILISEARCH_API_KEY", MEILI_KEY),
+            ("CROWDJUKE_NODE_ID", name),
+            ("CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE", "100000"),
+        ];
+        let process = ServerProcess::start(dir.path(), &env, name);
+        Self { addr: process.addr, process, _dir: dir }
     }
 
     fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().ok();
-    }
-}
-
-impl Drop for ProcessNode {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
+        self.process.kill();
     }
 }
 

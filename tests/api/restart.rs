@@ -1,8 +1,12 @@
 //! Restarting on the same data directory brings every room back as it was.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
 use serde_json::json;
 
-use crate::helpers::{TestApp, spawn_app, spawn_with};
+use crate::helpers::{ServerProcess, SioClient, TestApp, guest_from, queue_ids, spawn_app, spawn_with};
 
 #[tokio::test]
 async fn a_restarted_server_has_the_room_queue_votes_now_playing_and_version_intact() {
@@ -44,4 +48,68 @@ async fn a_restarted_server_has_the_room_queue_votes_now_playing_and_version_int
     assert_eq!(after["queue"][0]["my_vote"], 1);
     assert_eq!(after["queue"][0]["score"], 0);
     assert_eq!(gs.refused("queue:vote", json!({"entry_id": "nope", "value": 1})).await, "entry_not_found");
+}
+
+/// Room writes share commits across rooms (the embedded store's group
+/// commit): a SIGKILL in the middle of a burst of adds to many rooms loses
+/// none that was acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kill_mid_burst_across_many_rooms_loses_nothing_acknowledged() {
+    const ROOMS: usize = 24;
+    const ADDS: usize = 300;
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let env = [("CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE", "100000"), ("CROWDJUKE_EVENTS_PER_MINUTE", "1000000")];
+    let mut doomed = ServerProcess::start(dir.path(), &env, "doomed");
+    let http = reqwest::Client::new();
+    let mut hosts = Vec::new();
+    for r in 0..ROOMS {
+        let body = json!({"name": format!("R{r}"), "host_name": "H", "rules": {"max_queued_per_guest": 1000}});
+        let response = http.post(format!("http://{}/api/rooms", doomed.addr)).json(&body).send().await;
+        hosts.push(guest_from(&response.expect("create").json().await.expect("json")));
+    }
+    let acked_total = Arc::new(AtomicUsize::new(0));
+    let mut adders = Vec::new();
+    for host in &hosts {
+        let client = SioClient::connect(doomed.addr, json!({"token": host.token})).await.expect("connects");
+        let acked_total = acked_total.clone();
+        adders.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for n in 1..=ADDS {
+                let args = json!(["queue:add", {"track_id": TestApp::track_id(n)}]).to_string();
+                let reply = tokio::time::timeout(Duration::from_secs(3), client.ack_raw_unbounded(&args)).await;
+                let Ok(reply) = reply else { break };
+                // The first add starts playing at once.
+                match reply["data"]["entry"]["id"].as_str().or(reply["data"]["now_playing_entry_id"].as_str()) {
+                    Some(id) => acked.push(id.to_string()),
+                    None if reply.is_null() => break,
+                    None => panic!("add {n} refused: {reply}"),
+                }
+                acked_total.fetch_add(1, Ordering::SeqCst);
+            }
+            acked
+        }));
+    }
+    // Mid-burst: every room is still adding.
+    while acked_total.load(Ordering::SeqCst) < ROOMS * 20 && !adders.iter().any(|a| a.is_finished()) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    doomed.kill();
+    let mut acked = Vec::new();
+    for adder in adders {
+        acked.push(adder.await.expect("adder"));
+    }
+    assert!(acked.iter().all(|a| a.len() < ADDS), "killed before any room was done");
+
+    let restarted = ServerProcess::start(dir.path(), &env, "restarted");
+    let mut checked = 0;
+    for (host, acked) in hosts.iter().zip(&acked) {
+        let client = SioClient::connect(restarted.addr, json!({"token": host.token})).await.expect("reconnects");
+        let snapshot = client.snapshot().await;
+        let mut kept: Vec<String> = queue_ids(&snapshot);
+        kept.extend(snapshot["now_playing"]["entry_id"].as_str().map(String::from));
+        let lost: Vec<&String> = acked.iter().filter(|id| !kept.contains(id)).collect();
+        assert!(lost.is_empty(), "room {}: acknowledged adds lost {lost:?}", host.code);
+        checked += acked.len();
+    }
+    assert!(checked >= ROOMS * 20, "{checked} acknowledged adds checked");
 }
