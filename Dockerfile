@@ -20,7 +20,7 @@ RUN cargo build --release --locked --bin crowdjuke
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl \
+ && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /data --create-home crowdjuke
 COPY --from=build /src/target/release/crowdjuke /usr/local/bin/crowdjuke
@@ -35,6 +35,9 @@ ENV CROWDJUKE_LISTEN=0.0.0.0:8080 \
     CROWDJUKE_WEB_DIR=/usr/share/crowdjuke/web \
     CROWDJUKE_LOG_FORMAT=json
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s CMD curl -fsS http://127.0.0.1:8080/api/ready || exit 1
+# `crowdjuke ready` asks GET /api/ready at the `listen` setting, so a changed
+# CROWDJUKE_LISTEN is followed. A node listens only once it is connected to
+# its database, Redis and search engine; the start period covers that.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["crowdjuke", "ready"]
 ENTRYPOINT ["crowdjuke"]
 CMD ["serve", "--no-default-room"]

@@ -1,6 +1,7 @@
 //! Operator commands that work on the data without serving:
 //! `crowdjuke import tracks FILE`, `crowdjuke import music DIR…` and
-//! `crowdjuke reindex [INDEX]`. They open
+//! `crowdjuke reindex [INDEX]`; and `crowdjuke ready`, the container
+//! healthcheck, which asks the server on this machine. The others open
 //! the configured store and search engine (the embedded ones are locked by
 //! a running server: stop it first, or use the upload route).
 //!
@@ -140,5 +141,34 @@ pub async fn reindex(settings: &Settings, index: Option<&str>) -> anyhow::Result
     }
     engine.close().await;
     store.close().await;
+    Ok(())
+}
+
+/// Asks the server listening on this machine (the `listen` setting; an
+/// unspecified address means loopback) for `GET /api/ready`: `Ok` when it
+/// answers 200 within 3 s. The container healthcheck, so it follows a
+/// changed `CROWDJUKE_LISTEN` and needs no curl in the image.
+pub async fn ready(settings: &Settings) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut addr = settings.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let ask = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.write_all(b"GET /api/ready HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await?;
+        let mut answer = Vec::new();
+        stream.take(64 * 1024).read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(3), ask)
+        .await
+        .with_context(|| format!("no answer from {addr} within 3 s"))?
+        .with_context(|| format!("cannot reach {addr}"))?;
+    let status = String::from_utf8_lossy(&answer).lines().next().unwrap_or_default().to_string();
+    anyhow::ensure!(status.starts_with("HTTP/1.1 200"), "{addr} is not ready: {status}");
     Ok(())
 }

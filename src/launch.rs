@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
+use tokio::net::TcpSocket;
 
 use crate::app::Server;
 use crate::clock::SystemClock;
@@ -18,15 +18,25 @@ use crate::ids::random_id;
 use crate::state::AppState;
 use crate::token::Claims;
 
+/// Connections a listening socket queues before they are accepted (as
+/// `TcpListener::bind`).
+const BACKLOG: u32 = 1024;
+
 /// Runs the server until SIGTERM or Ctrl-C.
+///
+/// The port is taken (bound) first, so a taken port fails at once and the
+/// join link knows it, but it listens only once the server is built: its
+/// database, Redis and search engine connected. Until then connections
+/// are refused, so a load balancer moves on at once instead of waiting
+/// out a timeout on a node that is still starting.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     init_tracing(settings.log_format);
-    let listener =
-        TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let local = listener.local_addr()?;
+    let socket = reserve(settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let local = socket.local_addr()?;
     let public_url = settings.public_url.clone().unwrap_or_else(|| guess_public_url(local));
     let default_room = settings.default_room;
     let server = Server::build(settings, Arc::new(SystemClock), public_url.clone()).await?;
+    let listener = socket.listen(BACKLOG).with_context(|| format!("cannot listen on {local}"))?;
     // The first line on stdout is machine-readable: test harnesses read the port from it.
     println!("crowdjuke listening on http://{local}");
     if default_room {
@@ -35,6 +45,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     server.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// A socket bound to `addr`, not listening yet.
+fn reserve(addr: SocketAddr) -> std::io::Result<TcpSocket> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    // As `TcpListener::bind`: a restarted node takes its port back at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    Ok(socket)
 }
 
 fn init_tracing(format: LogFormat) {

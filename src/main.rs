@@ -40,6 +40,13 @@ enum Cmd {
     },
     /// Rebuild a search index (tracks, rooms, users; all when omitted) from the store.
     Reindex { index: Option<String> },
+    /// Exit 0 when the server on this machine is ready (GET /api/ready): the
+    /// container healthcheck.
+    Ready {
+        /// Where the server listens [env: CROWDJUKE_LISTEN] [default: 0.0.0.0:8080]
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -64,11 +71,15 @@ async fn main() -> anyhow::Result<()> {
         overrides.default_room = no_default_room.then_some(false);
         overrides.music_dirs = (!music.is_empty()).then(|| music.clone());
     }
+    if let Cmd::Ready { listen } = &command {
+        overrides.listen = *listen;
+    }
     let settings = Settings::load(cli.config.as_deref(), &overrides)?;
     match command {
         Cmd::Serve { .. } => crowdjuke::run(settings).await,
         Cmd::Import { what: ImportCmd::Tracks { file } } => crowdjuke::commands::import_tracks(&settings, &file).await,
         Cmd::Import { what: ImportCmd::Music { dirs } } => crowdjuke::commands::import_music(&settings, &dirs).await,
         Cmd::Reindex { index } => crowdjuke::commands::reindex(&settings, index.as_deref()).await,
+        Cmd::Ready { .. } => crowdjuke::commands::ready(&settings).await,
     }
 }

@@ -135,4 +135,7 @@ fn dockerfile_is_multi_stage_and_builds_the_binary() {
     assert!(dockerfile.contains("COPY search-config ./search-config"), "index settings are compiled in");
     assert!(dockerfile.contains("COPY --from=web /src/frontend/dist"), "the web app is in the image");
     assert!(dockerfile.contains("CROWDJUKE_WEB_DIR=/usr/share/crowdjuke/web"), "and the server finds it");
+    let health = dockerfile.lines().find(|l| l.starts_with("HEALTHCHECK ")).expect("a healthcheck");
+    assert!(health.contains("--start-period="), "a node connecting to its services is not unhealthy yet");
+    assert!(health.ends_with(r#"CMD ["crowdjuke", "ready"]"#), "follows the listen setting: {health}");
 }

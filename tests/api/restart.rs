@@ -113,3 +113,70 @@ async fn a_kill_mid_burst_across_many_rooms_loses_nothing_acknowledged() {
     }
     assert!(checked >= ROOMS * 20, "{checked} acknowledged adds checked");
 }
+
+/// A node still connecting to its database refuses connections (so a load
+/// balancer moves on at once) rather than accepting them into a backlog
+/// nobody serves; here the database never comes and the node gives up.
+#[tokio::test]
+async fn a_node_refuses_connections_until_it_is_ready() {
+    let free_port = || std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let (port, nothing_there) = (free_port(), free_port());
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let mut command = std::process::Command::new(crate::helpers::server_bin());
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CROWDJUKE_")) {
+        command.env_remove(key);
+    }
+    let uri = format!("mongodb://127.0.0.1:{nothing_there}/?directConnection=true&serverSelectionTimeoutMS=2000");
+    let mut node = command
+        .args(["serve", "--no-default-room", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path())
+        .env("CROWDJUKE_MONGODB_URI", uri)
+        .stdout(std::process::Stdio::null())
+        .stderr(crate::helpers::child_log("never-ready"))
+        .spawn()
+        .expect("crowdjuke starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut refused = 0;
+    let status = loop {
+        if let Some(status) = node.try_wait().expect("status") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the node neither started nor gave up");
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => refused += 1,
+            other => panic!("a node that is not ready took a connection: {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success(), "no database: the node exits with an error");
+    assert!(refused >= 5, "checked while it was starting ({refused} attempts)");
+}
+
+/// `crowdjuke ready` (the container healthcheck) asks the server at the
+/// `listen` address.
+#[tokio::test]
+async fn the_ready_command_asks_the_local_server() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let server = ServerProcess::start(dir.path(), &[], "ready-check");
+    let ready = |listen: String| {
+        let mut command = std::process::Command::new(crate::helpers::server_bin());
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CROWDJUKE_")) {
+            command.env_remove(key);
+        }
+        // Through the environment, as in a container.
+        command.arg("ready").env("CROWDJUKE_LISTEN", listen).output().expect("runs")
+    };
+    let up = ready(format!("0.0.0.0:{}", server.addr.port()));
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    drop(server);
+    let down = ready(format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    ));
+    assert!(!down.status.success());
+    assert!(
+        String::from_utf8_lossy(&down.stderr).contains("cannot reach"),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+}
