@@ -71,6 +71,7 @@ impl Server {
     /// the library and wires the routes: the steps below, in order.
     pub async fn build(settings: Settings, clock: SharedClock, public_url: String) -> anyhow::Result<Self> {
         check_topology(&settings)?;
+        crate::telemetry::install();
         let node_id = settings.node_id.clone().unwrap_or_else(|| format!("{:08x}", rand::random::<u32>()));
         let storage = Storage::open(&settings).await?;
         let search = open_search(&settings).await?;

@@ -58,6 +58,9 @@ pub struct Settings {
     pub meilisearch_url: Option<String>,
     /// The Meilisearch API key (master key or an admin key).
     pub meilisearch_api_key: Option<ApiKey>,
+    /// A bearer token `GET /metrics` asks for. Unset, `/metrics` answers
+    /// only clients on this machine (loopback).
+    pub metrics_token: Option<ApiKey>,
     /// The built web app (`frontend/dist`, made by `cargo build` or
     /// `npm run build` in `frontend/`).
     pub web_dir: PathBuf,
@@ -127,6 +130,7 @@ impl Default for Settings {
             behind_proxy: false,
             meilisearch_url: None,
             meilisearch_api_key: None,
+            metrics_token: None,
             spotify_client_id: None,
             spotify_client_secret: None,
             spotify_redirect_url: None,

@@ -56,6 +56,7 @@ pub mod rooms;
 pub mod search;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 pub mod timetable;
 pub mod token;
 pub mod venues;

@@ -7,7 +7,7 @@
 //! Owns: `Rooms` (creating, reading, writing and deleting rooms), the
 //! per-room queues of waiting commands, `COMMAND_DEADLINE`.
 //! May use: domain, store, cache, locks, presence, clock, timetable, search
-//! (index names and documents), broadcast.
+//! (index names and documents), broadcast, telemetry.
 //! Must not import: other services (photos, accounts, activities, providers,
 //! player), state, realtime, http. What other services do after a commit
 //! (timelines, playback hand-off) they register as a `CommitListener`.
@@ -32,6 +32,7 @@ use crate::locks::RoomLocks;
 use crate::presence::Presence;
 use crate::search::{IndexName, documents};
 use crate::store::{MemberList, Store, StoreError};
+use crate::telemetry;
 use crate::timetable::Timetable;
 
 /// How often a write is retried after losing a version race to another node.
@@ -283,15 +284,22 @@ impl Rooms {
     async fn write_batch(&self, room_id: &str, batch: Vec<Pending>) {
         let deadline = batch.iter().map(|p| p.deadline).min().unwrap_or_else(Instant::now);
         let (commands, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| ((p.actor, p.command), p.reply)).unzip();
+        let started = Instant::now();
         let lock = tokio::time::timeout_at(deadline, self.locks.acquire(room_id)).await.ok().flatten();
         let answers = match tokio::time::timeout_at(deadline, self.write(room_id, &commands)).await {
             Ok(Ok(answers)) => answers,
-            Ok(Err(e)) => commands.iter().map(|_| Err(e.shared())).collect(),
+            Ok(Err(e)) => {
+                metrics::counter!(telemetry::WRITE_FAILURES).increment(1);
+                commands.iter().map(|_| Err(e.shared())).collect()
+            }
             Err(_) => {
                 tracing::warn!(room_id, commands = commands.len(), "room write abandoned at its deadline");
+                metrics::counter!(telemetry::WRITE_FAILURES).increment(1);
                 commands.iter().map(|_| Err(AppError::Unavailable)).collect()
             }
         };
+        metrics::histogram!(telemetry::WRITE_SECONDS).record(started.elapsed().as_secs_f64());
+        metrics::histogram!(telemetry::WRITE_BATCH).record(commands.len() as f64);
         if let Some(lock) = lock {
             lock.release().await;
         }
@@ -353,6 +361,7 @@ impl Rooms {
                 }
                 Err(StoreError::Conflict) => {
                     tracing::debug!(room_id, attempt, "version race lost, reloading");
+                    metrics::counter!(telemetry::CAS_RETRIES).increment(1);
                     let jitter = rand::random_range(0..=(attempt as u64 + 1) * 3);
                     tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
                 }

@@ -1,7 +1,10 @@
-//! Liveness and readiness probes, and the operator's counter.
+//! Liveness and readiness probes, and the operator's metrics.
 
-use axum::extract::State;
-use axum::http::header;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -10,6 +13,8 @@ use serde_json::{Value, json};
 use crate::error::{AppError, Result};
 use crate::rooms::COMMAND_DEADLINE;
 use crate::state::AppState;
+use crate::telemetry;
+use subtle::ConstantTimeEq;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/health", get(health)).route("/api/ready", get(ready)).route("/metrics", get(metrics))
@@ -31,13 +36,33 @@ async fn ready(State(app): State<AppState>) -> Result<Json<Value>> {
     Ok(Json(json!({ "status": "ready", "tracks": tracks })))
 }
 
-/// Counters in the Prometheus text format (one counter: no exporter crate).
-async fn metrics() -> impl IntoResponse {
+/// What an operator pages on (`telemetry`), in the Prometheus text
+/// format. With `metrics_token` set, only for `Authorization: Bearer
+/// <token>`; unset, only for clients on this machine. Anyone else gets
+/// 404 `not_found`, as if there were no such route.
+async fn metrics(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse> {
+    // An empty token (an unset variable in a compose file) is no token.
+    let allowed = match app.settings.metrics_token.as_ref().filter(|t| !t.0.is_empty()) {
+        Some(token) => {
+            let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+            let given = given.and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+            bool::from(given.as_bytes().ct_eq(token.0.as_bytes()))
+        }
+        None => peer.ip().is_loopback(),
+    };
+    if !allowed {
+        return Err(AppError::NotFound);
+    }
     let dropped = crate::realtime::DROPPED_DELIVERIES.load(std::sync::atomic::Ordering::Relaxed);
-    let body = format!(
-        "# HELP crowdjuke_dropped_deliveries_total Socket.IO events not queued because a socket's send buffer was full.\n\
-         # TYPE crowdjuke_dropped_deliveries_total counter\n\
-         crowdjuke_dropped_deliveries_total {dropped}\n"
-    );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    metrics::counter!(telemetry::DROPPED).absolute(dropped);
+    let rooms: HashSet<String> = app.presence.here().into_iter().map(|(room_id, _)| room_id).collect();
+    metrics::gauge!(telemetry::ROOMS).set(rooms.len() as f64);
+    if let Some(bytes) = telemetry::resident_bytes() {
+        metrics::gauge!(telemetry::RESIDENT).set(bytes as f64);
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], telemetry::render()))
 }

@@ -157,7 +157,20 @@ async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>)
     Err(AppError::Unavailable)
 }
 
+/// `join_room`, counted for operators by result.
 async fn join(
+    state: State<AppState>,
+    ip: ClientIp,
+    code: Path<String>,
+    body: ApiJson<JoinRoom>,
+) -> Result<Json<Value>> {
+    let joined = join_room(state, ip, code, body).await;
+    let result = joined.as_ref().map_or_else(|e| e.code().as_str(), |_| "ok");
+    metrics::counter!(crate::telemetry::JOINS, "result" => result).increment(1);
+    joined
+}
+
+async fn join_room(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     Path(raw_code): Path<String>,

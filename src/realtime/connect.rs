@@ -78,6 +78,7 @@ async fn accept<A: Adapter>(s: &SocketRef<A>, app: &AppState, session: Session, 
         s.extensions.insert(CameOnline);
     }
     s.on_fallback(events::on_event::<A>);
+    metrics::gauge!(crate::telemetry::SOCKETS).increment(1);
     s.on_disconnect(on_disconnect::<A>);
     s.join([room_id, member_room(&member_id)]);
 }
@@ -119,6 +120,7 @@ async fn on_disconnect<A: Adapter>(
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
+    metrics::gauge!(crate::telemetry::SOCKETS).decrement(1);
     if let Some(InZone(venue_id)) = s.extensions.get::<InZone>() {
         app.analytics.seen(&venue_id, &session.room_id, &session.member_id);
     }

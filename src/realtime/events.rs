@@ -26,6 +26,7 @@ use crate::domain::{Actor, Command, Role, Room, Rules, Track, is_screen_id};
 use crate::error::{AppError, Result};
 use crate::rooms::COMMAND_DEADLINE;
 use crate::state::AppState;
+use crate::telemetry;
 
 pub async fn on_event<A: Adapter>(
     s: SocketRef<A>,
@@ -52,13 +53,18 @@ pub async fn on_event<A: Adapter>(
             Err(AppError::Unavailable)
         }
     };
-    let reply = match result {
-        Ok(data) => json!({ "ok": true, "data": data }),
+    let (reply, outcome) = match result {
+        Ok(data) => (json!({ "ok": true, "data": data }), "ok"),
         Err(e) => {
             tracing::debug!(%name, code = e.code().as_str(), "event refused");
-            json!({ "ok": false, "error": e.body() })
+            (json!({ "ok": false, "error": e.body() }), e.code().as_str())
         }
     };
+    // Any other name is the client's words: one label for them all.
+    let event = EVENT_NAMES.iter().find(|n| **n == name).copied().unwrap_or("unknown");
+    metrics::histogram!(telemetry::EVENT_SECONDS, "event" => event)
+        .record((deadline - COMMAND_DEADLINE).elapsed().as_secs_f64());
+    metrics::counter!(telemetry::EVENTS, "event" => event, "result" => outcome).increment(1);
     ack.send(&reply).ok();
 }
 
@@ -158,6 +164,38 @@ fn parse<T: DeserializeOwned>(data: Value) -> Result<T> {
     let data = if data.is_null() { json!({}) } else { data };
     serde_json::from_value(data).map_err(|e| AppError::InvalidPayload(e.to_string()))
 }
+
+/// The events `handle` knows, as metric labels.
+const EVENT_NAMES: &[&str] = &[
+    "room:sync",
+    "room:members",
+    "photo:like",
+    "photo:unlike",
+    "photo:report",
+    "photo:remove",
+    "picks:options",
+    "picks:set",
+    "queue:add",
+    "queue:vote",
+    "queue:remove",
+    "queue:pin",
+    "queue:unpin",
+    "player:skip",
+    "player:vote_skip",
+    "player:pause",
+    "player:resume",
+    "member:kick",
+    "member:ban",
+    "member:promote",
+    "member:demote",
+    "room:update_rules",
+    "room:set_fallback",
+    "room:set_listing",
+    "room:set_speaker",
+    "screen:remove",
+    "request:approve",
+    "request:decline",
+];
 
 async fn handle(app: &AppState, session: &Session, name: &str, data: Value, deadline: Instant) -> Result<Value> {
     let size = serde_json::to_vec(&data).map_or(usize::MAX, |b| b.len());

@@ -3,7 +3,7 @@
 //! server: every node setting is one crowdjuke accepts, the load balancer
 //! routes to every node with sticky sessions and WebSocket upgrade.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crowdjuke::config::Settings;
 use figment::Figment;
@@ -138,4 +138,35 @@ fn dockerfile_is_multi_stage_and_builds_the_binary() {
     let health = dockerfile.lines().find(|l| l.starts_with("HEALTHCHECK ")).expect("a healthcheck");
     assert!(health.contains("--start-period="), "a node connecting to its services is not unhealthy yet");
     assert!(health.ends_with(r#"CMD ["crowdjuke", "ready"]"#), "follows the listen setting: {health}");
+}
+
+/// The Grafana dashboard shipped in deploy/ only asks for series the
+/// server exports (a histogram's `_bucket`, `_sum` and `_count` too).
+#[test]
+fn the_grafana_dashboard_asks_for_series_the_server_exports() {
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&repo_file("deploy/grafana-dashboard.json")).expect("dashboard JSON");
+    let mut asked = BTreeSet::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr");
+            let mut rest = expr;
+            while let Some(at) = rest.find("crowdjuke_") {
+                let name: String = rest[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                rest = &rest[at + name.len()..];
+                asked.insert(name);
+            }
+        }
+    }
+    assert!(asked.len() >= 8, "the dashboard shows the operator's numbers: {asked:?}");
+    for name in &asked {
+        let base = ["_bucket", "_sum", "_count"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(name);
+        assert!(crowdjuke::telemetry::ALL.contains(&base), "{name} is not exported");
+    }
+    let exported: BTreeSet<String> = crowdjuke::telemetry::ALL
+        .iter()
+        .filter(|n| asked.iter().any(|a| a.starts_with(**n)))
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(exported.len(), crowdjuke::telemetry::ALL.len(), "every exported series has a panel");
 }

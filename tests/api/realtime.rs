@@ -567,3 +567,82 @@ async fn a_room_holds_ten_screens_and_bad_screen_requests_are_refused() {
     let (status, body) = app.post(&format!("/api/rooms/{}/screens", host.code), json!({"token": host.token})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("too_many_screens")));
 }
+
+/// `GET /metrics`: what an operator pages on, counted exactly (a server of
+/// its own, in its own process), behind `metrics_token` when it is set.
+#[tokio::test]
+async fn metrics_count_sockets_events_joins_and_writes_behind_a_token() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let env = [("CROWDJUKE_METRICS_TOKEN", "m3trics-t0ken")];
+    let server = crate::helpers::ServerProcess::start(dir.path(), &env, "metrics");
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/metrics", server.addr);
+    for token in [None, Some("wrong"), Some("m3trics-t0ken-and-more")] {
+        let mut request = http.get(&url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("metrics");
+        assert_eq!(response.status(), 404, "token {token:?}");
+        assert_eq!(response.json::<Value>().await.expect("json")["error"]["code"], "not_found");
+    }
+
+    let body = json!({"name": "P", "host_name": "H"});
+    let created = http.post(format!("http://{}/api/rooms", server.addr)).json(&body).send().await.expect("create");
+    let host = crate::helpers::guest_from(&created.json().await.expect("json"));
+    let join = |name: &str| {
+        let url = format!("http://{}/api/rooms/{}/join", server.addr, host.code);
+        http.post(url).json(&json!({"name": name})).send()
+    };
+    assert_eq!(join("Gus").await.expect("join").status(), 200);
+    assert_eq!(join("").await.expect("join").status(), 400);
+    let hs = SioClient::connect(server.addr, json!({"token": host.token})).await.expect("connects");
+    hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    hs.ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await;
+    assert_eq!(hs.refused("queue:vote", json!({"entry_id": "nope", "value": 1})).await, "entry_not_found");
+    assert_eq!(hs.refused("no:such_event", json!({})).await, "unknown_event");
+    assert_eq!(hs.refused("another:made_up", json!({})).await, "unknown_event");
+
+    let text = http.get(&url).bearer_auth("m3trics-t0ken").send().await.expect("metrics").text().await.expect("text");
+    let value = |series: &str| -> f64 {
+        let line =
+            text.lines().find(|l| l.starts_with(&format!("{series} "))).unwrap_or_else(|| panic!("{series} in {text}"));
+        line.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("a number")
+    };
+    assert_eq!(value(r#"crowdjuke_events_total{event="queue:add",result="ok"}"#), 2.0);
+    assert_eq!(value(r#"crowdjuke_events_total{event="queue:vote",result="entry_not_found"}"#), 1.0);
+    assert_eq!(
+        value(r#"crowdjuke_events_total{event="unknown",result="unknown_event"}"#),
+        2.0,
+        "one label for made-up names"
+    );
+    assert!(!text.contains("no:such_event"), "a client's words never become a series");
+    assert_eq!(value(r#"crowdjuke_joins_total{result="ok"}"#), 1.0);
+    assert_eq!(value(r#"crowdjuke_joins_total{result="invalid_payload"}"#), 1.0);
+    assert_eq!(value("crowdjuke_sockets"), 1.0);
+    assert_eq!(value("crowdjuke_rooms"), 1.0);
+    // At least the join and the two adds, one histogram entry per write.
+    let writes = value("crowdjuke_room_write_seconds_count");
+    assert!(writes >= 3.0, "{writes} room writes");
+    assert_eq!(value("crowdjuke_room_write_commands_count"), writes);
+    assert_eq!(value("crowdjuke_dropped_deliveries_total"), 0.0);
+    assert!(value("crowdjuke_process_resident_bytes") > 1e6);
+    assert!(text.contains("# TYPE crowdjuke_room_write_seconds histogram"), "buckets, not a summary");
+
+    drop(hs);
+    let mut sockets = 1.0;
+    for _ in 0..100 {
+        let text =
+            http.get(&url).bearer_auth("m3trics-t0ken").send().await.expect("metrics").text().await.expect("text");
+        sockets = text
+            .lines()
+            .find_map(|l| l.strip_prefix("crowdjuke_sockets "))
+            .and_then(|v| v.parse().ok())
+            .expect("gauge");
+        if sockets == 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(sockets, 0.0, "a closed socket is uncounted");
+}

@@ -1,0 +1,111 @@
+//! What an operator pages on, in the Prometheus text format, recorded with
+//! the `metrics` crate and rendered by `metrics-exporter-prometheus` on
+//! `GET /metrics` (docs/OPERATIONS.md lists every series).
+//!
+//! Counters and histograms are recorded where things happen (events,
+//! joins, room writes); gauges that are cheaper to read than to keep
+//! (rooms with a socket here, process memory, dropped deliveries) are set
+//! when scraped. One recorder per process: servers started side by side
+//! in one test process share it.
+//!
+//! Owns: the metric names and the recorder. May use: nothing above it.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// Socket.IO events answered, by `event` (unknown names count as
+/// `unknown`) and `result` (`ok` or the error code).
+pub const EVENTS: &str = "crowdjuke_events_total";
+/// Seconds from an event's arrival to its answer, by `event`.
+pub const EVENT_SECONDS: &str = "crowdjuke_event_seconds";
+/// Sockets connected to this node (main namespace).
+pub const SOCKETS: &str = "crowdjuke_sockets";
+/// Rooms with at least one socket on this node.
+pub const ROOMS: &str = "crowdjuke_rooms";
+/// Joins over REST, by `result`.
+pub const JOINS: &str = "crowdjuke_joins_total";
+/// Seconds of one room write (load, apply, compare-and-swap, publish).
+pub const WRITE_SECONDS: &str = "crowdjuke_room_write_seconds";
+/// Commands written per room write (group commit).
+pub const WRITE_BATCH: &str = "crowdjuke_room_write_commands";
+/// Room writes that lost a version race and were retried.
+pub const CAS_RETRIES: &str = "crowdjuke_cas_retries_total";
+/// Room writes that failed (`unavailable` after the store or deadline).
+pub const WRITE_FAILURES: &str = "crowdjuke_room_write_failures_total";
+/// Socket.IO events not queued because a socket's send buffer was full.
+pub const DROPPED: &str = "crowdjuke_dropped_deliveries_total";
+/// Resident memory of the process, bytes.
+pub const RESIDENT: &str = "crowdjuke_process_resident_bytes";
+
+/// Every series name, for the dashboard's check (tests/api/deploy.rs).
+pub const ALL: &[&str] = &[
+    EVENTS,
+    EVENT_SECONDS,
+    SOCKETS,
+    ROOMS,
+    JOINS,
+    WRITE_SECONDS,
+    WRITE_BATCH,
+    CAS_RETRIES,
+    WRITE_FAILURES,
+    DROPPED,
+    RESIDENT,
+];
+
+const SECONDS_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0];
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+
+static RECORDER: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process's recorder (once) and describes the metrics.
+pub fn install() {
+    RECORDER.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+            .and_then(|b| {
+                b.set_buckets_for_metric(metrics_exporter_prometheus::Matcher::Full(WRITE_BATCH.into()), BATCH_BUCKETS)
+            });
+        let handle = match builder.and_then(|b| b.install_recorder()) {
+            Ok(handle) => handle,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics recorder not installed");
+                return None;
+            }
+        };
+        describe();
+        Some(handle)
+    });
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(EVENTS, "Socket.IO events answered, by event and result (ok or the error code).");
+    describe_histogram!(EVENT_SECONDS, metrics::Unit::Seconds, "Time from an event's arrival to its answer.");
+    describe_gauge!(SOCKETS, "Sockets connected to this node.");
+    describe_gauge!(ROOMS, "Rooms with at least one socket on this node.");
+    describe_counter!(JOINS, "Joins over REST, by result.");
+    describe_histogram!(
+        WRITE_SECONDS,
+        metrics::Unit::Seconds,
+        "One room write: load, apply, compare-and-swap, publish."
+    );
+    describe_histogram!(WRITE_BATCH, "Commands written together in one room write.");
+    describe_counter!(CAS_RETRIES, "Room writes retried after losing a version race.");
+    describe_counter!(WRITE_FAILURES, "Room writes that failed (store error or deadline).");
+    describe_counter!(DROPPED, "Socket.IO events not queued because a socket's send buffer was full.");
+    describe_gauge!(RESIDENT, metrics::Unit::Bytes, "Resident memory of the process.");
+}
+
+/// The metrics now, in the Prometheus text format (empty when no recorder
+/// could be installed).
+pub fn render() -> String {
+    RECORDER.get().and_then(Option::as_ref).map(PrometheusHandle::render).unwrap_or_default()
+}
+
+/// Resident memory from `/proc/self/statm` (Linux), bytes.
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
