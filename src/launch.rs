@@ -24,13 +24,15 @@ const BACKLOG: u32 = 1024;
 
 /// Runs the server until SIGTERM or Ctrl-C.
 ///
-/// The port is taken (bound) first, so a taken port fails at once and the
-/// join link knows it, but it listens only once the server is built: its
+/// The port is taken (bound) first, so the join link knows it (and a port
+/// another server listens on fails at once), but it listens only once the
+/// server is built: its
 /// database, Redis and search engine connected. Until then connections
 /// are refused, so a load balancer moves on at once instead of waiting
 /// out a timeout on a node that is still starting.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     init_tracing(settings.log_format);
+    raise_open_file_limit();
     let socket = reserve(settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
     let local = socket.local_addr()?;
     let public_url = settings.public_url.clone().unwrap_or_else(|| guess_public_url(local));
@@ -47,10 +49,38 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Open files a node should be allowed: each phone or screen holds one
+/// socket (a node held 19,984 clients at a limit of 20,000; README,
+/// Capacity). 65,536 is what the compose file and the systemd unit set.
+const WANTED_OPEN_FILES: u64 = 65_536;
+/// Files a node holds besides its clients: the store, logs, Redis,
+/// MongoDB and search connections, music files being served.
+const FILES_BESIDES_CLIENTS: u64 = 256;
+
+/// Raises the soft open-file limit to the hard one (the process may, and
+/// the default soft limit of 1,024 is four parties' worth), and warns when
+/// even the hard limit is below `WANTED_OPEN_FILES`: past it, new
+/// connections fail with `Too many open files`.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < WANTED_OPEN_FILES => tracing::warn!(
+            limit,
+            clients = limit.saturating_sub(FILES_BESIDES_CLIENTS),
+            "the open-file limit holds about {} connected phones and screens; raise it to {WANTED_OPEN_FILES} \
+             (ulimit -n, LimitNOFILE= in a systemd unit, ulimits.nofile in compose)",
+            limit.saturating_sub(FILES_BESIDES_CLIENTS)
+        ),
+        Ok(limit) => tracing::info!(limit, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot read or raise the open-file limit"),
+    }
+}
+
 /// A socket bound to `addr`, not listening yet.
 fn reserve(addr: SocketAddr) -> std::io::Result<TcpSocket> {
     let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
-    // As `TcpListener::bind`: a restarted node takes its port back at once.
+    // As `TcpListener::bind` on Unix: a restarted node takes its port back
+    // at once (not on Windows, where it would share a port in use).
+    #[cfg(unix)]
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     Ok(socket)

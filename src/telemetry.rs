@@ -1,6 +1,6 @@
 //! What an operator pages on, in the Prometheus text format, recorded with
 //! the `metrics` crate and rendered by `metrics-exporter-prometheus` on
-//! `GET /metrics` (docs/OPERATIONS.md lists every series).
+//! `GET /metrics` (the README's Metrics table lists every series).
 //!
 //! Counters and histograms are recorded where things happen (events,
 //! joins, room writes); gauges that are cheaper to read than to keep
@@ -25,7 +25,7 @@ pub const SOCKETS: &str = "crowdjuke_sockets";
 pub const ROOMS: &str = "crowdjuke_rooms";
 /// Joins over REST, by `result`.
 pub const JOINS: &str = "crowdjuke_joins_total";
-/// Seconds of one room write (load, apply, compare-and-swap, publish).
+/// Seconds of one room write (lock, load, apply, compare-and-swap, publish).
 pub const WRITE_SECONDS: &str = "crowdjuke_room_write_seconds";
 /// Commands written per room write (group commit).
 pub const WRITE_BATCH: &str = "crowdjuke_room_write_commands";
@@ -74,6 +74,18 @@ pub fn install() {
             }
         };
         describe();
+        // Histograms keep their samples until upkeep folds them in: without
+        // it a node nobody scrapes would grow without end.
+        let upkeep = handle.clone();
+        std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                }
+            })
+            .ok();
         Some(handle)
     });
 }
@@ -88,7 +100,7 @@ fn describe() {
     describe_histogram!(
         WRITE_SECONDS,
         metrics::Unit::Seconds,
-        "One room write: load, apply, compare-and-swap, publish."
+        "One room write: lock, load, apply, compare-and-swap, publish."
     );
     describe_histogram!(WRITE_BATCH, "Commands written together in one room write.");
     describe_counter!(CAS_RETRIES, "Room writes retried after losing a version race.");
@@ -103,9 +115,10 @@ pub fn render() -> String {
     RECORDER.get().and_then(Option::as_ref).map(PrometheusHandle::render).unwrap_or_default()
 }
 
-/// Resident memory from `/proc/self/statm` (Linux), bytes.
+/// Resident memory from `VmRSS` in `/proc/self/status` (Linux), bytes.
 pub fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+    let kib: u64 = line.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib * 1024)
 }

@@ -38,8 +38,9 @@ async fn ready(State(app): State<AppState>) -> Result<Json<Value>> {
 
 /// What an operator pages on (`telemetry`), in the Prometheus text
 /// format. With `metrics_token` set, only for `Authorization: Bearer
-/// <token>`; unset, only for clients on this machine. Anyone else gets
-/// 404 `not_found`, as if there were no such route.
+/// <token>`; unset, only for clients on this machine, and for nobody
+/// `behind_proxy`. Anyone else gets 404 `not_found`, as if there were no
+/// such route.
 async fn metrics(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -52,7 +53,9 @@ async fn metrics(
             let given = given.and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
             bool::from(given.as_bytes().ct_eq(token.0.as_bytes()))
         }
-        None => peer.ip().is_loopback(),
+        // Behind a proxy on this machine every request comes from
+        // loopback: only a token opens it then.
+        None => peer.ip().is_loopback() && !app.settings.behind_proxy,
     };
     if !allowed {
         return Err(AppError::NotFound);

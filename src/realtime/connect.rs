@@ -66,6 +66,24 @@ pub async fn authenticate<A: Adapter>(
 /// just before the disconnect handler that uncounts it exists, so the two
 /// always pair up: socketioxide calls no disconnect handler of a socket
 /// before the middleware has returned.
+/// A socket counted in `telemetry::SOCKETS` while it lives: uncounted when
+/// socketioxide drops the socket, also one whose transport closed before
+/// its disconnect handler could run.
+struct Counted;
+
+impl Counted {
+    fn new() -> Self {
+        metrics::gauge!(crate::telemetry::SOCKETS).increment(1);
+        Self
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        metrics::gauge!(crate::telemetry::SOCKETS).decrement(1);
+    }
+}
+
 async fn accept<A: Adapter>(s: &SocketRef<A>, app: &AppState, session: Session, venue_id: Option<String>) {
     let (room_id, member_id) = (session.room_id.clone(), session.member_id.clone());
     s.extensions.insert(session);
@@ -78,7 +96,7 @@ async fn accept<A: Adapter>(s: &SocketRef<A>, app: &AppState, session: Session, 
         s.extensions.insert(CameOnline);
     }
     s.on_fallback(events::on_event::<A>);
-    metrics::gauge!(crate::telemetry::SOCKETS).increment(1);
+    s.extensions.insert(Arc::new(Counted::new()));
     s.on_disconnect(on_disconnect::<A>);
     s.join([room_id, member_room(&member_id)]);
 }
@@ -120,7 +138,6 @@ async fn on_disconnect<A: Adapter>(
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
-    metrics::gauge!(crate::telemetry::SOCKETS).decrement(1);
     if let Some(InZone(venue_id)) = s.extensions.get::<InZone>() {
         app.analytics.seen(&venue_id, &session.room_id, &session.member_id);
     }

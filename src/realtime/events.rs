@@ -195,6 +195,7 @@ const EVENT_NAMES: &[&str] = &[
     "screen:remove",
     "request:approve",
     "request:decline",
+    "request:withdraw",
 ];
 
 async fn handle(app: &AppState, session: &Session, name: &str, data: Value, deadline: Instant) -> Result<Value> {
@@ -395,4 +396,27 @@ fn ack_data(room: &Room, member_id: &str, command: &Command, changes: &[Change])
         "duplicate": matches!(command, Command::Add { .. }) && duplicate,
         "now_playing_entry_id": playing,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// A name `handle` dispatches but the label list misses would be
+    /// counted as `unknown` in the metrics.
+    #[test]
+    fn every_event_handle_dispatches_has_its_metric_label() {
+        let source = include_str!("events.rs");
+        let start = source.find("async fn handle(").expect("handle");
+        let body = &source[start..];
+        let body = &body[..body.find("\n}\n").expect("end of handle")];
+        let names: Vec<&str> = body
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|s| s.contains(':') && s.chars().all(|c| c.is_ascii_lowercase() || c == ':' || c == '_'))
+            .collect();
+        assert!(names.len() >= 25, "{names:?}");
+        for name in names {
+            assert!(super::EVENT_NAMES.contains(&name), "{name} has no metric label");
+        }
+    }
 }

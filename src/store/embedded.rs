@@ -283,8 +283,8 @@ impl Store for EmbeddedStore {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let save = room_saves::RoomSave { id, expected_version, record: bytes, members: list, plays, answer };
         if self.saves.push(save) {
-            let (saves, db) = (self.saves.clone(), self.db.clone());
-            tokio::task::spawn_blocking(move || saves.write_all(&db));
+            let writer = room_saves::Writer::new(self.saves.clone(), self.db.clone());
+            tokio::task::spawn_blocking(move || writer.run());
         }
         answered.await.map_err(unavailable)?
     }

@@ -646,3 +646,15 @@ async fn metrics_count_sockets_events_joins_and_writes_behind_a_token() {
     }
     assert_eq!(sockets, 0.0, "a closed socket is uncounted");
 }
+
+/// Behind a proxy on the same machine every request comes from loopback:
+/// without a token, `/metrics` answers nobody there.
+#[tokio::test]
+async fn metrics_behind_a_proxy_need_the_token() {
+    let app = spawn_with(tempfile::TempDir::new().expect("dir"), |s| s.behind_proxy = true).await;
+    let response = app.http.get(app.url("/metrics")).send().await.expect("metrics");
+    assert_eq!(response.status(), 404);
+    let app = crate::helpers::spawn_app().await;
+    let response = app.http.get(app.url("/metrics")).send().await.expect("metrics");
+    assert_eq!(response.status(), 200, "no proxy: this machine may look");
+}

@@ -180,3 +180,44 @@ async fn the_ready_command_asks_the_local_server() {
         String::from_utf8_lossy(&down.stderr)
     );
 }
+
+/// A node raises its soft open-file limit to the hard one (the default
+/// soft limit of 1,024 is a few parties' worth) and warns when even that
+/// holds fewer phones than it should.
+#[tokio::test]
+async fn a_node_raises_its_open_file_limit_and_warns_when_it_is_low() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let mut command = tokio::process::Command::new("sh");
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CROWDJUKE_")) {
+        command.env_remove(key);
+    }
+    // Soft 512, hard 4,096: what a container without `ulimits` may get.
+    let script = r#"ulimit -S -n 512 && ulimit -H -n 4096 && exec "$0" serve --listen 127.0.0.1:0 --no-default-room --data-dir "$1""#;
+    let mut node = command
+        .args(["-c", script])
+        .arg(crate::helpers::server_bin())
+        .arg(dir.path())
+        .env("RUST_LOG", "crowdjuke=info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts");
+    let mut lines = tokio::io::BufReader::new(node.stderr.take().expect("stderr")).lines();
+    let warned = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("read") {
+            if line.contains("open-file limit") {
+                return line;
+            }
+        }
+        panic!("the node said nothing of its open-file limit");
+    })
+    .await
+    .expect("in time");
+    assert!(warned.contains("WARN") && warned.contains("3840 connected phones"), "{warned}");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", node.id().expect("pid"))).expect("limits");
+    let open_files = limits.lines().find(|l| l.starts_with("Max open files")).expect("open files line");
+    let numbers: Vec<&str> = open_files.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(numbers, vec!["4096", "4096"], "soft raised to hard: {open_files}");
+}

@@ -46,8 +46,8 @@ impl RoomSaves {
     }
 
     /// Commits queued saves, batch after batch, until none is left; runs on
-    /// a blocking thread.
-    pub fn write_all(&self, db: &RwLock<Option<Arc<Database>>>) {
+    /// a blocking thread (see `Writer`).
+    fn write_all(&self, db: &RwLock<Option<Arc<Database>>>) {
         loop {
             let batch = {
                 let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -65,6 +65,34 @@ impl RoomSaves {
             for (save, answer) in batch.into_iter().zip(answers) {
                 save.answer.send(answer).ok();
             }
+        }
+    }
+}
+
+/// The writer's turn: drains the queue when run. Dropped without having
+/// finished (its blocking task never ran, as when the runtime shuts down,
+/// or it panicked), it lets the next save start a writer again.
+pub(super) struct Writer {
+    saves: Arc<RoomSaves>,
+    db: Arc<RwLock<Option<Arc<Database>>>>,
+    finished: bool,
+}
+
+impl Writer {
+    pub fn new(saves: Arc<RoomSaves>, db: Arc<RwLock<Option<Arc<Database>>>>) -> Self {
+        Self { saves, db, finished: false }
+    }
+
+    pub fn run(mut self) {
+        self.saves.write_all(&self.db);
+        self.finished = true;
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.saves.0.lock().unwrap_or_else(|e| e.into_inner()).1 = false;
         }
     }
 }
