@@ -8,7 +8,8 @@
 //! when scraped. One recorder per process: servers started side by side
 //! in one test process share it.
 //!
-//! Owns: the metric names and the recorder. May use: nothing above it.
+//! Owns: the metric names and the recorder. May use: nothing of the crate.
+//! Must not import: any other module (every layer records into it).
 
 use std::sync::OnceLock;
 
