@@ -190,6 +190,8 @@ export interface ProviderJob {
     playlist?: Playlist;
   } | null;
   error: ApiErrorBody | null;
+  /** Milliseconds since the epoch of the job's last step. */
+  updated_at: number;
 }
 
 export interface Device {

@@ -126,6 +126,15 @@ export function musicSection(ctx: RoomContext, devicesChanged: (devices: Device[
   let feed: Socket | null = null;
   /** The job each status line follows, and what to do with its news. */
   const following = new Map<string, (job: ProviderJob) => void>();
+  /** Ends of jobs heard before anyone followed them (a few, newest last). */
+  const unclaimed = new Map<string, ProviderJob>();
+  const keepUnclaimed = (job: ProviderJob) => {
+    unclaimed.set(job.id, job);
+    for (const id of unclaimed.keys()) {
+      if (unclaimed.size <= 8) break;
+      unclaimed.delete(id);
+    }
+  };
   let poll: number | undefined;
   let nextOffset: number | null = 0;
 
@@ -221,7 +230,11 @@ export function musicSection(ctx: RoomContext, devicesChanged: (devices: Device[
   const connectFeed = (token: string) => {
     if (feed) return;
     feed = io('/feed', { auth: { token }, reconnectionDelayMax: 5000 });
-    feed.on('provider:job', ({ job }: { job: ProviderJob }) => following.get(job.id)?.(job));
+    feed.on('provider:job', ({ job }: { job: ProviderJob }) => {
+      const tell = following.get(job.id);
+      if (tell) tell(job);
+      else if (job.status !== 'running') keepUnclaimed(job);
+    });
     feed.on('provider:link', ({ link: l }: { link: ProviderLink }) => {
       drawLink(l);
       if (l.status === 'broken') ctx.notice.show(`Spotify: ${l.message ?? 'the link is broken: link it again.'}`, 'error');
@@ -239,17 +252,25 @@ export function musicSection(ctx: RoomContext, devicesChanged: (devices: Device[
     feed = null;
   };
 
-  /** Follows a job until it ends: from the feed, and by polling in case the feed is down. */
+  /** Follows a job until it ends: from the feed, and by polling in case the
+   * feed is down. A short job can finish before its start is answered, so
+   * news of jobs not followed yet is kept, and the job is read once at once. */
   const follow = (job: ProviderJob, news: (job: ProviderJob) => void) => {
-    following.set(job.id, (j) => {
+    let last = 0;
+    const tell = (j: ProviderJob) => {
+      if (j.updated_at < last) return;
+      last = j.updated_at;
       news(j);
       if (j.status !== 'running') following.delete(j.id);
-    });
-    news(job);
-    if (job.status !== 'running') {
-      following.delete(job.id);
-      return;
-    }
+    };
+    following.set(job.id, tell);
+    tell(job);
+    const early = unclaimed.get(job.id);
+    unclaimed.delete(job.id);
+    if (early) tell(early);
+    if (!following.has(job.id)) return;
+    const token = accountToken.get();
+    if (token) void spotifyJob(token, job.id).then((j) => following.get(j.id)?.(j), () => undefined);
     window.clearInterval(poll);
     poll = window.setInterval(async () => {
       const token = accountToken.get();
