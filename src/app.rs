@@ -41,7 +41,7 @@ use crate::realtime::{Hub, Realtime};
 use crate::rooms::{Rooms, RoomsParts};
 use crate::search::{IndexName, MeiliEngine, SearchEngine, TantivyEngine, indexer};
 use crate::state::{AppState, Shared};
-use crate::store::{EmbeddedStore, MongoStore, Store};
+use crate::store::{EmbeddedStore, MongoStore, Store, Timed};
 use crate::timetable::Timetable;
 use crate::token::TokenKey;
 use crate::venues::Venues;
@@ -217,13 +217,13 @@ impl Storage {
                 let store = MongoStore::connect(uri, &settings.mongodb_db).await.context("cannot reach MongoDB")?;
                 let secret = store.shared_secret(&rand::random::<[u8; 32]>()).await.context("token secret")?;
                 let blobs = Arc::new(GridFsBlobStore::new(store.database()));
-                Self { store: Arc::new(store), blobs, secret }
+                Self { store: Arc::new(Timed(Arc::new(store))), blobs, secret }
             }
             None => {
                 let store = EmbeddedStore::open(&settings.data_dir).context("cannot open the store")?;
                 let blobs = FileBlobStore::open(&settings.data_dir.join("media")).context("cannot open media")?;
                 Self {
-                    store: Arc::new(store),
+                    store: Arc::new(Timed(Arc::new(store))),
                     blobs: Arc::new(blobs),
                     secret: load_or_create_secret(&settings.data_dir)?,
                 }
@@ -455,6 +455,7 @@ pub async fn open_search(settings: &Settings) -> anyhow::Result<Arc<dyn SearchEn
             Arc::new(TantivyEngine::open(&dir).with_context(|| format!("cannot open the index in {}", dir.display()))?)
         }
     };
+    let engine: Arc<dyn SearchEngine> = Arc::new(crate::search::Timed(engine));
     engine.prepare().await.context("cannot prepare the search indexes")?;
     Ok(engine)
 }

@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use fred::prelude::*;
 
 use crate::domain::{Members, Room};
-use crate::redis::ensure_up;
+use crate::redis::{ensure_up, timed};
 
 #[async_trait]
 pub trait RoomCache: Send + Sync + 'static {
@@ -109,7 +109,7 @@ impl RedisRoomCache {
             return Ok(Some(members));
         }
         let (json, version): (Option<String>, Option<u64>) =
-            self.redis.hmget(room_key(room_id), vec!["members", "mv"]).await?;
+            timed("cache_members", self.redis.hmget(room_key(room_id), vec!["members", "mv"])).await?;
         let (Some(json), Some(version)) = (json, version) else { return Ok(None) };
         if version != mv {
             return Ok(None);
@@ -124,8 +124,11 @@ impl RedisRoomCache {
     }
 
     async fn read(&self, room_id: &str) -> Result<Option<Room>, Error> {
-        ensure_up(&self.redis)?;
-        let (doc, mv): (Option<String>, Option<u64>) = self.redis.hmget(room_key(room_id), vec!["doc", "mv"]).await?;
+        let (doc, mv): (Option<String>, Option<u64>) = timed("cache_get", async {
+            ensure_up(&self.redis)?;
+            self.redis.hmget(room_key(room_id), vec!["doc", "mv"]).await
+        })
+        .await?;
         let (Some(doc), Some(mv)) = (doc, mv) else { return Ok(None) };
         let Ok(mut room) = serde_json::from_str::<Room>(&doc) else { return Ok(None) };
         let Some(members) = self.members(room_id, mv).await? else { return Ok(None) };
@@ -135,10 +138,13 @@ impl RedisRoomCache {
 
     /// Runs `PUT_IF_NEWER`; `false` when the members are needed.
     async fn write(&self, room: &Room, doc: &str, members: String, since: u64) -> Result<bool, Error> {
-        ensure_up(&self.redis)?;
         let args =
             vec![room.version.to_string(), doc.to_string(), members, since.to_string(), TTL.as_millis().to_string()];
-        let stored: i64 = self.redis.eval(PUT_IF_NEWER, vec![room_key(&room.id)], args).await?;
+        let stored: i64 = timed("cache_put", async {
+            ensure_up(&self.redis)?;
+            self.redis.eval(PUT_IF_NEWER, vec![room_key(&room.id)], args).await
+        })
+        .await?;
         Ok(stored == 1)
     }
 }
@@ -159,10 +165,11 @@ impl RoomCache for RedisRoomCache {
     }
 
     async fn version(&self, room_id: &str) -> Option<u64> {
-        let version: Result<Option<u64>, Error> = match ensure_up(&self.redis) {
-            Ok(()) => self.redis.hget(room_key(room_id), "v").await,
-            Err(e) => Err(e),
-        };
+        let version: Result<Option<u64>, Error> = timed("cache_version", async {
+            ensure_up(&self.redis)?;
+            self.redis.hget(room_key(room_id), "v").await
+        })
+        .await;
         version.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "room cache read failed");
             None
@@ -190,10 +197,11 @@ impl RoomCache for RedisRoomCache {
 
     async fn forget(&self, room_id: &str) {
         self.parsed.lock().unwrap_or_else(|e| e.into_inner()).remove(room_id);
-        let deleted: Result<i64, Error> = match ensure_up(&self.redis) {
-            Ok(()) => self.redis.del(room_key(room_id)).await,
-            Err(e) => Err(e),
-        };
+        let deleted: Result<i64, Error> = timed("cache_forget", async {
+            ensure_up(&self.redis)?;
+            self.redis.del(room_key(room_id)).await
+        })
+        .await;
         if let Err(e) = deleted {
             tracing::warn!(error = %e, "room cache delete failed");
         }

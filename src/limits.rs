@@ -26,7 +26,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::error::AppError;
-use crate::redis::ensure_up;
+use crate::redis::{ensure_up, timed};
 
 const WINDOW: Duration = Duration::from_secs(60);
 
@@ -97,11 +97,13 @@ impl RedisLimiter {
     /// Counts one attempt; returns the count in the current window and the
     /// milliseconds left in it. A window starts at a key's first attempt.
     async fn count(&self, key: &str) -> Result<(i64, i64), Error> {
-        ensure_up(&self.redis)?;
         let key = format!("ratelimit:{}:{key}", self.name);
         let window = WINDOW.as_millis().to_string();
-        let (count, left): (i64, i64) = self.redis.eval(COUNT, vec![key], vec![window]).await?;
-        Ok((count, left))
+        timed("rate_limit", async {
+            ensure_up(&self.redis)?;
+            self.redis.eval(COUNT, vec![key], vec![window]).await
+        })
+        .await
     }
 }
 
@@ -189,20 +191,20 @@ impl Admissions for RedisAdmissions {
     async fn admit(&self, key: &str) {
         self.fallback.admit(key).await;
         let expiry = Some(Expiration::PX(ADMITTED_FOR.as_millis() as i64));
-        let set = async {
+        let set = timed("admit", async {
             ensure_up(&self.redis)?;
             self.redis.set::<(), _, _>(format!("admitted:{key}"), 1, expiry, None, false).await
-        };
+        });
         if let Err(e) = set.await {
             tracing::warn!(error = %e, "Redis unavailable: admission kept on this node only");
         }
     }
 
     async fn admitted(&self, key: &str) -> bool {
-        let exists = async {
+        let exists = timed("admitted", async {
             ensure_up(&self.redis)?;
             self.redis.exists::<i64, _>(format!("admitted:{key}")).await
-        };
+        });
         match exists.await {
             Ok(n) => n > 0,
             Err(_) => self.fallback.admitted(key).await,

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use fred::prelude::*;
 use fred::types::{Expiration, SetOptions};
 
-use crate::redis::ensure_up;
+use crate::redis::{ensure_up, timed};
 
 #[async_trait]
 pub trait RoomLocks: Send + Sync + 'static {
@@ -70,9 +70,12 @@ impl RedisLocks {
     }
 
     async fn try_take(&self, key: &str, token: &str) -> Result<bool, Error> {
-        ensure_up(&self.redis)?;
         let expire = Some(Expiration::PX(LEASE.as_millis() as i64));
-        let taken: Option<String> = self.redis.set(key, token, expire, Some(SetOptions::NX), false).await?;
+        let taken: Option<String> = timed("lock_take", async {
+            ensure_up(&self.redis)?;
+            self.redis.set(key, token, expire, Some(SetOptions::NX), false).await
+        })
+        .await?;
         Ok(taken.is_some())
     }
 }
@@ -124,7 +127,8 @@ pub struct LockGuard {
 impl LockGuard {
     #[tracing::instrument(level = "debug", name = "room_lock.release", skip_all)]
     pub async fn release(self) {
-        let released: Result<i64, Error> = self.redis.eval(RELEASE, vec![self.key], vec![self.token]).await;
+        let released: Result<i64, Error> =
+            timed("lock_release", self.redis.eval(RELEASE, vec![self.key], vec![self.token])).await;
         if let Err(e) = released {
             tracing::debug!(error = %e, "room lock not released, it will expire");
         }

@@ -179,6 +179,7 @@ impl Photos {
         }
         let photos = self.clone();
         tokio::spawn(async move {
+            let _counted = crate::telemetry::JobGauge::start("photo_render");
             let id = photo.id.clone();
             if let Ok(_slot) = photos.0.render_slots.acquire().await {
                 photos.render(photo).await;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fred::prelude::*;
 
-use crate::redis::ensure_up;
+use crate::redis::{ensure_up, timed};
 
 #[async_trait]
 pub trait Presence: Send + Sync + 'static {
@@ -130,18 +130,23 @@ impl RedisPresence {
     }
 
     async fn publish(&self, room_id: &str, member_id: &str) -> Result<(), Error> {
-        ensure_up(&self.redis)?;
-        let expires = now_ms() + ENTRY_TTL.as_millis() as f64;
-        let key = presence_key(room_id);
-        let _: () = self.redis.zadd(&key, None, None, false, false, (expires, self.entry(member_id))).await?;
-        let _: () = self.redis.pexpire(&key, ENTRY_TTL.as_millis() as i64 * 2, None).await?;
-        Ok(())
+        timed("presence_publish", async {
+            ensure_up(&self.redis)?;
+            let expires = now_ms() + ENTRY_TTL.as_millis() as f64;
+            let key = presence_key(room_id);
+            let _: () = self.redis.zadd(&key, None, None, false, false, (expires, self.entry(member_id))).await?;
+            let _: () = self.redis.pexpire(&key, ENTRY_TTL.as_millis() as i64 * 2, None).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn read(&self, room_id: &str) -> Result<HashSet<String>, Error> {
-        ensure_up(&self.redis)?;
-        let entries: Vec<String> =
-            self.redis.zrangebyscore(presence_key(room_id), now_ms(), "+inf", false, None).await?;
+        let entries: Vec<String> = timed("presence_read", async {
+            ensure_up(&self.redis)?;
+            self.redis.zrangebyscore(presence_key(room_id), now_ms(), "+inf", false, None).await
+        })
+        .await?;
         Ok(entries.iter().filter_map(|e| e.split_once('|').map(|(_, member)| member.to_string())).collect())
     }
 }
@@ -166,10 +171,11 @@ impl Presence for RedisPresence {
         if !self.local.remove(room_id, member_id) {
             return false;
         }
-        let removed: Result<(), Error> = match ensure_up(&self.redis) {
-            Ok(()) => self.redis.zrem(presence_key(room_id), self.entry(member_id)).await,
-            Err(e) => Err(e),
-        };
+        let removed: Result<(), Error> = timed("presence_withdraw", async {
+            ensure_up(&self.redis)?;
+            self.redis.zrem(presence_key(room_id), self.entry(member_id)).await
+        })
+        .await;
         if let Err(e) = removed {
             tracing::warn!(error = %e, "presence not withdrawn");
         }

@@ -4,8 +4,12 @@
 //! their own, forever, with backoff; commands fail after half a second while
 //! Redis is away, so nothing waits on it indefinitely.
 //!
-//! Owns: the Redis connections. A leaf: imports nothing of ours.
+//! Each of our operations (a command or a few) goes through `timed`, which
+//! records its time and failures for operators.
+//!
+//! Owns: the Redis connections. May use: `telemetry` (a leaf too).
 
+use std::future::Future;
 use std::time::Duration;
 
 use fred::clients::SubscriberClient;
@@ -52,6 +56,23 @@ impl Redis {
         tokio::spawn(resubscribe_after_reconnects(subscriber.clone()));
         Ok(Self { client, subscriber, adapter })
     }
+}
+
+/// Runs one of our Redis operations (one command or a few), recording its
+/// time (`crowdjuke_redis_call_seconds{operation}`) and, when it fails, the
+/// kind of failure (`crowdjuke_redis_errors_total{operation,error}`).
+pub async fn timed<T>(operation: &'static str, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    use crate::telemetry::{Call, REDIS_ERRORS, REDIS_SECONDS};
+    let timer = Call::start(REDIS_SECONDS, REDIS_ERRORS, &[("operation", operation)]);
+    let result = work.await;
+    timer.finish(result.as_ref().err().map(|e| match e.kind() {
+        ErrorKind::IO => "io",
+        ErrorKind::Timeout => "timeout",
+        ErrorKind::Auth => "auth",
+        ErrorKind::Canceled => "canceled",
+        _ => "other",
+    }));
+    result
 }
 
 /// Fails at once while the connection is down (fred is reconnecting), so

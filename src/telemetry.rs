@@ -38,6 +38,23 @@ pub const WRITE_FAILURES: &str = "crowdjuke_room_write_failures_total";
 pub const DROPPED: &str = "crowdjuke_dropped_deliveries_total";
 /// Resident memory of the process, bytes.
 pub const RESIDENT: &str = "crowdjuke_process_resident_bytes";
+/// Seconds of one store call, by `call` (`load_room`, `save_room`, …).
+pub const STORE_SECONDS: &str = "crowdjuke_store_call_seconds";
+/// Store calls that failed, by `call` and `error` (`unavailable`, `corrupt`,
+/// `abandoned` at a deadline).
+pub const STORE_ERRORS: &str = "crowdjuke_store_errors_total";
+/// Seconds of one of our Redis operations, by `operation`.
+pub const REDIS_SECONDS: &str = "crowdjuke_redis_call_seconds";
+/// Redis operations that failed, by `operation` and `error` (`io` while
+/// Redis is away, `timeout`, `auth`, `canceled`, `other`).
+pub const REDIS_ERRORS: &str = "crowdjuke_redis_errors_total";
+/// Seconds of one search engine call, by `call` and `index`.
+pub const SEARCH_SECONDS: &str = "crowdjuke_search_call_seconds";
+/// Search engine calls that failed, by `call`, `index` and `error`.
+pub const SEARCH_ERRORS: &str = "crowdjuke_search_errors_total";
+/// Background jobs waiting or running on this node, by `kind`
+/// (`import`, `export`, `photo_render`).
+pub const JOBS: &str = "crowdjuke_background_jobs";
 
 /// Every series name, for the dashboard's check (tests/api/deploy.rs).
 pub const ALL: &[&str] = &[
@@ -52,6 +69,13 @@ pub const ALL: &[&str] = &[
     WRITE_FAILURES,
     DROPPED,
     RESIDENT,
+    STORE_SECONDS,
+    STORE_ERRORS,
+    REDIS_SECONDS,
+    REDIS_ERRORS,
+    SEARCH_SECONDS,
+    SEARCH_ERRORS,
+    JOBS,
 ];
 
 const SECONDS_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0];
@@ -108,6 +132,72 @@ fn describe() {
     describe_counter!(WRITE_FAILURES, "Room writes that failed (store error or deadline).");
     describe_counter!(DROPPED, "Socket.IO events not queued because a socket's send buffer was full.");
     describe_gauge!(RESIDENT, metrics::Unit::Bytes, "Resident memory of the process.");
+    describe_histogram!(STORE_SECONDS, metrics::Unit::Seconds, "One store call, by call.");
+    describe_counter!(STORE_ERRORS, "Store calls that failed, by call and error.");
+    describe_histogram!(REDIS_SECONDS, metrics::Unit::Seconds, "One Redis operation, by operation.");
+    describe_counter!(REDIS_ERRORS, "Redis operations that failed, by operation and error.");
+    describe_histogram!(SEARCH_SECONDS, metrics::Unit::Seconds, "One search engine call, by call and index.");
+    describe_counter!(SEARCH_ERRORS, "Search engine calls that failed, by call and error.");
+    describe_gauge!(JOBS, "Background jobs waiting or running on this node, by kind.");
+}
+
+/// One call into a dependency (the store, Redis, the search engine): its
+/// seconds go to the `seconds` histogram and, when it failed, a count to
+/// the `errors` counter with an `error` label. A call dropped unfinished
+/// (its command's deadline passed) counts as `abandoned`.
+pub struct Call {
+    seconds: &'static str,
+    errors: &'static str,
+    labels: Vec<metrics::Label>,
+    started: std::time::Instant,
+    finished: bool,
+}
+
+impl Call {
+    pub fn start(seconds: &'static str, errors: &'static str, labels: &[(&'static str, &'static str)]) -> Self {
+        let labels = labels.iter().map(|(k, v)| metrics::Label::from_static_parts(k, v)).collect();
+        Self { seconds, errors, labels, started: std::time::Instant::now(), finished: false }
+    }
+
+    /// Records the call's end: `error` names how it failed (`None`: it did not).
+    pub fn finish(mut self, error: Option<&'static str>) {
+        self.record(error);
+        self.finished = true;
+    }
+
+    fn record(&self, error: Option<&'static str>) {
+        metrics::histogram!(self.seconds, self.labels.clone()).record(self.started.elapsed().as_secs_f64());
+        if let Some(error) = error {
+            let mut labels = self.labels.clone();
+            labels.push(metrics::Label::from_static_parts("error", error));
+            metrics::counter!(self.errors, labels).increment(1);
+        }
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.record(Some("abandoned"));
+        }
+    }
+}
+
+/// Counts one background job of `kind` in `crowdjuke_background_jobs` for
+/// as long as it lives (a panicking job is uncounted too).
+pub struct JobGauge(&'static str);
+
+impl JobGauge {
+    pub fn start(kind: &'static str) -> Self {
+        metrics::gauge!(JOBS, "kind" => kind).increment(1.0);
+        Self(kind)
+    }
+}
+
+impl Drop for JobGauge {
+    fn drop(&mut self) {
+        metrics::gauge!(JOBS, "kind" => self.0).decrement(1.0);
+    }
 }
 
 /// The metrics now, in the Prometheus text format (empty when no recorder

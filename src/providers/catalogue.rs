@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::Providers;
 use crate::domain::Track;
-use crate::redis::ensure_up;
+use crate::redis::{ensure_up, timed};
 
 /// Fewer library hits than this ask the catalogue too.
 pub const FEW_HITS: usize = 5;
@@ -59,18 +59,23 @@ pub struct RedisCatalogueCache(pub Client);
 #[async_trait]
 impl CatalogueCache for RedisCatalogueCache {
     async fn get(&self, key: &str) -> Option<Vec<String>> {
-        ensure_up(&self.0).ok()?;
-        let json: Option<String> = self.0.get(key).await.ok()?;
+        let json: Option<String> = timed("catalogue_get", async {
+            ensure_up(&self.0)?;
+            self.0.get(key).await
+        })
+        .await
+        .ok()?;
         serde_json::from_str(&json?).ok()
     }
 
     async fn put(&self, key: &str, ids: &[String]) {
-        if ensure_up(&self.0).is_err() {
-            return;
-        }
         let Ok(json) = serde_json::to_string(ids) else { return };
         let expiry = Some(Expiration::EX(CACHE_FOR.as_secs() as i64));
-        let stored: Result<(), Error> = self.0.set(key, json, expiry, None, false).await;
+        let stored: Result<(), Error> = timed("catalogue_put", async {
+            ensure_up(&self.0)?;
+            self.0.set(key, json, expiry, None, false).await
+        })
+        .await;
         if let Err(e) = stored {
             tracing::warn!(error = %e, "catalogue cache write failed");
         }

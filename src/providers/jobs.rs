@@ -75,6 +75,7 @@ impl Providers {
         let job = self.new_job(provider.name(), user_id, JobKind::Import, source.label()).await?;
         let (providers, started) = (self.clone(), job.clone());
         tokio::spawn(async move {
+            let _counted = crate::telemetry::JobGauge::start("import");
             let mut job = started;
             let result = providers.import(provider.as_ref(), &mut job, &source, fallback).await;
             providers.finish_job(job, result).await;
@@ -101,6 +102,7 @@ impl Providers {
         let job = self.new_job(provider.name(), user_id, JobKind::Export, label.to_string()).await?;
         let (providers, started) = (self.clone(), job.clone());
         tokio::spawn(async move {
+            let _counted = crate::telemetry::JobGauge::start("export");
             let mut job = started;
             let result = providers.export(provider.as_ref(), &mut job, &name, tracks).await;
             providers.finish_job(job, result).await;

@@ -16,6 +16,7 @@ pub mod plan;
 pub mod query;
 pub mod request;
 pub mod tantivy_engine;
+mod timed;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,6 +31,7 @@ pub use config::{IndexConfig, IndexName};
 pub use meili::MeiliEngine;
 pub use request::{GeoPoint, SearchRequest, SortKey};
 pub use tantivy_engine::TantivyEngine;
+pub use timed::Timed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {

@@ -17,6 +17,7 @@ mod embedded;
 mod mongo;
 mod music_files;
 pub mod providers;
+mod timed;
 mod venues;
 
 use async_trait::async_trait;
@@ -28,6 +29,7 @@ pub use embedded::EmbeddedStore;
 pub use mongo::MongoStore;
 pub use music_files::MusicFileStore;
 pub use providers::ProviderStore;
+pub use timed::Timed;
 pub use venues::VenueStore;
 
 use crate::domain::room::Members;

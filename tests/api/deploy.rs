@@ -32,7 +32,9 @@ fn compose_has_the_whole_stack() {
     assert!(image(services, "mongo").starts_with("mongo:7"));
     assert!(image(services, "meilisearch").starts_with("getmeili/meilisearch:v1."));
     assert!(image(services, "lb").starts_with("nginx:"));
-    assert_eq!(services["lb"]["ports"][0].as_str(), Some("8080:80"));
+    let ports: Vec<&str> =
+        services["lb"]["ports"].as_sequence().expect("ports").iter().filter_map(|p| p.as_str()).collect();
+    assert_eq!(ports, ["80:80", "443:443"], "HTTPS, and plain HTTP that redirects");
 }
 
 fn node_settings(env: &Value) -> Settings {
@@ -65,8 +67,13 @@ fn every_node_is_configured_for_scale_out_and_behind_the_balancer() {
     let mut ids = Vec::new();
     for (name, service) in nodes {
         let settings = node_settings(&service["environment"]);
-        assert_eq!(settings.redis_url.as_deref(), Some("redis://redis:6379"), "{name}");
-        assert!(settings.mongodb_uri.as_deref().is_some_and(|u| u.starts_with("mongodb://mongo:27017")), "{name}");
+        let redis_url = settings.redis_url.as_deref().unwrap_or_default();
+        assert!(redis_url.starts_with("redis://:${REDIS_PASSWORD:?") && redis_url.ends_with("}@redis:6379"), "{name}");
+        let mongodb_uri = settings.mongodb_uri.as_deref().unwrap_or_default();
+        assert!(mongodb_uri.starts_with("mongodb://crowdjuke:${MONGO_APP_PASSWORD:?"), "{name} logs in: {mongodb_uri}");
+        assert!(mongodb_uri.contains("}@mongo:27017/crowdjuke?"), "{name}: {mongodb_uri}");
+        assert!(mongodb_uri.contains("authSource=crowdjuke"), "{name} is a user of its database: {mongodb_uri}");
+        assert_eq!(settings.mongodb_db, "crowdjuke", "{name}: the database mongo-init.js gives it");
         assert!(settings.behind_proxy, "{name} rate-limits by the forwarded client address");
         assert_eq!(settings.meilisearch_url.as_deref(), Some("http://meilisearch:7700"), "{name}");
         let key = settings.meilisearch_api_key.as_ref().map(|k| k.0.clone());
@@ -88,6 +95,59 @@ fn every_node_is_configured_for_scale_out_and_behind_the_balancer() {
     assert!(nginx.contains("proxy_http_version 1.1;"));
     let mounted = doc["services"]["lb"]["volumes"][0].as_str().expect("nginx.conf mounted");
     assert!(mounted.starts_with("./deploy/nginx.conf:"));
+}
+
+/// Every secret comes from the operator's uncommitted `.env`: the compose
+/// file has none written in, each variable it requires is in
+/// deploy/env.example, and `.env` and the certificates are ignored by git.
+/// Redis and MongoDB ask for passwords; nginx serves TLS with the
+/// certificate mounted from deploy/tls.
+#[test]
+fn secrets_stay_outside_the_repository_and_every_service_asks_for_one() {
+    let text = repo_file("docker-compose.yml");
+    let example = repo_file("deploy/env.example");
+    let mut required = BTreeSet::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("${") {
+        let name: String = rest[at + 2..].chars().take_while(|c| c.is_ascii_uppercase() || *c == '_').collect();
+        rest = &rest[at + 2 + name.len()..];
+        required.insert(name);
+    }
+    for name in
+        ["CROWDJUKE_PUBLIC_URL", "MEILI_MASTER_KEY", "REDIS_PASSWORD", "MONGO_ROOT_PASSWORD", "MONGO_APP_PASSWORD"]
+    {
+        assert!(required.contains(name), "{name} comes from .env");
+    }
+    for name in &required {
+        assert!(example.lines().any(|l| l.starts_with(&format!("{name}="))), "{name} is in deploy/env.example");
+    }
+    let ignored = repo_file(".gitignore");
+    for path in [".env", "deploy/tls/"] {
+        assert!(ignored.lines().any(|l| l == path), "{path} is not committed");
+    }
+
+    let doc = compose();
+    let services = &doc["services"];
+    let redis = services["redis"]["command"].as_sequence().expect("command").last().and_then(|c| c.as_str());
+    assert!(redis.is_some_and(|c| c.contains("--requirepass \"$$REDIS_PASSWORD\"")), "{redis:?}");
+    let mongo = &services["mongo"]["environment"];
+    assert_eq!(
+        mongo["MONGO_INITDB_ROOT_PASSWORD"].as_str(),
+        Some("${MONGO_ROOT_PASSWORD:?set MONGO_ROOT_PASSWORD in .env}")
+    );
+    let init = services["mongo"]["volumes"].as_sequence().expect("volumes").iter().filter_map(|v| v.as_str());
+    assert!(init.clone().any(|v| v == "./deploy/mongo-init.js:/docker-entrypoint-initdb.d/crowdjuke.js:ro"));
+    let script = repo_file("deploy/mongo-init.js");
+    assert!(script.contains("user: 'crowdjuke'") && script.contains("process.env.MONGO_APP_PASSWORD"));
+    assert!(script.contains("roles: [{ role: 'readWrite', db: 'crowdjuke' }]"), "the nodes' user can do no more");
+
+    let nginx = repo_file("deploy/nginx.conf");
+    assert!(nginx.contains("listen 443 ssl;"));
+    assert_eq!(directive(&nginx, "ssl_certificate"), "/etc/nginx/tls/fullchain.pem");
+    assert_eq!(directive(&nginx, "ssl_certificate_key"), "/etc/nginx/tls/privkey.pem");
+    assert!(nginx.contains("return 301 https://$host$request_uri;"), "plain HTTP sends phones to HTTPS");
+    let lb = services["lb"]["volumes"].as_sequence().expect("volumes").iter().filter_map(|v| v.as_str());
+    assert!(lb.clone().any(|v| v == "./deploy/tls:/etc/nginx/tls:ro"), "the certificate is mounted");
 }
 
 /// The value of an nginx directive (the first occurrence).

@@ -444,6 +444,18 @@ where
 }
 
 /// Entry ids of a snapshot's queue, in play order.
+/// The sum of this process's `series` samples (`GET /metrics` text, from
+/// the recorder every in-process server shares) whose labels hold every
+/// `key="value"` pair of `labels`; 0 when there is none.
+pub fn metric(series: &str, labels: &[&str]) -> f64 {
+    crowdjuke::telemetry::render()
+        .lines()
+        .filter(|l| l.starts_with(&format!("{series} ")) || l.starts_with(&format!("{series}{{")))
+        .filter(|l| labels.iter().all(|pair| l.contains(pair)))
+        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+        .sum()
+}
+
 pub fn queue_ids(snapshot: &Value) -> Vec<String> {
     snapshot["queue"]
         .as_array()

@@ -37,11 +37,14 @@ fn use_search(s: &mut Settings, search: &MeiliDouble) {
 }
 
 async fn cluster(n: usize, mongodb_uri: &str, redis_url: &str) -> Cluster {
-    let db = services::fresh_db_name();
+    cluster_on(n, mongodb_uri, &services::fresh_db_name(), redis_url).await
+}
+
+async fn cluster_on(n: usize, mongodb_uri: &str, db: &str, redis_url: &str) -> Cluster {
     let search = MeiliDouble::start(Some(MEILI_KEY)).await;
     let mut nodes = Vec::new();
     for i in 0..n {
-        let (uri, db, redis) = (mongodb_uri.to_string(), db.clone(), redis_url.to_string());
+        let (uri, db, redis) = (mongodb_uri.to_string(), db.to_string(), redis_url.to_string());
         let node = spawn_with(TempDir::new().expect("temp dir"), |s| {
             s.mongodb_uri = Some(uri);
             s.mongodb_db = db;
@@ -338,9 +341,13 @@ async fn writes_answer_unavailable_while_mongodb_is_down_and_succeed_after() {
     let second = hs.ack_raw_within(&add(2), WAIT * 3).await;
     assert_eq!(second["ok"], true, "{second}");
 
+    // Failed at once (`unavailable`) or cut off by the command's deadline (`abandoned`).
+    let failed = || crate::helpers::metric("crowdjuke_store_errors_total", &[]);
+    let failed_before = failed();
     mongo.stop();
     let reply = hs.ack("queue:add", json!({"track_id": TestApp::track_id(3)})).await;
     assert_eq!(reply["error"]["code"], "unavailable", "{reply}");
+    assert!(failed() > failed_before, "operators see the store's failures");
     let (status, body) = cluster.node(0).get("/api/ready").await;
     assert_eq!(status, 503, "{body}");
 
@@ -426,6 +433,65 @@ async fn a_catalogue_uploaded_on_one_node_is_searchable_and_queueable_on_every_n
     let gs = cluster.node(1).connect(&guest.token).await;
     gs.ok("queue:add", json!({"track_id": "isrc-GBXYZ2600001"})).await;
     assert!(cluster.search.rejected().is_empty(), "{:#?}", cluster.search.rejected());
+}
+
+/// The compose file runs Redis and MongoDB with passwords: nodes reach
+/// both with the passwords in their addresses (a vote on one node reaches
+/// a guest on the other through Redis, and is stored), and a node given a
+/// wrong password stops at start with an error naming the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_use_redis_and_mongodb_with_passwords_and_stop_on_a_wrong_one() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let (redis_password, mongo_password) = ("9f2c41d0a7e3b8", "4be17c0d92aa61");
+    let db = services::fresh_db_name();
+    let redis = Service::redis_with_password(redis_password).await;
+    let mongo = Service::mongodb_with_user(&db, "crowdjuke", mongo_password).await;
+    let (redis_url, mongodb_uri) =
+        (redis.redis_url_with_password(redis_password), mongo.mongodb_uri_as("crowdjuke", mongo_password, &db));
+    let cluster = cluster_on(2, &mongodb_uri, &db, &redis_url).await;
+    let cache_puts = || crate::helpers::metric("crowdjuke_redis_call_seconds_count", &[r#"operation="cache_put""#]);
+    let puts_before = cache_puts();
+    let host = cluster.node(0).create_room(json!({})).await;
+    let hs = cluster.node(0).connect(&host.token).await;
+    let guest = cluster.node(1).join(&host.code, "Gus").await;
+    let gs = cluster.node(1).connect(&guest.token).await;
+    hs.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    let added = hs.ok("queue:add", json!({"track_id": TestApp::track_id(2)})).await;
+    let entry = added["entry"]["id"].as_str().expect("entry id").to_string();
+    gs.wait_for("room:changed", |c| c.to_string().contains(&entry)).await;
+    gs.ok("queue:vote", json!({"entry_id": entry, "value": 1})).await;
+    // Stored in MongoDB: a client that comes later reads the vote there.
+    let late = cluster.node(1).connect(&host.token).await;
+    let queue = late.snapshot().await["queue"].clone();
+    assert_eq!(queue[0]["score"].as_i64(), Some(2), "{queue}");
+    assert!(cache_puts() > puts_before, "Redis calls are timed for operators");
+
+    let search_url = cluster.search.url();
+    let build = |mongodb_uri: String, redis_url: String| {
+        let (db, search_url) = (db.clone(), search_url.clone());
+        async move {
+            let dir = TempDir::new().expect("dir");
+            let settings = Settings {
+                data_dir: dir.path().to_path_buf(),
+                mongodb_uri: Some(mongodb_uri),
+                mongodb_db: db,
+                redis_url: Some(redis_url),
+                meilisearch_url: Some(search_url),
+                meilisearch_api_key: Some(ApiKey(MEILI_KEY.into())),
+                ..Settings::default()
+            };
+            let clock = std::sync::Arc::new(crowdjuke::clock::ManualClock::new(0));
+            let built = crowdjuke::Server::build(settings, clock, "http://127.0.0.1".into());
+            let built =
+                tokio::time::timeout(WAIT, built).await.expect("a wrong password is said at once, not waited out");
+            built.err().map(|e| format!("{e:#}")).unwrap_or_default()
+        }
+    };
+    let error = build(mongo.mongodb_uri_as("crowdjuke", "wrong", &db), redis_url.clone()).await;
+    assert!(error.contains("MongoDB") && error.to_lowercase().contains("auth"), "{error}");
+    let error = build(mongodb_uri.clone(), redis.redis_url_with_password("wrong")).await;
+    assert!(error.contains("Redis") && error.contains("WRONGPASS"), "{error}");
+    assert!(!error.contains("wrong@"), "the password is not repeated: {error}");
 }
 
 #[tokio::test]
@@ -602,19 +668,67 @@ async fn every_command_and_the_readiness_probe_answer_within_the_deadline_while_
 }
 
 /// The shipped `deploy/nginx.conf`, run by the real nginx in front of two
-/// nodes: the node names become their loopback addresses, and `resolve`
-/// (nginx 1.27.3+, the compose image) is left out for the older nginx a
-/// distribution may ship.
+/// nodes: the node names become their loopback addresses, the operator's
+/// certificate one made for the test (a test CA and a leaf for
+/// 127.0.0.1), and `resolve` (nginx 1.27.3+, the compose image) is left
+/// out for the older nginx a distribution may ship.
 struct Balancer {
+    /// HTTPS, where phones are served.
     addr: SocketAddr,
+    /// Plain HTTP, which only redirects.
+    plain: SocketAddr,
+    /// The test CA that signed the certificate, for clients to trust.
+    ca: reqwest::Certificate,
     child: Child,
     _dir: TempDir,
+}
+
+/// Makes a test CA and a certificate for 127.0.0.1 signed by it in `dir`
+/// (`ca.pem`, `fullchain.pem`, `privkey.pem`) with the openssl command.
+fn test_certificate(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    openssl(
+        &[
+            &["req", "-x509"],
+            &key[..],
+            &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=crowdjuke test CA"],
+        ]
+        .concat(),
+    );
+    openssl(&[&["req"], &key[..], &["-keyout", "privkey.pem", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1"]].concat());
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+        "-out",
+        "fullchain.pem",
+    ]);
 }
 
 impl Balancer {
     async fn start(nodes: &[&TestApp]) -> Self {
         let dir = TempDir::new().expect("temp dir");
-        let port = services::free_port();
+        let (port, plain_port) = (services::free_port(), services::free_port());
+        test_certificate(dir.path());
         let mut conf =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf")).expect("conf");
         for (i, node) in nodes.iter().enumerate() {
@@ -623,7 +737,9 @@ impl Balancer {
         let path = |name: &str| dir.path().join(name).display().to_string();
         conf = conf
             .replace(" resolve;", ";")
-            .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+            .replace("listen 80;", &format!("listen 127.0.0.1:{plain_port};"))
+            .replace("listen 443 ssl;", &format!("listen 127.0.0.1:{port} ssl;"))
+            .replace("/etc/nginx/tls/", &format!("{}/", dir.path().display()))
             .replace("events {", &format!("error_log {};\npid {};\nevents {{", path("error.log"), path("nginx.pid")))
             .replace(
                 "http {",
@@ -634,6 +750,7 @@ impl Balancer {
                 ),
             );
         assert!(!conf.contains("node1:8080") && !conf.contains("node2:8080"), "every node placed");
+        assert!(!conf.contains("/etc/nginx/tls/") && !conf.contains("listen 443"), "the test's certificate and port");
         std::fs::write(dir.path().join("nginx.conf"), conf).expect("write conf");
         let nginx = std::env::var("TEST_NGINX").unwrap_or_else(|_| "nginx".into());
         let mut child = Command::new(&nginx)
@@ -643,9 +760,11 @@ impl Balancer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {nginx}: {e} (scripts/test installs nginx)"));
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let plain: SocketAddr = format!("127.0.0.1:{plain_port}").parse().expect("addr");
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(dir.path().join("ca.pem")).expect("ca")).expect("pem");
         for _ in 0..200 {
             if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                return Self { addr, child, _dir: dir };
+                return Self { addr, plain, ca, child, _dir: dir };
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -656,7 +775,17 @@ impl Balancer {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("https://{}{path}", self.addr)
+    }
+
+    /// An HTTPS client that trusts the test CA (and nothing else).
+    fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(self.ca.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
     }
 }
 
@@ -664,6 +793,46 @@ impl Drop for Balancer {
     fn drop(&mut self) {
         self.child.kill().ok();
         self.child.wait().ok();
+    }
+}
+
+/// A Socket.IO session over a websocket through TLS (`wss://`): the
+/// upgrade, Engine.IO's open packet, the Socket.IO connect with `token`,
+/// and the room's snapshot.
+async fn secure_websocket_session(http: &reqwest::Client, base: &str, token: &str) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    let upgrade = http
+        .get(format!("{base}/socket.io/?EIO=4&transport=websocket"))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .expect("upgrade request");
+    assert_eq!(upgrade.status().as_u16(), 101, "the websocket upgrade passes through TLS");
+    let upgraded = upgrade.upgrade().await.expect("upgraded");
+    let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(upgraded, Role::Client, None).await;
+    async fn next_text(
+        ws: &mut (impl futures_util::Stream<Item = Result<Message, impl std::fmt::Debug>> + Unpin),
+    ) -> String {
+        loop {
+            let message =
+                tokio::time::timeout(WAIT, ws.next()).await.expect("a message").expect("open").expect("frame");
+            if let Message::Text(text) = message {
+                return text.to_string();
+            }
+        }
+    }
+    assert!(next_text(&mut ws).await.starts_with("0{"), "Engine.IO's open packet");
+    ws.send(Message::text(format!("40{}", json!({ "token": token })))).await.expect("send");
+    let mut seen = Vec::new();
+    while !seen.iter().any(|t: &String| t.starts_with("42[\"room:snapshot\"")) {
+        let text = next_text(&mut ws).await;
+        assert!(!text.starts_with("44"), "connect refused: {text}");
+        seen.push(text);
     }
 }
 
@@ -683,13 +852,22 @@ fn noise_png(width: u32, height: u32) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_shipped_nginx_passes_phone_photos_websockets_and_sticky_polling_to_the_nodes() {
+async fn the_shipped_nginx_serves_tls_and_passes_phone_photos_websockets_and_sticky_polling_to_the_nodes() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let cluster = shared_cluster(2).await;
     let lb = Balancer::start(&[cluster.node(0), cluster.node(1)]).await;
-    let http = reqwest::Client::new();
+    let http = lb.client();
+
+    // Plain HTTP only sends phones to HTTPS, and keeps the path.
+    let plain = http.get(format!("http://{}/join/ABCDEF?x=1", lb.plain)).send().await.expect("plain http");
+    assert_eq!(plain.status().as_u16(), 301);
+    let location = plain.headers()["location"].to_str().expect("location");
+    assert!(location.starts_with("https://") && location.ends_with("/join/ABCDEF?x=1"), "{location}");
+
     let created = http.post(lb.url("/api/rooms")).json(&json!({"name": "P", "host_name": "H"})).send().await;
-    let host = guest_from(&created.expect("create").json().await.expect("json"));
+    let created = created.expect("create over https");
+    assert!(created.headers().contains_key("strict-transport-security"), "phones stay on HTTPS");
+    let host = guest_from(&created.json().await.expect("json"));
 
     // A 10 MB phone photo goes through (nginx's own limit used to be 1 MB).
     let png = noise_png(1900, 1800);
@@ -707,10 +885,8 @@ async fn the_shipped_nginx_passes_phone_photos_websockets_and_sticky_polling_to_
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(status, 202, "through the balancer: {body}");
 
-    // Socket.IO over a websocket through the balancer.
-    let socket = SioClient::connect(lb.addr, json!({"token": host.token})).await.expect("connects through nginx");
-    socket.wait_for("room:snapshot", |_| true).await;
-    socket.ok("queue:add", json!({"track_id": TestApp::track_id(1)})).await;
+    // Socket.IO over a websocket through TLS.
+    secure_websocket_session(&http, &lb.url(""), &host.token).await;
 
     // Long-polling (what socket.io-client starts with): every request of a
     // session must reach the node that holds it; the other node answers

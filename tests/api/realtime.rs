@@ -602,6 +602,16 @@ async fn metrics_count_sockets_events_joins_and_writes_behind_a_token() {
     assert_eq!(hs.refused("queue:vote", json!({"entry_id": "nope", "value": 1})).await, "entry_not_found");
     assert_eq!(hs.refused("no:such_event", json!({})).await, "unknown_event");
     assert_eq!(hs.refused("another:made_up", json!({})).await, "unknown_event");
+    let url_of = |path: &str| format!("http://{}{path}", server.addr);
+    let searched = http.get(url_of("/api/tracks?q=demo")).bearer_auth(&host.token).send().await.expect("search");
+    assert_eq!(searched.status(), 200);
+    let png = crate::photos::encoded(64, 48, image::ImageFormat::Png);
+    let form = reqwest::multipart::Form::new()
+        .part("photo", reqwest::multipart::Part::bytes(png).file_name("p.png").mime_str("image/png").expect("mime"));
+    let photos = url_of(&format!("/api/rooms/{}/photos", host.code));
+    let shared = http.post(photos).bearer_auth(&host.token).multipart(form).send().await.expect("upload");
+    assert_eq!(shared.status(), 202);
+    hs.wait_for("photo:new", |_| true).await;
 
     let text = http.get(&url).bearer_auth("m3trics-t0ken").send().await.expect("metrics").text().await.expect("text");
     let value = |series: &str| -> f64 {
@@ -628,6 +638,25 @@ async fn metrics_count_sockets_events_joins_and_writes_behind_a_token() {
     assert_eq!(value("crowdjuke_dropped_deliveries_total"), 0.0);
     assert!(value("crowdjuke_process_resident_bytes") > 1e6);
     assert!(text.contains("# TYPE crowdjuke_room_write_seconds histogram"), "buckets, not a summary");
+    // The store and the search engine under those writes and that search.
+    // A refused vote is a room write that stores nothing: the join and the two adds are saved.
+    assert!(value(r#"crowdjuke_store_call_seconds_count{call="save_room"}"#) >= 3.0);
+    assert!(value(r#"crowdjuke_store_call_seconds_count{call="room_id_by_code"}"#) >= 1.0, "the join");
+    assert!(value(r#"crowdjuke_search_call_seconds_count{call="search",index="tracks"}"#) >= 1.0);
+    assert!(!text.contains("crowdjuke_store_errors_total{"), "no store call failed");
+    // The photo's render job came and went (the gauge is set before the
+    // render is announced, and dropped with its task just after).
+    let mut jobs = Vec::new();
+    for _ in 0..100 {
+        let text =
+            http.get(&url).bearer_auth("m3trics-t0ken").send().await.expect("metrics").text().await.expect("text");
+        jobs = text.lines().filter(|l| l.starts_with("crowdjuke_background_jobs{")).map(str::to_string).collect();
+        if jobs.iter().any(|l| l == r#"crowdjuke_background_jobs{kind="photo_render"} 0"#) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(jobs, [r#"crowdjuke_background_jobs{kind="photo_render"} 0"#]);
 
     drop(hs);
     let mut sockets = 1.0;

@@ -66,6 +66,32 @@ impl Service {
         service
     }
 
+    /// A private Redis that asks for `password` (`requirepass`, as the
+    /// compose file runs it).
+    pub async fn redis_with_password(password: &str) -> Self {
+        let mut service = Self::redis().await;
+        service.stop();
+        service.args.extend(["--requirepass".to_string(), password.to_string()]);
+        service.resume().await;
+        service
+    }
+
+    /// A private SecantusDB that asks for a password (`--auth`, SCRAM),
+    /// with one user holding readWrite on `db` only, as
+    /// deploy/mongo-init.js makes for the compose file.
+    pub async fn mongodb_with_user(db: &str, user: &str, password: &str) -> Self {
+        let mut service = Self::mongodb().await;
+        let client = mongodb::Client::with_uri_str(service.mongodb_uri()).await.expect("client");
+        let roles = vec![mongodb::bson::doc! { "role": "readWrite", "db": db }];
+        let create = mongodb::bson::doc! { "createUser": user, "pwd": password, "roles": roles };
+        client.database(db).run_command(create).await.expect("createUser");
+        client.shutdown().await;
+        service.stop();
+        service.args.push("--auth".into());
+        service.resume().await;
+        service
+    }
+
     async fn start(program: PathBuf, args: Vec<String>, port: u16) -> Self {
         let mut service = Self { port, child: None, program, args, _dir: TempDir::new().expect("temp dir") };
         service.resume().await;
@@ -78,6 +104,19 @@ impl Service {
 
     pub fn mongodb_uri(&self) -> String {
         format!("mongodb://127.0.0.1:{}/?directConnection=true&retryWrites=false", self.port)
+    }
+
+    /// The address with a password, as the compose file writes it.
+    pub fn redis_url_with_password(&self, password: &str) -> String {
+        format!("redis://:{password}@127.0.0.1:{}", self.port)
+    }
+
+    /// The address with a user of `db`, as the compose file writes it.
+    pub fn mongodb_uri_as(&self, user: &str, password: &str, db: &str) -> String {
+        format!(
+            "mongodb://{user}:{password}@127.0.0.1:{}/{db}?directConnection=true&retryWrites=false&authSource={db}",
+            self.port
+        )
     }
 
     /// Stops the process the way an operator would (SIGTERM, then waits);
