@@ -36,6 +36,9 @@ pub const CAS_RETRIES: &str = "crowdjuke_cas_retries_total";
 pub const WRITE_FAILURES: &str = "crowdjuke_room_write_failures_total";
 /// Socket.IO events not queued because a socket's send buffer was full.
 pub const DROPPED: &str = "crowdjuke_dropped_deliveries_total";
+/// Events broadcast to a room's sockets, by `event` and `reach` (`all`
+/// nodes, or `this_node` only while Redis is away).
+pub const BROADCASTS: &str = "crowdjuke_broadcasts_total";
 /// Resident memory of the process, bytes.
 pub const RESIDENT: &str = "crowdjuke_process_resident_bytes";
 /// Seconds of one store call, by `call` (`load_room`, `save_room`, …).
@@ -68,6 +71,7 @@ pub const ALL: &[&str] = &[
     CAS_RETRIES,
     WRITE_FAILURES,
     DROPPED,
+    BROADCASTS,
     RESIDENT,
     STORE_SECONDS,
     STORE_ERRORS,
@@ -131,6 +135,7 @@ fn describe() {
     describe_counter!(CAS_RETRIES, "Room writes retried after losing a version race.");
     describe_counter!(WRITE_FAILURES, "Room writes that failed (store error or deadline).");
     describe_counter!(DROPPED, "Socket.IO events not queued because a socket's send buffer was full.");
+    describe_counter!(BROADCASTS, "Events broadcast to a room's sockets, by event and reach (all nodes or this one).");
     describe_gauge!(RESIDENT, metrics::Unit::Bytes, "Resident memory of the process.");
     describe_histogram!(STORE_SECONDS, metrics::Unit::Seconds, "One store call, by call.");
     describe_counter!(STORE_ERRORS, "Store calls that failed, by call and error.");

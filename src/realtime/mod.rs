@@ -174,18 +174,19 @@ impl Realtime {
     /// Emits to every socket in `room` on every node.
     #[tracing::instrument(level = "debug", name = "realtime.emit_to", skip_all)]
     pub async fn emit_to(&self, room: String, event: &'static str, payload: &impl Serialize) {
-        let sent = match self {
+        let (sent, reach) = match self {
             // No `/` namespace: the server is closing.
             Self::Local(io) => match io.of("/") {
-                Some(root) => root.to(room.clone()).emit(event, payload).await,
+                Some(root) => (root.to(room.clone()).emit(event, payload).await, "all"),
                 None => return,
             },
             Self::Redis(io, redis) => match io.of("/") {
-                Some(root) if redis.is_connected() => root.to(room.clone()).emit(event, payload).await,
-                Some(root) => root.to(room.clone()).local().emit(event, payload).await,
+                Some(root) if redis.is_connected() => (root.to(room.clone()).emit(event, payload).await, "all"),
+                Some(root) => (root.to(room.clone()).local().emit(event, payload).await, "this_node"),
                 None => return,
             },
         };
+        metrics::counter!(crate::telemetry::BROADCASTS, "event" => event, "reach" => reach).increment(1);
         match sent {
             Ok(()) => {}
             Err(BroadcastError::Socket(errors)) => {

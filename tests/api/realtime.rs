@@ -644,6 +644,7 @@ async fn metrics_count_sockets_events_joins_and_writes_behind_a_token() {
     assert!(value(r#"crowdjuke_store_call_seconds_count{call="room_id_by_code"}"#) >= 1.0, "the join");
     assert!(value(r#"crowdjuke_search_call_seconds_count{call="search",index="tracks"}"#) >= 1.0);
     assert!(!text.contains("crowdjuke_store_errors_total{"), "no store call failed");
+    assert!(value(r#"crowdjuke_broadcasts_total{event="room:changed",reach="all"}"#) >= 3.0);
     // The photo's render job came and went (the gauge is set before the
     // render is announced, and dropped with its task just after).
     let mut jobs = Vec::new();
