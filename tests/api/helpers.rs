@@ -82,12 +82,17 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(data_dir: &std::path::Path, env: &[(&str, &str)], name: &str) -> Self {
+        Self::start_on("127.0.0.1:0", data_dir, env, name)
+    }
+
+    /// The same, listening on `listen` (a node restarted on its port).
+    pub fn start_on(listen: &str, data_dir: &std::path::Path, env: &[(&str, &str)], name: &str) -> Self {
         use std::io::BufRead;
         let mut command = std::process::Command::new(server_bin());
         for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CROWDJUKE_")) {
             command.env_remove(key);
         }
-        command.args(["serve", "--listen", "127.0.0.1:0", "--no-default-room", "--data-dir"]).arg(data_dir);
+        command.args(["serve", "--listen", listen, "--no-default-room", "--data-dir"]).arg(data_dir);
         command.envs(env.iter().copied());
         let mut child =
             command.stdout(std::process::Stdio::piped()).stderr(child_log(name)).spawn().expect("crowdjuke starts");

@@ -202,6 +202,10 @@ struct ProcessNode {
 
 impl ProcessNode {
     fn start(mongodb_uri: &str, db: &str, redis_url: &str, search: &MeiliDouble, name: &str) -> Self {
+        Self::start_on("127.0.0.1:0", mongodb_uri, db, redis_url, search, name)
+    }
+
+    fn start_on(listen: &str, mongodb_uri: &str, db: &str, redis_url: &str, search: &MeiliDouble, name: &str) -> Self {
         let dir = TempDir::new().expect("temp dir");
         let search_url = search.url();
         let env = [
@@ -213,7 +217,7 @@ impl ProcessNode {
             ("CROWDJUKE_NODE_ID", name),
             ("CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE", "100000"),
         ];
-        let process = ServerProcess::start(dir.path(), &env, name);
+        let process = ServerProcess::start_on(listen, dir.path(), &env, name);
         Self { addr: process.addr, process, _dir: dir }
     }
 
@@ -725,14 +729,14 @@ fn test_certificate(dir: &std::path::Path) {
 }
 
 impl Balancer {
-    async fn start(nodes: &[&TestApp]) -> Self {
+    async fn start(nodes: &[SocketAddr]) -> Self {
         let dir = TempDir::new().expect("temp dir");
         let (port, plain_port) = (services::free_port(), services::free_port());
         test_certificate(dir.path());
         let mut conf =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf")).expect("conf");
         for (i, node) in nodes.iter().enumerate() {
-            conf = conf.replace(&format!("server node{}:8080", i + 1), &format!("server {}", node.addr));
+            conf = conf.replace(&format!("server node{}:8080", i + 1), &format!("server {node}"));
         }
         let path = |name: &str| dir.path().join(name).display().to_string();
         conf = conf
@@ -796,11 +800,13 @@ impl Drop for Balancer {
     }
 }
 
+type Wss = tokio_tungstenite::WebSocketStream<reqwest::Upgraded>;
+
 /// A Socket.IO session over a websocket through TLS (`wss://`): the
 /// upgrade, Engine.IO's open packet, the Socket.IO connect with `token`,
-/// and the room's snapshot.
-async fn secure_websocket_session(http: &reqwest::Client, base: &str, token: &str) {
-    use futures_util::{SinkExt, StreamExt};
+/// and the room's snapshot. `Err` says which step failed.
+async fn open_wss(http: &reqwest::Client, base: &str, token: &str) -> Result<Wss, String> {
+    use futures_util::SinkExt;
     use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::tungstenite::protocol::Role;
     let upgrade = http
@@ -811,28 +817,44 @@ async fn secure_websocket_session(http: &reqwest::Client, base: &str, token: &st
         .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
         .send()
         .await
-        .expect("upgrade request");
-    assert_eq!(upgrade.status().as_u16(), 101, "the websocket upgrade passes through TLS");
-    let upgraded = upgrade.upgrade().await.expect("upgraded");
+        .map_err(|e| format!("upgrade request: {e}"))?;
+    if upgrade.status().as_u16() != 101 {
+        return Err(format!("upgrade answered {}", upgrade.status()));
+    }
+    let upgraded = upgrade.upgrade().await.map_err(|e| format!("upgrade: {e}"))?;
     let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(upgraded, Role::Client, None).await;
-    async fn next_text(
-        ws: &mut (impl futures_util::Stream<Item = Result<Message, impl std::fmt::Debug>> + Unpin),
-    ) -> String {
-        loop {
-            let message =
-                tokio::time::timeout(WAIT, ws.next()).await.expect("a message").expect("open").expect("frame");
-            if let Message::Text(text) = message {
-                return text.to_string();
-            }
+    let open = next_text(&mut ws).await?;
+    if !open.starts_with("0{") {
+        return Err(format!("not Engine.IO's open packet: {open}"));
+    }
+    ws.send(Message::text(format!("40{}", json!({ "token": token })))).await.map_err(|e| format!("send: {e}"))?;
+    loop {
+        let text = next_text(&mut ws).await?;
+        if text.starts_with("44") {
+            return Err(format!("connect refused: {text}"));
+        }
+        if text.starts_with("42[\"room:snapshot\"") {
+            return Ok(ws);
         }
     }
-    assert!(next_text(&mut ws).await.starts_with("0{"), "Engine.IO's open packet");
-    ws.send(Message::text(format!("40{}", json!({ "token": token })))).await.expect("send");
-    let mut seen = Vec::new();
-    while !seen.iter().any(|t: &String| t.starts_with("42[\"room:snapshot\"")) {
-        let text = next_text(&mut ws).await;
-        assert!(!text.starts_with("44"), "connect refused: {text}");
-        seen.push(text);
+}
+
+/// The next text message of a session, answering Engine.IO pings on the way.
+async fn next_text(ws: &mut Wss) -> Result<String, String> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(WAIT, ws.next()).await.map_err(|_| "no message in time".to_string())?;
+        match message {
+            None => return Err("closed".into()),
+            Some(Err(e)) => return Err(format!("read: {e}")),
+            Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                ws.send(Message::text("3")).await.map_err(|e| format!("pong: {e}"))?;
+            }
+            Some(Ok(Message::Text(text))) => return Ok(text.to_string()),
+            Some(Ok(Message::Close(_))) => return Err("closed".into()),
+            Some(Ok(_)) => {}
+        }
     }
 }
 
@@ -855,7 +877,7 @@ fn noise_png(width: u32, height: u32) -> Vec<u8> {
 async fn the_shipped_nginx_serves_tls_and_passes_phone_photos_websockets_and_sticky_polling_to_the_nodes() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let cluster = shared_cluster(2).await;
-    let lb = Balancer::start(&[cluster.node(0), cluster.node(1)]).await;
+    let lb = Balancer::start(&[cluster.node(0).addr, cluster.node(1).addr]).await;
     let http = lb.client();
 
     // Plain HTTP only sends phones to HTTPS, and keeps the path.
@@ -886,12 +908,133 @@ async fn the_shipped_nginx_serves_tls_and_passes_phone_photos_websockets_and_sti
     assert_eq!(status, 202, "through the balancer: {body}");
 
     // Socket.IO over a websocket through TLS.
-    secure_websocket_session(&http, &lb.url(""), &host.token).await;
+    open_wss(&http, &lb.url(""), &host.token).await.expect("a websocket session over TLS");
 
     // Long-polling (what socket.io-client starts with): every request of a
     // session must reach the node that holds it; the other node answers
     // 400 `Session ID unknown`.
     polling_session_answers(&http, &lb.url(""), &host.token).await;
+}
+
+/// The websockets a node holds, from its `/metrics` (loopback, no token).
+async fn sockets_on(addr: SocketAddr) -> f64 {
+    let text = reqwest::get(format!("http://{addr}/metrics")).await.expect("metrics").text().await.expect("text");
+    text.lines().find_map(|l| l.strip_prefix("crowdjuke_sockets ")).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+}
+
+/// Opens `n` sessions through the balancer, 50 at a time; a client whose
+/// attempt fails tries again after 200 ms, as socket.io-client does, up to
+/// 50 times. Returns the sessions and the failed attempts.
+async fn open_many(lb: &Balancer, token: &str, n: usize) -> (Vec<Wss>, usize) {
+    use futures_util::StreamExt;
+    let http = lb.client();
+    let base = lb.url("");
+    let retried = std::sync::atomic::AtomicUsize::new(0);
+    let sessions = futures_util::stream::iter(0..n)
+        .map(|_| async {
+            for _ in 0..50 {
+                match open_wss(&http, &base, token).await {
+                    Ok(ws) => return ws,
+                    Err(_) => {
+                        retried.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+            panic!("a phone never got back in");
+        })
+        .buffer_unordered(50)
+        .collect::<Vec<_>>()
+        .await;
+    (sessions, retried.into_inner())
+}
+
+/// A thousand phones hold websockets through the shipped nginx (its old
+/// defaults held about 255), the node they are on dies, and they all get
+/// back in while it restarts on its port: nginx sends them to the other
+/// node and then to whichever answers. Every one then hears the next change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_phones_through_the_shipped_nginx_get_back_in_while_their_node_restarts() {
+    use futures_util::StreamExt;
+    let _turn = ONE_AT_A_TIME.lock().await;
+    const PHONES: usize = 1000;
+    let (uri, redis, db) = (services::mongodb_uri(), services::redis_url(), services::fresh_db_name());
+    let search = MeiliDouble::start(Some(MEILI_KEY)).await;
+    let mut nodes = [
+        ProcessNode::start(&uri, &db, &redis, &search, "lb-a"),
+        ProcessNode::start(&uri, &db, &redis, &search, "lb-b"),
+    ];
+    let lb = Balancer::start(&[nodes[0].addr, nodes[1].addr]).await;
+    let http = lb.client();
+    let created = http.post(lb.url("/api/rooms")).json(&json!({"name": "P", "host_name": "H"})).send().await;
+    let host = guest_from(&created.expect("create").json().await.expect("json"));
+
+    let (phones, _) = open_many(&lb, &host.token, PHONES).await;
+    assert_eq!(phones.len(), PHONES);
+    // Every test phone comes from 127.0.0.1: one hash, one node.
+    let held = [sockets_on(nodes[0].addr).await, sockets_on(nodes[1].addr).await];
+    let doomed = if held[0] >= held[1] { 0 } else { 1 };
+    assert_eq!(held[doomed], PHONES as f64, "{held:?}");
+
+    nodes[doomed].kill();
+    let closed = futures_util::stream::iter(phones)
+        .map(|mut ws| async move {
+            loop {
+                if next_text(&mut ws).await.is_err() {
+                    return;
+                }
+            }
+        })
+        .buffer_unordered(PHONES)
+        .count()
+        .await;
+    assert_eq!(closed, PHONES, "every phone saw its node go");
+
+    // The node restarts on its port while the phones come back.
+    let listen = nodes[doomed].addr.to_string();
+    let (uri2, db2, redis2) = (uri.clone(), db.clone(), redis.clone());
+    let search_url = search.url();
+    let restart = tokio::task::spawn_blocking(move || {
+        let search = search_url;
+        let dir = TempDir::new().expect("temp dir");
+        let env = [
+            ("CROWDJUKE_MONGODB_URI", uri2.as_str()),
+            ("CROWDJUKE_MONGODB_DB", db2.as_str()),
+            ("CROWDJUKE_REDIS_URL", redis2.as_str()),
+            ("CROWDJUKE_MEILISEARCH_URL", search.as_str()),
+            ("CROWDJUKE_MEILISEARCH_API_KEY", MEILI_KEY),
+            ("CROWDJUKE_NODE_ID", "lb-restarted"),
+        ];
+        (ServerProcess::start_on(&listen, dir.path(), &env, "lb-restarted"), dir)
+    });
+    let (mut phones, retried) = open_many(&lb, &host.token, PHONES).await;
+    let _restarted = restart.await.expect("restarted");
+    assert_eq!(phones.len(), PHONES);
+
+    // One change reaches every phone, wherever it landed.
+    let hs = open_wss(&http, &lb.url(""), &host.token).await.expect("the host");
+    drop(hs);
+    let admin = SioClient::connect(nodes[1 - doomed].addr, json!({"token": host.token})).await.expect("direct");
+    let added = admin.ok("queue:add", json!({"track_id": TestApp::track_id(3)})).await;
+    let playing = added["now_playing_entry_id"].as_str().expect("playing").to_string();
+    let heard = futures_util::stream::iter(phones.iter_mut())
+        .map(|ws| {
+            let playing = playing.clone();
+            async move {
+                loop {
+                    match next_text(ws).await {
+                        Ok(text) if text.starts_with("42[\"room:changed\"") && text.contains(&playing) => return true,
+                        Ok(_) => {}
+                        Err(_) => return false,
+                    }
+                }
+            }
+        })
+        .buffer_unordered(PHONES)
+        .filter(|heard| std::future::ready(*heard))
+        .count()
+        .await;
+    assert_eq!(heard, PHONES, "every phone heard the change ({retried} attempts were retried)");
 }
 
 /// An Engine.IO long-polling session at `base`: handshake, Socket.IO
