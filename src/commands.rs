@@ -1,6 +1,7 @@
 //! Operator commands that work on the data without serving:
 //! `crowdjuke import tracks FILE`, `crowdjuke import music DIR…` and
-//! `crowdjuke reindex [INDEX]`; and `crowdjuke ready`, the container
+//! `crowdjuke reindex [INDEX]`, `crowdjuke search-key` (the nodes'
+//! Meilisearch key); and `crowdjuke ready`, the container
 //! healthcheck, which asks the server on this machine. The others open
 //! the configured store and search engine (the embedded ones are locked by
 //! a running server: stop it first, or use the upload route).
@@ -125,6 +126,14 @@ async fn index_queued(settings: &Settings, store: &dyn Store) -> anyhow::Result<
     .await;
     engine.close().await;
     Ok(drained?)
+}
+
+/// Prints the key nodes use with Meilisearch (`meilisearch_url`), made
+/// with `master_key` if it does not exist yet.
+pub async fn search_key(settings: &Settings, master_key: &str) -> anyhow::Result<()> {
+    let url = settings.meilisearch_url.as_deref().context("set CROWDJUKE_MEILISEARCH_URL (meilisearch_url)")?;
+    println!("{}", crate::search::meili::ensure_node_key(url, master_key).await?);
+    Ok(())
 }
 
 /// Rebuilds `index` (or every index) from the store.

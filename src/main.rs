@@ -40,6 +40,13 @@ enum Cmd {
     },
     /// Rebuild a search index (tracks, rooms, users; all when omitted) from the store.
     Reindex { index: Option<String> },
+    /// Print the Meilisearch API key the nodes use instead of the master key
+    /// (made once: only what they need, on their indexes).
+    SearchKey {
+        /// Meilisearch's master key, used for this and nothing else
+        #[arg(long, env = "MEILI_MASTER_KEY", hide_env_values = true)]
+        master_key: String,
+    },
     /// Exit 0 when the server on this machine is ready (GET /api/ready): the
     /// container healthcheck.
     Ready {
@@ -81,5 +88,6 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Import { what: ImportCmd::Music { dirs } } => crowdjuke::commands::import_music(&settings, &dirs).await,
         Cmd::Reindex { index } => crowdjuke::commands::reindex(&settings, index.as_deref()).await,
         Cmd::Ready { .. } => crowdjuke::commands::ready(&settings).await,
+        Cmd::SearchKey { master_key } => crowdjuke::commands::search_key(&settings, &master_key).await,
     }
 }

@@ -3,6 +3,7 @@
 //! task and a failed task is an error, so the indexer retries it. Queries
 //! are translated from the planned tree (see `translate`).
 
+mod node_key;
 mod translate;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,8 @@ use meilisearch_sdk::tasks::Task;
 use serde_json::Value;
 
 use super::config::{IndexConfig, PRIMARY_KEY};
+pub use node_key::{NODE_KEY_UID, ensure_node_key};
+
 use super::{IndexName, SearchEngine, SearchError, SearchRequest, SearchResult, SearchResults, top_values};
 
 /// How often a task is polled, and for how long.

@@ -61,7 +61,7 @@ fn every_node_is_configured_for_scale_out_and_behind_the_balancer() {
         .expect("services")
         .iter()
         .filter_map(|(name, service)| Some((name.as_str()?, service)))
-        .filter(|(_, service)| service["image"].as_str() == Some("crowdjuke:local"))
+        .filter(|(_, service)| service["image"].as_str() == Some("crowdjuke:local") && service["profiles"].is_null())
         .collect();
     assert!(nodes.len() >= 2, "at least two crowdjuke nodes");
     let mut ids = Vec::new();
@@ -76,9 +76,10 @@ fn every_node_is_configured_for_scale_out_and_behind_the_balancer() {
         assert_eq!(settings.mongodb_db, "crowdjuke", "{name}: the database mongo-init.js gives it");
         assert!(settings.behind_proxy, "{name} rate-limits by the forwarded client address");
         assert_eq!(settings.meilisearch_url.as_deref(), Some("http://meilisearch:7700"), "{name}");
-        let key = settings.meilisearch_api_key.as_ref().map(|k| k.0.clone());
-        let master = doc["services"]["meilisearch"]["environment"]["MEILI_MASTER_KEY"].as_str().map(str::to_string);
-        assert_eq!(key, master, "{name} uses the Meilisearch master key");
+        let key = settings.meilisearch_api_key.as_ref().map(|k| k.0.clone()).unwrap_or_default();
+        assert_eq!(key, "${MEILI_NODE_KEY:-}", "{name} uses the nodes' own Meilisearch key");
+        let env = service["environment"].as_mapping().expect("env");
+        assert!(!env.keys().any(|k| k.as_str() == Some("MEILI_MASTER_KEY")), "{name} never sees the master key");
         assert_eq!(settings.listen.port(), 8080);
         ids.push(settings.node_id.expect("node id"));
         assert!(nginx.contains(&format!("server {name}:8080")), "nginx routes to {name}");
@@ -113,9 +114,14 @@ fn secrets_stay_outside_the_repository_and_every_service_asks_for_one() {
         rest = &rest[at + 2 + name.len()..];
         required.insert(name);
     }
-    for name in
-        ["CROWDJUKE_PUBLIC_URL", "MEILI_MASTER_KEY", "REDIS_PASSWORD", "MONGO_ROOT_PASSWORD", "MONGO_APP_PASSWORD"]
-    {
+    for name in [
+        "CROWDJUKE_PUBLIC_URL",
+        "MEILI_MASTER_KEY",
+        "MEILI_NODE_KEY",
+        "REDIS_PASSWORD",
+        "MONGO_ROOT_PASSWORD",
+        "MONGO_APP_PASSWORD",
+    ] {
         assert!(required.contains(name), "{name} comes from .env");
     }
     for name in &required {
@@ -140,6 +146,14 @@ fn secrets_stay_outside_the_repository_and_every_service_asks_for_one() {
     let script = repo_file("deploy/mongo-init.js");
     assert!(script.contains("user: 'crowdjuke'") && script.contains("process.env.MONGO_APP_PASSWORD"));
     assert!(script.contains("roles: [{ role: 'readWrite', db: 'crowdjuke' }]"), "the nodes' user can do no more");
+
+    // The master key goes only to Meilisearch and the one-off search-key run.
+    let key_step = &services["search-key"];
+    assert_eq!(key_step["command"][1].as_str(), Some("search-key"));
+    assert_eq!(key_step["profiles"][0].as_str(), Some("setup"), "not started by `up`");
+    assert!(key_step["environment"]["MEILI_MASTER_KEY"].as_str().is_some());
+    let url = key_step["environment"]["CROWDJUKE_MEILISEARCH_URL"].as_str();
+    assert_eq!(url, Some("http://meilisearch:7700"));
 
     let nginx = repo_file("deploy/nginx.conf");
     assert!(nginx.contains("listen 443 ssl;"));

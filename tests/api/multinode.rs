@@ -33,7 +33,7 @@ pub const MEILI_KEY: &str = "multinode-master-key";
 /// Points a node at the shared search engine (the Meilisearch double).
 fn use_search(s: &mut Settings, search: &MeiliDouble) {
     s.meilisearch_url = Some(search.url());
-    s.meilisearch_api_key = Some(ApiKey(MEILI_KEY.into()));
+    s.meilisearch_api_key = Some(ApiKey(search.node_key().into()));
 }
 
 async fn cluster(n: usize, mongodb_uri: &str, redis_url: &str) -> Cluster {
@@ -41,7 +41,7 @@ async fn cluster(n: usize, mongodb_uri: &str, redis_url: &str) -> Cluster {
 }
 
 async fn cluster_on(n: usize, mongodb_uri: &str, db: &str, redis_url: &str) -> Cluster {
-    let search = MeiliDouble::start(Some(MEILI_KEY)).await;
+    let search = MeiliDouble::for_nodes(MEILI_KEY).await;
     let mut nodes = Vec::new();
     for i in 0..n {
         let (uri, db, redis) = (mongodb_uri.to_string(), db.to_string(), redis_url.to_string());
@@ -213,7 +213,7 @@ impl ProcessNode {
             ("CROWDJUKE_MONGODB_DB", db),
             ("CROWDJUKE_REDIS_URL", redis_url),
             ("CROWDJUKE_MEILISEARCH_URL", &search_url),
-            ("CROWDJUKE_MEILISEARCH_API_KEY", MEILI_KEY),
+            ("CROWDJUKE_MEILISEARCH_API_KEY", search.node_key()),
             ("CROWDJUKE_NODE_ID", name),
             ("CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE", "100000"),
         ];
@@ -235,7 +235,7 @@ async fn post(addr: SocketAddr, path: &str, body: Value) -> Value {
 async fn a_killed_node_loses_nothing_acknowledged_and_its_clients_move_on() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let (uri, redis, db) = (services::mongodb_uri(), services::redis_url(), services::fresh_db_name());
-    let search = MeiliDouble::start(Some(MEILI_KEY)).await;
+    let search = MeiliDouble::for_nodes(MEILI_KEY).await;
     let mut doomed = ProcessNode::start(&uri, &db, &redis, &search, "doomed");
     let survivor = ProcessNode::start(&uri, &db, &redis, &search, "survivor");
     let rules = json!({"max_queued_per_guest": 2});
@@ -378,7 +378,7 @@ async fn writes_answer_unavailable_while_mongodb_is_down_and_succeed_after() {
 async fn rate_limits_are_shared_by_every_node() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let db = services::fresh_db_name();
-    let search = MeiliDouble::start(Some(MEILI_KEY)).await;
+    let search = MeiliDouble::for_nodes(MEILI_KEY).await;
     let mut nodes = Vec::new();
     for _ in 0..2 {
         let (uri, db, redis) = (services::mongodb_uri(), db.clone(), services::redis_url());
@@ -470,9 +470,9 @@ async fn nodes_use_redis_and_mongodb_with_passwords_and_stop_on_a_wrong_one() {
     assert_eq!(queue[0]["score"].as_i64(), Some(2), "{queue}");
     assert!(cache_puts() > puts_before, "Redis calls are timed for operators");
 
-    let search_url = cluster.search.url();
+    let (search_url, search_key) = (cluster.search.url(), cluster.search.node_key().to_string());
     let build = |mongodb_uri: String, redis_url: String| {
-        let (db, search_url) = (db.clone(), search_url.clone());
+        let (db, search_url, search_key) = (db.clone(), search_url.clone(), search_key.clone());
         async move {
             let dir = TempDir::new().expect("dir");
             let settings = Settings {
@@ -481,7 +481,7 @@ async fn nodes_use_redis_and_mongodb_with_passwords_and_stop_on_a_wrong_one() {
                 mongodb_db: db,
                 redis_url: Some(redis_url),
                 meilisearch_url: Some(search_url),
-                meilisearch_api_key: Some(ApiKey(MEILI_KEY.into())),
+                meilisearch_api_key: Some(ApiKey(search_key)),
                 ..Settings::default()
             };
             let clock = std::sync::Arc::new(crowdjuke::clock::ManualClock::new(0));
@@ -571,7 +571,7 @@ async fn node_behind_freezer() -> (TestApp, Freezer, MeiliDouble) {
     let port = shared.split(':').nth(2).and_then(|rest| rest.split('/').next()).expect("port in the URI");
     let freezer = Freezer::start(format!("127.0.0.1:{port}").parse().expect("addr")).await;
     let uri = format!("mongodb://{}/?directConnection=true&retryWrites=false", freezer.addr());
-    let search = MeiliDouble::start(Some(MEILI_KEY)).await;
+    let search = MeiliDouble::for_nodes(MEILI_KEY).await;
     let (db, redis) = (services::fresh_db_name(), services::redis_url());
     let node = spawn_with(TempDir::new().expect("temp dir"), |s| {
         s.mongodb_uri = Some(uri);
@@ -959,7 +959,7 @@ async fn a_thousand_phones_through_the_shipped_nginx_get_back_in_while_their_nod
     let _turn = ONE_AT_A_TIME.lock().await;
     const PHONES: usize = 1000;
     let (uri, redis, db) = (services::mongodb_uri(), services::redis_url(), services::fresh_db_name());
-    let search = MeiliDouble::start(Some(MEILI_KEY)).await;
+    let search = MeiliDouble::for_nodes(MEILI_KEY).await;
     let mut nodes = [
         ProcessNode::start(&uri, &db, &redis, &search, "lb-a"),
         ProcessNode::start(&uri, &db, &redis, &search, "lb-b"),
@@ -993,7 +993,7 @@ async fn a_thousand_phones_through_the_shipped_nginx_get_back_in_while_their_nod
     // The node restarts on its port while the phones come back.
     let listen = nodes[doomed].addr.to_string();
     let (uri2, db2, redis2) = (uri.clone(), db.clone(), redis.clone());
-    let search_url = search.url();
+    let (search_url, search_key) = (search.url(), search.node_key().to_string());
     let restart = tokio::task::spawn_blocking(move || {
         let search = search_url;
         let dir = TempDir::new().expect("temp dir");
@@ -1002,7 +1002,7 @@ async fn a_thousand_phones_through_the_shipped_nginx_get_back_in_while_their_nod
             ("CROWDJUKE_MONGODB_DB", db2.as_str()),
             ("CROWDJUKE_REDIS_URL", redis2.as_str()),
             ("CROWDJUKE_MEILISEARCH_URL", search.as_str()),
-            ("CROWDJUKE_MEILISEARCH_API_KEY", MEILI_KEY),
+            ("CROWDJUKE_MEILISEARCH_API_KEY", search_key.as_str()),
             ("CROWDJUKE_NODE_ID", "lb-restarted"),
         ];
         (ServerProcess::start_on(&listen, dir.path(), &env, "lb-restarted"), dir)
@@ -1076,7 +1076,7 @@ async fn music_scanned_on_one_node_is_served_by_another_from_gridfs_with_ranges(
     use crate::music_folders::{covered_mp3, fetch, ticket};
     let _turn = ONE_AT_A_TIME.lock().await;
     let (uri, redis, db) = (services::mongodb_uri(), services::redis_url(), services::fresh_db_name());
-    let search = MeiliDouble::start(Some(MEILI_KEY)).await;
+    let search = MeiliDouble::for_nodes(MEILI_KEY).await;
     let music = TempDir::new().expect("dir");
     let song = covered_mp3(music.path());
     let original = std::fs::read(&song).expect("read");

@@ -723,7 +723,7 @@ async fn two_nodes_share_link_states_refreshed_grants_and_the_catalogue_cache() 
     let fake = FakeSpotify::start().await;
     fake.add_user("ana.spotify", "Ana S");
     fake.lock().catalogue = vec![track(1, "Zebra Crossing", "The Stripes")];
-    let search = crate::meili_double::MeiliDouble::start(Some(crate::multinode::MEILI_KEY)).await;
+    let search = crate::meili_double::MeiliDouble::for_nodes(crate::multinode::MEILI_KEY).await;
     let db = crate::services::fresh_db_name();
     let mut nodes = Vec::new();
     for i in 0..2 {
@@ -734,7 +734,7 @@ async fn two_nodes_share_link_states_refreshed_grants_and_the_catalogue_cache() 
             s.redis_url = Some(crate::services::redis_url());
             s.node_id = Some(format!("node{i}"));
             s.meilisearch_url = Some(search.url());
-            s.meilisearch_api_key = Some(ApiKey(crate::multinode::MEILI_KEY.into()));
+            s.meilisearch_api_key = Some(ApiKey(search.node_key().into()));
             s.spotify_client_id = Some(CLIENT_ID.to_string());
             s.spotify_client_secret = Some(ApiKey(CLIENT_SECRET.to_string()));
             // Behind one public address, every node registers the same redirect.

@@ -182,11 +182,11 @@ async fn bad_uploads_are_refused_and_import_nothing() {
 
 #[tokio::test]
 async fn the_meilisearch_index_catches_up_after_an_outage() {
-    let double = MeiliDouble::start(Some("outage-test-key")).await;
-    let url = double.url();
+    let double = MeiliDouble::for_nodes("outage-test-key").await;
+    let (url, key) = (double.url(), double.node_key().to_string());
     let app = spawn_with(TempDir::new().expect("dir"), |s| {
         s.meilisearch_url = Some(url);
-        s.meilisearch_api_key = Some(crowdjuke::config::ApiKey("outage-test-key".into()));
+        s.meilisearch_api_key = Some(crowdjuke::config::ApiKey(key));
     })
     .await;
     let demo_total = eventually_found(&app, "", "demo-0000").await;
@@ -207,6 +207,49 @@ async fn the_meilisearch_index_catches_up_after_an_outage() {
     double.set_down(false);
     eventually_found(&app, "zebra", "isrc-GBAYE6100001").await;
     assert!(double.rejected().is_empty(), "{:#?}", double.rejected());
+}
+
+/// `crowdjuke search-key`, as an operator runs it once: the nodes' key is
+/// made with the master key (the same key when asked again), a wrong
+/// master key is said, and a node on that key (which the double holds to
+/// its actions and indexes) indexes and searches.
+#[tokio::test]
+async fn search_key_makes_the_nodes_key_once_and_a_node_works_with_it() {
+    let double = MeiliDouble::start(Some("operator-master-key")).await;
+    let search_key = |master: &str| {
+        let mut command = tokio::process::Command::new(crate::helpers::server_bin());
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CROWDJUKE_")) {
+            command.env_remove(key);
+        }
+        command.arg("search-key").env("CROWDJUKE_MEILISEARCH_URL", double.url()).env("MEILI_MASTER_KEY", master);
+        async move {
+            let output = command.output().await.expect("crowdjuke runs");
+            let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            (output.status.success(), out.trim().to_string(), err.to_string())
+        }
+    };
+    let (ok, key, err) = search_key("operator-master-key").await;
+    assert!(ok && key.len() == 64 && key.chars().all(|c| c.is_ascii_hexdigit()), "{key} {err}");
+    let (ok, again, _) = search_key("operator-master-key").await;
+    assert!(ok && again == key, "the same key: {again}");
+    let (ok, out, err) = search_key("not-the-master-key").await;
+    assert!(!ok && out.is_empty() && err.contains("is the master key right?"), "{err}");
+    assert!(!err.contains("not-the-master-key"), "the key is not repeated: {err}");
+
+    let url = double.url();
+    let app = spawn_with(TempDir::new().expect("dir"), |s| {
+        s.meilisearch_url = Some(url);
+        s.meilisearch_api_key = Some(crowdjuke::config::ApiKey(key.clone()));
+    })
+    .await;
+    let host = app.create_room(json!({})).await;
+    let (status, _) = upload(&app, Some(&host.token), "text/csv", CATALOGUE).await;
+    assert_eq!(status, 200);
+    eventually_found(&app, "zebra", "isrc-GBAYE6100001").await;
+    let rejected = double.rejected();
+    assert!(rejected[0].contains("api_key_not_found"), "the first look-up: {rejected:#?}");
+    assert!(rejected[1].contains("invalid_api_key"), "the wrong master key: {rejected:#?}");
+    assert_eq!(rejected.len(), 2, "the node's calls were all allowed: {rejected:#?}");
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 //! asserts it stays empty.
 
 mod filter;
+mod keys;
 mod routes;
 mod search;
 mod settings;
@@ -43,6 +44,8 @@ pub struct MeiliDouble {
     shared: Arc<Shared>,
     server: JoinHandle<()>,
     worker: JoinHandle<()>,
+    /// The key nodes use, made by `crowdjuke search-key`'s code (`for_nodes`).
+    node_key: Option<String>,
 }
 
 impl MeiliDouble {
@@ -54,6 +57,7 @@ impl MeiliDouble {
             down: AtomicBool::new(false),
             state: Mutex::new(store::State::default()),
             wake: Notify::new(),
+            keys: Mutex::new(Vec::new()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the meili double");
         let addr = listener.local_addr().expect("the meili double's address");
@@ -62,7 +66,24 @@ impl MeiliDouble {
             let _ = axum::serve(listener, app).await;
         });
         let worker = tokio::spawn(store::run_tasks(shared.clone()));
-        MeiliDouble { addr, shared, server, worker }
+        MeiliDouble { addr, shared, server, worker, node_key: None }
+    }
+
+    /// Starts with `master_key` and makes the nodes' API key as an operator
+    /// does (`crowdjuke search-key`): nodes given `node_key()` may only do
+    /// what that key allows.
+    pub async fn for_nodes(master_key: &str) -> MeiliDouble {
+        let mut double = Self::start(Some(master_key)).await;
+        let key = crowdjuke::search::meili::ensure_node_key(&double.url(), master_key).await;
+        double.node_key = Some(key.expect("the nodes' key is made"));
+        // Its first look-up found no key (404): not what tests look at.
+        double.shared.lock().rejected.clear();
+        double
+    }
+
+    /// The nodes' key (`for_nodes`).
+    pub fn node_key(&self) -> &str {
+        self.node_key.as_deref().expect("started with MeiliDouble::for_nodes")
     }
 
     /// `http://127.0.0.1:PORT`
@@ -115,11 +136,17 @@ struct Shared {
     state: Mutex<store::State>,
     /// Signalled when a task is enqueued.
     wake: Notify,
+    /// API keys made with the master key (`/keys`).
+    keys: Mutex<Vec<keys::ApiKey>>,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, store::State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn keys(&self) -> MutexGuard<'_, Vec<keys::ApiKey>> {
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

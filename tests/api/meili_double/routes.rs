@@ -61,6 +61,11 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
 }
 
 fn json_response(status: StatusCode, value: &Value) -> Response {
+    if status == StatusCode::NO_CONTENT {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = status;
+        return response;
+    }
     let mut response = Response::new(Body::from(value.to_string()));
     *response.status_mut() = status;
     response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
@@ -94,6 +99,41 @@ enum Endpoint {
     DeleteByFilter(String),
     GetDocument(String, String),
     DeleteDocument(String, String),
+    ListKeys,
+    CreateKey,
+    GetKey(String),
+    DeleteKey(String),
+}
+
+impl Endpoint {
+    /// The key action a route needs, and the index it works on (if any).
+    fn needs(&self) -> (&'static str, Option<&str>) {
+        use Endpoint::*;
+        match self {
+            Health => ("", None),
+            Version => ("version", None),
+            ListTasks | GetTask(_) => ("tasks.get", None),
+            ListIndexes => ("indexes.get", None),
+            CreateIndex => ("indexes.create", None),
+            GetIndex(uid) => ("indexes.get", Some(uid)),
+            UpdateIndex(uid) => ("indexes.update", Some(uid)),
+            DeleteIndex(uid) => ("indexes.delete", Some(uid)),
+            Stats(uid) => ("stats.get", Some(uid)),
+            Search(uid, _) => ("search", Some(uid)),
+            GetSettings(uid) | GetSetting(uid, _) => ("settings.get", Some(uid)),
+            UpdateSettings(uid) | ResetSettings(uid) | UpdateSetting(uid, _) | ResetSetting(uid, _) => {
+                ("settings.update", Some(uid))
+            }
+            GetDocuments(uid) | FetchDocuments(uid) | GetDocument(uid, _) => ("documents.get", Some(uid)),
+            AddDocuments(uid, _) => ("documents.add", Some(uid)),
+            ClearDocuments(uid) | DeleteBatch(uid) | DeleteByFilter(uid) | DeleteDocument(uid, _) => {
+                ("documents.delete", Some(uid))
+            }
+            ListKeys | GetKey(_) => ("keys.get", None),
+            CreateKey => ("keys.create", None),
+            DeleteKey(_) => ("keys.delete", None),
+        }
+    }
 }
 
 /// Routes like actix does: unknown path → 404, known path but wrong method → 405.
@@ -135,6 +175,10 @@ fn resolve(method: &str, segments: &[&str]) -> Result<Endpoint, Reject> {
         (["indexes", uid, "documents", "delete"], "POST") => DeleteByFilter(s(uid)),
         (["indexes", uid, "documents", id], "GET") => GetDocument(s(uid), s(id)),
         (["indexes", uid, "documents", id], "DELETE") => DeleteDocument(s(uid), s(id)),
+        (["keys"], "GET") => ListKeys,
+        (["keys"], "POST") => CreateKey,
+        (["keys", key], "GET") => GetKey(s(key)),
+        (["keys", key], "DELETE") => DeleteKey(s(key)),
         (
             ["health"]
             | ["version"]
@@ -143,7 +187,9 @@ fn resolve(method: &str, segments: &[&str]) -> Result<Endpoint, Reject> {
             | ["indexes"]
             | ["indexes", _]
             | ["indexes", _, "stats" | "search" | "settings" | "documents"]
-            | ["indexes", _, "documents", _],
+            | ["indexes", _, "documents", _]
+            | ["keys"]
+            | ["keys", _],
             _,
         ) => return Err(Reject::Plain(StatusCode::METHOD_NOT_ALLOWED)),
         _ => return Err(Reject::Plain(StatusCode::NOT_FOUND)),
@@ -151,17 +197,33 @@ fn resolve(method: &str, segments: &[&str]) -> Result<Endpoint, Reject> {
     Ok(found)
 }
 
-fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(key) = &shared.master_key else { return Ok(()) };
+/// The master key may do anything; an API key what its actions allow on
+/// its indexes (the index of `POST /indexes` is the body's `uid`).
+fn authorize(shared: &Shared, headers: &HeaderMap, endpoint: &Endpoint, body: &[u8]) -> Result<(), ApiError> {
+    let Some(master) = &shared.master_key else { return Ok(()) };
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::new(
             "missing_authorization_header",
             "The Authorization header is missing. It must use the bearer authorization method.",
         ));
     };
-    match value.to_str().unwrap_or_default().split_once(' ') {
-        Some(("Bearer", token)) if token == key => Ok(()),
-        _ => Err(ApiError::new("invalid_api_key", "The provided API key is invalid.")),
+    let invalid = || ApiError::new("invalid_api_key", "The provided API key is invalid.");
+    let Some(("Bearer", token)) = value.to_str().unwrap_or_default().split_once(' ') else { return Err(invalid()) };
+    if token == master {
+        return Ok(());
+    }
+    let (action, index) = endpoint.needs();
+    let created: Option<String> = match endpoint {
+        Endpoint::CreateIndex => serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|b| b.get("uid").and_then(Value::as_str).map(str::to_string)),
+        _ => None,
+    };
+    let index = index.or(created.as_deref());
+    let keys = shared.keys();
+    match keys.iter().find(|k| k.key_is(token)) {
+        Some(key) if key.allows(action, index) => Ok(()),
+        _ => Err(invalid()),
     }
 }
 
@@ -171,7 +233,7 @@ fn dispatch(shared: &Shared, method: &str, path: &str, query: &str, headers: &He
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let endpoint = resolve(method, &segments)?;
     if !matches!(endpoint, Endpoint::Health) {
-        authorize(shared, headers)?;
+        authorize(shared, headers, &endpoint, body)?;
     }
     let ctx = Ctx { shared, query, headers, body };
     ctx.run(endpoint)
@@ -208,6 +270,19 @@ impl Ctx<'_> {
             GetTask(id) => self.get_task(&id),
             ListIndexes => self.list_indexes(),
             CreateIndex => self.create_index(),
+            ListKeys => super::keys::list(self.shared, self.query),
+            CreateKey => {
+                query_params(self.query, &[])?;
+                super::keys::create(self.shared, &json_body(self.headers, self.body)?)
+            }
+            GetKey(key) => {
+                query_params(self.query, &[])?;
+                super::keys::get(self.shared, &key)
+            }
+            DeleteKey(key) => {
+                query_params(self.query, &[])?;
+                super::keys::delete(self.shared, &key)
+            }
             GetIndex(uid) => {
                 query_params(self.query, &[])?;
                 check_index_uid(&uid)?;

@@ -516,3 +516,63 @@ async fn the_sdk_fetches_and_deletes_documents_and_indexes() {
     assert!(tasks.results.iter().all(|t| matches!(t, Task::Succeeded { .. })), "{tasks:?}");
     assert!(double.rejected().is_empty(), "{:?}", double.rejected());
 }
+
+#[tokio::test]
+async fn api_keys_are_made_with_the_master_key_and_allow_only_their_actions_on_their_indexes() {
+    let double = MeiliDouble::start(Some(KEY)).await;
+    let master = Http::new(&double, Some(KEY));
+    let uid = "0b7c1f3a-2d4e-4f60-8a1b-9c8d7e6f5a4b";
+    let asked = json!({"uid": uid, "name": "searcher", "actions": ["search", "documents.*", "tasks.get"],
+                       "indexes": ["tracks"], "expiresAt": null});
+    let (status, created) = master.post("/keys", asked.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!((created["uid"].as_str(), created["actions"].clone()), (Some(uid), asked["actions"].clone()));
+    let key = created["key"].as_str().expect("key").to_string();
+    assert_eq!(key.len(), 64);
+    let (status, error) = master.post("/keys", asked).await;
+    assert_eq!((status, error["code"].as_str()), (409, Some("api_key_already_exists")));
+    let (status, found) = master.get(&format!("/keys/{uid}")).await;
+    assert_eq!((status, found["key"].as_str()), (200, Some(key.as_str())));
+
+    // The key may do what it says on the index it names, and nothing else.
+    for uid in ["tracks", "rooms"] {
+        let (_, task) = master.post("/indexes", json!({"uid": uid, "primaryKey": "id"})).await;
+        master.wait(&task).await;
+    }
+    let scoped = Http::new(&double, Some(&key));
+    let (status, answer) = scoped.post("/indexes/tracks/documents", tracks()).await;
+    assert_eq!(status, 202, "documents.* allows adding: {answer}");
+    let (task, _) = scoped.wait(&answer).await;
+    assert_eq!(task["status"], "succeeded", "and tasks.get reading its task");
+    let (status, _) = scoped.post("/indexes/tracks/search", json!({"q": "neon"})).await;
+    assert_eq!(status, 200);
+    for (method, path, body) in [
+        (reqwest::Method::POST, "/indexes/rooms/search", Some(json!({"q": ""}))),
+        (reqwest::Method::DELETE, "/indexes/tracks", None),
+        (reqwest::Method::PATCH, "/indexes/tracks/settings", Some(json!({"searchableAttributes": ["title"]}))),
+        (reqwest::Method::POST, "/indexes", Some(json!({"uid": "tracks2"}))),
+        (reqwest::Method::GET, "/keys", None),
+    ] {
+        let (status, error) = scoped.send(method.clone(), path, body.as_ref()).await;
+        assert_eq!((status, error["code"].as_str()), (403, Some("invalid_api_key")), "{method} {path}");
+    }
+
+    // Bad bodies get Meilisearch's codes.
+    let bad = [
+        (json!({"indexes": ["*"], "expiresAt": null}), "missing_api_key_actions"),
+        (json!({"actions": ["search"], "expiresAt": null}), "missing_api_key_indexes"),
+        (json!({"actions": ["search"], "indexes": ["*"]}), "missing_api_key_expires_at"),
+        (json!({"actions": ["fly"], "indexes": ["*"], "expiresAt": null}), "invalid_api_key_actions"),
+        (
+            json!({"actions": ["search"], "indexes": ["*"], "expiresAt": null, "uid": "not-a-uuid"}),
+            "invalid_api_key_uid",
+        ),
+        (json!({"actions": ["search"], "indexes": ["*"], "expiresAt": null, "colour": 1}), "bad_request"),
+    ];
+    for (body, code) in bad {
+        let (status, error) = master.post("/keys", body.clone()).await;
+        assert_eq!((status, error["code"].as_str()), (400, Some(code)), "{body}");
+    }
+    let (status, error) = master.get("/keys/7d1e0c2b-3a4f-4b5c-9d6e-0f1a2b3c4d5e").await;
+    assert_eq!((status, error["code"].as_str()), (404, Some("api_key_not_found")));
+}
