@@ -39,6 +39,9 @@ pub const DROPPED: &str = "crowdjuke_dropped_deliveries_total";
 /// Events broadcast to a room's sockets, by `event` and `reach` (`all`
 /// nodes, or `this_node` only while Redis is away).
 pub const BROADCASTS: &str = "crowdjuke_broadcasts_total";
+/// Failed logins (wrong password or unknown username); the log names the
+/// username, the series does not.
+pub const LOGIN_FAILURES: &str = "crowdjuke_login_failures_total";
 /// Resident memory of the process, bytes.
 pub const RESIDENT: &str = "crowdjuke_process_resident_bytes";
 /// Seconds of one store call, by `call` (`load_room`, `save_room`, …).
@@ -72,6 +75,7 @@ pub const ALL: &[&str] = &[
     WRITE_FAILURES,
     DROPPED,
     BROADCASTS,
+    LOGIN_FAILURES,
     RESIDENT,
     STORE_SECONDS,
     STORE_ERRORS,
@@ -136,6 +140,7 @@ fn describe() {
     describe_counter!(WRITE_FAILURES, "Room writes that failed (store error or deadline).");
     describe_counter!(DROPPED, "Socket.IO events not queued because a socket's send buffer was full.");
     describe_counter!(BROADCASTS, "Events broadcast to a room's sockets, by event and reach (all nodes or this one).");
+    describe_counter!(LOGIN_FAILURES, "Failed logins (wrong password or unknown username).");
     describe_gauge!(RESIDENT, metrics::Unit::Bytes, "Resident memory of the process.");
     describe_histogram!(STORE_SECONDS, metrics::Unit::Seconds, "One store call, by call.");
     describe_counter!(STORE_ERRORS, "Store calls that failed, by call and error.");

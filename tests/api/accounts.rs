@@ -122,6 +122,31 @@ async fn login_attempts_are_limited_per_address() {
     assert!(response.headers().contains_key("retry-after"));
 }
 
+/// Failing on purpose from other addresses does not lock the owner out:
+/// only the failing addresses are held back (a per-username limit used to
+/// refuse the owner too).
+#[tokio::test]
+async fn strangers_failing_on_purpose_do_not_lock_the_owner_out() {
+    let app = spawn_with(tempfile::TempDir::new().expect("dir"), |s| {
+        s.login_attempts_per_minute = 3;
+        s.behind_proxy = true;
+    })
+    .await;
+    register(&app, "ana").await;
+    let log_in = |from: &'static str, password: &'static str| {
+        let body = json!({"username": "ana", "password": password});
+        let request = app.http.post(app.url("/api/sessions")).header("x-forwarded-for", from).json(&body);
+        async move { request.send().await.expect("post").status().as_u16() }
+    };
+    for stranger in ["203.0.113.7", "198.51.100.9"] {
+        for _ in 0..3 {
+            assert_eq!(log_in(stranger, "guess number 1").await, 401);
+        }
+        assert_eq!(log_in(stranger, "guess number 2").await, 429, "the guessing address is held back");
+    }
+    assert_eq!(log_in("192.0.2.44", PASSWORD).await, 200, "the owner gets in");
+}
+
 #[tokio::test]
 async fn followers_get_a_timeline_and_feed_new_in_real_time() {
     let app = spawn_app().await;
