@@ -144,8 +144,10 @@ pub struct Accounts {
     pub photos: Photos,
     pub clock: SharedClock,
     pub tokens: TokenKey,
-    /// Login attempts per client address and per username.
+    /// Login attempts per client address.
     pub login_limiter: Arc<dyn RateLimiter>,
+    /// Accounts one account may follow (`max_following`, at most `MAX_FOLLOWING`).
+    pub max_following: usize,
     pub broadcaster: Arc<dyn Broadcaster>,
     /// Wakes the search indexer when a profile changed.
     pub index_changed: Arc<Notify>,
@@ -343,13 +345,25 @@ impl Accounts {
         if followee.id == account.user.id {
             return Err(AppError::CannotFollowSelf);
         }
+        let limit = self.max_following;
         if on {
             let (_, following) = self.accounts().follow_counts(&account.user.id).await?;
-            if following as usize >= MAX_FOLLOWING {
-                return Err(AppError::FollowLimit(MAX_FOLLOWING));
+            if following as usize >= limit {
+                return Err(AppError::FollowLimit(limit));
             }
         }
-        if self.accounts().set_follow(&account.user.id, &followee.id, on).await? {
+        let changed = self.accounts().set_follow(&account.user.id, &followee.id, on).await?;
+        if on && changed {
+            // Follows at once can all pass the check above: one that finds
+            // the account over the limit once it is written takes itself
+            // back (at worst several do, never too few).
+            let (_, following) = self.accounts().follow_counts(&account.user.id).await?;
+            if following as usize > limit {
+                self.accounts().set_follow(&account.user.id, &followee.id, false).await?;
+                return Err(AppError::FollowLimit(limit));
+            }
+        }
+        if changed {
             // The followee's follower count is in the users index.
             self.queue_user_for_index(&followee.id).await;
         }

@@ -349,6 +349,7 @@ fn app_state(
         clock: clock.clone(),
         tokens: TokenKey::new(storage.secret.clone()),
         login_limiter: backends.login_limiter.clone(),
+        max_following: settings.max_following.clamp(1, crate::accounts::MAX_FOLLOWING),
         broadcaster: broadcaster.clone(),
         index_changed: index_changed.clone(),
     };

@@ -10,7 +10,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// No `Debug`: `redis_url` and `mongodb_uri` may hold passwords, and a
+/// printed `Settings` would put them in a log.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Address to listen on; all interfaces by default so phones on the same
@@ -34,8 +36,10 @@ pub struct Settings {
     pub events_per_minute: u32,
     /// Photos a member may share per minute.
     pub photos_per_minute: u32,
-    /// Login attempts per client address, and per username, per minute.
+    /// Login attempts per client address per minute.
     pub login_attempts_per_minute: u32,
+    /// Accounts one account may follow (1 to 5,000).
+    pub max_following: usize,
     /// Largest Socket.IO event payload handled (bigger → `payload_too_large`).
     pub max_event_bytes: usize,
     /// On `serve`, create (or reuse) a party room and print how to join it.
@@ -56,7 +60,9 @@ pub struct Settings {
     /// Scale-out: Meilisearch instead of the embedded tantivy index, e.g.
     /// `http://127.0.0.1:7700`.
     pub meilisearch_url: Option<String>,
-    /// The Meilisearch API key (master key or an admin key).
+    /// The Meilisearch API key: the nodes' own key (`crowdjuke search-key`),
+    /// or any key allowed the same (the master key works, but should not be
+    /// handed to every node).
     pub meilisearch_api_key: Option<ApiKey>,
     /// A bearer token `GET /metrics` asks for. Unset, `/metrics` answers
     /// only clients on this machine (loopback).
@@ -120,6 +126,7 @@ impl Default for Settings {
             events_per_minute: 600,
             photos_per_minute: 12,
             login_attempts_per_minute: 10,
+            max_following: crate::accounts::MAX_FOLLOWING,
             max_event_bytes: 16 * 1024,
             default_room: true,
             web_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/frontend/dist")),

@@ -52,7 +52,7 @@ pub const STORE_ERRORS: &str = "crowdjuke_store_errors_total";
 /// Seconds of one of our Redis operations, by `operation`.
 pub const REDIS_SECONDS: &str = "crowdjuke_redis_call_seconds";
 /// Redis operations that failed, by `operation` and `error` (`io` while
-/// Redis is away, `timeout`, `auth`, `canceled`, `other`).
+/// Redis is away, `timeout`, `auth`, `canceled`, `abandoned`, `other`).
 pub const REDIS_ERRORS: &str = "crowdjuke_redis_errors_total";
 /// Seconds of one search engine call, by `call` and `index`.
 pub const SEARCH_SECONDS: &str = "crowdjuke_search_call_seconds";
@@ -154,7 +154,8 @@ fn describe() {
 /// One call into a dependency (the store, Redis, the search engine): its
 /// seconds go to the `seconds` histogram and, when it failed, a count to
 /// the `errors` counter with an `error` label. A call dropped unfinished
-/// (its command's deadline passed) counts as `abandoned`.
+/// (its command's deadline passed, or its caller went away) counts as
+/// `abandoned`.
 pub struct Call {
     seconds: &'static str,
     errors: &'static str,

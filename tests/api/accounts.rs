@@ -147,6 +147,43 @@ async fn strangers_failing_on_purpose_do_not_lock_the_owner_out() {
     assert_eq!(log_in("192.0.2.44", PASSWORD).await, 200, "the owner gets in");
 }
 
+/// Follows sent at once cannot pass the follow limit (each used to check
+/// the count before any was written), and a refused follow changes nothing.
+#[tokio::test]
+async fn follows_sent_at_once_never_pass_the_follow_limit() {
+    let app = spawn_with(tempfile::TempDir::new().expect("dir"), |s| s.max_following = 3).await;
+    let fan = register(&app, "fan").await;
+    let names: Vec<String> = (0..10).map(|i| format!("star{i}")).collect();
+    for name in &names {
+        register(&app, name).await;
+    }
+    for name in &names[..2] {
+        let (status, body) =
+            call(&app, reqwest::Method::PUT, &format!("/api/users/{name}/follow"), Some(&fan), None).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let answers = futures_util::future::join_all(names[2..].iter().map(|name| {
+        let path = format!("/api/users/{name}/follow");
+        let fan = fan.clone();
+        let app = &app;
+        async move { call(app, reqwest::Method::PUT, &path, Some(&fan), None).await }
+    }))
+    .await;
+    let followed = answers.iter().filter(|(status, _)| *status == 200).count();
+    for (status, body) in &answers {
+        assert!(*status == 200 || (*status == 409 && body["error"]["code"] == "follow_limit"), "{status} {body}");
+    }
+    assert!(followed <= 1, "{followed} follows passed the limit: {answers:?}");
+    let (_, me) = app.get("/api/users/fan").await;
+    assert_eq!(me["user"]["following"].as_u64(), Some(2 + followed as u64), "{me}");
+    let mut followers = 0;
+    for name in &names[2..] {
+        let (_, star) = app.get(&format!("/api/users/{name}")).await;
+        followers += star["user"]["followers"].as_u64().expect("followers");
+    }
+    assert_eq!(followers, followed as u64, "a refused follow left nothing behind");
+}
+
 #[tokio::test]
 async fn followers_get_a_timeline_and_feed_new_in_real_time() {
     let app = spawn_app().await;

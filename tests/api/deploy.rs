@@ -136,6 +136,8 @@ fn secrets_stay_outside_the_repository_and_every_service_asks_for_one() {
     let services = &doc["services"];
     let redis = services["redis"]["command"].as_sequence().expect("command").last().and_then(|c| c.as_str());
     assert!(redis.is_some_and(|c| c.contains("--requirepass \"$$REDIS_PASSWORD\"")), "{redis:?}");
+    let entry = "exec docker-entrypoint.sh redis-server";
+    assert!(redis.is_some_and(|c| c.contains(entry)), "through the image's entrypoint, not as root: {redis:?}");
     let mongo = &services["mongo"]["environment"];
     assert_eq!(
         mongo["MONGO_INITDB_ROOT_PASSWORD"].as_str(),
@@ -149,7 +151,11 @@ fn secrets_stay_outside_the_repository_and_every_service_asks_for_one() {
 
     // The master key goes only to Meilisearch and the one-off search-key run.
     let key_step = &services["search-key"];
-    assert_eq!(key_step["command"][1].as_str(), Some("search-key"));
+    let dockerfile = repo_file("Dockerfile");
+    assert!(dockerfile.contains(r#"ENTRYPOINT ["crowdjuke"]"#), "the command below is crowdjuke's argument");
+    let command: Vec<&str> =
+        key_step["command"].as_sequence().expect("command").iter().filter_map(|c| c.as_str()).collect();
+    assert_eq!(command, ["search-key"]);
     assert_eq!(key_step["profiles"][0].as_str(), Some("setup"), "not started by `up`");
     assert!(key_step["environment"]["MEILI_MASTER_KEY"].as_str().is_some());
     let url = key_step["environment"]["CROWDJUKE_MEILISEARCH_URL"].as_str();
