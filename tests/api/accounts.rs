@@ -149,11 +149,11 @@ async fn strangers_failing_on_purpose_do_not_lock_the_owner_out() {
 
 /// Follows sent at once cannot pass the follow limit (each used to check
 /// the count before any was written), and a refused follow changes nothing.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn follows_sent_at_once_never_pass_the_follow_limit() {
     let app = spawn_with(tempfile::TempDir::new().expect("dir"), |s| s.max_following = 3).await;
     let fan = register(&app, "fan").await;
-    let names: Vec<String> = (0..10).map(|i| format!("star{i}")).collect();
+    let names: Vec<String> = (0..26).map(|i| format!("star{i}")).collect();
     for name in &names {
         register(&app, name).await;
     }
