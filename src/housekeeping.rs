@@ -3,7 +3,8 @@
 //! refresh (10 s), re-planning rooms changed by other nodes (5 s, when
 //! scaled out), photos whose render job was lost (10 s), the idle-room
 //! sweep (60 s), visits of guests still online (5 min), orphan photo files
-//! (at start, then hourly) and analytics and co-likes past retention (at
+//! and the leftovers of writes a crash cut short (temporary files, GridFS
+//! chunks without a file; at start, then hourly) and analytics and co-likes past retention (at
 //! start, then daily).
 //!
 //! Owns: the housekeeping loop and its periods.
@@ -24,6 +25,9 @@ const SWEEP_EVERY_SECONDS: u64 = 60;
 const ANALYTICS_SWEEP_EVERY_SECONDS: u64 = 86_400;
 /// The orphan photo file sweep runs at start and then this often.
 const ORPHAN_SWEEP_EVERY_SECONDS: u64 = 3600;
+/// A half-written blob this old was cut short by a crash (an upload still
+/// under way writes more often than this).
+const LEFTOVER_AGE: Duration = Duration::from_secs(3600);
 
 /// Runs until `stop` is cancelled.
 pub async fn run(app: AppState, hub: Arc<Hub>, stop: CancellationToken) {
@@ -66,12 +70,17 @@ pub async fn run(app: AppState, hub: Arc<Hub>, stop: CancellationToken) {
         }
         if seconds % ORPHAN_SWEEP_EVERY_SECONDS == 1 {
             // Its own task: listing every file must not delay the rest.
-            let photos = app.photos.clone();
+            let (photos, blobs) = (app.photos.clone(), app.blobs.clone());
             tokio::spawn(async move {
                 match photos.sweep_orphan_blobs().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(files = n, "removed orphan photo files"),
                     Err(e) => tracing::warn!(error = %e, "orphan photo file sweep failed"),
+                }
+                match blobs.sweep_leftovers(LEFTOVER_AGE).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(leftovers = n, "removed what crashed writes left behind"),
+                    Err(e) => tracing::warn!(error = %e, "leftover sweep failed"),
                 }
             });
         }

@@ -68,6 +68,10 @@ pub trait BlobStore: Send + Sync + 'static {
     /// The bytes `range` (end excluded, within the blob) as a stream of
     /// chunks, in constant memory; `None` when there is no such blob.
     async fn read_range(&self, key: &str, range: Range<u64>) -> BlobResult<Option<ByteStream>>;
+    /// Removes what a crash mid-write left behind, older than `age` (a
+    /// write still under way is younger): temporary files, or GridFS
+    /// chunks whose file was never recorded. How many were removed.
+    async fn sweep_leftovers(&self, age: std::time::Duration) -> BlobResult<usize>;
 }
 
 fn check_key(key: &str) -> BlobResult<()> {
@@ -229,6 +233,37 @@ impl BlobStore for FileBlobStore {
         let part = file.take(range.end.saturating_sub(range.start));
         Ok(Some(tokio_util::io::ReaderStream::with_capacity(part, CHUNK_BYTES).boxed()))
     }
+
+    async fn sweep_leftovers(&self, age: std::time::Duration) -> BlobResult<usize> {
+        let (dir, before) = (self.dir.clone(), std::time::SystemTime::now() - age);
+        tokio::task::spawn_blocking(move || remove_stale_temporaries(&dir, before))
+            .await
+            .map_err(unavailable)?
+            .map_err(unavailable)
+    }
+}
+
+/// Removes the temporary files (`.tmp-…`) under `dir` last written before
+/// `before`; how many.
+fn remove_stale_temporaries(dir: &Path, before: std::time::SystemTime) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            removed += remove_stale_temporaries(&path, before)?;
+            continue;
+        }
+        let temporary = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".tmp-"));
+        let written = std::fs::metadata(&path).and_then(|m| m.modified());
+        if temporary && written.is_ok_and(|at| at < before) {
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// Blob keys under `dir` (skipping `.type` and temporary files).
@@ -419,5 +454,31 @@ impl BlobStore for GridFsBlobStore {
             Ok(Bytes::copy_from_slice(&data[from..to.max(from)]))
         });
         Ok(Some(stream.boxed()))
+    }
+
+    /// An upload writes its chunks, then its file document: chunks with no
+    /// file whose newest chunk (chunk ids are ObjectIds, which hold their
+    /// creation second) is older than `age` belong to an upload that died.
+    async fn sweep_leftovers(&self, age: std::time::Duration) -> BlobResult<usize> {
+        self.bucket()?;
+        let since_epoch =
+            (std::time::SystemTime::now() - age).duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let mut cutoff = [0u8; 12];
+        cutoff[..4].copy_from_slice(&(since_epoch.as_secs() as u32).to_be_bytes());
+        let pipeline = vec![
+            doc! { "$group": { "_id": "$files_id", "newest": { "$max": "$_id" } } },
+            doc! { "$match": { "newest": { "$lt": mongodb::bson::oid::ObjectId::from_bytes(cutoff) } } },
+            doc! { "$lookup": { "from": "media.files", "localField": "_id", "foreignField": "_id", "as": "file" } },
+            doc! { "$match": { "file": { "$size": 0 } } },
+            doc! { "$project": { "_id": 1 } },
+        ];
+        let orphans: Vec<Document> =
+            self.chunks.aggregate(pipeline).await.map_err(unavailable)?.try_collect().await.map_err(unavailable)?;
+        let ids: Vec<Bson> = orphans.into_iter().filter_map(|mut d| d.remove("_id")).collect();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        self.chunks.delete_many(doc! { "files_id": { "$in": ids.clone() } }).await.map_err(unavailable)?;
+        Ok(ids.len())
     }
 }

@@ -137,3 +137,75 @@ conformance!(
     keys_that_could_escape_or_collide_are_refused,
     files_are_stored_in_chunks_and_read_back_by_range,
 );
+
+/// A temporary file a crash left beside a blob is removed once it is
+/// older than the age given; a fresh one (a write under way) and the blobs
+/// stay.
+#[tokio::test]
+async fn crash_leftovers_among_files_are_swept_once_stale() {
+    let dir = TempDir::new().expect("temp dir");
+    let media = dir.path().join("media");
+    let store = FileBlobStore::open(&media).expect("opens");
+    store.put("photos/r1/p1/full.jpg", blob(b"whole".to_vec(), "image/jpeg")).await.expect("put");
+    let stale = media.join("photos/r1/p1/thumb.webp.tmp-0badf00d");
+    let fresh = media.join("photos/r1/p1/card.webp.tmp-12345678");
+    for path in [&stale, &fresh] {
+        std::fs::write(path, b"half").expect("write");
+    }
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    let file = std::fs::File::options().write(true).open(&stale).expect("open");
+    file.set_modified(two_hours_ago).expect("set mtime");
+    let swept = store.sweep_leftovers(std::time::Duration::from_secs(3600)).await.expect("sweep");
+    assert_eq!(swept, 1);
+    assert!(!stale.exists() && fresh.exists());
+    assert_eq!(store.get("photos/r1/p1/full.jpg").await.expect("get").map(|b| b.bytes), Some(b"whole".to_vec()));
+    assert_eq!(store.sweep_leftovers(std::time::Duration::from_secs(3600)).await.expect("again"), 0);
+}
+
+/// An ObjectId made `seconds_ago`, told apart by `n`.
+fn object_id(seconds_ago: u64, n: u8) -> mongodb::bson::oid::ObjectId {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&((now - seconds_ago) as u32).to_be_bytes());
+    bytes[11] = n;
+    mongodb::bson::oid::ObjectId::from_bytes(bytes)
+}
+
+/// GridFS chunks whose upload died before its file was recorded are
+/// removed once stale; chunks of a recorded file (however old) and of an
+/// upload under way stay.
+#[tokio::test]
+async fn crash_leftovers_in_gridfs_are_swept_once_stale() {
+    use mongodb::bson::{Binary, Document, doc, spec::BinarySubtype};
+    let client = mongodb::Client::with_uri_str(services::mongodb_uri()).await.expect("client");
+    let db = client.database(&services::fresh_db_name());
+    let store = GridFsBlobStore::new(&db);
+    store.put("photos/r1/p1/full.jpg", blob(vec![7; 700_001], "image/jpeg")).await.expect("put");
+    let data = |bytes: &[u8]| Binary { subtype: BinarySubtype::Generic, bytes: bytes.to_vec() };
+    let chunks = db.collection::<Document>("media.chunks");
+    chunks
+        .insert_many([
+            doc! { "_id": object_id(7200, 1), "files_id": "photos/r1/dead/full.jpg", "n": 0, "data": data(b"ab") },
+            doc! { "_id": object_id(7100, 2), "files_id": "photos/r1/dead/full.jpg", "n": 1, "data": data(b"cd") },
+            doc! { "_id": object_id(10, 3), "files_id": "photos/r1/uploading/full.jpg", "n": 0, "data": data(b"ef") },
+            doc! { "_id": object_id(9000, 4), "files_id": "photos/r1/old/full.jpg", "n": 0, "data": data(b"gh") },
+        ])
+        .await
+        .expect("chunks");
+    let file = doc! {
+        "_id": "photos/r1/old/full.jpg", "length": 2_i64, "chunkSize": 261_120, "filename": "photos/r1/old/full.jpg",
+        "uploadDate": mongodb::bson::DateTime::now(), "metadata": { "contentType": "image/jpeg" },
+    };
+    db.collection::<Document>("media.files").insert_one(file).await.expect("file");
+
+    let swept = store.sweep_leftovers(std::time::Duration::from_secs(3600)).await.expect("sweep");
+    assert_eq!(swept, 1, "one dead upload");
+    let count = |key: &'static str| {
+        let chunks = chunks.clone();
+        async move { chunks.count_documents(doc! { "files_id": key }).await.expect("count") }
+    };
+    assert_eq!(count("photos/r1/dead/full.jpg").await, 0);
+    assert_eq!(count("photos/r1/uploading/full.jpg").await, 1, "an upload under way");
+    assert_eq!(store.get("photos/r1/old/full.jpg").await.expect("get").map(|b| b.bytes), Some(b"gh".to_vec()));
+    assert_eq!(store.get("photos/r1/p1/full.jpg").await.expect("get").map(|b| b.bytes.len()), Some(700_001));
+}
