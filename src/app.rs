@@ -441,7 +441,22 @@ async fn router(state: &AppState, hub: &Arc<Hub>, redis: Option<redis::Redis>) -
     };
     hub.attach(io);
     let routes = routes.layer(axum::middleware::map_request(realtime::detach_head));
-    Ok(routes.layer(CorsLayer::permissive()).layer(TraceLayer::new_for_http()))
+    Ok(routes.layer(cross_origin()).layer(TraceLayer::new_for_http()))
+}
+
+/// Any origin may call the API, never with credentials. Every route
+/// authenticates with a bearer token in `Authorization` (no cookie), which
+/// a page from another origin only has if the user handed it over: there is
+/// no ambient session for another site to ride on. Venue websites, kiosks
+/// and web views served from other origins need the API.
+fn cross_origin() -> CorsLayer {
+    use axum::http::{Method, header};
+    CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::RANGE, header::IF_RANGE])
+        .expose_headers([header::RETRY_AFTER, header::CONTENT_RANGE, header::ACCEPT_RANGES, header::ETAG])
+        .max_age(Duration::from_secs(3600))
 }
 
 /// Meilisearch when configured, else the embedded index in the data directory.

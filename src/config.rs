@@ -24,6 +24,11 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `pretty` for people, `json` for log collectors.
     pub log_format: LogFormat,
+    /// Let `RUST_LOG` turn on the debug logs of the libraries that print
+    /// secrets there (socketioxide prints member tokens, the MongoDB driver
+    /// stored documents): for hunting a bug on a test machine, never in
+    /// production.
+    pub log_unredacted: bool,
     /// Party rooms idle for this long are deleted; venue rooms never are.
     pub room_idle_hours: u64,
     /// Different room codes a client address may look up per minute (join,
@@ -120,6 +125,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("data"),
             public_url: None,
             log_format: LogFormat::Pretty,
+            log_unredacted: false,
             room_idle_hours: 48,
             join_attempts_per_minute: 30,
             room_requests_per_minute: 600,

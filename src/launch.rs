@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpSocket;
+use tracing_subscriber::filter::LevelFilter;
 
 use crate::app::Server;
 use crate::clock::SystemClock;
@@ -31,7 +32,7 @@ const BACKLOG: u32 = 1024;
 /// are refused, so a load balancer moves on at once instead of waiting
 /// out a timeout on a node that is still starting.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    init_tracing(settings.log_format);
+    init_tracing(settings.log_format, settings.log_unredacted);
     raise_open_file_limit();
     let socket = reserve(settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
     let local = socket.local_addr()?;
@@ -86,13 +87,42 @@ fn reserve(addr: SocketAddr) -> std::io::Result<TcpSocket> {
     Ok(socket)
 }
 
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "crowdjuke=info,warn".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Pretty => builder.try_init(),
+/// Libraries whose logs print secrets, and the most they may log: at debug
+/// socketioxide (the connect payload with the member token, every packet),
+/// engineioxide (packets), the MongoDB driver's command events (stored
+/// documents, the token secret among them), fred (commands), rspotify and
+/// the Meilisearch SDK (requests and answers); rspotify's HTTP client even
+/// at info (every request with its `Authorization` header). Whatever
+/// `RUST_LOG` asks, unless `log_unredacted` is set.
+const PRINTS_SECRETS: &[(&str, LevelFilter)] = &[
+    ("socketioxide", LevelFilter::INFO),
+    ("engineioxide", LevelFilter::INFO),
+    ("mongodb::command", LevelFilter::INFO),
+    ("fred", LevelFilter::INFO),
+    ("rspotify", LevelFilter::INFO),
+    ("rspotify_http", LevelFilter::WARN),
+    ("meilisearch_sdk", LevelFilter::INFO),
+];
+
+fn init_tracing(format: LogFormat, unredacted: bool) {
+    use tracing_subscriber::filter::{FilterExt, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
+    let asked = EnvFilter::try_from_default_env().unwrap_or_else(|_| "crowdjuke=info,warn".into());
+    let mut redacted = Targets::new().with_default(LevelFilter::TRACE);
+    if !unredacted {
+        for (target, most) in PRINTS_SECRETS {
+            redacted = redacted.with_target(*target, *most);
+        }
+    }
+    let filter = asked.and(redacted);
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let layer = match format {
+        LogFormat::Json => layer.json().with_filter(filter).boxed(),
+        LogFormat::Pretty => layer.with_filter(filter).boxed(),
     };
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 /// `http://<LAN address>:<port>` when listening on all interfaces, so the

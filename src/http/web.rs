@@ -39,9 +39,18 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .layer(worker_scope)
 }
 
-/// `index.html` of the built app, or a plain page saying how to build it.
-/// Never framed by another site (the host's moderation buttons must not be
+/// What the app's pages may load: its own scripts, styles, workers and
+/// API (Socket.IO included: `'self'` covers `ws:`/`wss:` of the same host),
+/// images from anywhere over HTTPS (album art from music services) and
+/// its own audio, and read the blobs it made itself (`connect-src blob:`). No inline script or style, no plugins, no `<base>`, no
+/// framing by another site (the host's moderation buttons must not be
 /// clickjacked).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data: blob: https:; media-src 'self' blob:; connect-src 'self' blob:; worker-src 'self'; \
+     manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// `index.html` of the built app, or a plain page saying how to build it,
+/// under `CONTENT_SECURITY_POLICY`.
 async fn page(State(app): State<AppState>) -> Response {
     let index = app.settings.web_dir.join("index.html");
     let mut response = match tokio::fs::read_to_string(&index).await {
@@ -62,6 +71,8 @@ async fn page(State(app): State<AppState>) -> Response {
     };
     let headers = response.headers_mut();
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
 }

@@ -87,6 +87,16 @@ impl ServerProcess {
 
     /// The same, listening on `listen` (a node restarted on its port).
     pub fn start_on(listen: &str, data_dir: &std::path::Path, env: &[(&str, &str)], name: &str) -> Self {
+        Self::spawn(listen, data_dir, env, child_log(name))
+    }
+
+    /// The same, its log (standard error) written to `log`.
+    pub fn start_logging_to(data_dir: &std::path::Path, env: &[(&str, &str)], log: &std::path::Path) -> Self {
+        let file = std::fs::File::create(log).expect("log file");
+        Self::spawn("127.0.0.1:0", data_dir, env, file.into())
+    }
+
+    fn spawn(listen: &str, data_dir: &std::path::Path, env: &[(&str, &str)], log: std::process::Stdio) -> Self {
         use std::io::BufRead;
         let mut command = std::process::Command::new(server_bin());
         for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CROWDJUKE_")) {
@@ -94,8 +104,7 @@ impl ServerProcess {
         }
         command.args(["serve", "--listen", listen, "--no-default-room", "--data-dir"]).arg(data_dir);
         command.envs(env.iter().copied());
-        let mut child =
-            command.stdout(std::process::Stdio::piped()).stderr(child_log(name)).spawn().expect("crowdjuke starts");
+        let mut child = command.stdout(std::process::Stdio::piped()).stderr(log).spawn().expect("crowdjuke starts");
         let mut first = String::new();
         let stdout = child.stdout.take().expect("stdout");
         std::io::BufReader::new(stdout).read_line(&mut first).expect("first line");

@@ -20,6 +20,7 @@ mod restart;
 mod rooms;
 mod search;
 mod search_conformance;
+mod secrets;
 mod services;
 mod spotify_fake;
 mod store_conformance;

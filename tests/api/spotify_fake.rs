@@ -84,6 +84,11 @@ impl Inner {
         self.requests.iter().filter(|r| r.contains(needle)).count()
     }
 
+    /// Every access and refresh token handed out so far.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.access.keys().chain(self.refresh.keys()).cloned().collect()
+    }
+
     /// Makes every access token issued so far answer 401.
     pub fn expire_access_tokens(&mut self) {
         let tokens: Vec<String> = self.access.keys().cloned().collect();

@@ -16,7 +16,7 @@ process.env.PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS = '1';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
-import { api, connect, launchChromium, png, SHOTS, startServer } from './server.mjs';
+import { api, connect, launchChromium, png, SHOTS, startServer, waitUntil } from './server.mjs';
 
 const SIZES = [
   { name: 'phone-360', viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true },
@@ -102,15 +102,15 @@ async function openScreen(size, options = {}) {
   const page = await context.newPage();
   await page.goto(`${server.url}/display/${party.code}`);
   await page.getByTestId('room-name').filter({ hasText: ROOM_NAME }).waitFor();
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="queue"] [data-testid="entry"]').length === 4);
-  await page.waitForFunction(
+  await waitUntil(page, () => document.querySelectorAll('[data-testid="queue"] [data-testid="entry"]').length === 4);
+  await waitUntil(page,
     (ids) => ids.every((id) => document.querySelector(`[data-testid="photo-wall"] [data-photo-id="${id}"]`)),
     [party.wide.id, party.tall.id],
   );
-  await page.waitForFunction(() => [...document.images].every((img) => img.complete && img.naturalWidth > 0));
+  await waitUntil(page, () => [...document.images].every((img) => img.complete && img.naturalWidth > 0));
   await page.evaluate(() => document.fonts.ready);
   // Fades and slides done, so the screenshot shows the resting page.
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'));
+  await waitUntil(page, () => document.getAnimations().every((a) => a.playState !== 'running'));
   return { context, page };
 }
 
@@ -284,7 +284,7 @@ test('on a network that hangs, the service worker answers from its cache after a
   const page = await context.newPage();
   await page.goto(`${server.url}/display/${party.code}`);
   await page.getByTestId('room-name').filter({ hasText: ROOM_NAME }).waitFor();
-  await page.waitForFunction(async () => {
+  await waitUntil(page, async () => {
     if (!navigator.serviceWorker.controller) return false;
     const cache = await caches.open((await caches.keys()).find((k) => k.startsWith('crowdjuke-shell-')) ?? 'none');
     return Boolean(await cache.match('/')) && Boolean(await cache.match('/app/app.js'));
@@ -317,7 +317,7 @@ test('on a network that hangs, the service worker answers from its cache after a
   assert.ok(asked.includes(`/display/${party.code}`), `the worker asked the network for the page first (${asked})`);
   assert.ok(elapsed >= 2500, `the page waited for the network first (${elapsed} ms)`);
   assert.ok(elapsed < 12_000, `the cache answered instead of the hanging network (${elapsed} ms)`);
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="queue"] [data-testid="entry"]').length > 0);
+  await waitUntil(page, () => document.querySelectorAll('[data-testid="queue"] [data-testid="entry"]').length > 0);
 
   // Live data is never cached.
   const cached = await page.evaluate(async () => {

@@ -5,7 +5,7 @@
 // leads back to the party. Real server, Debian's Chromium.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { api, connect, launchChromium, SHOTS, startServer } from './server.mjs';
+import { api, connect, launchChromium, SHOTS, startServer, waitUntil } from './server.mjs';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 const TV = { viewport: { width: 1920, height: 1080 } };
@@ -48,7 +48,7 @@ test('the big screen is a screen: not among the people nor counted, a speaker ch
   // Host tools list it under Screens, online; People do not.
   const screen = host.getByTestId('screen');
   await screen.filter({ hasText: 'Big screen' }).waitFor();
-  await host.waitForFunction(() => !document.querySelector('[data-testid="screen"]')?.classList.contains('offline'));
+  await waitUntil(host, () => !document.querySelector('[data-testid="screen"]')?.classList.contains('offline'));
   const people = await host.getByTestId('member').allInnerTexts();
   assert.equal(people.length, 1, `only the host is a person: ${people}`);
   assert.match(await host.getByTestId('online-count').innerText(), /\(1 here\)/);
@@ -90,7 +90,7 @@ test('search gives the true count and shows more; the playing track is shown as 
   assert.equal(await page.getByTestId('search-result').count(), 20);
   await page.getByTestId('more-results').click();
   const shown = Math.min(total, 40);
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="search-result"]').length === n, shown);
+  await waitUntil(page, (n) => document.querySelectorAll('[data-testid="search-result"]').length === n, shown);
   if (total <= 40) await page.getByTestId('more-results').waitFor({ state: 'hidden' });
 
   // The track playing now: "Playing", not "Add"; the server refuses it too.

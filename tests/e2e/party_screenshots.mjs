@@ -11,7 +11,7 @@
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, connect, launchChromium, png, startServer } from './server.mjs';
+import { api, connect, launchChromium, png, startServer, waitUntil } from './server.mjs';
 
 const out = process.argv[2];
 if (!out) {
@@ -59,9 +59,9 @@ try {
 
   const settle = async (page) => {
     // Lazy images below the fold load only when scrolled to: not waited for.
-    await page.waitForFunction(() => [...document.images].every((img) => img.complete || img.loading === 'lazy'));
+    await waitUntil(page, () => [...document.images].every((img) => img.complete || img.loading === 'lazy'));
     // Fades and slides done (long ones, like a track's progress bar, excepted).
-    await page.waitForFunction(() =>
+    await waitUntil(page, () =>
       document.getAnimations().every((a) => a.playState !== 'running' || Number(a.effect?.getComputedTiming().endTime ?? 0) > 5000),
     );
   };
@@ -71,7 +71,7 @@ try {
     const page = await context.newPage();
     await page.goto(`${server.url}${path}`);
     await page.getByTestId('room-name').filter({ hasText: 'Friday' }).waitFor();
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="queue"] [data-testid="entry"]').length >= 4);
+    await waitUntil(page, () => document.querySelectorAll('[data-testid="queue"] [data-testid="entry"]').length >= 4);
     await settle(page);
     await page.screenshot({ path: join(out, file), fullPage: true });
     await context.close();

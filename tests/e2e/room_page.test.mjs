@@ -5,7 +5,7 @@
 // target/e2e-screenshots/room-*.png — look at them.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { api, connect, launchChromium, png, SHOTS, startServer } from './server.mjs';
+import { api, connect, launchChromium, png, SHOTS, startServer, waitUntil } from './server.mjs';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 const SMALL_PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true };
@@ -276,7 +276,7 @@ test('a double tap on ▲ is one vote; my own ▲ says my up-vote counts', async
   });
   const entry = page.locator(`[data-entry-id="${e2.id}"]`);
   await entry.getByTestId('upvote').dblclick();
-  await page.waitForFunction((id) => {
+  await waitUntil(page, (id) => {
     const li = document.querySelector(`[data-entry-id="${id}"]`);
     return li?.dataset.myVote === '1' && li.dataset.voting === 'false';
   }, e2.id);
@@ -292,12 +292,14 @@ test('a double tap on ▲ is one vote; my own ▲ says my up-vote counts', async
   await page.locator('[data-testid="search-result"][data-track-id="demo-0005"]').getByTestId('add-button').click();
   const mine = page.locator('[data-testid="entry"][data-track-id="demo-0005"]');
   const up = mine.getByTestId('upvote');
-  await up.waitFor();
-  assert.equal(await up.getAttribute('aria-pressed'), 'true');
+  // The entry may first be drawn from room:changed (which carries nobody's
+  // vote), then from the add's answer: wait for the pressed ▲, do not race it.
+  await mine.locator('[data-testid="upvote"][aria-pressed="true"]').waitFor();
   assert.match(await up.getAttribute('aria-label'), /^Your track: your up-vote counts/);
   await up.click();
   await mine.getByTestId('entry-status').filter({ hasText: 'You took back your up-vote for your own track.' }).waitFor();
-  assert.equal(await up.getAttribute('aria-pressed'), 'false');
+  // The status is written at once, the row on the next frame.
+  await mine.locator('[data-testid="upvote"][aria-pressed="false"]').waitFor();
   await page.context().close();
 });
 
@@ -363,7 +365,7 @@ test('unpin puts a pinned track back in its place by score and says so beside it
   await entry.getByTestId('pinned').waitFor({ state: 'hidden' });
   // Equal scores: back behind the entry added before it.
   const order = () => host.getByTestId('queue').getByTestId('entry').evaluateAll((els) => els.map((e) => e.dataset.entryId));
-  await host.waitForFunction((id) => document.querySelector('[data-testid="queue"] [data-testid="entry"]')?.dataset.entryId !== id, e2.id);
+  await waitUntil(host, (id) => document.querySelector('[data-testid="queue"] [data-testid="entry"]')?.dataset.entryId !== id, e2.id);
   assert.equal((await order()).indexOf(e2.id), 1, 'second, by time added');
   hostClient.socket.disconnect();
   await host.context().close();

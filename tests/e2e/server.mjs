@@ -151,10 +151,52 @@ export const SHOTS = resolve(fileURLToPath(new URL('.', import.meta.url)), '../.
  * Debian's Chromium, headless, never a downloaded browser; `extraArgs` e.g.
  * `--autoplay-policy=no-user-gesture-required` for the speaker.
  */
+/**
+ * Polls `fn(arg)` in the page until it returns something truthy, and returns
+ * that (JSON) value: `page.waitForFunction` evaluates its predicate from a
+ * string, which the app's Content-Security-Policy (no `unsafe-eval`)
+ * forbids; `page.evaluate` does not. A page navigating meanwhile is polled
+ * again. Options: `timeout` (ms, 30 s), `polling` (ms between tries, 50).
+ */
+export async function waitUntil(page, fn, arg, { timeout = 30_000, polling = 50 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    let value;
+    try {
+      value = await page.evaluate(fn, arg);
+    } catch (err) {
+      if (!/Execution context was destroyed|navigat/i.test(String(err))) throw err;
+    }
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`waitUntil: not true within ${timeout} ms: ${fn}`);
+    await new Promise((ok) => setTimeout(ok, typeof polling === 'number' ? polling : 50));
+  }
+}
+
 export async function launchChromium(extraArgs = []) {
   mkdirSync(SHOTS, { recursive: true });
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', ...extraArgs],
   });
+  // Every page of every test runs under the server's Content-Security-Policy:
+  // what it blocked (Chromium says so on the console) fails the file when its
+  // browser closes, so a policy too tight for the app cannot slip in.
+  const violations = [];
+  const watch = (context) => {
+    context.on('page', (page) =>
+      page.on('console', (message) => {
+        if (message.text().includes('Content Security Policy')) violations.push(`${page.url()}: ${message.text()}`);
+      }),
+    );
+    return context;
+  };
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args) => watch(await newContext(...args));
+  const close = browser.close.bind(browser);
+  browser.close = async (...args) => {
+    await close(...args);
+    if (violations.length > 0) throw new Error(`Content-Security-Policy violations:\n${violations.join('\n')}`);
+  };
+  return browser;
 }

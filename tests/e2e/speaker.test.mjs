@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { api, connect, launchChromium, SHOTS, startServer } from './server.mjs';
+import { api, connect, launchChromium, SHOTS, startServer, waitUntil } from './server.mjs';
 
 const TV = { viewport: { width: 1920, height: 1080 } };
 const LAPTOP = { viewport: { width: 1280, height: 900 } };
@@ -100,7 +100,7 @@ test('the big screen plays the room at the server position and follows pause, re
   const phone = await connect(server.url, guest.body.token).ready;
   await phone.ok('queue:add', { track_id: first });
   await phone.ok('queue:add', { track_id: second });
-  await tv.waitForFunction(() => {
+  await waitUntil(tv, () => {
     const a = document.querySelector('[data-testid="speaker-audio"]');
     return a && !a.paused && a.currentTime > 1;
   }, null, { timeout: 15_000 });
@@ -118,17 +118,17 @@ test('the big screen plays the room at the server position and follows pause, re
 
   // Pause and resume from the host's page.
   await hostPage.getByTestId('pause').click();
-  await tv.waitForFunction(() => document.querySelector('[data-testid="speaker-audio"]').paused);
+  await waitUntil(tv, () => document.querySelector('[data-testid="speaker-audio"]').paused);
   const paused = await audioOf(tv);
   const held = (await snapshotOf(phone)).snapshot.now_playing;
   assert.ok(held.paused);
   assert.ok(Math.abs(paused.ms - held.position_ms) < 300, `paused at ${paused.ms}, the room at ${held.position_ms}`);
   await hostPage.getByTestId('resume').click();
-  await tv.waitForFunction(() => !document.querySelector('[data-testid="speaker-audio"]').paused);
+  await waitUntil(tv, () => !document.querySelector('[data-testid="speaker-audio"]').paused);
 
   // Skip: the second track plays.
   await hostPage.getByTestId('skip').click();
-  await tv.waitForFunction(
+  await waitUntil(tv,
     (id) => {
       const a = document.querySelector('[data-testid="speaker-audio"]');
       return a.currentSrc.includes(`/api/tracks/${id}/audio`) && !a.paused;
@@ -140,7 +140,7 @@ test('the big screen plays the room at the server position and follows pause, re
   // A reloaded speaker comes back at the right place.
   await tv.waitForTimeout(1500);
   await tv.reload();
-  await tv.waitForFunction(() => {
+  await waitUntil(tv, () => {
     const a = document.querySelector('[data-testid="speaker-audio"]');
     return a && !a.paused && a.currentTime > 1;
   }, null, { timeout: 15_000 });
@@ -161,7 +161,7 @@ test('the big screen plays the room at the server position and follows pause, re
   const tvAgain = await tvContext.newPage(); // the same browser: the same speaker
   await tvAgain.goto(`${server.url}/display/${code}`);
   await badge.waitFor({ state: 'hidden', timeout: 15_000 });
-  await tvAgain.waitForFunction(() => {
+  await waitUntil(tvAgain, () => {
     const a = document.querySelector('[data-testid="speaker-audio"]');
     return a && !a.paused;
   }, null, { timeout: 15_000 });
@@ -188,7 +188,7 @@ test('with a crossfade the room moves on before the end and the big screen fades
   await host.ok('queue:add', { track_id: two });
 
   // Both decks play at once: the first fading out, the second in.
-  const overlap = await tv.waitForFunction(
+  const overlap = await waitUntil(tv,
     ([first, second]) => {
       const now = document.querySelector('[data-testid="speaker-audio"]');
       const old = document.querySelector('[data-testid="speaker-next"]');
@@ -199,12 +199,12 @@ test('with a crossfade the room moves on before the end and the big screen fades
     [one, two],
     { timeout: 20_000, polling: 50 },
   );
-  const { oldTime, newTime } = await overlap.jsonValue();
+  const { oldTime, newTime } = overlap;
   assert.ok(oldTime > 5 && oldTime < 10, `the first track is in its last seconds (${oldTime} s)`);
   assert.ok(newTime < 2, `the second one has just begun (${newTime} s)`);
   await tv.screenshot({ path: join(SHOTS, 'speaker-crossfade-tv.png') });
   // The first fades out and stops by its end.
-  await tv.waitForFunction(() => document.querySelector('[data-testid="speaker-next"]').paused, null, { timeout: 8_000 });
+  await waitUntil(tv, () => document.querySelector('[data-testid="speaker-next"]').paused, null, { timeout: 8_000 });
 
   // The server moved on 4 s before the first track's end.
   const plays = (await host.ok('room:sync', {})).recent_plays;

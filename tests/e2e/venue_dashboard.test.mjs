@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { api, launchChromium, SHOTS, startServer } from './server.mjs';
+import { api, launchChromium, SHOTS, startServer, waitUntil } from './server.mjs';
 
 const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true };
 const DESKTOP = { viewport: { width: 1280, height: 900 } };
@@ -98,7 +98,7 @@ async function applyUntil(page, what, ok, timeoutMs = 15_000) {
     if (Date.now() > deadline) assert.fail(`the dashboard never showed ${what}: ${JSON.stringify(totals)}`);
     await new Promise((done) => setTimeout(done, 300));
     await page.getByTestId('dashboard-apply').click();
-    await page.waitForFunction(() => !document.querySelector('[data-testid="dashboard-apply"]').disabled);
+    await waitUntil(page, () => !document.querySelector('[data-testid="dashboard-apply"]').disabled);
   }
 }
 
@@ -188,7 +188,7 @@ test('the owner’s dashboard shows a guest’s approved request that played', a
   await ownerPage.waitForURL(`${server.url}/venues/${venueId}/dashboard`);
   await ownerPage.getByTestId('dashboard-title').filter({ hasText: 'The Brasswick Arms' }).waitFor();
   // The server's default range fills the dates.
-  await ownerPage.waitForFunction(() => document.querySelector('[data-testid="dashboard-from"]').value !== '');
+  await waitUntil(ownerPage, () => document.querySelector('[data-testid="dashboard-from"]').value !== '');
   assert.equal(await ownerPage.getByTestId('dashboard-from').inputValue(), empty.body.from);
   assert.equal(await ownerPage.getByTestId('dashboard-to').inputValue(), empty.body.to);
   const totals = await applyUntil(ownerPage, 'the play, the request and the guest', (t) => t.plays === '1' && t['requests-approved'] === '1' && Number(t.guests) >= 1);
@@ -204,7 +204,7 @@ test('the owner’s dashboard shows a guest’s approved request that played', a
   await ownerPage.getByTestId('top-artist').filter({ hasText: 'Copper Gulls' }).waitFor();
   assert.equal(await ownerPage.getByTestId('genres-empty').isVisible(), false, 'the genres’ chart has a bar');
   // The charts are drawn (Chart.js, its own bundle).
-  await ownerPage.waitForFunction(() => window.crowdjukeCharts && [...document.querySelectorAll('canvas')].every((c) => c.width > 0 && c.getAttribute('aria-label')));
+  await waitUntil(ownerPage, () => window.crowdjukeCharts && [...document.querySelectorAll('canvas')].every((c) => c.width > 0 && c.getAttribute('aria-label')));
   assert.match(await ownerPage.getByTestId('chart-days').getAttribute('aria-label'), /1 plays/);
 
   // One zone: the same figures (it is the only one).
@@ -242,7 +242,7 @@ test('the owner’s dashboard shows a guest’s approved request that played', a
   await phone.goto(`${server.url}/venues/${venueId}/dashboard`);
   await phone.getByTestId('total-plays').filter({ hasText: '1' }).waitFor();
   await phone.locator('[data-testid="top-track"][data-track-id="brasswick-1"]').waitFor();
-  await phone.waitForFunction(() => window.crowdjukeCharts && [...document.querySelectorAll('canvas')].every((c) => c.width > 0));
+  await waitUntil(phone, () => window.crowdjukeCharts && [...document.querySelectorAll('canvas')].every((c) => c.width > 0));
   await checkLayout(phone, 'dashboard at 360 px', 'main');
   await shot(phone, 'dashboard-360', { fullPage: true });
   await phone.getByTestId('dashboard-tracks').screenshot({ path: `${SHOTS}/dashboard-tracks-360.png` });

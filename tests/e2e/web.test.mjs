@@ -5,7 +5,7 @@
 // phone and TV size land in target/e2e-screenshots/ — look at them.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchChromium, png, SHOTS, startServer } from './server.mjs';
+import { launchChromium, png, SHOTS, startServer, waitUntil } from './server.mjs';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 const TV = { viewport: { width: 1920, height: 1080 } };
@@ -76,7 +76,7 @@ test('a host, two guests and the big screen share one party', async () => {
   await last(host).getByTestId('upvote').click();
   const expected = ['demo-0004', 'demo-0002', 'demo-0003'];
   for (const page of [host, ann, bob]) {
-    await page.waitForFunction(
+    await waitUntil(page,
       (want) =>
         [...document.querySelectorAll('[data-testid="queue"] [data-testid="entry"]')].map((e) => e.dataset.trackId).join() === want,
       expected.join(),
@@ -89,7 +89,7 @@ test('a host, two guests and the big screen share one party', async () => {
   await ann.getByTestId('photo-input').setInputFiles({ name: 'party.png', mimeType: 'image/png', buffer: png(480, 360) });
   await tv.getByTestId('photo-wall').getByTestId('photo').first().waitFor({ timeout: 15_000 });
   await host.getByTestId('photo-wall').getByTestId('photo').first().waitFor();
-  await tv.waitForFunction(() => [...document.images].every((img) => img.complete));
+  await waitUntil(tv, () => [...document.images].every((img) => img.complete));
 
   await host.screenshot({ path: `${SHOTS}/host-phone.png`, fullPage: true });
   await ann.screenshot({ path: `${SHOTS}/guest-phone.png` });
