@@ -53,6 +53,11 @@ const MAX_FRAME_BYTES: usize = 1024 * 1024;
 /// Per-connection websocket read buffer (engineioxide's default is 4 KiB;
 /// client events are small).
 const WS_READ_BUFFER: usize = 1024;
+/// Bytes of packets the websocket writer gathers before writing them out
+/// (tungstenite's default is 128 KiB). With the patched tungstenite
+/// (vendor/README.md) a buffer that grew past it, for a join snapshot or a
+/// burst, is released once written, so an idle connection keeps at most this.
+const WS_WRITE_BUFFER: usize = 4 * 1024;
 /// Packets queued per connection before socketioxide refuses more (default
 /// 128). A socket that falls this far behind is told to resync.
 const SEND_BUFFER_PACKETS: usize = 64;
@@ -423,6 +428,7 @@ async fn router(state: &AppState, hub: &Arc<Hub>, redis: Option<redis::Redis>) -
         .ws_max_message_size(MAX_FRAME_BYTES)
         .ws_max_frame_size(MAX_FRAME_BYTES)
         .ws_read_buffer_size(WS_READ_BUFFER)
+        .ws_write_buffer_size(WS_WRITE_BUFFER)
         .max_buffer_size(SEND_BUFFER_PACKETS)
         .with_state(state.clone())
         .with_state(hub.clone());
