@@ -38,6 +38,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod fuzzing;
 pub mod housekeeping;
 pub mod http;
 pub mod ids;

@@ -29,6 +29,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 pub use json::ApiJson;
+pub use photos::{Upload, read_upload};
 
 use crate::error::AppError;
 use crate::state::AppState;

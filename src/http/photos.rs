@@ -46,12 +46,14 @@ pub(super) fn multipart_error(e: MultipartError) -> AppError {
 }
 
 /// The parts of an upload: `photo` (the file) and an optional `comment`.
-struct Upload {
-    photo: Vec<u8>,
-    comment: Option<String>,
+pub struct Upload {
+    pub photo: Vec<u8>,
+    pub comment: Option<String>,
 }
 
-async fn read_upload(mut form: Multipart) -> Result<Upload> {
+/// Reads a photo upload's parts: exactly one `photo`, at most one `comment`
+/// (trimmed, printable), nothing else.
+pub async fn read_upload(mut form: Multipart) -> Result<Upload> {
     let (mut photo, mut comment) = (None, None);
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_string();

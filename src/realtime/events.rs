@@ -68,9 +68,9 @@ pub async fn on_event<A: Adapter>(
     ack.send(&reply).ok();
 }
 
-#[derive(Deserialize)]
-struct TrackId {
-    track_id: String,
+#[derive(Debug, Deserialize)]
+pub struct TrackId {
+    pub track_id: String,
 }
 
 #[derive(Deserialize)]
@@ -78,9 +78,9 @@ struct EntryId {
     entry_id: String,
 }
 
-#[derive(Deserialize)]
-struct PicksPayload {
-    genres: Vec<String>,
+#[derive(Debug, Deserialize)]
+pub struct PicksPayload {
+    pub genres: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -121,22 +121,22 @@ struct RequestId {
     request_id: String,
 }
 
-#[derive(Deserialize)]
-struct RulesPayload {
-    rules: serde_json::Map<String, Value>,
+#[derive(Debug, Deserialize)]
+pub struct RulesPayload {
+    pub rules: serde_json::Map<String, Value>,
 }
 
-#[derive(Deserialize)]
-struct FallbackPayload {
-    track_ids: Vec<String>,
+#[derive(Debug, Deserialize)]
+pub struct FallbackPayload {
+    pub track_ids: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct MembersPayload {
+#[derive(Debug, Deserialize)]
+pub struct MembersPayload {
     #[serde(default)]
-    offset: usize,
+    pub offset: usize,
     #[serde(default = "default_members_limit")]
-    limit: usize,
+    pub limit: usize,
 }
 
 fn default_members_limit() -> usize {
@@ -198,6 +198,82 @@ const EVENT_NAMES: &[&str] = &[
     "request:withdraw",
 ];
 
+/// An event as its name and payload say, before anything is looked up:
+/// parsing is pure, so a bad payload is refused before the room is read (and
+/// the parser can be fuzzed on its own, see `crate::fuzzing`).
+#[derive(Debug)]
+pub enum EventRequest {
+    Sync,
+    Members(MembersPayload),
+    LikePhoto {
+        photo_id: String,
+        on: bool,
+    },
+    ReportPhoto {
+        photo_id: String,
+    },
+    RemovePhoto {
+        photo_id: String,
+    },
+    PickOptions,
+    Picks(PicksPayload),
+    Add(TrackId),
+    Rules(RulesPayload),
+    Fallback(FallbackPayload),
+    VoteSkip,
+    /// A command whose payload is all it needs (boxed: a command is large).
+    Command(Box<Command>),
+}
+
+/// Parses an event's payload by its name: a typed error for a payload of the
+/// wrong shape, a vote out of range or an unknown name.
+pub fn parse_event(name: &str, data: Value) -> Result<EventRequest> {
+    use EventRequest as R;
+    let command = |c: Command| R::Command(Box::new(c));
+    Ok(match name {
+        "room:sync" => parse::<Empty>(data).map(|_| R::Sync)?,
+        "room:members" => R::Members(parse(data)?),
+        "photo:like" | "photo:unlike" => {
+            R::LikePhoto { photo_id: parse::<PhotoId>(data)?.photo_id, on: name == "photo:like" }
+        }
+        "photo:report" => R::ReportPhoto { photo_id: parse::<PhotoId>(data)?.photo_id },
+        "photo:remove" => R::RemovePhoto { photo_id: parse::<PhotoId>(data)?.photo_id },
+        "picks:options" => parse::<Empty>(data).map(|_| R::PickOptions)?,
+        "picks:set" => R::Picks(parse(data)?),
+        "queue:add" => R::Add(parse(data)?),
+        "queue:vote" => {
+            let p: VotePayload = parse(data)?;
+            let value = i8::try_from(p.value).ok().filter(|v| (-1..=1).contains(v));
+            let value = value.ok_or(crate::domain::DomainError::InvalidVote)?;
+            command(Command::Vote { entry_id: p.entry_id, value })
+        }
+        "queue:remove" => command(Command::Remove { entry_id: parse::<EntryId>(data)?.entry_id }),
+        "queue:pin" => command(Command::Pin { entry_id: parse::<EntryId>(data)?.entry_id }),
+        "queue:unpin" => command(Command::Unpin { entry_id: parse::<EntryId>(data)?.entry_id }),
+        "player:skip" => parse::<Empty>(data).map(|_| command(Command::Skip))?,
+        "player:vote_skip" => parse::<Empty>(data).map(|_| R::VoteSkip)?,
+        "player:pause" => parse::<Empty>(data).map(|_| command(Command::Pause))?,
+        "player:resume" => parse::<Empty>(data).map(|_| command(Command::Resume))?,
+        "member:kick" => command(Command::Kick { member_id: parse::<MemberId>(data)?.member_id }),
+        "member:ban" => command(Command::Ban { member_id: parse::<MemberId>(data)?.member_id }),
+        "member:promote" => {
+            command(Command::SetRole { member_id: parse::<MemberId>(data)?.member_id, role: Role::Cohost })
+        }
+        "member:demote" => {
+            command(Command::SetRole { member_id: parse::<MemberId>(data)?.member_id, role: Role::Guest })
+        }
+        "room:update_rules" => R::Rules(parse(data)?),
+        "room:set_fallback" => R::Fallback(parse(data)?),
+        "room:set_listing" => command(Command::SetListing { listing: parse(data)? }),
+        "room:set_speaker" => command(Command::SetSpeaker { member_id: parse::<SpeakerPayload>(data)?.member_id }),
+        "screen:remove" => command(Command::RemoveScreen { screen_id: parse::<ScreenId>(data)?.screen_id }),
+        "request:approve" => command(Command::ApproveRequest { request_id: parse::<RequestId>(data)?.request_id }),
+        "request:decline" => command(Command::DeclineRequest { request_id: parse::<RequestId>(data)?.request_id }),
+        "request:withdraw" => command(Command::WithdrawRequest { request_id: parse::<RequestId>(data)?.request_id }),
+        other => return Err(AppError::UnknownEvent(other.chars().take(64).collect())),
+    })
+}
+
 async fn handle(app: &AppState, session: &Session, name: &str, data: Value, deadline: Instant) -> Result<Value> {
     let size = serde_json::to_vec(&data).map_or(usize::MAX, |b| b.len());
     if size > app.settings.max_event_bytes {
@@ -207,63 +283,33 @@ async fn handle(app: &AppState, session: &Session, name: &str, data: Value, dead
         // A screen watches: the one thing it may ask for is the room.
         return Err(crate::domain::DomainError::ScreenCannotAct.into());
     }
-    let command = match name {
-        "room:sync" => {
-            parse::<Empty>(data)?;
-            return snapshot(app, session).await;
-        }
-        "room:members" => return members_page(app, session, parse(data)?).await,
-        "photo:like" | "photo:unlike" => {
-            let photo_id = parse::<PhotoId>(data)?.photo_id;
-            let on = name == "photo:like";
+    let command = match parse_event(name, data)? {
+        EventRequest::Sync => return snapshot(app, session).await,
+        EventRequest::Members(p) => return members_page(app, session, p).await,
+        EventRequest::LikePhoto { photo_id, on } => {
             let view = app.photos.like_photo(&session.room_id, &session.member_id, &photo_id, on).await?;
             return Ok(json!({ "photo_id": view.id, "likes": view.likes, "liked_by": view.liked_by, "liked": on }));
         }
-        "photo:report" => {
-            let photo_id = parse::<PhotoId>(data)?.photo_id;
+        EventRequest::ReportPhoto { photo_id } => {
             let reports = app.photos.report_photo(&session.room_id, &session.member_id, &photo_id).await?;
             return Ok(json!({ "photo_id": photo_id, "reports": reports }));
         }
-        "photo:remove" => {
-            let photo_id = parse::<PhotoId>(data)?.photo_id;
+        EventRequest::RemovePhoto { photo_id } => {
             app.photos.remove_photo(&session.room_id, &session.member_id, &photo_id).await?;
             return Ok(json!({ "photo_id": photo_id }));
         }
-        "picks:options" => {
-            parse::<Empty>(data)?;
-            return picks_options(app, session).await;
+        EventRequest::PickOptions => return picks_options(app, session).await,
+        EventRequest::Picks(p) => picks_command(app, session, p).await?,
+        EventRequest::Add(p) => add_command(app, session, p).await?,
+        EventRequest::Rules(p) => {
+            let room = app.rooms.room(&session.room_id).await?;
+            Command::UpdateRules { rules: merge_rules(&room.rules, p)? }
         }
-        "picks:set" => picks_command(app, session, parse(data)?).await?,
-        "queue:add" => add_command(app, session, parse(data)?).await?,
-        "queue:vote" => {
-            let p: VotePayload = parse(data)?;
-            let value = i8::try_from(p.value).ok().filter(|v| (-1..=1).contains(v));
-            let value = value.ok_or(crate::domain::DomainError::InvalidVote)?;
-            Command::Vote { entry_id: p.entry_id, value }
-        }
-        "queue:remove" => Command::Remove { entry_id: parse::<EntryId>(data)?.entry_id },
-        "queue:pin" => Command::Pin { entry_id: parse::<EntryId>(data)?.entry_id },
-        "queue:unpin" => Command::Unpin { entry_id: parse::<EntryId>(data)?.entry_id },
-        "player:skip" => parse::<Empty>(data).map(|_| Command::Skip)?,
-        "player:vote_skip" => {
-            parse::<Empty>(data)?;
+        EventRequest::Fallback(p) => fallback_command(app, session, p).await?,
+        EventRequest::VoteSkip => {
             Command::VoteSkip { present: people_online(&app.presence.online(&session.room_id).await) }
         }
-        "player:pause" => parse::<Empty>(data).map(|_| Command::Pause)?,
-        "player:resume" => parse::<Empty>(data).map(|_| Command::Resume)?,
-        "member:kick" => Command::Kick { member_id: parse::<MemberId>(data)?.member_id },
-        "member:ban" => Command::Ban { member_id: parse::<MemberId>(data)?.member_id },
-        "member:promote" => Command::SetRole { member_id: parse::<MemberId>(data)?.member_id, role: Role::Cohost },
-        "member:demote" => Command::SetRole { member_id: parse::<MemberId>(data)?.member_id, role: Role::Guest },
-        "room:update_rules" => rules_command(app, session, parse(data)?).await?,
-        "room:set_fallback" => fallback_command(app, session, parse(data)?).await?,
-        "room:set_listing" => Command::SetListing { listing: parse(data)? },
-        "room:set_speaker" => Command::SetSpeaker { member_id: parse::<SpeakerPayload>(data)?.member_id },
-        "screen:remove" => Command::RemoveScreen { screen_id: parse::<ScreenId>(data)?.screen_id },
-        "request:approve" => Command::ApproveRequest { request_id: parse::<RequestId>(data)?.request_id },
-        "request:decline" => Command::DeclineRequest { request_id: parse::<RequestId>(data)?.request_id },
-        "request:withdraw" => Command::WithdrawRequest { request_id: parse::<RequestId>(data)?.request_id },
-        other => return Err(AppError::UnknownEvent(other.chars().take(64).collect())),
+        EventRequest::Command(command) => *command,
     };
     // A vote taken back or turned down may remove the entry (the
     // `downvote_removal` rule): its track is read first, so the voter's
@@ -347,18 +393,15 @@ async fn add_command(app: &AppState, session: &Session, p: TrackId) -> Result<Co
 }
 
 /// Rules are merged: fields the client leaves out keep their current value.
-async fn rules_command(app: &AppState, session: &Session, p: RulesPayload) -> Result<Command> {
-    let room = app.rooms.room(&session.room_id).await?;
-    let mut merged = match serde_json::to_value(&room.rules) {
+pub fn merge_rules(current: &Rules, p: RulesPayload) -> Result<Rules> {
+    let mut merged = match serde_json::to_value(current) {
         Ok(Value::Object(map)) => map,
         _ => {
             return Err(AppError::Internal(anyhow::anyhow!("rules do not serialize to an object")));
         }
     };
     merged.extend(p.rules);
-    let rules: Rules =
-        serde_json::from_value(Value::Object(merged)).map_err(|e| AppError::InvalidPayload(e.to_string()))?;
-    Ok(Command::UpdateRules { rules })
+    serde_json::from_value(Value::Object(merged)).map_err(|e| AppError::InvalidPayload(e.to_string()))
 }
 
 async fn fallback_command(app: &AppState, session: &Session, p: FallbackPayload) -> Result<Command> {
@@ -400,14 +443,14 @@ fn ack_data(room: &Room, member_id: &str, command: &Command, changes: &[Change])
 
 #[cfg(test)]
 mod tests {
-    /// A name `handle` dispatches but the label list misses would be
+    /// A name `parse_event` knows but the label list misses would be
     /// counted as `unknown` in the metrics.
     #[test]
     fn every_event_handle_dispatches_has_its_metric_label() {
         let source = include_str!("events.rs");
-        let start = source.find("async fn handle(").expect("handle");
+        let start = source.find("pub fn parse_event(").expect("parse_event");
         let body = &source[start..];
-        let body = &body[..body.find("\n}\n").expect("end of handle")];
+        let body = &body[..body.find("\n}\n").expect("end of parse_event")];
         let names: Vec<&str> = body
             .split('"')
             .skip(1)

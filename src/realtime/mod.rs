@@ -17,6 +17,7 @@ mod events;
 mod feed;
 mod presence_outbox;
 
+pub use events::{EventRequest, merge_rules, parse_event};
 pub use presence_outbox::PresenceOutbox;
 
 use std::collections::HashMap;

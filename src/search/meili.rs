@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use super::config::{IndexConfig, PRIMARY_KEY};
 pub use node_key::{NODE_KEY_UID, ensure_node_key};
+pub use translate::{Translation, translate};
 
 use super::{IndexName, SearchEngine, SearchError, SearchRequest, SearchResult, SearchResults, top_values};
 

@@ -4,7 +4,7 @@
 //! no title falls back to its name (`Artist - Title`).
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
 use lofty::config::{ParseOptions, ParsingMode};
@@ -52,7 +52,11 @@ pub enum TagError {
 }
 
 pub fn read(path: &Path) -> Result<Tags, TagError> {
-    let reader = BufReader::new(File::open(path)?);
+    read_from(BufReader::new(File::open(path)?))
+}
+
+/// The tags of a file's bytes, whatever their source (a file, or a fuzzer's input).
+pub fn read_from<R: Read + Seek>(reader: R) -> Result<Tags, TagError> {
     let probe = Probe::new(reader).options(ParseOptions::new().parsing_mode(ParsingMode::BestAttempt));
     let probe = probe.guess_file_type()?;
     let Some(file_type) = probe.file_type() else { return Err(TagError::Unsupported) };
