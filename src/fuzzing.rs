@@ -12,6 +12,7 @@
 //! module.
 
 use std::io::Cursor;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -41,8 +42,15 @@ const MAX_EVENTS: usize = 32;
 /// `["name", payload]`. Events that need the store read the fixed catalogue
 /// (`t1`–`t5`).
 pub fn event(data: &[u8]) {
-    let catalogue: Vec<Track> = (1..=5).map(|i| track(&format!("t{i}"))).collect();
-    let mut room = party(&catalogue);
+    // Built once: a fresh room per input is a clone (its collections are
+    // shared until written), which keeps the target fast.
+    static FIXTURE: OnceLock<(Vec<Track>, Room)> = OnceLock::new();
+    let (catalogue, fixture) = FIXTURE.get_or_init(|| {
+        let catalogue: Vec<Track> = (1..=5).map(|i| track(&format!("t{i}"))).collect();
+        let room = party(&catalogue);
+        (catalogue, room)
+    });
+    let mut room = fixture.clone();
     let mut now = T0;
     for (n, line) in data.split(|b| *b == b'\n').take(MAX_EVENTS).enumerate() {
         let Some((&who, body)) = line.split_first() else { continue };
@@ -143,9 +151,11 @@ fn party(catalogue: &[Track]) -> Room {
 pub fn search_query(data: &[u8]) {
     use crate::search::config::{IndexConfig, IndexName};
     use crate::search::request::{SearchParams, SearchRequest};
+    static CONFIGS: OnceLock<Vec<IndexConfig>> = OnceLock::new();
+    let configs = CONFIGS.get_or_init(|| IndexName::ALL.into_iter().map(IndexConfig::shipped).collect());
     let Ok(params) = serde_urlencoded::from_bytes::<SearchParams>(data) else { return };
-    for index in IndexName::ALL {
-        if let Ok(request) = SearchRequest::build(&IndexConfig::shipped(index), &params) {
+    for config in configs {
+        if let Ok(request) = SearchRequest::build(config, &params) {
             let _ = crate::search::meili::translate(&request);
         }
     }
@@ -185,11 +195,16 @@ pub fn upload(data: &[u8]) {
         .header("content-type", format!("multipart/form-data; boundary={UPLOAD_BOUNDARY}"))
         .body(axum::body::Body::from(data.to_vec()))
         .expect("a valid request");
-    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
-    runtime.block_on(async {
-        if let Ok(form) = Multipart::from_request(request, &()).await {
-            let _ = crate::http::read_upload(form).await;
-        }
+    thread_local! {
+        static RUNTIME: tokio::runtime::Runtime =
+            tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+    }
+    RUNTIME.with(|runtime| {
+        runtime.block_on(async {
+            if let Ok(form) = Multipart::from_request(request, &()).await {
+                let _ = crate::http::read_upload(form).await;
+            }
+        })
     });
 }
 

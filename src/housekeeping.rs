@@ -1,7 +1,8 @@
 //! Slower background work, apart from the player so a slow service cannot
 //! delay a track change: version announcements (every 3 s), presence
 //! refresh (10 s), re-planning rooms changed by other nodes (5 s, when
-//! scaled out), photos whose render job was lost (10 s), the idle-room
+//! scaled out), photos whose render job was lost and music service jobs whose
+//! node stopped (10 s), the idle-room
 //! sweep (60 s), visits of guests still online (5 min), orphan photo files
 //! and the leftovers of writes a crash cut short (temporary files, GridFS
 //! chunks without a file; at start, then hourly) and analytics and co-likes past retention (at
@@ -55,6 +56,7 @@ pub async fn run(app: AppState, hub: Arc<Hub>, stop: CancellationToken) {
         }
         if seconds.is_multiple_of(10) {
             app.photos.resume_rendering().await;
+            app.providers.resume_jobs().await;
         }
         if seconds.is_multiple_of(crate::analytics::VISIT_REFRESH_SECONDS) {
             let analytics = app.analytics.clone();

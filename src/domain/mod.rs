@@ -29,7 +29,10 @@ pub use command::{Actor, Change, Command, Outcome, apply};
 pub use error::DomainError;
 pub use listing::{Listing, Location};
 pub use photo::{Photo, PhotoMark, PhotoStatus};
-pub use provider::{JobError, JobKind, JobStatus, LinkStatus, PendingAuthorization, ProviderJob, ProviderLink};
+pub use provider::{
+    FallbackTarget, JobError, JobKind, JobPlan, JobStatus, JobWork, LinkStatus, PendingAuthorization, ProviderJob,
+    ProviderLink,
+};
 pub use room::{
     MAX_SCREENS, Member, Members, NowPlaying, Play, PlayEnd, Playback, Role, Room, RoomKind, SCREEN_ID_PREFIX, Screen,
     Shared, is_screen_id,

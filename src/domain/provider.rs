@@ -1,6 +1,8 @@
 //! Music service records: a pending authorization (the OAuth `state` of a
 //! link in progress), a linked account with its encrypted grant, a
-//! background job (import or export) with its progress.
+//! background job (import or export) with its progress, and how a job is
+//! run: the lease of the node running it and what a node that takes it over
+//! redoes (`JobWork`).
 
 use serde::{Deserialize, Serialize};
 
@@ -83,9 +85,65 @@ pub struct ProviderJob {
     /// Error code and message of a failed job.
     pub error: Option<JobError>,
     pub created_at: Millis,
-    /// Written with each step: a running job not touched for long was lost
-    /// with its node.
     pub updated_at: Millis,
+    /// Who runs the job and what to redo: stored, never sent to clients
+    /// (`view`).
+    #[serde(default)]
+    pub work: JobWork,
+}
+
+impl ProviderJob {
+    /// What clients see of the job (everything but `work`).
+    pub fn view(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("work");
+        }
+        value
+    }
+}
+
+/// How a running job is run. The node running it holds a lease, renewed as
+/// the job works; a job whose lease ran out (its node died) is claimed by
+/// one other node, which runs it again from `plan`. Saves are conditional on
+/// `owner`, so a node that lost its job stops at its next step.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobWork {
+    /// Random per run: the node (and run) holding the lease.
+    pub owner: String,
+    pub lease_until: Millis,
+    /// Runs started, the first included.
+    pub attempts: u32,
+    /// What to redo; `None` for jobs stored before jobs were resumable.
+    pub plan: Option<JobPlan>,
+}
+
+/// What a job does, kept so another node can do it again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobPlan {
+    /// Import `ProviderJob::source`; all pages are read before anything is
+    /// written and every write is idempotent, so a resumed import starts over.
+    Import { fallback: Option<FallbackTarget> },
+    /// Fill a new playlist with `uris`, in order. The playlist's id is saved
+    /// once it is created and before anything is added; a resumed export
+    /// counts what the playlist holds and adds the rest.
+    Export {
+        name: String,
+        uris: Vec<String>,
+        /// Tracks left out (not on this service).
+        skipped: u64,
+        playlist_id: Option<String>,
+        playlist_url: Option<String>,
+    },
+}
+
+/// Where an import also becomes the fallback playlist.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FallbackTarget {
+    pub room_id: String,
+    pub member_id: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

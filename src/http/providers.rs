@@ -186,7 +186,7 @@ async fn import(
         None => None,
     };
     let job = app.providers.start_import(provider, &account.user.id, source, fallback).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))))
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job.view() }))))
 }
 
 /// Ids of the service (base62 for Spotify): letters and digits.
@@ -227,7 +227,7 @@ async fn export(
     let user_id = member.user_id.clone().ok_or(AppError::ProviderNotLinked)?;
     let name = name.unwrap_or_else(|| format!("{} (crowdjuke)", room.name));
     let job = app.providers.start_export(provider, &user_id, &room.id, source, name).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))))
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job.view() }))))
 }
 
 async fn job(
@@ -237,7 +237,7 @@ async fn job(
 ) -> Result<Json<Value>> {
     app.providers.get(&provider)?;
     let job = app.providers.job(&account.user.id, &id).await?;
-    Ok(Json(json!({ "job": job })))
+    Ok(Json(json!({ "job": job.view() })))
 }
 
 #[derive(Deserialize)]

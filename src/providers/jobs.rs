@@ -4,6 +4,13 @@
 //! every page first and writes only when all were read, so a failure
 //! half-way writes nothing. Calls wait out a `Retry-After` and retry a
 //! service that is briefly down before the job fails.
+//!
+//! A job survives its node: the node running it holds a lease in the job's
+//! record (`JobWork`), renewed as it works, and saves only while it holds
+//! it. Every node looks for jobs whose lease ran out (`resume_jobs`); one
+//! claims each and runs it again from its plan. An import starts over (its
+//! writes are idempotent); an export finds the playlist it was filling and
+//! adds only what is missing, so each track is added once.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,18 +19,30 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::Providers;
-use super::{MAX_ADD, MusicProvider, ProviderResult};
+use super::{MAX_ADD, MusicProvider, Playlist, ProviderError, ProviderResult};
 use crate::broadcast::{Audience, Payload};
 use crate::codes::Code;
 use crate::domain::command::MAX_FALLBACK;
-use crate::domain::{Actor, Command, JobError, JobKind, JobStatus, ProviderJob, TasteMark, TasteSource, Track};
+use crate::domain::{
+    Actor, Command, JobError, JobKind, JobPlan, JobStatus, JobWork, ProviderJob, TasteMark, TasteSource, Track,
+};
 use crate::error::{AppError, Result};
 use crate::ids::random_id;
 use crate::music::import::MAX_IMPORT_TRACKS;
 use crate::providers::Grant;
 
-/// A running job untouched for this long was lost with its node.
-pub const STALE_AFTER_MS: u64 = 2 * 60_000;
+pub use crate::domain::FallbackTarget;
+
+/// How long a job's lease lasts; the running node renews it once a third
+/// is gone, and every call and wait of a job is shorter than the rest.
+pub const LEASE_MS: u64 = 3 * 60_000;
+/// Longest single call to the service inside a job (then it counts as an
+/// outage and is retried).
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Runs of one job, the first included, before it is given up.
+const MAX_ATTEMPTS: u32 = 3;
+/// Stalled jobs one look claims at most.
+const RESUME_BATCH: usize = 20;
 /// Longest wait for a `Retry-After` inside a job.
 const MAX_WAIT_SECS: u64 = 60;
 /// Imported tracks that go into the account's taste profile, per import:
@@ -33,6 +52,8 @@ const RATE_LIMIT_RETRIES: u32 = 5;
 const OUTAGE_RETRIES: u32 = 3;
 /// Longest name of an exported playlist.
 pub const MAX_PLAYLIST_NAME: usize = 100;
+/// The user's playlists a resumed export looks through for its own.
+const MAX_PLAYLIST_PAGES: usize = 40;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ImportSource {
@@ -47,6 +68,15 @@ impl ImportSource {
             Self::Playlist(id) => format!("playlist:{id}"),
         }
     }
+
+    /// The source a job's `source` label names.
+    fn from_label(label: &str) -> Option<Self> {
+        match label.split_once(':') {
+            None if label == "liked" => Some(Self::Liked),
+            Some(("playlist", id)) if !id.is_empty() => Some(Self::Playlist(id.to_string())),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -55,12 +85,22 @@ pub enum ExportSource {
     Queue,
 }
 
-/// Where an import also becomes the fallback playlist.
-#[derive(Clone, Debug)]
-pub struct FallbackTarget {
-    pub room_id: String,
-    pub member_id: String,
+/// Why a job stopped without an answer of its own.
+enum Stopped {
+    /// It failed: the job records the error.
+    Failed(JobError),
+    /// Another node took it over: this one writes nothing more.
+    TakenOver,
 }
+
+impl From<AppError> for Stopped {
+    fn from(e: AppError) -> Self {
+        let body = e.body();
+        Self::Failed(JobError { code: body.code.to_string(), message: body.message })
+    }
+}
+
+type Step<T> = std::result::Result<T, Stopped>;
 
 impl Providers {
     /// Starts importing `source` into the library (and a room's fallback).
@@ -72,14 +112,9 @@ impl Providers {
         fallback: Option<FallbackTarget>,
     ) -> Result<ProviderJob> {
         self.ensure_linked(provider.as_ref(), user_id).await?;
-        let job = self.new_job(provider.name(), user_id, JobKind::Import, source.label()).await?;
-        let (providers, started) = (self.clone(), job.clone());
-        tokio::spawn(async move {
-            let _counted = crate::telemetry::JobGauge::start("import");
-            let mut job = started;
-            let result = providers.import(provider.as_ref(), &mut job, &source, fallback).await;
-            providers.finish_job(job, result).await;
-        });
+        let plan = JobPlan::Import { fallback };
+        let job = self.new_job(provider.name(), user_id, JobKind::Import, source.label(), plan).await?;
+        self.run_job(provider, job.clone());
         Ok(job)
     }
 
@@ -99,28 +134,68 @@ impl Providers {
             ExportSource::Queue => "queue",
         };
         let tracks = self.export_tracks(room_id, source).await?;
-        let job = self.new_job(provider.name(), user_id, JobKind::Export, label.to_string()).await?;
-        let (providers, started) = (self.clone(), job.clone());
-        tokio::spawn(async move {
-            let _counted = crate::telemetry::JobGauge::start("export");
-            let mut job = started;
-            let result = providers.export(provider.as_ref(), &mut job, &name, tracks).await;
-            providers.finish_job(job, result).await;
-        });
+        let prefix = format!("{}:track:", provider.name());
+        let uris: Vec<String> =
+            tracks.iter().filter_map(|t| t.provider_uri.clone()).filter(|u| u.starts_with(&prefix)).collect();
+        let skipped = (tracks.len() - uris.len()) as u64;
+        let plan = JobPlan::Export { name, uris, skipped, playlist_id: None, playlist_url: None };
+        let job = self.new_job(provider.name(), user_id, JobKind::Export, label.to_string(), plan).await?;
+        self.run_job(provider, job.clone());
         Ok(job)
     }
 
-    /// A job of `user_id` (someone else's is `job_not_found`); a running job
-    /// whose node stopped answering is reported failed.
+    /// A job of `user_id` (someone else's is `job_not_found`).
     pub async fn job(&self, user_id: &str, id: &str) -> Result<ProviderJob> {
-        let mut job =
-            self.store.providers().job(id).await?.filter(|j| j.user_id == user_id).ok_or(AppError::JobNotFound)?;
-        if job.status == JobStatus::Running && self.clock.now() > job.updated_at + STALE_AFTER_MS {
-            job.status = JobStatus::Failed;
-            job.error =
-                Some(JobError { code: "interrupted".into(), message: "the server running this job stopped".into() });
+        self.store.providers().job(id).await?.filter(|j| j.user_id == user_id).ok_or(AppError::JobNotFound)
+    }
+
+    /// Claims the jobs whose lease ran out (their node died or stopped) and
+    /// runs them again here; a job without a plan, of a service no longer
+    /// configured, or tried `MAX_ATTEMPTS` times fails as `interrupted`.
+    pub async fn resume_jobs(&self) {
+        let now = self.clock.now();
+        let stalled = match self.store.providers().stalled_jobs(now, RESUME_BATCH).await {
+            Ok(jobs) => jobs,
+            Err(e) => return tracing::warn!(error = %e, "could not look for stalled jobs"),
+        };
+        for job in stalled {
+            let owner = random_id(&mut rand::rng());
+            let claimed = match self.store.providers().claim_job(&job.id, now, &owner, now + LEASE_MS).await {
+                Ok(Some(job)) => job,
+                Ok(None) => continue,
+                Err(e) => return tracing::warn!(error = %e, "could not claim a stalled job"),
+            };
+            match self.get(&claimed.provider) {
+                Ok(provider) if claimed.work.plan.is_some() && claimed.work.attempts <= MAX_ATTEMPTS => {
+                    tracing::info!(job = %claimed.id, attempt = claimed.work.attempts, "resuming a job whose node stopped");
+                    self.run_job(provider, claimed);
+                }
+                _ => {
+                    let error =
+                        JobError { code: "interrupted".into(), message: "the server running this job stopped".into() };
+                    self.finish_job(claimed, Err(Stopped::Failed(error))).await;
+                }
+            }
         }
-        Ok(job)
+    }
+
+    fn run_job(&self, provider: Arc<dyn MusicProvider>, job: ProviderJob) {
+        let providers = self.clone();
+        tokio::spawn(async move {
+            let mut job = job;
+            let result = match job.work.plan.clone() {
+                Some(JobPlan::Import { fallback }) => {
+                    let _counted = crate::telemetry::JobGauge::start("import");
+                    providers.import(provider.as_ref(), &mut job, fallback).await
+                }
+                Some(JobPlan::Export { .. }) => {
+                    let _counted = crate::telemetry::JobGauge::start("export");
+                    providers.export(provider.as_ref(), &mut job).await
+                }
+                None => Err(Stopped::Failed(JobError { code: "interrupted".into(), message: "nothing to do".into() })),
+            };
+            providers.finish_job(job, result).await;
+        });
     }
 
     async fn ensure_linked(&self, provider: &dyn MusicProvider, user_id: &str) -> Result<()> {
@@ -133,10 +208,21 @@ impl Providers {
         }
     }
 
-    async fn new_job(&self, provider: &str, user_id: &str, kind: JobKind, source: String) -> Result<ProviderJob> {
+    async fn new_job(
+        &self,
+        provider: &str,
+        user_id: &str,
+        kind: JobKind,
+        source: String,
+        plan: JobPlan,
+    ) -> Result<ProviderJob> {
         let now = self.clock.now();
+        let (id, owner) = {
+            let mut rng = rand::rng();
+            (random_id(&mut rng), random_id(&mut rng))
+        };
         let job = ProviderJob {
-            id: random_id(&mut rand::rng()),
+            id,
             user_id: user_id.to_string(),
             provider: provider.to_string(),
             kind,
@@ -148,6 +234,7 @@ impl Providers {
             error: None,
             created_at: now,
             updated_at: now,
+            work: JobWork { owner, lease_until: now + LEASE_MS, attempts: 1, plan: Some(plan) },
         };
         self.store.providers().put_job(&job).await?;
         Ok(job)
@@ -157,16 +244,19 @@ impl Providers {
         &self,
         provider: &dyn MusicProvider,
         job: &mut ProviderJob,
-        source: &ImportSource,
         fallback: Option<FallbackTarget>,
-    ) -> Result<serde_json::Value> {
+    ) -> Step<serde_json::Value> {
+        let source = ImportSource::from_label(&job.source)
+            .ok_or_else(|| AppError::InvalidImport(format!("unknown source {}", job.source)))?;
+        let source = &source;
         let user_id = job.user_id.clone();
         let mut tracks: Vec<Track> = Vec::new();
         let mut skipped = 0;
         let mut offset = Some(0);
+        job.done = 0;
         while let Some(at) = offset {
             let page = self
-                .job_call(provider, &user_id, |grant| async move {
+                .job_call(provider, job, |grant| async move {
                     match source {
                         ImportSource::Liked => provider.liked_tracks(&grant, at).await,
                         ImportSource::Playlist(id) => provider.playlist_tracks(&grant, id, at).await,
@@ -176,18 +266,18 @@ impl Providers {
             skipped += page.skipped;
             tracks.extend(page.items);
             if tracks.len() > MAX_IMPORT_TRACKS {
-                return Err(AppError::InvalidImport(format!("more than {MAX_IMPORT_TRACKS} tracks")));
+                return Err(AppError::InvalidImport(format!("more than {MAX_IMPORT_TRACKS} tracks")).into());
             }
             // Offsets only grow, so a service repeating itself cannot loop us.
             offset = page.next_offset.filter(|next| *next > at);
             job.total = Some(page.total);
             job.done = tracks.len() as u64 + skipped;
-            self.progress(job).await;
+            self.progress(job).await?;
         }
         let mut seen = HashSet::new();
         tracks.retain(|t| seen.insert(t.id.clone()));
         let duplicates = job.done - skipped - tracks.len() as u64;
-        self.store.put_tracks(&tracks).await?;
+        self.store.put_tracks(&tracks).await.map_err(AppError::from)?;
         self.index_changed.notify_one();
         self.mark_imported(&user_id, &tracks).await;
         let mut fallback_set = None;
@@ -262,89 +352,178 @@ impl Providers {
         Ok(ids.iter().filter_map(|id| found.iter().find(|t| &t.id == id).cloned()).collect())
     }
 
-    async fn export(
-        &self,
-        provider: &dyn MusicProvider,
-        job: &mut ProviderJob,
-        name: &str,
-        tracks: Vec<Track>,
-    ) -> Result<serde_json::Value> {
-        let user_id = job.user_id.clone();
-        let prefix = format!("{}:track:", provider.name());
-        let uris: Vec<String> =
-            tracks.iter().filter_map(|t| t.provider_uri.clone()).filter(|u| u.starts_with(&prefix)).collect();
-        let skipped = tracks.len() - uris.len();
+    async fn export(&self, provider: &dyn MusicProvider, job: &mut ProviderJob) -> Step<serde_json::Value> {
+        let Some(JobPlan::Export { name, uris, skipped, .. }) = job.work.plan.clone() else {
+            return Err(AppError::InvalidPayload("not an export".into()).into());
+        };
         job.total = Some(uris.len() as u64);
-        let description = "Played at a crowdjuke party";
-        let playlist =
-            self.job_call(provider, &user_id, |grant| async move {
-                provider.create_playlist(&grant, name, description).await
-            })
-            .await?;
-        for chunk in uris.chunks(MAX_ADD) {
+        let (playlist, already) = self.export_playlist(provider, job, &name).await?;
+        job.done = already.min(uris.len()) as u64;
+        for chunk in uris[job.done as usize..].chunks(MAX_ADD) {
             let id = playlist.id.as_str();
-            self.job_call(provider, &user_id, |grant| async move { provider.add_to_playlist(&grant, id, chunk).await })
+            self.job_call(provider, job, |grant| async move { provider.add_to_playlist(&grant, id, chunk).await })
                 .await?;
             job.done += chunk.len() as u64;
-            self.progress(job).await;
+            self.progress(job).await?;
         }
         Ok(json!({ "playlist": playlist, "added": uris.len(), "skipped": skipped }))
     }
 
-    /// One call of a job: waits out `Retry-After` and short outages.
-    async fn job_call<T, F, Fut>(&self, provider: &dyn MusicProvider, user_id: &str, call: F) -> Result<T>
+    /// The playlist an export fills and how many tracks it already holds.
+    /// A first run creates it and saves its id in the job before adding
+    /// anything. A resumed run finds the saved playlist among the user's
+    /// and counts its tracks; one whose node stopped while creating it
+    /// takes the empty playlist of that name the call made, if it was made.
+    async fn export_playlist(
+        &self,
+        provider: &dyn MusicProvider,
+        job: &mut ProviderJob,
+        name: &str,
+    ) -> Step<(Playlist, usize)> {
+        let saved = match &job.work.plan {
+            Some(JobPlan::Export { playlist_id, .. }) => playlist_id.clone(),
+            _ => None,
+        };
+        if job.work.attempts > 1 {
+            let found = self
+                .find_playlist(provider, job, |p| match &saved {
+                    Some(id) => &p.id == id,
+                    None => p.name == name && p.tracks == 0,
+                })
+                .await?;
+            match (found, saved) {
+                (Some(playlist), _) => {
+                    let already = playlist.tracks as usize;
+                    self.save_playlist(job, &playlist).await?;
+                    return Ok((playlist, already));
+                }
+                (None, Some(_)) => return Err(AppError::from(ProviderError::NotFound("the playlist")).into()),
+                (None, None) => {}
+            }
+        }
+        let description = "Played at a crowdjuke party";
+        let playlist = self
+            .job_call(provider, job, |grant| async move { provider.create_playlist(&grant, name, description).await })
+            .await?;
+        self.save_playlist(job, &playlist).await?;
+        Ok((playlist, 0))
+    }
+
+    /// Keeps the export's playlist in its plan, saved before anything is added.
+    async fn save_playlist(&self, job: &mut ProviderJob, playlist: &Playlist) -> Step<()> {
+        if let Some(JobPlan::Export { playlist_id, playlist_url, .. }) = &mut job.work.plan {
+            (*playlist_id, *playlist_url) = (Some(playlist.id.clone()), playlist.url.clone());
+        }
+        self.progress(job).await
+    }
+
+    /// The first of the user's playlists that `wanted` picks.
+    async fn find_playlist(
+        &self,
+        provider: &dyn MusicProvider,
+        job: &mut ProviderJob,
+        wanted: impl Fn(&Playlist) -> bool,
+    ) -> Step<Option<Playlist>> {
+        let mut offset = Some(0);
+        for _ in 0..MAX_PLAYLIST_PAGES {
+            let Some(at) = offset else { break };
+            let page =
+                self.job_call(provider, job, |grant| async move { provider.playlists(&grant, at).await }).await?;
+            if let Some(found) = page.items.into_iter().find(|p| wanted(p)) {
+                return Ok(Some(found));
+            }
+            offset = page.next_offset.filter(|next| *next > at);
+        }
+        Ok(None)
+    }
+
+    /// One call of a job: renews the job's lease first, waits out
+    /// `Retry-After` and short outages, gives up on a call after
+    /// `CALL_TIMEOUT`.
+    async fn job_call<T, F, Fut>(&self, provider: &dyn MusicProvider, job: &mut ProviderJob, call: F) -> Step<T>
     where
         F: Fn(Grant) -> Fut,
         Fut: Future<Output = ProviderResult<T>>,
     {
+        let user_id = job.user_id.clone();
         let mut attempt = 0;
         loop {
-            let wait = match self.with_grant(provider, user_id, &call).await {
-                Err(AppError::Coded { code: Code::ProviderRateLimited, retry_after: Some(seconds), .. })
-                    if attempt < RATE_LIMIT_RETRIES =>
-                {
-                    seconds.min(MAX_WAIT_SECS)
-                }
-                Err(AppError::Coded { code: Code::ProviderUnavailable, .. }) if attempt < OUTAGE_RETRIES => {
-                    1 << attempt
-                }
-                other => return other,
-            };
+            self.renew(job).await?;
+            let answered = tokio::time::timeout(CALL_TIMEOUT, self.with_grant(provider, &user_id, &call)).await;
+            let wait =
+                match answered.unwrap_or(Err(AppError::from(ProviderError::Unavailable("no answer in time".into())))) {
+                    Err(AppError::Coded { code: Code::ProviderRateLimited, retry_after: Some(seconds), .. })
+                        if attempt < RATE_LIMIT_RETRIES =>
+                    {
+                        seconds.min(MAX_WAIT_SECS)
+                    }
+                    Err(AppError::Coded { code: Code::ProviderUnavailable, .. }) if attempt < OUTAGE_RETRIES => {
+                        1 << attempt
+                    }
+                    other => return other.map_err(Stopped::from),
+                };
             attempt += 1;
+            self.renew(job).await?;
             tokio::time::sleep(Duration::from_secs(wait)).await;
         }
     }
 
-    async fn progress(&self, job: &mut ProviderJob) {
-        job.updated_at = self.clock.now();
-        if let Err(e) = self.store.providers().put_job(job).await {
-            tracing::warn!(job = %job.id, error = %e, "could not save job progress");
+    /// Renews the job's lease once a third of it is gone.
+    async fn renew(&self, job: &mut ProviderJob) -> Step<()> {
+        if job.work.lease_until.saturating_sub(self.clock.now()) < LEASE_MS * 2 / 3 {
+            self.save(job).await?;
         }
-        self.announce_job(job).await;
+        Ok(())
     }
 
-    async fn finish_job(&self, mut job: ProviderJob, result: Result<serde_json::Value>) {
+    /// Saves the job and renews its lease; `TakenOver` if another node has
+    /// it now. A store that cannot be written is only logged: the job goes
+    /// on, and its lease holds a while.
+    async fn save(&self, job: &mut ProviderJob) -> Step<()> {
+        let now = self.clock.now();
+        (job.updated_at, job.work.lease_until) = (now, now + LEASE_MS);
+        match self.store.providers().save_job(job).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                tracing::info!(job = %job.id, "another node took this job over");
+                Err(Stopped::TakenOver)
+            }
+            Err(e) => {
+                tracing::warn!(job = %job.id, error = %e, "could not save job progress");
+                Ok(())
+            }
+        }
+    }
+
+    async fn progress(&self, job: &mut ProviderJob) -> Step<()> {
+        self.save(job).await?;
+        self.announce_job(job).await;
+        Ok(())
+    }
+
+    async fn finish_job(&self, mut job: ProviderJob, result: Step<serde_json::Value>) {
         match result {
             Ok(value) => {
                 job.status = JobStatus::Done;
                 job.result = value;
             }
-            Err(e) => {
-                let body = e.body();
-                tracing::warn!(job = %job.id, code = body.code, "job failed");
+            Err(Stopped::Failed(error)) => {
+                tracing::warn!(job = %job.id, code = error.code, "job failed");
                 job.status = JobStatus::Failed;
-                job.error = Some(JobError { code: body.code.to_string(), message: body.message });
+                job.error = Some(error);
             }
+            Err(Stopped::TakenOver) => return,
         }
         job.updated_at = self.clock.now();
-        if let Err(e) = self.store.providers().put_job(&job).await {
-            tracing::warn!(job = %job.id, error = %e, "could not save the finished job");
+        match self.store.providers().save_job(&job).await {
+            Ok(true) => self.announce_job(&job).await,
+            Ok(false) => tracing::info!(job = %job.id, "another node took this job over; its end is theirs"),
+            Err(e) => tracing::warn!(job = %job.id, error = %e, "could not save the finished job"),
         }
-        self.announce_job(&job).await;
     }
 
     async fn announce_job(&self, job: &ProviderJob) {
-        let payload = Payload::new(&json!({ "job": job }));
+        let payload = Payload::new(&json!({ "job": job.view() }));
         self.broadcaster.emit(Audience::Accounts(vec![job.user_id.clone()]), "provider:job", payload).await;
     }
 }

@@ -1,12 +1,13 @@
 //! What music service links need from the database: pending authorizations
 //! (single use), linked accounts (saved by compare-and-swap on their
-//! revision) and background jobs. Its own trait beside `Store`, like
+//! revision) and background jobs (progress saved while the saver holds
+//! the job's lease; stalled jobs claimed by one node). Its own trait beside `Store`, like
 //! `AccountStore`, served by the same databases.
 
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::domain::{PendingAuthorization, ProviderJob, ProviderLink};
+use crate::domain::{Millis, PendingAuthorization, ProviderJob, ProviderLink};
 
 /// The music services a link can be for.
 pub const PROVIDERS: [&str; 1] = ["spotify"];
@@ -30,6 +31,15 @@ pub trait ProviderStore: Send + Sync + 'static {
     /// Inserts or replaces a job by id.
     async fn put_job(&self, job: &ProviderJob) -> StoreResult<()>;
     async fn job(&self, id: &str) -> StoreResult<Option<ProviderJob>>;
+    /// Saves a job's progress or end while it is still `job.work.owner`'s;
+    /// false (nothing written) once another node took the job over.
+    async fn save_job(&self, job: &ProviderJob) -> StoreResult<bool>;
+    /// Up to `limit` running jobs whose lease ended before `now`.
+    async fn stalled_jobs(&self, now: Millis, limit: usize) -> StoreResult<Vec<ProviderJob>>;
+    /// Takes over a job still running with a lease ended before `now`: sets
+    /// `owner`, the lease until `until` and counts the attempt. The claimed
+    /// job, or `None` when another node took it first or it ended.
+    async fn claim_job(&self, id: &str, now: Millis, owner: &str, until: Millis) -> StoreResult<Option<ProviderJob>>;
 }
 
 /// The key of a link: one per user and service.

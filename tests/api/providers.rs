@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
+use crowdjuke::clock::Clock;
 use crowdjuke::config::ApiKey;
+use crowdjuke::domain::{JobKind, JobPlan, JobStatus, JobWork, ProviderJob};
 use reqwest::Method;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
@@ -560,6 +562,145 @@ async fn the_history_and_the_queue_export_as_new_playlists() {
     )
     .await;
     assert_eq!((status, body["error"]["code"].clone()), (404, json!("provider_not_linked")));
+}
+
+/// A job as a node that died left it: running, its lease held by that node
+/// until one minute from now.
+fn stalled(app: &TestApp, id: &str, user_id: &str, kind: JobKind, source: &str, plan: Option<JobPlan>) -> ProviderJob {
+    let now = app.clock.now();
+    ProviderJob {
+        id: id.into(),
+        user_id: user_id.into(),
+        provider: "spotify".into(),
+        kind,
+        source: source.into(),
+        status: JobStatus::Running,
+        done: 0,
+        total: None,
+        result: Value::Null,
+        error: None,
+        created_at: now,
+        updated_at: now,
+        work: JobWork { owner: "dead-node".into(), lease_until: now + 60_000, attempts: 1, plan },
+    }
+}
+
+#[tokio::test]
+async fn jobs_whose_node_died_are_resumed_once_when_their_lease_runs_out() {
+    let fake = FakeSpotify::start().await;
+    fake.add_user("hana.spotify", "Hana S");
+    fake.lock().users.get_mut("hana.spotify").expect("user").playlists.push(("pl1".into(), "Mix".into(), tracks(0..5)));
+    let app = spawn_spotify(&fake).await;
+    let account = register(&app, "hana").await;
+    link(&app, &account).await;
+    let (_, me) = call(&app, Method::GET, "/api/me", Some(&account), None).await;
+    let user_id = me["user"]["id"].as_str().expect("user id").to_string();
+    let uris: Vec<String> = (0..150).map(track_uri).collect();
+    {
+        let mut inner = fake.lock();
+        // The dead node created this playlist and added the first 100
+        // tracks, but died before saving that progress.
+        inner.created.push(("plhalf".into(), "Half done".into(), String::new(), uris[..100].to_vec()));
+        // This one it created but died before saving its id.
+        inner.created.push(("plmade".into(), "Just made".into(), String::new(), Vec::new()));
+    }
+    let export = |name: &str, uris: Vec<String>, playlist_id: Option<&str>| JobPlan::Export {
+        name: name.into(),
+        uris,
+        skipped: 1,
+        playlist_id: playlist_id.map(str::to_string),
+        playlist_url: None,
+    };
+    let jobs = [
+        stalled(
+            &app,
+            "halfexport",
+            &user_id,
+            JobKind::Export,
+            "history",
+            Some(export("Half done", uris.clone(), Some("plhalf"))),
+        ),
+        stalled(
+            &app,
+            "madeexport",
+            &user_id,
+            JobKind::Export,
+            "queue",
+            Some(export("Just made", uris[..3].to_vec(), None)),
+        ),
+        stalled(
+            &app,
+            "freshexport",
+            &user_id,
+            JobKind::Export,
+            "queue",
+            Some(export("Not yet", uris[..2].to_vec(), None)),
+        ),
+        stalled(
+            &app,
+            "stalledimport",
+            &user_id,
+            JobKind::Import,
+            "playlist:pl1",
+            Some(JobPlan::Import { fallback: None }),
+        ),
+        stalled(&app, "oldjob", &user_id, JobKind::Import, "liked", None),
+    ];
+    for job in &jobs {
+        app.state.store.providers().put_job(job).await.expect("stored");
+    }
+    let feed = SioClient::connect_ns(app.addr, "/feed", json!({ "token": account })).await.expect("feed");
+    let requests = fake.lock().requests.len();
+
+    app.state.providers.resume_jobs().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(fake.lock().requests.len(), requests, "nothing is resumed while the dead node's lease holds");
+    let (_, job) = call(&app, Method::GET, "/api/providers/spotify/jobs/halfexport", Some(&account), None).await;
+    assert_eq!(job["job"]["status"], "running");
+    assert!(job["job"].get("work").is_none(), "how a job runs is not shown: {job}");
+
+    app.clock.advance(61_000);
+    // Every node looks at once; each job is claimed by one.
+    tokio::join!(
+        app.state.providers.resume_jobs(),
+        app.state.providers.resume_jobs(),
+        app.state.providers.resume_jobs()
+    );
+    let half = job_done(&app, &account, &json!({"id": "halfexport"})).await;
+    assert_eq!((half["status"].clone(), half["result"]["added"].clone()), (json!("done"), json!(150)), "{half}");
+    assert_eq!(half["result"]["playlist"]["id"], "plhalf");
+    let made = job_done(&app, &account, &json!({"id": "madeexport"})).await;
+    assert_eq!(made["result"]["playlist"]["id"], "plmade", "the playlist made before the crash is filled: {made}");
+    let fresh = job_done(&app, &account, &json!({"id": "freshexport"})).await;
+    assert_eq!(fresh["status"], "done", "{fresh}");
+    let imported = job_done(&app, &account, &json!({"id": "stalledimport"})).await;
+    assert_eq!(imported["result"]["imported"], 5, "{imported}");
+    let old = job_done(&app, &account, &json!({"id": "oldjob"})).await;
+    assert_eq!((old["status"].clone(), old["error"]["code"].clone()), (json!("failed"), json!("interrupted")));
+    {
+        let inner = fake.lock();
+        let contents = |id: &str| inner.created.iter().find(|c| c.0 == id).map(|c| c.3.clone()).expect("playlist");
+        assert_eq!(contents("plhalf"), uris, "each track added once, in order");
+        assert_eq!(contents("plmade"), uris[..3].to_vec());
+        let fresh_id = fresh["result"]["playlist"]["id"].as_str().expect("id");
+        assert_eq!(contents(fresh_id), uris[..2].to_vec());
+        assert_eq!(inner.count("POST /v1/me/playlists"), 1, "only the export that had made nothing makes a playlist");
+    }
+    assert_eq!(app.state.store.tracks_by_ids(&[track_id(4)]).await.expect("tracks").len(), 1, "the import wrote");
+    for id in ["halfexport", "madeexport", "freshexport", "stalledimport", "oldjob"] {
+        let ended = feed
+            .events("provider:job")
+            .iter()
+            .filter(|e| e["job"]["id"] == id && e["job"]["status"] != "running")
+            .count();
+        assert_eq!(ended, 1, "{id} ends once");
+    }
+    // Nothing is left to resume.
+    let requests = fake.lock().requests.len();
+    app.clock.advance(10 * 60_000);
+    app.state.providers.resume_jobs().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(fake.lock().requests.len(), requests);
 }
 
 #[tokio::test]

@@ -370,7 +370,10 @@ fn api(
     let result: Result<Response, Response> = match (method, segments.as_slice()) {
         (Method::GET, ["me"]) => Ok(axum::Json(me).into_response()),
         (Method::GET, ["me", "playlists"]) => {
-            let items: Vec<Value> = account(inner, &user).playlists.iter().map(|(id, name, items)| playlist_json(id, name, &me, items.len())).collect();
+            // Playlists made through the API come first, newest first, as on Spotify.
+            let made = inner.created.iter().rev().map(|(id, name, _, uris)| playlist_json(id, name, &me, uris.len()));
+            let own = account(inner, &user).playlists.iter().map(|(id, name, items)| playlist_json(id, name, &me, items.len()));
+            let items: Vec<Value> = made.chain(own).collect();
             page(&base, &items, q).map(|p| axum::Json(p).into_response())
         }
         (Method::GET, ["playlists", id, "items"]) => match account(inner, &user).playlists.iter().find(|(pid, _, _)| pid == id) {

@@ -13,7 +13,9 @@ use crowdjuke::domain::{
     Actor, Command, Member, Photo, PhotoMark, PhotoStatus, Play, PlayEnd, Playback, Role, Room, Rules, Track, apply,
 };
 use crowdjuke::domain::{BlockedTrack, Invitation, OpeningHours, StaffMember, Venue, VenueDetails, VenueRole, Zone};
-use crowdjuke::domain::{JobError, JobKind, JobStatus, LinkStatus, PendingAuthorization, ProviderJob, ProviderLink};
+use crowdjuke::domain::{
+    JobError, JobKind, JobPlan, JobStatus, JobWork, LinkStatus, PendingAuthorization, ProviderJob, ProviderLink,
+};
 use crowdjuke::music::demo;
 use crowdjuke::store::{EmbeddedStore, FollowSide, MemberList, MongoStore, OutboxItem, Store, StoreError};
 use tempfile::TempDir;
@@ -600,10 +602,9 @@ async fn links_are_saved_by_compare_and_swap(store: Arc<dyn Store>) {
     providers.save_link(&link("u1", 1), None).await.expect("linking again after unlinking");
 }
 
-async fn jobs_are_replaced_by_id(store: Arc<dyn Store>) {
-    let providers = store.providers();
-    let mut job = ProviderJob {
-        id: "j1".into(),
+fn job(id: &str, owner: &str, lease_until: u64) -> ProviderJob {
+    ProviderJob {
+        id: id.into(),
         user_id: "u1".into(),
         provider: "spotify".into(),
         kind: JobKind::Import,
@@ -615,13 +616,58 @@ async fn jobs_are_replaced_by_id(store: Arc<dyn Store>) {
         error: None,
         created_at: NOW,
         updated_at: NOW,
-    };
+        work: JobWork { owner: owner.into(), lease_until, attempts: 1, plan: Some(JobPlan::Import { fallback: None }) },
+    }
+}
+
+async fn jobs_are_replaced_by_id(store: Arc<dyn Store>) {
+    let providers = store.providers();
+    let mut job = job("j1", "node-a", NOW + 100);
     providers.put_job(&job).await.expect("insert");
     (job.done, job.total, job.status) = (50, Some(120), JobStatus::Failed);
     job.error = Some(JobError { code: "provider_unavailable".into(), message: "Spotify is down".into() });
     providers.put_job(&job).await.expect("replace");
     assert_eq!(providers.job("j1").await.expect("read"), Some(job));
     assert_eq!(providers.job("j2").await.expect("read"), None);
+}
+
+/// A job is saved only by the holder of its lease, and a job whose lease
+/// ran out is claimed by one caller however many ask.
+async fn stalled_jobs_are_claimed_once_and_saved_only_by_their_owner(store: Arc<dyn Store>) {
+    let providers = store.providers();
+    let mut running = job("run1", "node-a", NOW + 100);
+    providers.put_job(&running).await.expect("insert");
+    let mut finished = job("done1", "node-a", NOW + 100);
+    finished.status = JobStatus::Done;
+    providers.put_job(&finished).await.expect("insert");
+    running.done = 10;
+    assert!(providers.save_job(&running).await.expect("save"), "the owner saves");
+    let mut stranger = running.clone();
+    (stranger.work.owner, stranger.done) = ("node-b".into(), 99);
+    assert!(!providers.save_job(&stranger).await.expect("save"), "another node does not");
+    assert!(!providers.save_job(&job("nothere", "node-a", NOW)).await.expect("save"), "nor does a missing job");
+    assert_eq!(providers.job("nothere").await.expect("read"), None, "a refused save inserts nothing");
+    assert_eq!(providers.job("run1").await.expect("read").map(|j| j.done), Some(10));
+
+    assert!(providers.stalled_jobs(NOW + 100, 10).await.expect("stalled").is_empty(), "the lease holds");
+    assert_eq!(providers.claim_job("run1", NOW + 50, "node-b", NOW + 500).await.expect("claim"), None);
+    let stalled = providers.stalled_jobs(NOW + 101, 10).await.expect("stalled");
+    assert_eq!(stalled.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["run1"], "a finished job never stalls");
+
+    let claims = futures_util::future::join_all(
+        ["node-b", "node-c", "node-d"].map(|owner| providers.claim_job("run1", NOW + 101, owner, NOW + 500)),
+    )
+    .await;
+    let won: Vec<ProviderJob> = claims.into_iter().filter_map(|c| c.expect("claim")).collect();
+    assert_eq!(won.len(), 1, "one claim wins: {won:?}");
+    let claimed = &won[0];
+    assert_eq!((claimed.work.lease_until, claimed.work.attempts, claimed.done), (NOW + 500, 2, 10));
+    assert_eq!(claimed.work.plan, Some(JobPlan::Import { fallback: None }), "the plan comes along");
+    assert_eq!(providers.job("run1").await.expect("read").as_ref(), Some(claimed));
+    running.done = 20;
+    assert!(!providers.save_job(&running).await.expect("save"), "the old owner can no longer save");
+    assert!(providers.stalled_jobs(NOW + 101, 10).await.expect("stalled").is_empty());
+    assert_eq!(providers.claim_job("done1", NOW + 1_000, "node-b", NOW + 2_000).await.expect("claim"), None);
 }
 
 fn venue(id: &str, owner: &str, created_at: u64) -> Venue {
@@ -890,6 +936,7 @@ conformance!(
     an_authorization_state_is_taken_once,
     links_are_saved_by_compare_and_swap,
     jobs_are_replaced_by_id,
+    stalled_jobs_are_claimed_once_and_saved_only_by_their_owner,
     accounts_follows_activities_and_deletion,
     round_trip_keeps_the_whole_aggregate,
     codes_and_ids_are_unique,

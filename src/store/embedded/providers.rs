@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::{EmbeddedStore, decode, encode, unavailable};
-use crate::domain::{PendingAuthorization, ProviderJob, ProviderLink};
+use crate::domain::{JobStatus, Millis, PendingAuthorization, ProviderJob, ProviderLink};
 use crate::store::providers::link_key;
 use crate::store::{ProviderStore, StoreError, StoreResult};
 
@@ -115,5 +115,56 @@ impl ProviderStore for EmbeddedStore {
 
     async fn job(&self, id: &str) -> StoreResult<Option<ProviderJob>> {
         self.get_record(JOBS, id.to_string()).await
+    }
+
+    async fn save_job(&self, job: &ProviderJob) -> StoreResult<bool> {
+        let (id, owner, bytes) = (job.id.clone(), job.work.owner.clone(), encode(job)?);
+        self.change_table(JOBS, move |table| {
+            let stored: Option<ProviderJob> =
+                table.get(id.as_str()).map_err(unavailable)?.map(|v| decode(v.value())).transpose()?;
+            if stored.is_none_or(|s| s.work.owner != owner) {
+                return Ok(false);
+            }
+            table.insert(id.as_str(), bytes.as_slice()).map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Reads every job: jobs are few (one per import or export ever asked).
+    async fn stalled_jobs(&self, now: Millis, limit: usize) -> StoreResult<Vec<ProviderJob>> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(JOBS).map_err(unavailable)?;
+            let mut stalled = Vec::new();
+            for row in table.iter().map_err(unavailable)? {
+                let (_, value) = row.map_err(unavailable)?;
+                let job: ProviderJob = decode(value.value())?;
+                if job.status == JobStatus::Running && job.work.lease_until < now {
+                    stalled.push(job);
+                    if stalled.len() == limit {
+                        break;
+                    }
+                }
+            }
+            Ok(stalled)
+        })
+        .await
+    }
+
+    async fn claim_job(&self, id: &str, now: Millis, owner: &str, until: Millis) -> StoreResult<Option<ProviderJob>> {
+        let (id, owner) = (id.to_string(), owner.to_string());
+        self.change_table(JOBS, move |table| {
+            let stored: Option<ProviderJob> =
+                table.get(id.as_str()).map_err(unavailable)?.map(|v| decode(v.value())).transpose()?;
+            let Some(mut job) = stored.filter(|j| j.status == JobStatus::Running && j.work.lease_until < now) else {
+                return Ok(None);
+            };
+            (job.work.owner, job.work.lease_until) = (owner, until);
+            job.work.attempts += 1;
+            table.insert(id.as_str(), encode(&job)?.as_slice()).map_err(unavailable)?;
+            Ok(Some(job))
+        })
+        .await
     }
 }

@@ -1,14 +1,17 @@
 //! `ProviderStore` on MongoDB: a pending authorization is taken with
 //! `findOneAndDelete` (single use across nodes), a link is saved with a
 //! filtered replace on its revision (or an insert, whose duplicate key
-//! means another node linked first).
+//! means another node linked first). A job is saved with a replace
+//! filtered on its lease owner and claimed with `findOneAndUpdate` filtered
+//! on a lapsed lease, so one node wins.
 
 use async_trait::async_trait;
+use futures_util::TryStreamExt;
 use mongodb::Collection;
 use mongodb::bson::{Document, doc};
 
 use super::{MongoStore, classify, from_doc, to_doc};
-use crate::domain::{PendingAuthorization, ProviderJob, ProviderLink};
+use crate::domain::{Millis, PendingAuthorization, ProviderJob, ProviderLink};
 use crate::store::providers::link_key;
 use crate::store::{ProviderStore, StoreError, StoreResult};
 
@@ -16,6 +19,12 @@ impl MongoStore {
     fn provider_links(&self) -> StoreResult<Collection<Document>> {
         self.collection("provider_links")
     }
+}
+
+/// A lease ended before `now`; a job stored before leases has no `work`
+/// and counts as lapsed.
+fn lapsed(now: Millis) -> Vec<Document> {
+    vec![doc! { "work.lease_until": { "$lt": now as i64 } }, doc! { "work": { "$exists": false } }]
 }
 
 #[async_trait]
@@ -63,6 +72,35 @@ impl ProviderStore for MongoStore {
         let jobs = self.collection("provider_jobs")?;
         jobs.replace_one(doc! { "_id": &job.id }, doc).upsert(true).await.map_err(classify)?;
         Ok(())
+    }
+
+    async fn save_job(&self, job: &ProviderJob) -> StoreResult<bool> {
+        let doc = to_doc(&job.id, job)?;
+        let filter = doc! { "_id": &job.id, "work.owner": &job.work.owner };
+        let replaced = self.collection("provider_jobs")?.replace_one(filter, doc).await.map_err(classify)?;
+        Ok(replaced.matched_count == 1)
+    }
+
+    async fn stalled_jobs(&self, now: Millis, limit: usize) -> StoreResult<Vec<ProviderJob>> {
+        let filter = doc! { "status": "running", "$or": lapsed(now) };
+        let found = self.collection("provider_jobs")?.find(filter).limit(limit as i64).await.map_err(classify)?;
+        let docs: Vec<Document> = found.try_collect().await.map_err(classify)?;
+        docs.into_iter().map(from_doc).collect()
+    }
+
+    async fn claim_job(&self, id: &str, now: Millis, owner: &str, until: Millis) -> StoreResult<Option<ProviderJob>> {
+        let filter = doc! { "_id": id, "status": "running", "$or": lapsed(now) };
+        let update = doc! {
+            "$set": { "work.owner": owner, "work.lease_until": until as i64 },
+            "$inc": { "work.attempts": 1 },
+        };
+        let claimed = self
+            .collection("provider_jobs")?
+            .find_one_and_update(filter, update)
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await
+            .map_err(classify)?;
+        claimed.map(from_doc).transpose()
     }
 
     async fn job(&self, id: &str) -> StoreResult<Option<ProviderJob>> {
