@@ -2,6 +2,7 @@
 //! Socket.IO (websocket transport) like a phone would.
 
 mod accounts;
+mod authorization;
 mod bad_input;
 mod blob_conformance;
 mod cache_conformance;

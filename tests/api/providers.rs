@@ -18,7 +18,7 @@ use crate::spotify_fake::{CLIENT_ID, CLIENT_SECRET, FakeSpotify, track, track_id
 
 const PASSWORD: &str = "correct horse battery staple";
 
-async fn spawn_spotify(fake: &FakeSpotify) -> TestApp {
+pub(crate) async fn spawn_spotify(fake: &FakeSpotify) -> TestApp {
     spawn_with(TempDir::new().expect("temp dir"), |s| {
         s.spotify_client_id = Some(CLIENT_ID.to_string());
         s.spotify_client_secret = Some(ApiKey(CLIENT_SECRET.to_string()));
@@ -65,7 +65,7 @@ async fn finish(app: &TestApp, callback_url: &str) -> String {
     location(&app.url(&path)).await
 }
 
-async fn link(app: &TestApp, token: &str) {
+pub(crate) async fn link(app: &TestApp, token: &str) {
     let callback = approve(&login(app, token).await).await;
     assert_eq!(finish(app, &callback).await, "/?provider=spotify&linked=1");
 }
