@@ -15,7 +15,9 @@
 //! first; a job whose lease ran out (its node crashed) is claimed again by
 //! one node in `resume_rendering`. Each node also remembers the jobs it runs,
 //! so a job is never queued twice. `finish_photo` is conditional, so even a
-//! job that outlived its lease announces the photo once.
+//! job that outlived its lease announces the photo once, and two jobs
+//! writing the same variant both succeed and leave one whole file (GridFS
+//! keeps revisions, `media::blobs`).
 //!
 //! Owns: `Photos`, the render jobs of this node, where photo files are kept.
 //! May use: rooms, activities, store, media, clock, broadcast, domain.

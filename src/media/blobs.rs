@@ -283,8 +283,13 @@ fn collect_keys(root: &Path, dir: &Path, keys: &mut Vec<String>) -> std::io::Res
     Ok(())
 }
 
-/// GridFS in the shared MongoDB: the key is the file's `_id` (and name),
-/// the content type its metadata.
+/// GridFS in the shared MongoDB: a key is a file's name, the content type
+/// its metadata. A write uploads a new revision of the key (with an id of
+/// its own, so writers of one key never share chunks) and then deletes
+/// every revision but the newest; reads take the newest. Writers racing on
+/// a key (a render job that outlived its lease and the node that took it
+/// over) all succeed, and one whole copy stays. Files written before
+/// revisions have the key as their id too; they are read and deleted alike.
 pub struct GridFsBlobStore {
     bucket: GridFsBucket,
     /// The bucket's chunks, read directly for ranges (the driver's
@@ -299,17 +304,39 @@ impl GridFsBlobStore {
         Self { bucket: db.gridfs_bucket(options), chunks: db.collection("media.chunks"), closed: Arc::default() }
     }
 
-    async fn file(&self, key: &str) -> BlobResult<Option<mongodb::gridfs::FilesCollectionDocument>> {
+    /// The key's revisions, newest first.
+    async fn revisions(&self, key: &str) -> BlobResult<Vec<mongodb::gridfs::FilesCollectionDocument>> {
         check_key(key)?;
-        let files: Vec<_> = self
-            .bucket()?
-            .find(doc! { "_id": key })
+        self.bucket()?
+            .find(doc! { "filename": key })
+            .sort(doc! { "uploadDate": -1, "_id": -1 })
             .await
             .map_err(unavailable)?
             .try_collect()
             .await
-            .map_err(unavailable)?;
-        Ok(files.into_iter().next())
+            .map_err(unavailable)
+    }
+
+    /// The newest revision of the key.
+    async fn file(&self, key: &str) -> BlobResult<Option<mongodb::gridfs::FilesCollectionDocument>> {
+        Ok(self.revisions(key).await?.into_iter().next())
+    }
+
+    /// Deletes every revision of the key but the newest (run after each
+    /// write: racing writers agree on which is newest).
+    async fn keep_newest(&self, key: &str) -> BlobResult<()> {
+        for old in self.revisions(key).await?.into_iter().skip(1) {
+            self.delete_revision(old.id).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_revision(&self, id: Bson) -> BlobResult<()> {
+        match self.bucket()?.delete(id).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_missing_file(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     /// Later calls answer `Unavailable` (the client is shut down elsewhere).
@@ -336,79 +363,61 @@ fn is_missing_file(e: &mongodb::error::Error) -> bool {
 
 #[async_trait]
 impl BlobStore for GridFsBlobStore {
-    /// Replacing is delete + upload: keys are written once in practice
-    /// (photo variants), so the short gap does not matter.
     async fn put(&self, key: &str, blob: Blob) -> BlobResult<()> {
         check_key(key)?;
         check_content_type(&blob.content_type)?;
-        self.delete(key).await?;
-        let bucket = self.bucket()?;
         let metadata: Document = doc! { "contentType": &blob.content_type };
-        let mut upload = bucket
-            .open_upload_stream(key)
-            .id(Bson::String(key.to_string()))
-            .metadata(metadata)
-            .await
-            .map_err(unavailable)?;
+        let mut upload = self.bucket()?.open_upload_stream(key).metadata(metadata).await.map_err(unavailable)?;
         if let Err(e) = upload.write_all(&blob.bytes).await {
             upload.abort().await.ok();
             return Err(unavailable(e));
         }
-        upload.close().await.map_err(unavailable)
+        upload.close().await.map_err(unavailable)?;
+        self.keep_newest(key).await
     }
 
     async fn get(&self, key: &str) -> BlobResult<Option<Blob>> {
-        let Some(file) = self.file(key).await? else { return Ok(None) };
-        let content_type = content_type_of(&file);
-        let bucket = self.bucket()?;
-        let mut download = match bucket.open_download_stream(Bson::String(key.to_string())).await {
-            Ok(d) => d,
-            Err(e) if is_missing_file(&e) => return Ok(None),
-            Err(e) => return Err(unavailable(e)),
-        };
-        let mut bytes = Vec::with_capacity(file.length as usize);
-        download.read_to_end(&mut bytes).await.map_err(unavailable)?;
-        Ok(Some(Blob { bytes, content_type }))
+        // A revision found may be replaced and deleted before it is read:
+        // then the newer one is read.
+        for _ in 0..3 {
+            let Some(file) = self.file(key).await? else { return Ok(None) };
+            let content_type = content_type_of(&file);
+            let mut download = match self.bucket()?.open_download_stream(file.id).await {
+                Ok(d) => d,
+                Err(e) if is_missing_file(&e) => continue,
+                Err(e) => return Err(unavailable(e)),
+            };
+            let mut bytes = Vec::with_capacity(file.length as usize);
+            download.read_to_end(&mut bytes).await.map_err(unavailable)?;
+            return Ok(Some(Blob { bytes, content_type }));
+        }
+        Err(unavailable("the blob kept being replaced while read"))
     }
 
     async fn delete(&self, key: &str) -> BlobResult<()> {
-        check_key(key)?;
-        match self.bucket()?.delete(Bson::String(key.to_string())).await {
-            Ok(()) => Ok(()),
-            Err(e) if is_missing_file(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
+        for revision in self.revisions(key).await? {
+            self.delete_revision(revision.id).await?;
         }
+        Ok(())
     }
 
     async fn keys(&self, prefix: &str) -> BlobResult<Vec<String>> {
         let bucket = self.bucket()?;
         // Keys are ASCII, so every key with the prefix sorts below prefix + U+FFFF.
-        let range = doc! { "_id": { "$gte": prefix, "$lt": format!("{prefix}\u{ffff}") } };
+        let range = doc! { "filename": { "$gte": prefix, "$lt": format!("{prefix}\u{ffff}") } };
         let files: Vec<_> = bucket.find(range).await.map_err(unavailable)?.try_collect().await.map_err(unavailable)?;
-        let mut keys: Vec<String> = files
-            .into_iter()
-            .filter_map(|f| match f.id {
-                Bson::String(key) if key.starts_with(prefix) => Some(key),
-                _ => None,
-            })
-            .collect();
-        keys.sort();
-        Ok(keys)
+        // A key being written has two revisions for a moment: listed once.
+        let keys: std::collections::BTreeSet<String> =
+            files.into_iter().filter_map(|f| f.filename).filter(|name| name.starts_with(prefix)).collect();
+        Ok(keys.into_iter().collect())
     }
 
     async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> BlobResult<()> {
         check_key(key)?;
         check_content_type(content_type)?;
         let mut source = tokio::fs::File::open(path).await.map_err(unavailable)?;
-        self.delete(key).await?;
         let metadata: Document = doc! { "contentType": content_type };
-        let mut upload = self
-            .bucket()?
-            .open_upload_stream(key)
-            .id(Bson::String(key.to_string()))
-            .metadata(metadata)
-            .await
-            .map_err(unavailable)?;
+        let mut upload = self.bucket()?.open_upload_stream(key).metadata(metadata).await.map_err(unavailable)?;
         let mut buffer = vec![0; CHUNK_BYTES];
         loop {
             let copied = match source.read(&mut buffer).await {
@@ -421,7 +430,8 @@ impl BlobStore for GridFsBlobStore {
                 return Err(unavailable(e));
             }
         }
-        upload.close().await.map_err(unavailable)
+        upload.close().await.map_err(unavailable)?;
+        self.keep_newest(key).await
     }
 
     async fn stat(&self, key: &str) -> BlobResult<Option<BlobInfo>> {
@@ -437,7 +447,7 @@ impl BlobStore for GridFsBlobStore {
             return Ok(Some(futures_util::stream::empty().boxed()));
         }
         let (first, last) = (range.start / size, (end - 1) / size);
-        let filter = doc! { "files_id": key, "n": { "$gte": first as i64, "$lte": last as i64 } };
+        let filter = doc! { "files_id": file.id, "n": { "$gte": first as i64, "$lte": last as i64 } };
         let chunks = self.chunks.find(filter).sort(doc! { "n": 1 }).batch_size(4).await.map_err(unavailable)?;
         let mut expected = first;
         let stream = chunks.map(move |chunk| {

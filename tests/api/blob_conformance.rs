@@ -112,6 +112,44 @@ async fn files_are_stored_in_chunks_and_read_back_by_range(store: Arc<dyn BlobSt
     assert!(matches!(bad, Err(BlobError::InvalidKey(_))), "{bad:?}");
 }
 
+/// Writers of one key at once (a render job that outlived its lease and
+/// the node that took it over) all succeed and leave one whole blob: one
+/// writer's bytes, never a mix or a half, listed once, readable by range.
+async fn writers_of_one_key_at_once_leave_one_whole_blob(store: Arc<dyn BlobStore>) {
+    let key = "photos/p1.full.jpg";
+    let dir = TempDir::new().expect("temp dir");
+    for round in 0..3u8 {
+        // Two chunks each in GridFS (255 KiB chunks), so uploads interleave.
+        let contents: Vec<Vec<u8>> = (0..6u8).map(|i| vec![round * 10 + i; 300_000 + usize::from(i) * 1_000]).collect();
+        let paths: Vec<std::path::PathBuf> = contents
+            .iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                let path = dir.path().join(format!("{round}-{i}"));
+                std::fs::write(&path, bytes).expect("source file");
+                path
+            })
+            .collect();
+        let puts = contents[..3].iter().map(|bytes| store.put(key, blob(bytes.clone(), "image/jpeg")));
+        let files = paths[3..].iter().map(|path| store.put_file(key, path, "image/jpeg"));
+        let (put, put_file) =
+            futures_util::future::join(futures_util::future::join_all(puts), futures_util::future::join_all(files))
+                .await;
+        for result in put.into_iter().chain(put_file) {
+            result.expect("every writer succeeds");
+        }
+        let stored = store.get(key).await.expect("get").expect("a blob");
+        assert!(contents.contains(&stored.bytes), "one writer's bytes, whole (round {round})");
+        let info = store.stat(key).await.expect("stat").expect("a blob");
+        assert_eq!(info.len, stored.bytes.len() as u64);
+        assert_eq!(read_range(store.as_ref(), key, 0..info.len).await, stored.bytes);
+        assert_eq!(store.keys("photos/").await.expect("keys"), vec![key.to_string()], "listed once");
+    }
+    store.delete(key).await.expect("delete");
+    assert_eq!(store.get(key).await.expect("get"), None, "every copy is gone");
+    assert!(store.keys("photos/").await.expect("keys").is_empty());
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod file_blobs {
@@ -136,6 +174,7 @@ conformance!(
     delete_is_idempotent_and_keys_list_by_prefix,
     keys_that_could_escape_or_collide_are_refused,
     files_are_stored_in_chunks_and_read_back_by_range,
+    writers_of_one_key_at_once_leave_one_whole_blob,
 );
 
 /// A temporary file a crash left beside a blob is removed once it is
@@ -208,4 +247,35 @@ async fn crash_leftovers_in_gridfs_are_swept_once_stale() {
     assert_eq!(count("photos/r1/uploading/full.jpg").await, 1, "an upload under way");
     assert_eq!(store.get("photos/r1/old/full.jpg").await.expect("get").map(|b| b.bytes), Some(b"gh".to_vec()));
     assert_eq!(store.get("photos/r1/p1/full.jpg").await.expect("get").map(|b| b.bytes.len()), Some(700_001));
+}
+
+/// A blob GridFS holds from before revisions (its key as its id) is read,
+/// replaced and deleted like any other.
+#[tokio::test]
+async fn a_gridfs_blob_written_before_revisions_is_read_replaced_and_deleted() {
+    use futures_util::AsyncWriteExt;
+    use mongodb::bson::{Bson, doc};
+    use mongodb::options::GridFsBucketOptions;
+    let client = mongodb::Client::with_uri_str(services::mongodb_uri()).await.expect("client");
+    let db = client.database(&services::fresh_db_name());
+    let key = "photos/old.full.jpg";
+    let bucket = db.gridfs_bucket(GridFsBucketOptions::builder().bucket_name("media".to_string()).build());
+    let mut upload = bucket
+        .open_upload_stream(key)
+        .id(Bson::String(key.into()))
+        .metadata(doc! { "contentType": "image/jpeg" })
+        .await
+        .expect("upload");
+    upload.write_all(&[3; 1_000]).await.expect("write");
+    upload.close().await.expect("close");
+    let store = GridFsBlobStore::new(&db);
+    assert_eq!(store.get(key).await.expect("get"), Some(blob(vec![3; 1_000], "image/jpeg")));
+    assert_eq!(read_range(&store, key, 10..20).await, vec![3; 10]);
+    store.put(key, blob(vec![4; 2_000], "image/jpeg")).await.expect("replace");
+    assert_eq!(store.get(key).await.expect("get").map(|b| b.bytes), Some(vec![4; 2_000]));
+    assert_eq!(store.keys("photos/").await.expect("keys"), vec![key.to_string()]);
+    store.delete(key).await.expect("delete");
+    assert_eq!(store.get(key).await.expect("get"), None);
+    let left = db.collection::<mongodb::bson::Document>("media.chunks").count_documents(doc! {}).await.expect("count");
+    assert_eq!(left, 0, "no chunk is left behind");
 }
