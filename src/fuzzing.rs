@@ -109,18 +109,7 @@ fn track(id: &str) -> Track {
 }
 
 fn member(id: &str, role: Role) -> Member {
-    Member {
-        id: id.into(),
-        name: id.to_uppercase(),
-        role,
-        joined_at: T0,
-        banned: false,
-        last_add_at: None,
-        user_id: None,
-        username: None,
-        requested_at: Vec::new(),
-        picks: Vec::new(),
-    }
+    Member::new(id.into(), id.to_uppercase(), role, T0)
 }
 
 /// A room with host `h`, co-host `k`, guests `a` and `b`, the fallback

@@ -145,18 +145,7 @@ async fn announce_party(state: &AppState, public_url: &str) -> anyhow::Result<()
         Some(id) if state.store.load_room(&id).await?.is_some() => state.rooms.room(&id).await?,
         _ => {
             let now = state.clock.now();
-            let host = Member {
-                id: random_id(&mut rand::rng()),
-                name: "Host".into(),
-                role: Role::Host,
-                joined_at: now,
-                banned: false,
-                last_add_at: None,
-                user_id: None,
-                username: None,
-                requested_at: Vec::new(),
-                picks: Vec::new(),
-            };
+            let host = Member::new(random_id(&mut rand::rng()), "Host".into(), Role::Host, now);
             let room_code = code::from_random(|n| rand::random_range(0..n));
             let room = Room::new(random_id(&mut rand::rng()), room_code, "Party".into(), host, Rules::default(), now);
             state.rooms.create_room(&room).await?;

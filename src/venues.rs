@@ -179,16 +179,9 @@ impl Venues {
         }
         let now = self.clock.now();
         let host = Member {
-            id: random_id(&mut rand::rng()),
-            name: user.display_name.clone(),
-            role: Role::Host,
-            joined_at: now,
-            banned: false,
-            last_add_at: None,
             user_id: Some(user.id.clone()),
             username: Some(user.username.clone()),
-            requested_at: Vec::new(),
-            picks: Vec::new(),
+            ..Member::new(random_id(&mut rand::rng()), user.display_name.clone(), Role::Host, now)
         };
         let room = self.insert_zone_room(&venue, name, host.clone(), now).await?;
         let zone = Zone { room_id: room.id.clone(), code: room.code.clone(), name: name.to_string() };

@@ -148,18 +148,7 @@ mod tests {
     use crate::domain::{Role, Rules};
 
     fn member(id: &str, role: Role) -> Member {
-        Member {
-            id: id.into(),
-            name: id.into(),
-            role,
-            joined_at: 0,
-            banned: false,
-            last_add_at: None,
-            user_id: None,
-            username: None,
-            requested_at: Vec::new(),
-            picks: Vec::new(),
-        }
+        Member::new(id.into(), id.into(), role, 0)
     }
 
     /// Host `h`, co-host `c`, guests `a` and `b` (banned).

@@ -56,6 +56,22 @@ pub struct Member {
 }
 
 impl Member {
+    /// A member as they join: not banned, nothing added, no account.
+    pub fn new(id: String, name: String, role: Role, joined_at: Millis) -> Self {
+        Self {
+            id,
+            name,
+            role,
+            joined_at,
+            banned: false,
+            last_add_at: None,
+            user_id: None,
+            username: None,
+            requested_at: Vec::new(),
+            picks: Vec::new(),
+        }
+    }
+
     pub fn is_staff(&self) -> bool {
         matches!(self.role, Role::Host | Role::Cohost)
     }

@@ -21,18 +21,7 @@ fn track(id: &str, secs: u64) -> Track {
 }
 
 fn member(id: &str, role: Role) -> Member {
-    Member {
-        id: id.into(),
-        name: id.to_uppercase(),
-        role,
-        joined_at: T0,
-        banned: false,
-        last_add_at: None,
-        user_id: None,
-        username: None,
-        requested_at: Vec::new(),
-        picks: Vec::new(),
-    }
+    Member::new(id.into(), id.to_uppercase(), role, T0)
 }
 
 /// A room with host `h`, guests `a`, `b`, `c`, and something playing.

@@ -84,18 +84,7 @@ fn parse_code(raw: &str) -> Result<String> {
 fn new_member(name: String, role: Role, now: u64, account: Option<&User>) -> Member {
     let id = random_id(&mut rand::rng());
     let (user_id, username) = (account.map(|u| u.id.clone()), account.map(|u| u.username.clone()));
-    Member {
-        id,
-        name,
-        role,
-        joined_at: now,
-        banned: false,
-        last_add_at: None,
-        user_id,
-        username,
-        requested_at: Vec::new(),
-        picks: Vec::new(),
-    }
+    Member { user_id, username, ..Member::new(id, name, role, now) }
 }
 
 /// The account of an optional account token (`unauthorized` if it is bad).

@@ -622,18 +622,7 @@ mod tests {
     use crate::domain::{Member, Role, Rules};
 
     fn guest(id: &str) -> Member {
-        Member {
-            id: id.into(),
-            name: id.into(),
-            role: Role::Guest,
-            joined_at: 1,
-            banned: false,
-            last_add_at: None,
-            user_id: None,
-            username: None,
-            requested_at: Vec::new(),
-            picks: Vec::new(),
-        }
+        Member::new(id.into(), id.into(), Role::Guest, 1)
     }
 
     #[tokio::test]

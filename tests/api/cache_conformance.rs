@@ -29,18 +29,7 @@ async fn redis() -> Nodes {
 }
 
 fn member(id: &str) -> Member {
-    Member {
-        id: id.into(),
-        name: format!("name {id}"),
-        role: Role::Guest,
-        joined_at: NOW,
-        banned: false,
-        last_add_at: None,
-        user_id: None,
-        username: None,
-        requested_at: Vec::new(),
-        picks: Vec::new(),
-    }
+    Member::new(id.into(), format!("name {id}"), Role::Guest, NOW)
 }
 
 /// A room no other test uses, with a host and two guests.

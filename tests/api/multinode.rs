@@ -194,9 +194,9 @@ async fn three_nodes_racing_to_advance_play_each_entry_once_in_order() {
 }
 
 /// A scaled-out node in its own process, so it can be SIGKILLed.
-struct ProcessNode {
+pub(crate) struct ProcessNode {
     process: ServerProcess,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     _dir: TempDir,
 }
 
@@ -205,7 +205,14 @@ impl ProcessNode {
         Self::start_on("127.0.0.1:0", mongodb_uri, db, redis_url, search, name)
     }
 
-    fn start_on(listen: &str, mongodb_uri: &str, db: &str, redis_url: &str, search: &MeiliDouble, name: &str) -> Self {
+    pub(crate) fn start_on(
+        listen: &str,
+        mongodb_uri: &str,
+        db: &str,
+        redis_url: &str,
+        search: &MeiliDouble,
+        name: &str,
+    ) -> Self {
         let dir = TempDir::new().expect("temp dir");
         let search_url = search.url();
         let env = [
@@ -221,7 +228,7 @@ impl ProcessNode {
         Self { addr: process.addr, process, _dir: dir }
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.process.kill();
     }
 }

@@ -42,18 +42,7 @@ async fn mongo() -> Subject {
 }
 
 fn member(id: &str, role: Role) -> Member {
-    Member {
-        id: id.into(),
-        name: format!("name {id}"),
-        role,
-        joined_at: NOW,
-        banned: false,
-        last_add_at: None,
-        user_id: None,
-        username: None,
-        requested_at: Vec::new(),
-        picks: Vec::new(),
-    }
+    Member::new(id.into(), format!("name {id}"), role, NOW)
 }
 
 fn track(n: usize) -> Track {
