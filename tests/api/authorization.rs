@@ -513,7 +513,13 @@ async fn share_photo(app: &TestApp, code: &str, by: &Member, watcher: &SioClient
     let (status, body) = crate::photos::upload(app, code, Some(&by.token), Form::new().part("photo", part)).await;
     assert_eq!(status, 202, "{body}");
     let id = body["photo"]["id"].clone();
-    watcher.wait_for("photo:new", |p| p["photo"]["id"] == id).await;
+    // Rendering runs beside the other suites on two cores: wait longer
+    // than an event's usual wait.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !watcher.events("photo:new").iter().any(|p| p["photo"]["id"] == id) {
+        assert!(tokio::time::Instant::now() < deadline, "photo {id} was not rendered within a minute");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     id.as_str().expect("photo id").to_string()
 }
 
