@@ -163,7 +163,10 @@ impl Providers {
             let claimed = match self.store.providers().claim_job(&job.id, now, &owner, now + LEASE_MS).await {
                 Ok(Some(job)) => job,
                 Ok(None) => continue,
-                Err(e) => return tracing::warn!(error = %e, "could not claim a stalled job"),
+                Err(e) => {
+                    tracing::warn!(job = %job.id, error = %e, "could not claim a stalled job");
+                    continue;
+                }
             };
             match self.get(&claimed.provider) {
                 Ok(provider) if claimed.work.plan.is_some() && claimed.work.attempts <= MAX_ATTEMPTS => {
@@ -359,12 +362,27 @@ impl Providers {
         job.total = Some(uris.len() as u64);
         let (playlist, already) = self.export_playlist(provider, job, &name).await?;
         job.done = already.min(uris.len()) as u64;
-        for chunk in uris[job.done as usize..].chunks(MAX_ADD) {
-            let id = playlist.id.as_str();
-            self.job_call(provider, job, |grant| async move { provider.add_to_playlist(&grant, id, chunk).await })
-                .await?;
-            job.done += chunk.len() as u64;
-            self.progress(job).await?;
+        let id = playlist.id.as_str();
+        let mut tries = 0;
+        while (job.done as usize) < uris.len() {
+            let from = job.done as usize;
+            let chunk = &uris[from..(from + MAX_ADD).min(uris.len())];
+            let add = |grant: Grant| async move { provider.add_to_playlist(&grant, id, chunk).await };
+            match self.attempt(provider, job, &add, tries).await? {
+                Ok(()) => {
+                    (job.done, tries) = (job.done + chunk.len() as u64, 0);
+                    self.progress(job).await?;
+                }
+                Err(wait) => {
+                    tries += 1;
+                    self.pause(job, wait).await?;
+                    // The service may have added the chunk before failing
+                    // (a timeout, a 5xx): the playlist says what it holds.
+                    let page = self
+                        .job_call(provider, job, |grant| async move { provider.playlist_tracks(&grant, id, 0).await });
+                    job.done = page.await?.total.min(uris.len() as u64);
+                }
+            }
         }
         Ok(json!({ "playlist": playlist, "added": uris.len(), "skipped": skipped }))
     }
@@ -402,9 +420,22 @@ impl Providers {
             }
         }
         let description = "Played at a crowdjuke party";
-        let playlist = self
-            .job_call(provider, job, |grant| async move { provider.create_playlist(&grant, name, description).await })
-            .await?;
+        let create = |grant: Grant| async move { provider.create_playlist(&grant, name, description).await };
+        let mut tries = 0;
+        let playlist = loop {
+            match self.attempt(provider, job, &create, tries).await? {
+                Ok(playlist) => break playlist,
+                Err(wait) => {
+                    tries += 1;
+                    self.pause(job, wait).await?;
+                    // The service may have made it before failing.
+                    let made = self.find_playlist(provider, job, |p| p.name == name && p.tracks == 0).await?;
+                    if let Some(playlist) = made {
+                        break playlist;
+                    }
+                }
+            }
+        };
         self.save_playlist(job, &playlist).await?;
         Ok((playlist, 0))
     }
@@ -437,35 +468,62 @@ impl Providers {
         Ok(None)
     }
 
-    /// One call of a job: renews the job's lease first, waits out
-    /// `Retry-After` and short outages, gives up on a call after
-    /// `CALL_TIMEOUT`.
+    /// One call of a job that reads: waits out `Retry-After` and short
+    /// outages and calls again. (Calls that change something on the service
+    /// check what happened before calling again: see `export`.)
     async fn job_call<T, F, Fut>(&self, provider: &dyn MusicProvider, job: &mut ProviderJob, call: F) -> Step<T>
     where
         F: Fn(Grant) -> Fut,
         Fut: Future<Output = ProviderResult<T>>,
     {
-        let user_id = job.user_id.clone();
-        let mut attempt = 0;
+        let mut tries = 0;
         loop {
-            self.renew(job).await?;
-            let answered = tokio::time::timeout(CALL_TIMEOUT, self.with_grant(provider, &user_id, &call)).await;
-            let wait =
-                match answered.unwrap_or(Err(AppError::from(ProviderError::Unavailable("no answer in time".into())))) {
-                    Err(AppError::Coded { code: Code::ProviderRateLimited, retry_after: Some(seconds), .. })
-                        if attempt < RATE_LIMIT_RETRIES =>
-                    {
-                        seconds.min(MAX_WAIT_SECS)
-                    }
-                    Err(AppError::Coded { code: Code::ProviderUnavailable, .. }) if attempt < OUTAGE_RETRIES => {
-                        1 << attempt
-                    }
-                    other => return other.map_err(Stopped::from),
-                };
-            attempt += 1;
-            self.renew(job).await?;
-            tokio::time::sleep(Duration::from_secs(wait)).await;
+            match self.attempt(provider, job, &call, tries).await? {
+                Ok(value) => return Ok(value),
+                Err(wait) => {
+                    tries += 1;
+                    self.pause(job, wait).await?;
+                }
+            }
         }
+    }
+
+    /// One attempt at a call, after renewing the job's lease: its value, or
+    /// the seconds to wait before trying again (a `Retry-After`, a short
+    /// outage, no answer within `CALL_TIMEOUT`) while tries are left.
+    async fn attempt<T, F, Fut>(
+        &self,
+        provider: &dyn MusicProvider,
+        job: &mut ProviderJob,
+        call: &F,
+        tries: u32,
+    ) -> Step<std::result::Result<T, u64>>
+    where
+        F: Fn(Grant) -> Fut,
+        Fut: Future<Output = ProviderResult<T>>,
+    {
+        self.renew(job).await?;
+        let user_id = job.user_id.clone();
+        let answered = tokio::time::timeout(CALL_TIMEOUT, self.with_grant(provider, &user_id, call)).await;
+        match answered.unwrap_or(Err(AppError::from(ProviderError::Unavailable("no answer in time".into())))) {
+            Ok(value) => Ok(Ok(value)),
+            Err(AppError::Coded { code: Code::ProviderRateLimited, retry_after: Some(seconds), .. })
+                if tries < RATE_LIMIT_RETRIES =>
+            {
+                Ok(Err(seconds.min(MAX_WAIT_SECS)))
+            }
+            Err(AppError::Coded { code: Code::ProviderUnavailable, .. }) if tries < OUTAGE_RETRIES => {
+                Ok(Err(1 << tries))
+            }
+            Err(e) => Err(Stopped::from(e)),
+        }
+    }
+
+    /// Waits `seconds` between two tries, the lease renewed first.
+    async fn pause(&self, job: &mut ProviderJob, seconds: u64) -> Step<()> {
+        self.renew(job).await?;
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        Ok(())
     }
 
     /// Renews the job's lease once a third of it is gone.
@@ -477,10 +535,13 @@ impl Providers {
     }
 
     /// Saves the job and renews its lease; `TakenOver` if another node has
-    /// it now. A store that cannot be written is only logged: the job goes
-    /// on, and its lease holds a while.
+    /// it now. A store that cannot be written leaves the lease as it was
+    /// stored: the job goes on while that lease still covers a call, and
+    /// stops (writing nothing more) once it does not, so the node that
+    /// claims it next is the only one working.
     async fn save(&self, job: &mut ProviderJob) -> Step<()> {
         let now = self.clock.now();
+        let stored = job.work.lease_until;
         (job.updated_at, job.work.lease_until) = (now, now + LEASE_MS);
         match self.store.providers().save_job(job).await {
             Ok(true) => Ok(()),
@@ -489,6 +550,11 @@ impl Providers {
                 Err(Stopped::TakenOver)
             }
             Err(e) => {
+                job.work.lease_until = stored;
+                if stored.saturating_sub(now) < LEASE_MS / 3 {
+                    tracing::warn!(job = %job.id, error = %e, "cannot renew the job's lease: leaving it to another run");
+                    return Err(Stopped::TakenOver);
+                }
                 tracing::warn!(job = %job.id, error = %e, "could not save job progress");
                 Ok(())
             }

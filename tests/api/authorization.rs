@@ -69,6 +69,24 @@ const ROUTE_CALLERS: [Caller; 14] = [
 const EVENT_CALLERS: [Caller; 5] = [Guest, Cohost, Host, Screen, OtherRoom];
 const CONNECT_CALLERS: [Caller; 7] = [Nobody, Forged, Kicked, Banned, Account, Guest, Screen];
 
+/// Callers from the least to the most likely to be let through.
+const POWER: [Caller; 14] = [
+    Nobody,
+    Forged,
+    Screen,
+    Kicked,
+    Banned,
+    OtherRoom,
+    OtherAccount,
+    Guest,
+    Account,
+    VenueStaff,
+    VenueManager,
+    Cohost,
+    VenueOwner,
+    Host,
+];
+
 impl Caller {
     fn label(self) -> &'static str {
         match self {
@@ -922,8 +940,12 @@ async fn run_row(
     }
     // Cells expected to be refused first, so the ones that succeed cannot
     // hide a refusal's change.
+    // Without a table yet (a new row), the likely powers last.
     let mut order: Vec<Caller> = callers.to_vec();
-    order.sort_by_key(|c| expected.and_then(|e| e.get(c)).is_some_and(|answer| answer == "ok"));
+    match expected {
+        Some(e) => order.sort_by_key(|c| e.get(c).is_some_and(|answer| answer == "ok")),
+        None => order.sort_by_key(|c| POWER.iter().position(|p| p == c)),
+    }
     let mut answers = BTreeMap::new();
     for caller in order {
         let request = request(sh, &w, row.name, caller).await;

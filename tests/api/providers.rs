@@ -703,6 +703,53 @@ async fn jobs_whose_node_died_are_resumed_once_when_their_lease_runs_out() {
     assert_eq!(fake.lock().requests.len(), requests);
 }
 
+/// Spotify may do what was asked and still fail or time out: an export
+/// then looks before asking again, so nothing is added or made twice.
+#[tokio::test]
+async fn an_export_whose_calls_fail_after_spotify_did_them_adds_each_track_once() {
+    let fake = FakeSpotify::start().await;
+    fake.add_user("hana.spotify", "Hana S");
+    let app = spawn_spotify(&fake).await;
+    let account = register(&app, "hana").await;
+    link(&app, &account).await;
+    let (_, me) = call(&app, Method::GET, "/api/me", Some(&account), None).await;
+    let user_id = me["user"]["id"].as_str().expect("user id").to_string();
+    {
+        let mut inner = fake.lock();
+        let failure = |path: &str| crate::spotify_fake::Failure {
+            path: path.into(),
+            status: 503,
+            retry_after: None,
+            body: json!({"error": {"status": 503, "message": "Service unavailable"}}),
+            times: 1,
+        };
+        inner.failures_after.push(failure("POST /v1/me/playlists"));
+        inner.failures_after.push(failure("/items"));
+    }
+    let uris: Vec<String> = (0..150).map(track_uri).collect();
+    let plan = JobPlan::Export {
+        name: "Twice?".into(),
+        uris: uris.clone(),
+        skipped: 0,
+        playlist_id: None,
+        playlist_url: None,
+    };
+    let mut job = stalled(&app, "flakyexport", &user_id, JobKind::Export, "queue", Some(plan));
+    job.work.lease_until = 0;
+    app.state.store.providers().put_job(&job).await.expect("stored");
+    app.state.providers.resume_jobs().await;
+    let done = job_done(&app, &account, &json!({"id": "flakyexport"})).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let inner = fake.lock();
+    assert_eq!(
+        inner.created.len(),
+        1,
+        "one playlist made: {:?}",
+        inner.created.iter().map(|c| &c.1).collect::<Vec<_>>()
+    );
+    assert_eq!(inner.created[0].3, uris, "each track added once, in order");
+}
+
 #[tokio::test]
 async fn decided_tracks_are_handed_to_the_chosen_device_and_only_then() {
     let fake = FakeSpotify::start().await;

@@ -56,6 +56,9 @@ pub struct Inner {
     pub users: HashMap<String, FakeUser>,
     pub catalogue: Vec<Value>,
     pub failures: Vec<Failure>,
+    /// Failures answered after the request was carried out (a service that
+    /// did the work and then failed or timed out).
+    pub failures_after: Vec<Failure>,
     /// `METHOD path?query` of every request, in order.
     pub requests: Vec<String>,
     /// (device, uri, position_ms) of every play.
@@ -250,12 +253,19 @@ async fn handle(
         return response;
     }
     let q = query(&uri);
-    match (method.clone(), path.as_str()) {
+    let method_target = format!("{method} {target}");
+    let response = match (method.clone(), path.as_str()) {
         (Method::GET, "/authorize") => authorize(&mut inner, &q),
         (Method::POST, "/api/token") => token(&mut inner, &headers, &body),
         (_, p) if p.starts_with("/v1/") => api(&mut inner, method, p.trim_start_matches("/v1"), &q, &headers, &body),
         _ => error(404, "Service not found"),
+    };
+    if let Some(failure) = inner.failures_after.iter_mut().find(|f| f.times > 0 && method_target.contains(&f.path)) {
+        failure.times -= 1;
+        return (StatusCode::from_u16(failure.status).expect("status"), axum::Json(failure.body.clone()))
+            .into_response();
     }
+    response
 }
 
 fn authorize(inner: &mut Inner, q: &HashMap<String, String>) -> Response {
@@ -375,6 +385,17 @@ fn api(
             let own = account(inner, &user).playlists.iter().map(|(id, name, items)| playlist_json(id, name, &me, items.len()));
             let items: Vec<Value> = made.chain(own).collect();
             page(&base, &items, q).map(|p| axum::Json(p).into_response())
+        }
+        (Method::GET, ["playlists", id, "items"]) if inner.created.iter().any(|c| c.0 == *id) => {
+            // A playlist made through the API holds the tracks added by URI.
+            let uris = inner.created.iter().find(|c| c.0 == *id).map(|c| c.3.clone()).unwrap_or_default();
+            let items: Vec<Value> = uris
+                .iter()
+                .filter_map(|u| u.strip_prefix("spotify:track:tr").and_then(|n| n.parse::<usize>().ok()))
+                .map(|n| track(n, &format!("Song {n}"), &format!("Artist {n}")))
+                .collect();
+            page_of(&base, &items, q, |item| json!({"added_at": "2024-01-01T00:00:00Z", "added_by": null, "is_local": false, "item": item}))
+                .map(|p| axum::Json(p).into_response())
         }
         (Method::GET, ["playlists", id, "items"]) => match account(inner, &user).playlists.iter().find(|(pid, _, _)| pid == id) {
             Some((_, _, items)) => page_of(&base, items, q, |item| {

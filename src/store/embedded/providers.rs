@@ -138,8 +138,12 @@ impl ProviderStore for EmbeddedStore {
             let table = txn.open_table(JOBS).map_err(unavailable)?;
             let mut stalled = Vec::new();
             for row in table.iter().map_err(unavailable)? {
-                let (_, value) = row.map_err(unavailable)?;
-                let job: ProviderJob = decode(value.value())?;
+                let (key, value) = row.map_err(unavailable)?;
+                // One record that cannot be read must not stop every resume.
+                let Ok(job) = decode::<ProviderJob>(value.value()) else {
+                    tracing::warn!(job = key.value(), "a stored job cannot be read: not resumed");
+                    continue;
+                };
                 if job.status == JobStatus::Running && job.work.lease_until < now {
                     stalled.push(job);
                     if stalled.len() == limit {

@@ -85,7 +85,14 @@ impl ProviderStore for MongoStore {
         let filter = doc! { "status": "running", "$or": lapsed(now) };
         let found = self.collection("provider_jobs")?.find(filter).limit(limit as i64).await.map_err(classify)?;
         let docs: Vec<Document> = found.try_collect().await.map_err(classify)?;
-        docs.into_iter().map(from_doc).collect()
+        // One record that cannot be read must not stop every resume.
+        Ok(docs
+            .into_iter()
+            .filter_map(|doc| {
+                let id = doc.get_str("_id").unwrap_or_default().to_string();
+                from_doc(doc).map_err(|e| tracing::warn!(job = id, error = %e, "a stored job cannot be read")).ok()
+            })
+            .collect())
     }
 
     async fn claim_job(&self, id: &str, now: Millis, owner: &str, until: Millis) -> StoreResult<Option<ProviderJob>> {
