@@ -449,21 +449,30 @@ impl BlobStore for GridFsBlobStore {
         let (first, last) = (range.start / size, (end - 1) / size);
         let filter = doc! { "files_id": file.id, "n": { "$gte": first as i64, "$lte": last as i64 } };
         let chunks = self.chunks.find(filter).sort(doc! { "n": 1 }).batch_size(4).await.map_err(unavailable)?;
-        let mut expected = first;
+        // The next chunk due; checked again at the end, so a revision
+        // deleted while it is read ends in an error, never a short file.
+        let next = Arc::new(std::sync::atomic::AtomicU64::new(first));
+        let due = next.clone();
         let stream = chunks.map(move |chunk| {
             let chunk = chunk.map_err(std::io::Error::other)?;
             let n = chunk.get_i32("n").map(i64::from).or_else(|_| chunk.get_i64("n")).map_err(std::io::Error::other)?;
             let data = chunk.get_binary_generic("data").map_err(std::io::Error::other)?;
+            let expected = due.load(Ordering::Acquire);
             if n as u64 != expected {
                 return Err(std::io::Error::other(format!("chunk {expected} of the blob is missing")));
             }
-            expected += 1;
+            due.store(expected + 1, Ordering::Release);
             let offset = n as u64 * size;
             let from = range.start.saturating_sub(offset).min(data.len() as u64) as usize;
             let to = (end - offset).min(data.len() as u64) as usize;
             Ok(Bytes::copy_from_slice(&data[from..to.max(from)]))
         });
-        Ok(Some(stream.boxed()))
+        let end = futures_util::stream::once(async move {
+            let missing = next.load(Ordering::Acquire);
+            (missing <= last).then(|| Err(std::io::Error::other(format!("chunk {missing} of the blob is missing"))))
+        })
+        .filter_map(|end| async move { end });
+        Ok(Some(stream.chain(end).boxed()))
     }
 
     /// An upload writes its chunks, then its file document: chunks with no

@@ -1049,6 +1049,12 @@ fn routes_in_source() -> BTreeSet<String> {
     let mut routes = BTreeSet::new();
     for entry in std::fs::read_dir(dir).expect("src/http") {
         let source = std::fs::read_to_string(entry.expect("entry").path()).expect("source");
+        // Every route is read from one line: `.route("/path", get(a).post(b))`.
+        assert_eq!(
+            source.matches(".route(").count(),
+            source.matches(".route(\"").count(),
+            "a .route( split over lines"
+        );
         for part in source.split(".route(\"").skip(1) {
             let (path, rest) = part.split_once('"').expect("a quoted path");
             let line = rest.split('\n').next().unwrap_or_default();
