@@ -564,6 +564,16 @@ async fn the_history_and_the_queue_export_as_new_playlists() {
     assert_eq!((status, body["error"]["code"].clone()), (404, json!("provider_not_linked")));
 }
 
+/// A server on `fake` with account `username` linked: (app, token, user id).
+async fn linked_account(fake: &FakeSpotify, username: &str) -> (TestApp, String, String) {
+    let app = spawn_spotify(fake).await;
+    let account = register(&app, username).await;
+    link(&app, &account).await;
+    let (_, me) = call(&app, Method::GET, "/api/me", Some(&account), None).await;
+    let user_id = me["user"]["id"].as_str().expect("user id").to_string();
+    (app, account, user_id)
+}
+
 /// A job as a node that died left it: running, its lease held by that node
 /// until one minute from now.
 fn stalled(app: &TestApp, id: &str, user_id: &str, kind: JobKind, source: &str, plan: Option<JobPlan>) -> ProviderJob {
@@ -590,11 +600,7 @@ async fn jobs_whose_node_died_are_resumed_once_when_their_lease_runs_out() {
     let fake = FakeSpotify::start().await;
     fake.add_user("hana.spotify", "Hana S");
     fake.lock().users.get_mut("hana.spotify").expect("user").playlists.push(("pl1".into(), "Mix".into(), tracks(0..5)));
-    let app = spawn_spotify(&fake).await;
-    let account = register(&app, "hana").await;
-    link(&app, &account).await;
-    let (_, me) = call(&app, Method::GET, "/api/me", Some(&account), None).await;
-    let user_id = me["user"]["id"].as_str().expect("user id").to_string();
+    let (app, account, user_id) = linked_account(&fake, "hana").await;
     let uris: Vec<String> = (0..150).map(track_uri).collect();
     {
         let mut inner = fake.lock();
@@ -709,11 +715,7 @@ async fn jobs_whose_node_died_are_resumed_once_when_their_lease_runs_out() {
 async fn an_export_whose_calls_fail_after_spotify_did_them_adds_each_track_once() {
     let fake = FakeSpotify::start().await;
     fake.add_user("hana.spotify", "Hana S");
-    let app = spawn_spotify(&fake).await;
-    let account = register(&app, "hana").await;
-    link(&app, &account).await;
-    let (_, me) = call(&app, Method::GET, "/api/me", Some(&account), None).await;
-    let user_id = me["user"]["id"].as_str().expect("user id").to_string();
+    let (app, account, user_id) = linked_account(&fake, "hana").await;
     {
         let mut inner = fake.lock();
         let failure = |path: &str| crate::spotify_fake::Failure {
