@@ -352,7 +352,7 @@ impl Venues {
 }
 
 /// A zone's schedule as managers send it (the time zone is the venue's).
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulePlan {
     #[serde(default)]

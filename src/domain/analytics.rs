@@ -141,7 +141,7 @@ pub fn oldest_kept_day(today: NaiveDate) -> String {
     (today - chrono::Days::new(RETENTION_DAYS as u64)).format("%Y-%m-%d").to_string()
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DayRow {
     pub day: String,
     pub plays: u64,
@@ -154,7 +154,7 @@ pub struct DayRow {
     pub guests: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct HourRow {
     /// Local hour of the day, 0–23.
     pub hour: u8,
@@ -164,7 +164,7 @@ pub struct HourRow {
     pub average: f64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TrackRow {
     pub track_id: String,
     pub title: String,
@@ -176,14 +176,14 @@ pub struct TrackRow {
     pub votes_down: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct NameRow {
     pub name: String,
     pub plays: u64,
     pub skips: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Totals {
     pub plays: u64,
     pub skips: u64,
@@ -198,7 +198,7 @@ pub struct Totals {
 }
 
 /// A venue's (or one zone's) figures over a range of days.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub from: String,
     pub to: String,

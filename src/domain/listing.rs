@@ -7,7 +7,7 @@ use super::DomainError;
 
 const MAX_CITY_CHARS: usize = 80;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Listing {
     /// Findable in room search; a party is private unless the host says so.
@@ -16,7 +16,7 @@ pub struct Listing {
     pub location: Option<Location>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Location {
     pub lat: f64,

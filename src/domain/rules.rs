@@ -12,7 +12,7 @@ pub const MAX_CROSSFADE_SECS: u32 = 12;
 /// Host-set rules. Every field has a party-friendly default, so a client may
 /// send only the fields it changes; unknown fields are refused so a typo in a
 /// rule name is an error instead of a silently ignored setting.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Rules {
     /// `false` makes voting up-only: a down-vote is refused.

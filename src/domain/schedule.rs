@@ -25,7 +25,7 @@ const WEEK_MINUTES: u32 = 7 * 24 * 60;
 
 /// What guests may ask for while a day part (or the defaults) applies.
 /// Staff are not held to it: they curate.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// When not empty, a track must have one of these genres.
@@ -48,7 +48,7 @@ pub struct Limits {
     pub requests_per_hour: Option<u16>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DayPart {
     pub name: String,

@@ -15,7 +15,7 @@ pub const MAX_STAFF: usize = 200;
 /// How long an invitation link stays good.
 pub const INVITATION_HOURS: u64 = 7 * 24;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VenueRole {
     /// Everything, staff management and deleting the venue included.
@@ -75,7 +75,7 @@ impl VenueRole {
 
 /// When the venue is open on one weekday: `opens` to `closes` in local
 /// time (`HH:MM`); a `closes` at or before `opens` is after midnight.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpeningHours {
     /// 1 (Monday) to 7 (Sunday), ISO 8601.
@@ -85,7 +85,7 @@ pub struct OpeningHours {
 }
 
 /// What an owner or a manager edits about a venue.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VenueDetails {
     pub name: String,

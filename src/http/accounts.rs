@@ -2,15 +2,21 @@
 //! people's profiles, follows, the timeline, the public photo feed and
 //! avatars. Account routes take `Authorization: Bearer <account token>`.
 
+use super::openapi::Created;
+use aide::axum::ApiRouter;
+use aide::axum::routing::{delete, get, get_with, post, put, put_with};
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, OptionalFromRequestParts, Path, Query, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
+use axum::response::NoContent;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+
+use super::openapi::Describe;
+use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -26,23 +32,27 @@ use crate::media::pipeline::MAX_PHOTO_BYTES;
 use crate::state::AppState;
 use crate::store::FollowSide;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/accounts", post(register))
-        .route("/api/accounts/link", post(link))
-        .route("/api/sessions", post(log_in))
-        .route("/api/sessions/current", axum::routing::delete(log_out))
-        .route("/api/me", get(me).patch(update_me).delete(delete_me))
-        .route("/api/me/avatar", put(set_avatar).layer(DefaultBodyLimit::max(MAX_PHOTO_BYTES + 64 * 1024)))
-        .route("/api/me/timeline", get(timeline))
-        .route("/api/me/taste", get(taste).put(set_taste).delete(forget_taste))
-        .route("/api/users/{username}", get(profile))
-        .route("/api/users/{username}/follow", put(follow).delete(unfollow))
-        .route("/api/users/{username}/followers", get(followers))
-        .route("/api/users/{username}/following", get(following))
-        .route("/api/users/{username}/photos", get(user_photos))
-        .route("/api/avatars/{user_id}/{file}", get(avatar))
-        .route("/api/photos/latest", get(latest_photos))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route("/api/accounts", post(register))
+        .api_route("/api/accounts/link", post(link))
+        .api_route("/api/sessions", post(log_in))
+        .api_route("/api/sessions/current", delete(log_out))
+        .api_route("/api/me", get(me).patch(update_me).delete(delete_me))
+        .api_route(
+            "/api/me/avatar",
+            put_with(set_avatar, |op| op.parts(&[("photo", true, true)]))
+                .layer(DefaultBodyLimit::max(MAX_PHOTO_BYTES + 64 * 1024)),
+        )
+        .api_route("/api/me/timeline", get(timeline))
+        .api_route("/api/me/taste", get(taste).put(set_taste).delete(forget_taste))
+        .api_route("/api/users/{username}", get_with(profile, |op| op.token_optional()))
+        .api_route("/api/users/{username}/follow", put(follow).delete(unfollow))
+        .api_route("/api/users/{username}/followers", get(followers))
+        .api_route("/api/users/{username}/following", get(following))
+        .api_route("/api/users/{username}/photos", get_with(user_photos, |op| op.token_optional()))
+        .api_route("/api/avatars/{user_id}/{file}", get_with(avatar, |op| op.file(200, "image/jpeg", "the avatar")))
+        .api_route("/api/photos/latest", get(latest_photos))
 }
 
 fn bearer(parts: &Parts) -> Option<Result<String>> {
@@ -74,7 +84,7 @@ impl OptionalFromRequestParts<AppState> for SignedIn {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
     username: String,
@@ -84,26 +94,26 @@ struct RegisterBody {
     member_token: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LinkBody {
     member_token: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LogInBody {
     username: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateMe {
     display_name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct DeleteMe {
     password: String,
@@ -129,7 +139,7 @@ async fn register(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<RegisterBody>,
-) -> Result<impl IntoResponse> {
+) -> Result<Created<Value>> {
     app.login_limiter.check(&ip.to_string()).await?;
     let guest = match &body.member_token {
         Some(token) => Some(member_of_token(&app, token, None).await?),
@@ -147,7 +157,7 @@ async fn register(
         return Err(e);
     }
     let profile = app.accounts.profile(&account.user, None).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "user": profile, "token": token }))))
+    Ok(Created(json!({ "user": profile, "token": token })))
 }
 
 /// `POST /api/accounts/link`: the signed-in account takes over a guest.
@@ -172,9 +182,9 @@ async fn log_in(
     Ok(Json(json!({ "user": profile, "token": token })))
 }
 
-async fn log_out(SignedIn(account): SignedIn, State(app): State<AppState>) -> Result<StatusCode> {
+async fn log_out(SignedIn(account): SignedIn, State(app): State<AppState>) -> Result<NoContent> {
     app.accounts.log_out(&account).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 async fn me(SignedIn(account): SignedIn, State(app): State<AppState>) -> Result<Json<Value>> {
@@ -195,7 +205,7 @@ async fn taste(SignedIn(account): SignedIn, State(app): State<AppState>) -> Resu
     Ok(Json(json!({ "taste": app.accounts.taste(&account.user).await? })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SetTaste {
     enabled: bool,
@@ -212,18 +222,18 @@ async fn set_taste(
 }
 
 /// Deletes the taste profile: only what the account does from now counts.
-async fn forget_taste(SignedIn(account): SignedIn, State(app): State<AppState>) -> Result<StatusCode> {
+async fn forget_taste(SignedIn(account): SignedIn, State(app): State<AppState>) -> Result<NoContent> {
     app.accounts.set_taste(&account, None, true).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 async fn delete_me(
     SignedIn(account): SignedIn,
     State(app): State<AppState>,
     ApiJson(body): ApiJson<DeleteMe>,
-) -> Result<StatusCode> {
+) -> Result<NoContent> {
     app.accounts.delete_account(&account, &body.password).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 async fn set_avatar(
@@ -247,7 +257,7 @@ async fn set_avatar(
     Ok(Json(json!({ "user": app.accounts.profile(&user, None).await? })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TimePage {
     before: Option<String>,
@@ -316,7 +326,7 @@ async fn unfollow(
     Ok(Json(json!({ "user": app.accounts.follow(&account, &username, false).await? })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PeoplePage {
     after: Option<String>,

@@ -1,11 +1,15 @@
 //! A venue's dashboard figures over REST (protocol.md §3.19): the report
 //! as JSON and its tables as CSV, for owners and managers.
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get, get_with};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::response::{IntoResponse, Response};
+
+use super::openapi::Describe;
+use axum::Json;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::accounts::SignedIn;
@@ -13,13 +17,14 @@ use crate::domain::analytics::{Report, TOP};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/venues/{id}/analytics", get(report))
-        .route("/api/venues/{id}/analytics/export", get(export))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new().api_route("/api/venues/{id}/analytics", get(report)).api_route(
+        "/api/venues/{id}/analytics/export",
+        get_with(export, |op| op.file(200, "text/csv", "one table of the report")),
+    )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ReportQuery {
     from: Option<String>,
@@ -57,7 +62,7 @@ async fn export(
     SignedIn(account): SignedIn,
     Path(id): Path<String>,
     query: QueryResult,
-) -> Result<impl IntoResponse> {
+) -> Result<Response> {
     let Query(query) = query.map_err(|e| AppError::InvalidPayload(e.body_text()))?;
     let table = query.table.clone().unwrap_or_else(|| "days".into());
     if !["days", "hours", "tracks", "artists", "genres"].contains(&table.as_str()) {
@@ -72,7 +77,8 @@ async fn export(
         _ => to_csv(&report.days),
     }?;
     let filename = format!("attachment; filename=\"{table}-{}-{}.csv\"", report.from, report.to);
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, filename)], csv))
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, filename)], csv)
+        .into_response())
 }
 
 /// The rows under a header line; an empty table is its header alone.

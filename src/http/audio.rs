@@ -16,6 +16,8 @@
 use std::ops::Range;
 use std::time::UNIX_EPOCH;
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get, get_with};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{
@@ -23,9 +25,11 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+
+use super::openapi::Describe;
+use axum::Json;
 use futures_util::StreamExt;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -42,11 +46,18 @@ use crate::token::AudioClaims;
 /// How long an audio ticket lets its holder fetch the file.
 pub const TICKET_MINUTES: u64 = 30;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/rooms/{code}/audio/{track_id}", get(ticket))
-        .route("/api/tracks/{id}/audio", get(audio))
-        .route("/api/tracks/{id}/artwork", get(artwork))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route("/api/rooms/{code}/audio/{track_id}", get(ticket))
+        .api_route(
+            "/api/tracks/{id}/audio",
+            get_with(audio, |op| {
+                op.file(200, "audio/*", "the track's audio file")
+                    .file(206, "audio/*", "the range asked for")
+                    .empty(416, "the range is past the end of the file")
+            }),
+        )
+        .api_route("/api/tracks/{id}/artwork", get_with(artwork, |op| op.file(200, "image/*", "the cover picture")))
 }
 
 /// Whether a track plays or waits in the room (a speaker also preloads
@@ -128,7 +139,7 @@ async fn playable_file(app: &AppState, track_id: &str) -> Result<Source> {
     Err(AppError::NoAudio)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TicketQuery {
     ticket: Option<String>,

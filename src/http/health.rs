@@ -3,11 +3,14 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get, get_with};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+
+use super::openapi::Describe;
+use axum::Json;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::error::{AppError, Result};
@@ -16,8 +19,11 @@ use crate::state::AppState;
 use crate::telemetry;
 use subtle::ConstantTimeEq;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/health", get(health)).route("/api/ready", get(ready)).route("/metrics", get(metrics))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route("/api/health", get(health))
+        .api_route("/api/ready", get(ready))
+        .api_route("/metrics", get_with(metrics, |op| op.file(200, "text/plain", "the Prometheus text format")))
 }
 
 /// Alive: the process answers.
@@ -45,7 +51,7 @@ async fn metrics(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Result<impl IntoResponse> {
+) -> Result<Response> {
     // An empty token (an unset variable in a compose file) is no token.
     let allowed = match app.settings.metrics_token.as_ref().filter(|t| !t.0.is_empty()) {
         Some(token) => {
@@ -67,5 +73,5 @@ async fn metrics(
     if let Some(bytes) = telemetry::resident_bytes() {
         metrics::gauge!(telemetry::RESIDENT).set(bytes as f64);
     }
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], telemetry::render()))
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], telemetry::render()).into_response())
 }

@@ -2,13 +2,18 @@
 //! wall, and serve the rendered files. Likes, reports and removal are
 //! Socket.IO events (`realtime::events`).
 
+use super::openapi::Accepted;
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+
+use super::openapi::Describe;
+use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -28,10 +33,20 @@ const MAX_UPLOAD_BYTES: usize = MAX_PHOTO_BYTES + 64 * 1024;
 /// be removed: phones may keep a copy, shared caches (CDNs) may not.
 const CACHE_FILE: &str = "private, max-age=31536000, immutable";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/rooms/{code}/photos", get(wall).post(share).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
-        .route("/api/photos/{id}/{file}", get(file))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            "/api/rooms/{code}/photos",
+            get_with(wall, |op| op.token_optional())
+                .post_with(share, |op| op.parts(&[("photo", true, true), ("comment", false, false)]))
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
+        .api_route(
+            "/api/photos/{id}/{file}",
+            get_with(file, |op| {
+                op.file(200, "image/jpeg", "the rendered file").empty(304, "the copy the client has is current")
+            }),
+        )
 }
 
 fn room_code(raw: &str) -> Result<String> {
@@ -88,7 +103,7 @@ async fn share(
     bearer: Bearer,
     Path(raw_code): Path<String>,
     form: std::result::Result<Multipart, MultipartRejection>,
-) -> Result<impl IntoResponse> {
+) -> Result<Accepted<Value>> {
     // Limited by the token's member before the code is looked up, so a
     // token cannot be used to probe room codes.
     app.photo_limiter.check(&bearer.0.m).await?;
@@ -98,10 +113,10 @@ async fn share(
     let upload = read_upload(form).await?;
     let photo = app.photos.share_photo(&room, &member, upload.photo, upload.comment).await?;
     let view = PhotoView::new(&photo, &room, Some(&member.id));
-    Ok((StatusCode::ACCEPTED, Json(json!({ "photo": view }))))
+    Ok(Accepted(json!({ "photo": view })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct WallPage {
     before: Option<String>,

@@ -5,12 +5,17 @@
 //! token; room routes (`exports`, `playback`) take a staff member's token
 //! and use the link of that member's account.
 
+use super::openapi::Accepted;
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get, get_with, post, put};
+
+use super::openapi::Describe;
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::response::NoContent;
+use axum::response::Redirect;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,18 +28,21 @@ use crate::providers::jobs::{ExportSource, FallbackTarget, ImportSource, MAX_PLA
 use crate::providers::links::LinkView;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/providers", get(available))
-        .route("/api/providers/{provider}", get(link).delete(unlink))
-        .route("/api/providers/{provider}/login", post(login))
-        .route("/api/providers/{provider}/callback", get(callback))
-        .route("/api/providers/{provider}/playlists", get(playlists))
-        .route("/api/providers/{provider}/devices", get(devices))
-        .route("/api/providers/{provider}/imports", post(import))
-        .route("/api/providers/{provider}/exports", post(export))
-        .route("/api/providers/{provider}/jobs/{id}", get(job))
-        .route("/api/providers/{provider}/playback", put(playback))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route("/api/providers", get(available))
+        .api_route("/api/providers/{provider}", get(link).delete(unlink))
+        .api_route("/api/providers/{provider}/login", post(login))
+        .api_route(
+            "/api/providers/{provider}/callback",
+            get_with(callback, |op| op.empty(303, "back to the app, with the outcome in the query")),
+        )
+        .api_route("/api/providers/{provider}/playlists", get(playlists))
+        .api_route("/api/providers/{provider}/devices", get(devices))
+        .api_route("/api/providers/{provider}/imports", post(import))
+        .api_route("/api/providers/{provider}/exports", post(export))
+        .api_route("/api/providers/{provider}/jobs/{id}", get(job))
+        .api_route("/api/providers/{provider}/playback", put(playback))
 }
 
 /// Longest OAuth `state` and `code` accepted from a callback.
@@ -57,7 +65,7 @@ async fn login(
     Ok(Json(json!({ "url": url })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct Callback {
     code: Option<String>,
     state: Option<String>,
@@ -110,13 +118,13 @@ async fn unlink(
     State(app): State<AppState>,
     Path(provider): Path<String>,
     SignedIn(account): SignedIn,
-) -> Result<StatusCode> {
+) -> Result<NoContent> {
     let provider = app.providers.get(&provider)?;
     app.providers.unlink(provider.name(), &account.user.id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     #[serde(default)]
@@ -151,7 +159,7 @@ async fn devices(
     Ok(Json(json!({ "devices": devices })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ImportBody {
     /// `liked` or `playlist`.
@@ -166,7 +174,7 @@ async fn import(
     Path(provider): Path<String>,
     SignedIn(account): SignedIn,
     ApiJson(body): ApiJson<ImportBody>,
-) -> Result<impl IntoResponse> {
+) -> Result<Accepted<Value>> {
     let provider = app.providers.get(&provider)?;
     let source = match (body.source.as_str(), body.playlist_id) {
         ("liked", None) => ImportSource::Liked,
@@ -186,7 +194,7 @@ async fn import(
         None => None,
     };
     let job = app.providers.start_import(provider, &account.user.id, source, fallback).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job.view() }))))
+    Ok(Accepted(json!({ "job": job.view() })))
 }
 
 /// Ids of the service (base62 for Spotify): letters and digits.
@@ -194,7 +202,7 @@ fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ExportBody {
     /// `history` (what was played, oldest first) or `queue` (now playing and
@@ -208,7 +216,7 @@ async fn export(
     Path(provider): Path<String>,
     bearer: Bearer,
     ApiJson(body): ApiJson<ExportBody>,
-) -> Result<impl IntoResponse> {
+) -> Result<Accepted<Value>> {
     let provider = app.providers.get(&provider)?;
     let source = match body.source.as_str() {
         "history" => ExportSource::History,
@@ -227,7 +235,7 @@ async fn export(
     let user_id = member.user_id.clone().ok_or(AppError::ProviderNotLinked)?;
     let name = name.unwrap_or_else(|| format!("{} (crowdjuke)", room.name));
     let job = app.providers.start_export(provider, &user_id, &room.id, source, name).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job.view() }))))
+    Ok(Accepted(json!({ "job": job.view() })))
 }
 
 async fn job(
@@ -240,7 +248,7 @@ async fn job(
     Ok(Json(json!({ "job": job.view() })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PlaybackBody {
     /// A device of the member's linked account; `null` stops handing tracks over.

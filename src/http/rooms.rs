@@ -1,10 +1,15 @@
 //! Rooms over REST: create, join (or rejoin), public info, QR code, history.
 
+use super::openapi::Created;
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get, get_with, post, post_with};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::response::{IntoResponse, Response};
+
+use super::openapi::Describe;
+use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -21,17 +26,20 @@ use crate::token::{Claims, ScreenClaims};
 const MAX_ROOM_NAME: usize = 80;
 const MAX_MEMBER_NAME: usize = 40;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/rooms", post(create))
-        .route("/api/rooms/{code}", get(info))
-        .route("/api/rooms/{code}/join", post(join))
-        .route("/api/rooms/{code}/screens", post(open_screen))
-        .route("/api/rooms/{code}/qr.svg", get(qr))
-        .route("/api/rooms/{code}/history", get(history))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route("/api/rooms", post(create))
+        .api_route("/api/rooms/{code}", get(info))
+        .api_route("/api/rooms/{code}/join", post(join))
+        .api_route(
+            "/api/rooms/{code}/screens",
+            post_with(open_screen, |op| op.response::<200, Json<Value>>().response::<201, Json<Value>>()),
+        )
+        .api_route("/api/rooms/{code}/qr.svg", get_with(qr, |op| op.file(200, "image/svg+xml", "the join QR code")))
+        .api_route("/api/rooms/{code}/history", get(history))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateRoom {
     name: String,
@@ -47,7 +55,7 @@ struct CreateRoom {
     account_token: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct JoinRoom {
     name: String,
@@ -57,7 +65,7 @@ struct JoinRoom {
     account_token: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct OpenScreen {
     /// What staff see in their list of screens; default `Big screen`.
@@ -108,7 +116,7 @@ async fn session_json(app: &AppState, room: &Room, member: &Member) -> Value {
     json!({ "room": room_json(app, room).await, "token": token, "member": MemberView::new(member, online) })
 }
 
-async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>) -> Result<impl IntoResponse> {
+async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>) -> Result<Created<Value>> {
     let name = clean_name("name", &body.name, MAX_ROOM_NAME)?;
     let host_name = clean_name("host_name", &body.host_name, MAX_MEMBER_NAME)?;
     body.rules.validate()?;
@@ -137,7 +145,7 @@ async fn create(State(app): State<AppState>, ApiJson(body): ApiJson<CreateRoom>)
                 if let Some(user_id) = &host.user_id {
                     app.activities.record(user_id, &room, crate::domain::ActivityKind::RoomJoined).await;
                 }
-                return Ok((StatusCode::CREATED, Json(session_json(&app, &room, &host).await)));
+                return Ok(Created(session_json(&app, &room, &host).await));
             }
             Err(StoreError::Duplicate) => continue,
             Err(e) => return Err(e.into()),
@@ -247,19 +255,16 @@ async fn info(
     Ok(Json(json!({ "room": body })))
 }
 
-async fn qr(
-    State(app): State<AppState>,
-    ClientIp(ip): ClientIp,
-    Path(raw_code): Path<String>,
-) -> Result<impl IntoResponse> {
+async fn qr(State(app): State<AppState>, ClientIp(ip): ClientIp, Path(raw_code): Path<String>) -> Result<Response> {
     let code = parse_code(&raw_code)?;
     app.room_lookups.check(&ip.to_string(), &code).await?;
     let room = app.rooms.room_by_code(&code).await?;
     let svg = crate::qr::svg(&app.join_url(&room.code)).map_err(AppError::Internal)?;
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=3600")], svg))
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=3600")], svg)
+        .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct Page {
     #[serde(default)]
     offset: usize,

@@ -1,10 +1,11 @@
 //! `GET /api/search/{index}`: the query language over the tracks, rooms and
 //! users indexes, with filters, facets, sorting and pages.
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::get;
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::error::{AppError, Result};
@@ -12,8 +13,8 @@ use crate::search::request::SearchParams;
 use crate::search::{IndexConfig, IndexName, SearchRequest};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/search/{index}", get(search))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new().api_route("/api/search/{index}", get(search))
 }
 
 async fn search(

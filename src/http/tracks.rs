@@ -1,14 +1,18 @@
 //! The music library over REST: search-as-you-type (the `tracks` index,
 //! answered with whole tracks) and lookup by id.
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get, post_with};
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+
+use super::openapi::Describe;
+use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,14 +24,23 @@ use crate::search::request::{DEFAULT_LIMIT, SearchParams};
 use crate::search::{IndexConfig, IndexName, SearchRequest};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/tracks", get(search))
-        .route("/api/tracks/{id}", get(track))
-        .route("/api/library/tracks", post(upload).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new().api_route("/api/tracks", get(search)).api_route("/api/tracks/{id}", get(track)).api_route(
+        "/api/library/tracks",
+        post_with(upload, |op| {
+            op.body(
+                "a catalogue: CSV with a header line, or a JSON array of tracks",
+                vec![
+                    ("text/csv", schemars::json_schema!({ "type": "string" })),
+                    ("application/json", schemars::json_schema!({ "type": "array", "items": { "type": "object" } })),
+                ],
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+    )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TrackSearch {
     #[serde(default)]

@@ -2,11 +2,17 @@
 //! venue and runs it with its staff; every route checks the caller's role
 //! against the venue's table of powers.
 
+use super::openapi::Created;
+use aide::axum::ApiRouter;
+use aide::axum::routing::{delete, get, get_with, post, put};
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::http::header;
+use axum::response::NoContent;
+use axum::response::{IntoResponse, Response};
+
+use super::openapi::Describe;
+use axum::Json;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -17,19 +23,22 @@ use crate::error::{AppError, Result};
 use crate::state::AppState;
 use crate::token::Claims;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/venues", post(create).get(mine))
-        .route("/api/venues/{id}", get(one).put(update).delete(remove))
-        .route("/api/venues/{id}/invitations", post(invite))
-        .route("/api/invitations/{id}/accept", post(accept))
-        .route("/api/venues/{id}/staff/{user_id}", axum::routing::put(set_role).delete(remove_staff))
-        .route("/api/venues/{id}/zones", post(create_zone))
-        .route("/api/venues/{id}/zones/{room_id}", delete(remove_zone))
-        .route("/api/venues/{id}/zones/{room_id}/cards.svg", get(cards))
-        .route("/api/venues/{id}/catalogue", get(catalogue).post(add_to_catalogue).delete(remove_from_catalogue))
-        .route("/api/venues/{id}/zones/{room_id}/schedule", get(schedule).put(set_schedule).delete(clear_schedule))
-        .route("/api/venues/{id}/blocked/{track_id}", delete(unblock))
+pub fn router() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route("/api/venues", post(create).get(mine))
+        .api_route("/api/venues/{id}", get(one).put(update).delete(remove))
+        .api_route("/api/venues/{id}/invitations", post(invite))
+        .api_route("/api/invitations/{id}/accept", post(accept))
+        .api_route("/api/venues/{id}/staff/{user_id}", put(set_role).delete(remove_staff))
+        .api_route("/api/venues/{id}/zones", post(create_zone))
+        .api_route("/api/venues/{id}/zones/{room_id}", delete(remove_zone))
+        .api_route(
+            "/api/venues/{id}/zones/{room_id}/cards.svg",
+            get_with(cards, |op| op.file(200, "image/svg+xml", "a sheet of table cards (A4)")),
+        )
+        .api_route("/api/venues/{id}/catalogue", get(catalogue).post(add_to_catalogue).delete(remove_from_catalogue))
+        .api_route("/api/venues/{id}/zones/{room_id}/schedule", get(schedule).put(set_schedule).delete(clear_schedule))
+        .api_route("/api/venues/{id}/blocked/{track_id}", delete(unblock))
 }
 
 /// The venue as its staff see it, with the caller's role.
@@ -70,9 +79,9 @@ async fn create(
     State(app): State<AppState>,
     SignedIn(account): SignedIn,
     ApiJson(details): ApiJson<VenueDetails>,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<Created<Value>> {
     let venue = app.venues.create(&account.user, details).await?;
-    Ok((StatusCode::CREATED, Json(venue_json(&app, &venue, VenueRole::Owner))))
+    Ok(Created(venue_json(&app, &venue, VenueRole::Owner)))
 }
 
 async fn mine(State(app): State<AppState>, SignedIn(account): SignedIn) -> Result<Json<Value>> {
@@ -108,21 +117,17 @@ async fn update(
 }
 
 /// Deletes the venue, then each of its zone rooms (photos and all).
-async fn remove(
-    State(app): State<AppState>,
-    SignedIn(account): SignedIn,
-    Path(id): Path<String>,
-) -> Result<StatusCode> {
+async fn remove(State(app): State<AppState>, SignedIn(account): SignedIn, Path(id): Path<String>) -> Result<NoContent> {
     let venue = app.venues.delete(&account.user, &id).await?;
     for zone in &venue.zones {
         app.delete_room(&zone.room_id).await?;
     }
     app.store.venues().clear_catalogue(&venue.id).await?;
     app.store.analytics().forget_venue_events(&venue.id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RoleBody {
     role: VenueRole,
@@ -133,14 +138,14 @@ async fn invite(
     SignedIn(account): SignedIn,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RoleBody>,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<Created<Value>> {
     let invitation = app.venues.invite(&account.user, &id, body.role).await?;
     let url = format!("{}/invitations/{}", app.public_url, invitation.id);
     let answer = json!({
         "invitation": { "id": invitation.id, "role": invitation.role, "expires_at": invitation.expires_at },
         "url": url,
     });
-    Ok((StatusCode::CREATED, Json(answer)))
+    Ok(Created(answer))
 }
 
 async fn accept(
@@ -166,9 +171,9 @@ async fn remove_staff(
     State(app): State<AppState>,
     SignedIn(account): SignedIn,
     Path((id, user_id)): Path<(String, String)>,
-) -> Result<StatusCode> {
+) -> Result<NoContent> {
     app.venues.remove_staff(&account.user, &id, &user_id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 /// Lifts a track's automatic block (any staff).
@@ -176,12 +181,12 @@ async fn unblock(
     State(app): State<AppState>,
     SignedIn(account): SignedIn,
     Path((id, track_id)): Path<(String, String)>,
-) -> Result<StatusCode> {
+) -> Result<NoContent> {
     app.venues.unblock(&account.user, &id, &track_id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ZoneBody {
     name: String,
@@ -193,22 +198,22 @@ async fn create_zone(
     SignedIn(account): SignedIn,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ZoneBody>,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<Created<Value>> {
     let (venue, room, host) = app.venues.create_zone(&account.user, &id, &body.name).await?;
     let token = app.tokens.sign(&Claims { r: room.id.clone(), m: host.id.clone() });
     let zone = venue.zones.iter().find(|z| z.room_id == room.id);
     let answer = json!({ "zone": zone, "join_url": app.join_url(&room.code), "token": token });
-    Ok((StatusCode::CREATED, Json(answer)))
+    Ok(Created(answer))
 }
 
 async fn remove_zone(
     State(app): State<AppState>,
     SignedIn(account): SignedIn,
     Path((id, room_id)): Path<(String, String)>,
-) -> Result<StatusCode> {
+) -> Result<NoContent> {
     app.venues.remove_zone(&account.user, &id, &room_id).await?;
     app.delete_room(&room_id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 /// A sheet of table cards to print (SVG, A4).
@@ -216,20 +221,20 @@ async fn cards(
     State(app): State<AppState>,
     SignedIn(account): SignedIn,
     Path((id, room_id)): Path<(String, String)>,
-) -> Result<impl IntoResponse> {
+) -> Result<Response> {
     let (venue, _) = app.venues.get(&account.user, &id, VenueAction::PrintCards).await?;
     let zone = venue.zones.iter().find(|z| z.room_id == room_id).ok_or(crate::domain::DomainError::ZoneNotFound)?;
     let url = app.join_url(&zone.code);
     let card = crate::qr::TableCard { venue: &venue.details.name, zone: &zone.name, code: &zone.code, url: &url };
     let svg = crate::qr::table_cards(&card).map_err(crate::error::AppError::Internal)?;
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
 /// Most track ids in one catalogue change.
 const MAX_CATALOGUE_CHANGE: usize = 10_000;
 const MAX_CATALOGUE_PAGE: usize = 500;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TrackIds {
     track_ids: Vec<String>,
@@ -258,13 +263,13 @@ async fn remove_from_catalogue(
     SignedIn(account): SignedIn,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TrackIds>,
-) -> Result<StatusCode> {
+) -> Result<NoContent> {
     checked(&body)?;
     app.venues.remove_from_catalogue(&account.user, &id, &body.track_ids).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CataloguePage {
     after: Option<String>,
@@ -325,7 +330,7 @@ async fn clear_schedule(
     State(app): State<AppState>,
     SignedIn(account): SignedIn,
     Path((id, room_id)): Path<(String, String)>,
-) -> Result<StatusCode> {
+) -> Result<NoContent> {
     app.venues.set_schedule(&account.user, &id, &room_id, None).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }

@@ -57,7 +57,7 @@ impl GeoPoint {
 }
 
 /// The query-string parameters of a search, as sent by a client.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     #[serde(default)]

@@ -253,6 +253,7 @@ const ROUTES: &[Row] = &[
     row("GET /api/health", Needs::Room),
     row("GET /api/ready", Needs::Room),
     row("GET /metrics", Needs::Room),
+    row("GET /api/openapi.json", Needs::Room),
     row("POST /api/rooms", Needs::Room),
     row("GET /api/rooms/{code}", Needs::Room),
     row("POST /api/rooms/{code}/join", Needs::Room),
@@ -697,6 +698,7 @@ async fn request(sh: &Shared, w: &World, row: &str, caller: Caller) -> Request {
         "GET /api/health" => get("/api/health".into()),
         "GET /api/ready" => get("/api/ready".into()),
         "GET /metrics" => get("/metrics".into()),
+        "GET /api/openapi.json" => get("/api/openapi.json".into()),
         "POST /api/rooms" => post("/api/rooms".into(), json!({"name": "New", "host_name": "Nia"})),
         "GET /api/rooms/{code}" => get(format!("/api/rooms/{code}")),
         "POST /api/rooms/{code}/join" => {
@@ -1043,30 +1045,25 @@ fn replace_section(doc: &str, name: &str, table: &str) -> String {
     format!("{}{table}{}", &doc[..from], &doc[to..])
 }
 
-/// Every `.route(...)` of src/http as `METHOD /path`.
-fn routes_in_source() -> BTreeSet<String> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http");
+/// Every route of the server as `METHOD /path`: the REST routes from the
+/// OpenAPI document (generated from the router, and checked against it by
+/// `http::tests`), and the web app's pages from src/http/web.rs.
+async fn routes_of_server(sh: &Shared) -> BTreeSet<String> {
+    let (status, spec) = sh.app.get("/api/openapi.json").await;
+    assert_eq!(status, 200, "{spec}");
     let mut routes = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).expect("src/http") {
-        let source = std::fs::read_to_string(entry.expect("entry").path()).expect("source");
-        // Every route is read from one line: `.route("/path", get(a).post(b))`.
-        assert_eq!(
-            source.matches(".route(").count(),
-            source.matches(".route(\"").count(),
-            "a .route( split over lines"
-        );
-        for part in source.split(".route(\"").skip(1) {
-            let (path, rest) = part.split_once('"').expect("a quoted path");
-            let line = rest.split('\n').next().unwrap_or_default();
-            let call = line.split(".route(").next().unwrap_or_default();
-            for (method, marker) in
-                [("GET", "get("), ("POST", "post("), ("PUT", "put("), ("PATCH", "patch("), ("DELETE", "delete(")]
-            {
-                if call.contains(marker) {
-                    routes.insert(format!("{method} {path}"));
-                }
-            }
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("a path item").keys() {
+            routes.insert(format!("{} {path}", method.to_uppercase()));
         }
+    }
+    let web = include_str!("../../src/http/web.rs");
+    // Every page is one line: `.route("/path", get(page))`.
+    assert_eq!(web.matches(".route(").count(), web.matches(".route(\"").count(), "a .route( split over lines");
+    for part in web.split(".route(\"").skip(1) {
+        let (path, rest) = part.split_once('"').expect("a quoted path");
+        assert!(rest.split('\n').next().unwrap_or_default().contains("get(page)"), "{path}: a page");
+        routes.insert(format!("GET {path}"));
     }
     routes
 }
@@ -1090,11 +1087,11 @@ fn events_in_source() -> BTreeSet<String> {
 async fn every_event_and_route_answers_every_kind_of_caller_as_documented() {
     let documented_events: BTreeSet<String> = EVENTS.iter().map(|r| event_of(r.name).to_string()).collect();
     assert_eq!(documented_events, events_in_source(), "the matrix has a row for every event the server takes");
+    let sh = shared().await;
     let documented_routes: BTreeSet<String> = ROUTES.iter().map(|r| r.name.to_string()).collect();
-    assert_eq!(documented_routes, routes_in_source(), "the matrix has a row for every route of the router");
+    assert_eq!(documented_routes, routes_of_server(&sh).await, "the matrix has a row for every route of the server");
 
     let doc = std::fs::read_to_string(DOC).expect("docs/protocol.md");
-    let sh = shared().await;
     let mut tables = Vec::new();
     let connect = connect_row(&sh).await;
     tables.push(("connect", table("Socket.IO connect", &CONNECT_CALLERS, &[("connect".into(), connect)])));
