@@ -261,6 +261,7 @@ async fn set_avatar(
 #[serde(deny_unknown_fields)]
 struct TimePage {
     before: Option<String>,
+    #[schemars(range(min = 1, max = crate::accounts::MAX_FEED_PAGE))]
     limit: Option<usize>,
 }
 
@@ -330,6 +331,7 @@ async fn unfollow(
 #[serde(deny_unknown_fields)]
 struct PeoplePage {
     after: Option<String>,
+    #[schemars(range(min = 1, max = crate::accounts::MAX_FEED_PAGE))]
     limit: Option<usize>,
 }
 

@@ -120,6 +120,7 @@ async fn share(
 #[serde(deny_unknown_fields)]
 struct WallPage {
     before: Option<String>,
+    #[schemars(range(min = 1, max = MAX_WALL_PAGE))]
     limit: Option<usize>,
 }
 

@@ -42,7 +42,9 @@ pub fn router() -> ApiRouter<AppState> {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateRoom {
+    #[schemars(length(min = 1, max = MAX_ROOM_NAME))]
     name: String,
+    #[schemars(length(min = 1, max = MAX_MEMBER_NAME))]
     host_name: String,
     #[serde(default)]
     rules: Rules,
@@ -58,6 +60,7 @@ struct CreateRoom {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct JoinRoom {
+    #[schemars(length(min = 1, max = MAX_MEMBER_NAME))]
     name: String,
     /// A token from an earlier join on this device: rejoin as the same member.
     token: Option<String>,
@@ -268,6 +271,7 @@ async fn qr(State(app): State<AppState>, ClientIp(ip): ClientIp, Path(raw_code):
 struct Page {
     #[serde(default)]
     offset: usize,
+    #[schemars(range(min = 1, max = 200))]
     limit: Option<usize>,
 }
 

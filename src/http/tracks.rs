@@ -10,6 +10,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 
+use aide::transform::TransformOperation;
+
 use super::openapi::Describe;
 use axum::Json;
 use schemars::JsonSchema;
@@ -25,18 +27,20 @@ use crate::search::{IndexConfig, IndexName, SearchRequest};
 use crate::state::AppState;
 
 pub fn router() -> ApiRouter<AppState> {
-    ApiRouter::new().api_route("/api/tracks", get(search)).api_route("/api/tracks/{id}", get(track)).api_route(
-        "/api/library/tracks",
-        post_with(upload, |op| {
-            op.body(
-                "a catalogue: CSV with a header line, or a JSON array of tracks",
-                vec![
-                    ("text/csv", schemars::json_schema!({ "type": "string" })),
-                    ("application/json", schemars::json_schema!({ "type": "array", "items": { "type": "object" } })),
-                ],
-            )
-        })
-        .layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+    let upload = post_with(upload, catalogue_body).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES));
+    ApiRouter::new()
+        .api_route("/api/tracks", get(search))
+        .api_route("/api/tracks/{id}", get(track))
+        .api_route("/api/library/tracks", upload)
+}
+
+fn catalogue_body(op: TransformOperation) -> TransformOperation {
+    op.body(
+        "a catalogue: CSV with a header line, or a JSON array of tracks",
+        vec![
+            ("text/csv", schemars::json_schema!({ "type": "string" })),
+            ("application/json", schemars::json_schema!({ "type": "array", "items": { "type": "object" } })),
+        ],
     )
 }
 
@@ -44,7 +48,9 @@ pub fn router() -> ApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 struct TrackSearch {
     #[serde(default)]
+    #[schemars(length(max = MAX_QUERY_CHARS))]
     q: String,
+    #[schemars(range(min = 1, max = MAX_LIMIT))]
     limit: Option<usize>,
     /// Results to skip ("show more"), at most the index's `maxTotalHits`.
     #[serde(default)]

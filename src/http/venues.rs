@@ -273,6 +273,7 @@ async fn remove_from_catalogue(
 #[serde(deny_unknown_fields)]
 struct CataloguePage {
     after: Option<String>,
+    #[schemars(range(min = 1, max = MAX_CATALOGUE_PAGE))]
     limit: Option<usize>,
 }
 
