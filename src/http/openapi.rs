@@ -6,9 +6,10 @@
 //!
 //! What the types cannot say is said here, once: the error answers (one
 //! per status, listing the codes that status carries, from `crate::codes`),
-//! the two bearer tokens, the path parameters (all strings), the success
-//! statuses other than 200 (`Created`, `Accepted`, axum's `NoContent`) and
-//! the files (`file`).
+//! the two bearer tokens, the path parameters (all strings) and the
+//! success statuses other than 200 (`Created`, `Accepted`, axum's
+//! `NoContent`); and at a route, with `Describe`, what only the handler
+//! knows: files, answers without a body, multipart parts, optional tokens.
 
 use aide::OperationInput;
 use aide::generate::GenContext;
