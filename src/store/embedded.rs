@@ -3,7 +3,7 @@
 //! transaction, which is what makes the room CAS atomic.
 
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 mod accounts;
 mod analytics;
 mod co_likes;
+mod handle;
 mod music_files;
 mod providers;
 mod room_saves;
@@ -42,11 +43,13 @@ const PUBLIC_PHOTOS: TableDefinition<&str, ()> = TableDefinition::new("public_ph
 /// Key `{index}/{id}`, value the stamp: documents waiting for the indexer.
 const OUTBOX: TableDefinition<&str, u64> = TableDefinition::new("search_outbox");
 
-/// `None` after `close`: the file lock is released even if other handles to
-/// the store live on (as in tests that restart a server in one process).
+/// The database is behind a `Handle`: closed for good by `close` (the
+/// file lock is released even if other handles to the store live on, as in
+/// tests that restart a server in one process), opened again after an I/O
+/// error latched it.
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    db: Arc<RwLock<Option<Arc<Database>>>>,
+    db: Arc<handle::Handle>,
     /// Room writes waiting for the next shared commit (`room_saves`).
     saves: Arc<room_saves::RoomSaves>,
 }
@@ -109,7 +112,8 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
 impl EmbeddedStore {
     /// Opens (or creates) `crowdjuke.redb` in `dir` and its tables.
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        let db = Database::create(dir.join("crowdjuke.redb"))?;
+        let path = dir.join("crowdjuke.redb");
+        let db = Database::create(&path)?;
         let txn = db.begin_write()?;
         txn.open_table(ROOMS)?;
         txn.open_table(ROOM_MEMBERS)?;
@@ -130,7 +134,7 @@ impl EmbeddedStore {
         co_likes::open_tables(&txn)?;
         music_files::open_tables(&txn)?;
         txn.commit()?;
-        Ok(Self { db: Arc::new(RwLock::new(Some(Arc::new(db)))), saves: Arc::default() })
+        Ok(Self { db: Arc::new(handle::Handle::new(path, db)), saves: Arc::default() })
     }
 
     /// Runs blocking redb work off the async runtime.
@@ -139,9 +143,16 @@ impl EmbeddedStore {
         T: Send + 'static,
         F: FnOnce(&Database) -> StoreResult<T> + Send + 'static,
     {
-        let db = self.db.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let db = db.ok_or_else(|| unavailable("the store is closed"))?;
-        tokio::task::spawn_blocking(move || work(&db)).await.map_err(unavailable)?
+        let handle = self.db.clone();
+        let call = move || {
+            let db = handle.get()?;
+            let result = work(&db);
+            if let Err(StoreError::Unavailable(_)) = &result {
+                handle.recover(&db);
+            }
+            result
+        };
+        tokio::task::spawn_blocking(call).await.map_err(unavailable)?
     }
 }
 
@@ -608,7 +619,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn close(&self) {
-        self.db.write().unwrap_or_else(|e| e.into_inner()).take();
+        self.db.close();
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -96,9 +96,45 @@ impl ServerProcess {
         Self::spawn("127.0.0.1:0", data_dir, env, file.into())
     }
 
+    /// The same, with SIGXFSZ ignored: past a file size limit
+    /// (`set_file_size_limit`) a write then fails (EFBIG), as a write to a
+    /// full disk fails (ENOSPC), instead of the signal killing the node.
+    pub fn start_for_full_disk(data_dir: &std::path::Path, name: &str) -> Self {
+        // A signal ignored by the shell stays ignored in the program it
+        // execs (same process, same pid).
+        let mut command = std::process::Command::new("sh");
+        command.args(["-c", "trap '' XFSZ; exec \"$0\" \"$@\""]).arg(server_bin());
+        Self::spawn_command(command, "127.0.0.1:0", data_dir, &[], child_log(name))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Limits (`Some(bytes)`) or frees the size the node's files may grow
+    /// to (RLIMIT_FSIZE of its process; the hard limit stays unlimited).
+    pub fn set_file_size_limit(&self, bytes: Option<u64>) {
+        let soft = bytes.map_or("unlimited".to_string(), |b| b.to_string());
+        let done = std::process::Command::new("prlimit")
+            .arg(format!("--pid={}", self.pid()))
+            .arg(format!("--fsize={soft}:unlimited"))
+            .output()
+            .expect("prlimit (util-linux) runs");
+        assert!(done.status.success(), "prlimit: {}", String::from_utf8_lossy(&done.stderr));
+    }
+
     fn spawn(listen: &str, data_dir: &std::path::Path, env: &[(&str, &str)], log: std::process::Stdio) -> Self {
+        Self::spawn_command(std::process::Command::new(server_bin()), listen, data_dir, env, log)
+    }
+
+    fn spawn_command(
+        mut command: std::process::Command,
+        listen: &str,
+        data_dir: &std::path::Path,
+        env: &[(&str, &str)],
+        log: std::process::Stdio,
+    ) -> Self {
         use std::io::BufRead;
-        let mut command = std::process::Command::new(server_bin());
         for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CROWDJUKE_")) {
             command.env_remove(key);
         }

@@ -7,6 +7,7 @@ mod bad_input;
 mod blob_conformance;
 mod cache_conformance;
 mod deploy;
+mod disk;
 mod faults;
 mod freezer;
 mod helpers;

@@ -13,11 +13,12 @@
 //! arrives during a commit goes into the next one (no timer, no waiting
 //! when the store is idle).
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use redb::{Database, ReadableTable, Table};
 use tokio::sync::oneshot;
 
+use super::handle::Handle;
 use super::{HISTORY, ROOM_MEMBERS, ROOMS, StoredVersion, decode, unavailable};
 use crate::store::{StoreError, StoreResult};
 
@@ -47,7 +48,7 @@ impl RoomSaves {
 
     /// Commits queued saves, batch after batch, until none is left; runs on
     /// a blocking thread (see `Writer`).
-    fn write_all(&self, db: &RwLock<Option<Arc<Database>>>) {
+    fn write_all(&self, handle: &Handle) {
         loop {
             let batch = {
                 let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -57,10 +58,15 @@ impl RoomSaves {
                 }
                 std::mem::take(&mut queue.0)
             };
-            let db = db.read().unwrap_or_else(|e| e.into_inner()).clone();
-            let answers = match db {
-                Some(db) => commit(&db, &batch),
-                None => batch.iter().map(|_| Err(unavailable("the store is closed"))).collect(),
+            let answers = match handle.get() {
+                Ok(db) => {
+                    let answers = commit(&db, &batch);
+                    if answers.iter().any(|a| matches!(a, Err(StoreError::Unavailable(_)))) {
+                        handle.recover(&db);
+                    }
+                    answers
+                }
+                Err(e) => batch.iter().map(|_| Err(StoreError::Unavailable(e.to_string()))).collect(),
             };
             for (save, answer) in batch.into_iter().zip(answers) {
                 save.answer.send(answer).ok();
@@ -74,12 +80,12 @@ impl RoomSaves {
 /// or it panicked), it lets the next save start a writer again.
 pub(super) struct Writer {
     saves: Arc<RoomSaves>,
-    db: Arc<RwLock<Option<Arc<Database>>>>,
+    db: Arc<Handle>,
     finished: bool,
 }
 
 impl Writer {
-    pub fn new(saves: Arc<RoomSaves>, db: Arc<RwLock<Option<Arc<Database>>>>) -> Self {
+    pub fn new(saves: Arc<RoomSaves>, db: Arc<Handle>) -> Self {
         Self { saves, db, finished: false }
     }
 
