@@ -49,6 +49,20 @@ pub const MAX_COMMENT_CHARS: usize = 280;
 /// How long a worker owns a render job it claimed; a job not finished by
 /// then (its worker crashed) is claimed again by `resume_rendering`.
 const RENDER_LEASE_MS: Millis = 5 * 60_000;
+/// How long a node retries a render postponed by an outage (the store or
+/// the media unavailable), within its lease, before leaving the job to
+/// whoever claims the lapsed lease. Without retries, a photo shared during a
+/// few seconds' outage stayed `processing` for the whole lease.
+const RENDER_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// How a render job ended.
+#[derive(PartialEq)]
+enum Render {
+    /// Rendered, or given up (the sharer was told), or not this job's any more.
+    Done,
+    /// An outage stopped it: to try again.
+    Postponed,
+}
 /// Render jobs waiting or running on this node before uploads are refused
 /// with `unavailable` (a burst on a small machine must not queue without end).
 const MAX_PENDING_RENDERS: usize = 200;
@@ -182,20 +196,33 @@ impl Photos {
         let photos = self.clone();
         tokio::spawn(async move {
             let _counted = crate::telemetry::JobGauge::start("photo_render");
-            let id = photo.id.clone();
-            if let Ok(_slot) = photos.0.render_slots.acquire().await {
-                photos.render(photo).await;
+            let started = tokio::time::Instant::now();
+            let mut wait = std::time::Duration::from_secs(1);
+            loop {
+                let outcome = match photos.0.render_slots.acquire().await {
+                    Ok(_slot) => photos.render(photo.clone()).await,
+                    Err(_) => Render::Done,
+                };
+                if outcome == Render::Done || started.elapsed() + wait > RENDER_RETRY_FOR {
+                    break;
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(15));
             }
-            photos.0.rendering.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            photos.0.rendering.lock().unwrap_or_else(|e| e.into_inner()).remove(&photo.id);
         });
     }
 
-    async fn render(&self, photo: Photo) {
+    async fn render(&self, photo: Photo) -> Render {
+        let postponed = |why: &str, e: &dyn std::fmt::Display| {
+            tracing::warn!(photo_id = %photo.id, error = %e, "render postponed: {why} unavailable");
+            Render::Postponed
+        };
         let original = match self.blobs.get(&blob_key(Variant::Original, &photo.id)).await {
             Ok(Some(blob)) => blob,
             // Rendered by another worker meanwhile, or never stored.
             Ok(None) => return self.give_up_render(&photo, PhotoError::Damaged).await,
-            Err(e) => return tracing::warn!(photo_id = %photo.id, error = %e, "render postponed: media unavailable"),
+            Err(e) => return postponed("media", &e),
         };
         let rendered = tokio::task::spawn_blocking(move || pipeline::render(&original.bytes)).await;
         let rendered = match rendered {
@@ -213,7 +240,7 @@ impl Photos {
         {
             let blob = Blob { bytes, content_type: "image/jpeg".to_string() };
             if let Err(e) = self.blobs.put(&blob_key(variant, &photo.id), blob).await {
-                return tracing::warn!(photo_id = %photo.id, error = %e, "render postponed: media unavailable");
+                return postponed("media", &e);
             }
         }
         match self.store.finish_photo(&photo.id, PhotoStatus::Ready, width, height).await {
@@ -224,12 +251,13 @@ impl Photos {
                 if matches!(self.store.photo(&photo.id).await, Ok(None)) {
                     self.delete_photo_files(&photo).await;
                 }
-                return;
+                return Render::Done;
             }
-            Err(e) => return tracing::warn!(photo_id = %photo.id, error = %e, "render postponed: store unavailable"),
+            Err(e) => return postponed("store", &e),
         }
         self.delete_blob(&blob_key(Variant::Original, &photo.id)).await;
         self.announce_new_photo(&photo.id).await;
+        Render::Done
     }
 
     /// Announces the photo as stored now (it may have been removed or its
@@ -252,11 +280,14 @@ impl Photos {
     }
 
     /// A photo that cannot be rendered is deleted; its sharer is told why.
-    async fn give_up_render(&self, photo: &Photo, error: PhotoError) {
+    async fn give_up_render(&self, photo: &Photo, error: PhotoError) -> Render {
         match self.store.finish_photo(&photo.id, PhotoStatus::Failed, 0, 0).await {
             Ok(true) => {}
-            Ok(false) => return,
-            Err(e) => return tracing::warn!(photo_id = %photo.id, error = %e, "could not record a failed render"),
+            Ok(false) => return Render::Done,
+            Err(e) => {
+                tracing::warn!(photo_id = %photo.id, error = %e, "could not record a failed render");
+                return Render::Postponed;
+            }
         }
         tracing::info!(photo_id = %photo.id, %error, "photo could not be rendered, deleting it");
         if let Err(e) = self.delete_photo_everywhere(photo).await {
@@ -265,6 +296,7 @@ impl Photos {
         let error = AppError::from(error).body();
         let payload = Payload::new(&json!({ "photo_id": photo.id, "error": error }));
         self.broadcaster.emit(Audience::Member(photo.member_id.clone()), "photo:failed", payload).await;
+        Render::Done
     }
 
     /// Claims and restarts render jobs whose lease ran out (their worker

@@ -5,7 +5,7 @@
 //! time and then together: a node SIGKILLed and restarted on its port,
 //! Redis killed and restarted, the database stopped and started, the search
 //! engine down. Clients whose node died reconnect to another with their
-//! token, as phones do.
+//! token, as phones do. Guests also share photos, through any node.
 //!
 //! Every answer is written in a ledger. Afterwards the checker reads what
 //! the database holds and compares: every acknowledged add is in the queue,
@@ -13,7 +13,10 @@
 //! vote is the stored vote of its member on entries still waiting (a vote
 //! answered `unavailable` or not at all may have landed or not and is left
 //! out); every
-//! acknowledged join is a member; plays ended by a skip are at least the
+//! acknowledged join is a member; every acknowledged photo (202) is
+//! rendered and served, or still being rendered under a live lease (its
+//! node died mid-render: the job is claimed again when the lease lapses),
+//! never lost or failed; plays ended by a skip are at least the
 //! skips acknowledged and at most those plus the unanswered ones; and no
 //! refusal other than `unavailable` or the domain's own (a vote on an
 //! entry that just played) was answered.
@@ -91,6 +94,8 @@ struct Ledger {
     skips_unanswered: [u64; ROOMS],
     /// Acknowledged joins: (room, member id).
     joins: Vec<(usize, String)>,
+    /// Acknowledged photo uploads (202): photo ids.
+    photos: Vec<String>,
     /// Every answer by kind: `ok`, an error code, or `no answer`.
     answers: BTreeMap<String, u64>,
     /// Every vote sent, by key, with its time and answer (for a failure's
@@ -349,6 +354,85 @@ async fn joins(addrs: Arc<Vec<SocketAddr>>, codes: Vec<String>, ledger: Arc<Mute
     }
 }
 
+/// A small photo, as a phone would send it.
+fn photo_jpeg() -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(160, 120, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(picture).write_to(&mut out, image::ImageFormat::Jpeg).expect("encodes");
+    out.into_inner()
+}
+
+/// Guests sharing photos through any node until `until`, each about twice
+/// a minute (under the per-member limit).
+async fn photos(
+    addrs: Arc<Vec<SocketAddr>>,
+    sharers: Vec<(String, Person)>,
+    ledger: Arc<Mutex<Ledger>>,
+    until: Instant,
+) {
+    let jpeg = photo_jpeg();
+    let http = reqwest::Client::builder().timeout(ANSWER_WAIT).build().expect("client");
+    let mut n = 0;
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(2_000)).await;
+        n += 1;
+        let (code, sharer) = &sharers[n % sharers.len()];
+        let mut answer = "no answer".to_string();
+        for k in 0..addrs.len() {
+            let part = reqwest::multipart::Part::bytes(jpeg.clone()).file_name("p.jpg").mime_str("image/jpeg");
+            let form = reqwest::multipart::Form::new().part("photo", part.expect("mime"));
+            let url = format!("http://{}/api/rooms/{code}/photos", addrs[(n + k) % addrs.len()]);
+            let Ok(response) = http.post(url).bearer_auth(&sharer.token).multipart(form).send().await else {
+                continue;
+            };
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            if let Some(id) = body["photo"]["id"].as_str().filter(|_| status == 202) {
+                ledger.lock().expect("ledger").photos.push(id.to_string());
+                answer = "ok".into();
+                break;
+            }
+            answer = body["error"]["code"].as_str().unwrap_or("upload without an error code").to_string();
+            if answer != "unavailable" {
+                break;
+            }
+        }
+        ledger.lock().expect("ledger").answered(&answer);
+    }
+}
+
+/// Every acknowledged photo is rendered and served, or still being rendered
+/// under a live lease; waits up to a minute for renders an outage
+/// postponed. (ready, pending).
+async fn check_photos(topology: &Topology, store: &MongoStore, ledger: &Ledger) -> (usize, usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (ready, pending) = loop {
+        let now = crowdjuke::clock::Clock::now(&crowdjuke::clock::SystemClock);
+        let (mut ready, mut pending, mut waiting) = (Vec::new(), 0, Vec::new());
+        for id in &ledger.photos {
+            let photo = store.photo(id).await.expect("store").unwrap_or_else(|| panic!("acknowledged photo {id} lost"));
+            match photo.status {
+                crowdjuke::domain::PhotoStatus::Ready => ready.push(id.clone()),
+                crowdjuke::domain::PhotoStatus::Processing if photo.render_lease_until > now + 30_000 => pending += 1,
+                crowdjuke::domain::PhotoStatus::Processing => waiting.push(id.clone()),
+                status => panic!("acknowledged photo {id} ended {status:?}"),
+            }
+        }
+        if waiting.is_empty() {
+            break (ready, pending);
+        }
+        assert!(Instant::now() < deadline, "photos still unrendered a minute after the faults: {waiting:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let http = reqwest::Client::new();
+    for (k, id) in ready.iter().enumerate() {
+        let url = format!("http://{}/api/photos/{id}/thumb.jpg", topology.addrs[k % topology.addrs.len()]);
+        let response = http.get(url).send().await.expect("the thumbnail answers");
+        assert_eq!(response.status(), 200, "photo {id} is ready but its thumbnail is not served");
+    }
+    (ready.len(), pending)
+}
+
 /// What the database holds against what the ledger says; the figures.
 async fn check(topology: &Topology, rooms: &[String], ledger: &Ledger) -> Value {
     let store = MongoStore::connect(&topology.database.mongodb_uri(), &topology.db).await.expect("store");
@@ -404,6 +488,7 @@ async fn check(topology: &Topology, rooms: &[String], ledger: &Ledger) -> Value 
             joins_checked += 1;
         }
     }
+    let (photos_ready, photos_pending) = check_photos(topology, &store, ledger).await;
     for code in ledger.answers.keys() {
         let fine = ["ok", "no answer"].contains(&code.as_str()) || EXPECTED_REFUSALS.contains(&code.as_str());
         assert!(fine, "an answer no outage should give: {code} ({:?})", ledger.answers);
@@ -416,6 +501,8 @@ async fn check(topology: &Topology, rooms: &[String], ledger: &Ledger) -> Value 
         "joins_checked": joins_checked,
         "skips_acknowledged": ledger.skips_acked.iter().sum::<u64>(),
         "plays": plays,
+        "photos_ready": photos_ready,
+        "photos_rendering_under_lease": photos_pending,
         "answers": ledger.answers,
     })
 }
@@ -428,7 +515,7 @@ async fn a_fault_campaign_loses_no_acknowledged_write() {
     let addrs = Arc::new(topology.addrs.clone());
     let ledger = Arc::new(Mutex::new(Ledger::default()));
 
-    let mut people = Vec::new();
+    let (mut people, mut sharers) = (Vec::new(), Vec::new());
     let (mut codes, mut room_ids) = (Vec::new(), Vec::new());
     for room in 0..ROOMS {
         let body = json!({"name": format!("Room {room}"), "host_name": "Host"});
@@ -444,12 +531,14 @@ async fn a_fault_campaign_loses_no_acknowledged_write() {
             let joined =
                 post_anywhere(&addrs, &format!("/api/rooms/{code}/join"), json!({"name": format!("g{g}")}), g).await;
             let joined = joined.expect("guest joined");
-            people.push(Person {
+            let guest = Person {
                 room,
                 id: joined["member"]["id"].as_str().expect("id").into(),
                 token: joined["token"].as_str().expect("token").into(),
                 host: false,
-            });
+            };
+            sharers.push((code.clone(), guest.clone()));
+            people.push(guest);
         }
         room_ids.push(created["room"]["id"].as_str().expect("room id").to_string());
         codes.push(code);
@@ -463,6 +552,7 @@ async fn a_fault_campaign_loses_no_acknowledged_write() {
         load_tasks.push(tokio::spawn(load(addrs.clone(), person, ledger.clone(), when, i as u64 + 1)));
     }
     load_tasks.push(tokio::spawn(joins(addrs.clone(), codes.clone(), ledger.clone(), until)));
+    load_tasks.push(tokio::spawn(photos(addrs.clone(), sharers, ledger.clone(), until)));
 
     let mut injected: BTreeMap<String, u64> = BTreeMap::new();
     let mut round = 0;
@@ -487,4 +577,5 @@ async fn a_fault_campaign_loses_no_acknowledged_write() {
     eprintln!("fault campaign: {seconds} s, faults {injected:?}, {figures}");
     assert!(round >= 1, "at least one fault was injected");
     assert!(figures["adds_checked"].as_u64() > Some(0) && figures["votes_checked"].as_u64() > Some(0));
+    assert!(figures["photos_ready"].as_u64() > Some(0), "photos were shared and rendered");
 }
