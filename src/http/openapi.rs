@@ -10,6 +10,10 @@
 //! success statuses other than 200 (`Created`, `Accepted`, axum's
 //! `NoContent`); and at a route, with `Describe`, what only the handler
 //! knows: files, answers without a body, multipart parts, optional tokens.
+//!
+//! Owns: the document's shared parts (`finish`, `Describe`, `Created`,
+//! `Accepted`, the error answers). May use: codes, error, the http
+//! extractors. Must not import: services, state, store.
 
 use aide::OperationInput;
 use aide::generate::GenContext;

@@ -9,6 +9,9 @@
 //! at most twice a second, once the calls still holding the latched
 //! database have let go of it (redb locks the file). Meanwhile calls answer
 //! `unavailable`, as for any outage of the store.
+//!
+//! Owns: the redb `Database` of the embedded store and its reopening. May
+//! use: store (its error type). Must not import: services, transport.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
