@@ -45,7 +45,7 @@ use crate::store::{EmbeddedStore, MongoStore, Store, Timed};
 use crate::timetable::Timetable;
 use crate::token::TokenKey;
 use crate::venues::Venues;
-use crate::{housekeeping, http, realtime, redis};
+use crate::{cluster_clock, housekeeping, http, realtime, redis};
 
 /// Longest a Socket.IO frame may be before the connection is closed (the
 /// event handler refuses anything over `max_event_bytes` with an ack first).
@@ -80,7 +80,7 @@ impl Server {
         let node_id = settings.node_id.clone().unwrap_or_else(|| format!("{:08x}", rand::random::<u32>()));
         let storage = Storage::open(&settings).await?;
         let search = open_search(&settings).await?;
-        let backends = Backends::connect(&settings, &node_id).await?;
+        let backends = Backends::connect(&settings, &node_id, clock).await?;
         let music_services = music_services(&settings, &public_url, &storage.secret)?;
         tracing::info!(
             node_id,
@@ -89,7 +89,7 @@ impl Server {
             "services ready"
         );
         let hub = Arc::new(Hub::default());
-        let (state, redis) = app_state(settings, clock, public_url, storage, search, backends, music_services, &hub);
+        let (state, redis) = app_state(settings, public_url, storage, search, backends, music_services, &hub);
         let router = router(&state, &hub, redis).await?;
         state.rooms.plan_all().await?;
         Self::reindex_if_empty(&state).await;
@@ -244,6 +244,8 @@ impl Storage {
 /// chosen in one place.
 struct Backends {
     redis: Option<redis::Redis>,
+    /// The node's clock: Redis's when scaled out (`cluster_clock`).
+    clock: SharedClock,
     room_cache: Arc<dyn RoomCache>,
     presence: Arc<dyn Presence>,
     join_limiter: Arc<dyn RateLimiter>,
@@ -256,16 +258,17 @@ struct Backends {
 }
 
 impl Backends {
-    async fn connect(settings: &Settings, node_id: &str) -> anyhow::Result<Self> {
-        let Some(url) = &settings.redis_url else { return Ok(Self::in_process(settings)) };
+    async fn connect(settings: &Settings, node_id: &str, clock: SharedClock) -> anyhow::Result<Self> {
+        let Some(url) = &settings.redis_url else { return Ok(Self::in_process(settings, clock)) };
         let redis = redis::Redis::connect(url).await.context("cannot reach Redis")?;
+        let clock = cluster_clock::follow(clock, &redis.client).await;
         let client = || redis.client.clone();
         let limiter = |name, per_minute| -> Arc<dyn RateLimiter> {
             Arc::new(RedisLimiter::per_minute(client(), name, per_minute))
         };
         Ok(Self {
             room_cache: Arc::new(RedisRoomCache::new(client())),
-            presence: Arc::new(RedisPresence::new(client(), node_id.to_string())),
+            presence: Arc::new(RedisPresence::new(client(), node_id.to_string(), clock.clone())),
             join_limiter: limiter("join", settings.join_attempts_per_minute),
             room_lookups: RoomLookupQuota {
                 codes: limiter("room-codes", settings.join_attempts_per_minute),
@@ -278,13 +281,15 @@ impl Backends {
             room_locks: Arc::new(RedisLocks::new(client())),
             catalogue_cache: Arc::new(RedisCatalogueCache(client())),
             redis: Some(redis),
+            clock,
         })
     }
 
-    fn in_process(settings: &Settings) -> Self {
+    fn in_process(settings: &Settings, clock: SharedClock) -> Self {
         let limiter = |per_minute| -> Arc<dyn RateLimiter> { Arc::new(LocalLimiter::per_minute(per_minute)) };
         Self {
             redis: None,
+            clock,
             room_cache: Arc::new(LocalRoomCache::default()),
             presence: Arc::new(LocalPresence::default()),
             join_limiter: limiter(settings.join_attempts_per_minute),
@@ -307,7 +312,6 @@ impl Backends {
 #[allow(clippy::too_many_arguments)]
 fn app_state(
     settings: Settings,
-    clock: SharedClock,
     public_url: String,
     storage: Storage,
     search: Arc<dyn SearchEngine>,
@@ -316,6 +320,7 @@ fn app_state(
     hub: &Arc<Hub>,
 ) -> (AppState, Option<redis::Redis>) {
     let broadcaster: Arc<dyn Broadcaster> = hub.clone();
+    let clock = backends.clock.clone();
     let writes = TaskTracker::new();
     let index_changed = Arc::new(Notify::new());
     let timetable = Arc::new(Timetable::default());

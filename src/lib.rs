@@ -33,6 +33,7 @@ pub mod autopilot;
 pub mod broadcast;
 pub mod cache;
 pub mod clock;
+pub mod cluster_clock;
 pub mod codes;
 pub mod commands;
 pub mod config;

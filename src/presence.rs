@@ -5,9 +5,11 @@
 //! `RedisPresence` adds a sorted set per room in Redis, `presence:{room}`,
 //! whose members are `{node}|{member}` scored by an expiry time: each node
 //! refreshes its own entries every few seconds, so the entries of a node that
-//! died vanish on their own.
+//! died vanish on their own. Expiry times are on the cluster's clock
+//! (`cluster_clock`), so a node whose own clock is stepped does not make
+//! its members look gone, or the dead look online, to the others.
 //!
-//! Owns: `Presence` and its two implementations. May use: redis. Must not
+//! Owns: `Presence` and its two implementations. May use: redis, clock. Must not
 //! import: services, state, transport.
 
 use std::collections::{HashMap, HashSet};
@@ -17,6 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fred::prelude::*;
 
+use crate::clock::SharedClock;
 use crate::redis::{ensure_up, timed};
 
 #[async_trait]
@@ -110,19 +113,21 @@ pub struct RedisPresence {
     local: LocalPresence,
     node_id: String,
     redis: Client,
+    /// The cluster's clock: entries expire by it on every node.
+    clock: SharedClock,
 }
 
 fn presence_key(room_id: &str) -> String {
     format!("presence:{room_id}")
 }
 
-fn now_ms() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_millis() as f64)
-}
-
 impl RedisPresence {
-    pub fn new(redis: Client, node_id: String) -> Self {
-        Self { local: LocalPresence::default(), node_id, redis }
+    pub fn new(redis: Client, node_id: String, clock: SharedClock) -> Self {
+        Self { local: LocalPresence::default(), node_id, redis, clock }
+    }
+
+    fn now_ms(&self) -> f64 {
+        self.clock.now() as f64
     }
 
     fn entry(&self, member_id: &str) -> String {
@@ -132,7 +137,7 @@ impl RedisPresence {
     async fn publish(&self, room_id: &str, member_id: &str) -> Result<(), Error> {
         timed("presence_publish", async {
             ensure_up(&self.redis)?;
-            let expires = now_ms() + ENTRY_TTL.as_millis() as f64;
+            let expires = self.now_ms() + ENTRY_TTL.as_millis() as f64;
             let key = presence_key(room_id);
             let _: () = self.redis.zadd(&key, None, None, false, false, (expires, self.entry(member_id))).await?;
             let _: () = self.redis.pexpire(&key, ENTRY_TTL.as_millis() as i64 * 2, None).await?;
@@ -144,7 +149,7 @@ impl RedisPresence {
     async fn read(&self, room_id: &str) -> Result<HashSet<String>, Error> {
         let entries: Vec<String> = timed("presence_read", async {
             ensure_up(&self.redis)?;
-            self.redis.zrangebyscore(presence_key(room_id), now_ms(), "+inf", false, None).await
+            self.redis.zrangebyscore(presence_key(room_id), self.now_ms(), "+inf", false, None).await
         })
         .await?;
         Ok(entries.iter().filter_map(|e| e.split_once('|').map(|(_, member)| member.to_string())).collect())

@@ -61,6 +61,10 @@ pub const SEARCH_ERRORS: &str = "crowdjuke_search_errors_total";
 /// Background jobs waiting or running on this node, by `kind`
 /// (`import`, `export`, `photo_render`).
 pub const JOBS: &str = "crowdjuke_background_jobs";
+/// This node's system clock minus the cluster's (Redis's `TIME`), in
+/// seconds, at the last reading (scaled out only): a node far off has lost
+/// NTP. The node keeps Redis's time whatever this says.
+pub const CLOCK_OFFSET: &str = "crowdjuke_clock_offset_seconds";
 
 /// Every series name, for the dashboard's check (tests/api/deploy.rs).
 pub const ALL: &[&str] = &[
@@ -84,6 +88,7 @@ pub const ALL: &[&str] = &[
     SEARCH_SECONDS,
     SEARCH_ERRORS,
     JOBS,
+    CLOCK_OFFSET,
 ];
 
 const SECONDS_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0];
@@ -149,6 +154,7 @@ fn describe() {
     describe_histogram!(SEARCH_SECONDS, metrics::Unit::Seconds, "One search engine call, by call and index.");
     describe_counter!(SEARCH_ERRORS, "Search engine calls that failed, by call and error.");
     describe_gauge!(JOBS, "Background jobs waiting or running on this node, by kind.");
+    describe_gauge!(CLOCK_OFFSET, metrics::Unit::Seconds, "This node's system clock minus the cluster's (Redis's).");
 }
 
 /// One call into a dependency (the store, Redis, the search engine): its

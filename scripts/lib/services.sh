@@ -2,7 +2,8 @@
 # starts a private Redis 7 and a MongoDB-wire-compatible server
 # (SecantusDB), exports their addresses for the tests (TEST_REDIS_URL,
 # TEST_MONGODB_URI, TEST_SECANTUSD) and stops them when the script exits.
-# Installs nginx too (TEST_NGINX: the balancer test runs its own). With
+# Installs nginx too (TEST_NGINX: the balancer test runs its own) and
+# libfaketime (TEST_FAKETIME_LIB: the fault campaign's clock jumps). With
 # TEST_LOG_FILE set, their logs are kept beside it.
 
 run_dir="$(mktemp -d)"
@@ -34,6 +35,15 @@ if ! command -v ffmpeg >/dev/null; then
     apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null
   else
     echo "ffmpeg is required (the music folder tests generate their audio with it): install it and re-run"; exit 1
+  fi
+fi
+# libfaketime: the fault campaign steps each node's wall clock with it.
+export TEST_FAKETIME_LIB="${TEST_FAKETIME_LIB:-/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1}"
+if [ ! -f "$TEST_FAKETIME_LIB" ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq faketime >/dev/null
+  else
+    echo "libfaketime is required (the fault campaign steps a node's clock with it): install faketime and re-run"; exit 1
   fi
 fi
 venv="${TEST_VENV:-$HOME/.cache/crowdjuke/venv}"

@@ -4,7 +4,8 @@
 //! (adds, votes, skips, joins), while faults are injected one kind at a
 //! time and then together: a node SIGKILLed and restarted on its port,
 //! Redis killed and restarted, the database stopped and started, the search
-//! engine down. Clients whose node died reconnect to another with their
+//! engine down, a node's clock stepped an hour ahead and then an hour back
+//! (libfaketime under each node; its monotonic clock runs on). Clients whose node died reconnect to another with their
 //! token, as phones do. Guests also share photos, through any node.
 //!
 //! Every answer is written in a ledger. Afterwards the checker reads what
@@ -19,9 +20,12 @@
 //! never lost or failed; plays ended by a skip are at least the
 //! skips acknowledged and at most those plus the unanswered ones; and no
 //! refusal other than `unavailable` or the domain's own (a vote on an
-//! entry that just played) was answered.
+//! entry that just played) was answered. Every time stored (joins, adds,
+//! plays, photos) lies within the run by the test's own clock, and every
+//! track that ended by itself played its whole length: a node whose clock
+//! jumped neither stamps times an hour off nor ends tracks early.
 //!
-//! The test command runs a short smoke (`FAULT_SECONDS`, default 50, one
+//! The test command runs a short smoke (`FAULT_SECONDS`, default 60, one
 //! round of every fault); `scripts/faults SECONDS` runs a long campaign and
 //! prints the figures docs/RELIABILITY.md records.
 
@@ -30,6 +34,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crowdjuke::clock::{Clock, SystemClock};
+use crowdjuke::domain::{Millis, PlayEnd};
 use crowdjuke::store::{MongoStore, Store};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -49,6 +55,14 @@ const ANSWER_WAIT: Duration = Duration::from_secs(6);
 /// own answer, and the domain's answers to races the load makes on purpose
 /// (a vote or skip on what just played, an add of the track playing).
 const EXPECTED_REFUSALS: &[&str] = &["unavailable", "entry_not_found", "nothing_playing", "already_playing"];
+/// libfaketime, which gives each node a wall clock the test can step
+/// (scripts/lib/services.sh installs it; TEST_FAKETIME_LIB overrides).
+const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+/// How far a node's clock jumps, each way (libfaketime's offset syntax).
+const CLOCK_JUMP: &str = "1h";
+/// Slack on the run's window for stored times (the test's and the
+/// cluster's clocks are the same machine's, read at different moments).
+const WINDOW_SLACK_MS: Millis = 2_000;
 
 #[derive(Clone, Copy, Debug)]
 enum Fault {
@@ -58,13 +72,17 @@ enum Fault {
     SearchDown,
     /// A node killed while Redis is down.
     Mixed(usize),
+    /// A node's wall clock stepped an hour ahead, then an hour behind, then
+    /// back to the true time.
+    ClockJump(usize),
 }
 
-const SCHEDULE: [Fault; 6] = [
+const SCHEDULE: [Fault; 7] = [
     Fault::KillNode(0),
     Fault::RestartRedis,
     Fault::RestartDatabase,
     Fault::SearchDown,
+    Fault::ClockJump(1),
     Fault::KillNode(1),
     Fault::Mixed(2),
 ];
@@ -118,6 +136,8 @@ struct Topology {
     database: Service,
     search: MeiliDouble,
     db: String,
+    /// One libfaketime offset file per node (`clock0` …).
+    clocks: tempfile::TempDir,
 }
 
 impl Topology {
@@ -126,8 +146,10 @@ impl Topology {
         let database = Service::mongodb().await;
         let search = MeiliDouble::for_nodes(MEILI_KEY).await;
         let db = services::fresh_db_name();
-        let mut topology = Self { nodes: Vec::new(), addrs: Vec::new(), redis, database, search, db };
+        let clocks = tempfile::TempDir::new().expect("temp dir");
+        let mut topology = Self { nodes: Vec::new(), addrs: Vec::new(), redis, database, search, db, clocks };
         for i in 0..NODES {
+            topology.set_clock(i, "+0");
             let listen = format!("127.0.0.1:{}", services::free_port());
             let node = topology.node(&listen, i);
             topology.addrs.push(node.addr);
@@ -138,9 +160,29 @@ impl Topology {
 
     fn node(&self, listen: &str, i: usize) -> ProcessNode {
         let (uri, redis) = (self.database.mongodb_uri(), self.redis.redis_url());
-        tokio::task::block_in_place(|| {
-            ProcessNode::start_on(listen, &uri, &self.db, &redis, &self.search, &format!("node{i}"))
-        })
+        let faketime = std::env::var("TEST_FAKETIME_LIB").unwrap_or(FAKETIME_LIB.into());
+        assert!(std::path::Path::new(&faketime).exists(), "{faketime} is missing: install faketime");
+        let clock = self.clock_file(i).display().to_string();
+        // The node's wall clock reads the offset in its file (re-read every
+        // second); its monotonic clock is left alone, as a real step leaves it.
+        let env = [
+            ("LD_PRELOAD", faketime.as_str()),
+            ("FAKETIME_TIMESTAMP_FILE", clock.as_str()),
+            ("FAKETIME_CACHE_DURATION", "1"),
+            ("DONT_FAKE_MONOTONIC", "1"),
+            ("NO_FAKE_STAT", "1"),
+        ];
+        let services = (uri.as_str(), self.db.as_str(), redis.as_str(), &self.search);
+        tokio::task::block_in_place(|| ProcessNode::start_with(listen, services, &format!("node{i}"), &env))
+    }
+
+    fn clock_file(&self, i: usize) -> std::path::PathBuf {
+        self.clocks.path().join(format!("clock{i}"))
+    }
+
+    /// Sets node `i`'s wall clock offset (`+0`, `+1h`, `-1h`).
+    fn set_clock(&self, i: usize, offset: &str) {
+        std::fs::write(self.clock_file(i), format!("{offset}\n")).expect("clock file");
     }
 
     /// SIGKILL, then the node comes back on its port after `down`.
@@ -168,6 +210,15 @@ impl Topology {
                 self.search.set_down(true);
                 tokio::time::sleep(down).await;
                 self.search.set_down(false);
+            }
+            Fault::ClockJump(i) => {
+                self.set_clock(i, &format!("+{CLOCK_JUMP}"));
+                tokio::time::sleep(down).await;
+                self.set_clock(i, &format!("-{CLOCK_JUMP}"));
+                tokio::time::sleep(down).await;
+                self.set_clock(i, "+0");
+                // libfaketime re-reads the file within a second.
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Fault::Mixed(i) => {
                 // A node starts only once it reaches Redis: Redis comes back first.
@@ -407,7 +458,7 @@ async fn photos(
 async fn check_photos(topology: &Topology, store: &MongoStore, ledger: &Ledger) -> (usize, usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let (ready, pending) = loop {
-        let now = crowdjuke::clock::Clock::now(&crowdjuke::clock::SystemClock);
+        let now = SystemClock.now();
         let (mut ready, mut pending, mut waiting) = (Vec::new(), 0, Vec::new());
         for id in &ledger.photos {
             let photo = store.photo(id).await.expect("store").unwrap_or_else(|| panic!("acknowledged photo {id} lost"));
@@ -433,10 +484,28 @@ async fn check_photos(topology: &Topology, store: &MongoStore, ledger: &Ledger) 
     (ready.len(), pending)
 }
 
+/// The times a room stores (joins, adds, plays), each with what it is.
+fn stored_times(room: &crowdjuke::domain::Room, history: &[crowdjuke::domain::Play]) -> Vec<(String, Millis)> {
+    let mut times: Vec<(String, Millis)> = Vec::new();
+    times.extend(room.members.iter().map(|(id, m)| (format!("member {id} joined"), m.joined_at)));
+    times.extend(room.queue.iter().map(|e| (format!("entry {} added", e.id), e.added_at)));
+    if let Some(playing) = &room.now_playing {
+        times.push((format!("entry {} started", playing.entry_id), playing.started_at));
+    }
+    for play in history {
+        times.push((format!("play of {} started", play.entry_id), play.started_at));
+        times.push((format!("play of {} ended", play.entry_id), play.ended_at));
+    }
+    times
+}
+
 /// What the database holds against what the ledger says; the figures.
-async fn check(topology: &Topology, rooms: &[String], ledger: &Ledger) -> Value {
+/// `since` is the test's own clock before the rooms were made.
+async fn check(topology: &Topology, rooms: &[String], ledger: &Ledger, since: Millis) -> Value {
     let store = MongoStore::connect(&topology.database.mongodb_uri(), &topology.db).await.expect("store");
     let (mut adds_checked, mut votes_checked, mut joins_checked, mut plays) = (0, 0, 0, 0);
+    let (mut times_checked, mut finished_checked) = (0, 0);
+    let window = since - WINDOW_SLACK_MS..=SystemClock.now() + WINDOW_SLACK_MS;
     for (r, room_id) in rooms.iter().enumerate() {
         let room = store.load_room(room_id).await.expect("room").expect("the room is stored");
         let history = store.history(room_id, 0, 100_000).await.expect("history");
@@ -444,6 +513,29 @@ async fn check(topology: &Topology, rooms: &[String], ledger: &Ledger) -> Value 
         let mut played: HashSet<&str> = HashSet::new();
         for play in &history {
             assert!(played.insert(&play.entry_id), "room {r}: entry {} played twice", play.entry_id);
+        }
+        // A node whose clock jumped still stamps the cluster's time.
+        for (what, at) in stored_times(&room, &history) {
+            let off = at as i64 - since as i64;
+            assert!(
+                window.contains(&at),
+                "room {r}: {what} at {off} ms from the start, outside the run; faults {:?}",
+                ledger.faults
+            );
+            times_checked += 1;
+        }
+        // ... and ends no track before it has played its whole length.
+        for play in history.iter().filter(|p| p.end == PlayEnd::Finished) {
+            let track = store.track(&play.track_id).await.expect("store").expect("the played track is known");
+            let played_ms = play.ended_at.saturating_sub(play.started_at);
+            assert!(
+                played_ms + 1_000 >= track.duration_ms,
+                "room {r}: {} ended after {played_ms} ms of its {} ms; faults {:?}",
+                play.entry_id,
+                track.duration_ms,
+                ledger.faults
+            );
+            finished_checked += 1;
         }
         let playing = room.now_playing.as_ref().map(|np| np.entry_id.as_str());
         let waiting: HashMap<&str, _> = room.queue.iter().map(|e| (e.id.as_str(), e)).collect();
@@ -501,6 +593,8 @@ async fn check(topology: &Topology, rooms: &[String], ledger: &Ledger) -> Value 
         "joins_checked": joins_checked,
         "skips_acknowledged": ledger.skips_acked.iter().sum::<u64>(),
         "plays": plays,
+        "times_checked": times_checked,
+        "finished_plays_checked": finished_checked,
         "photos_ready": photos_ready,
         "photos_rendering_under_lease": photos_pending,
         "answers": ledger.answers,
@@ -510,7 +604,8 @@ async fn check(topology: &Topology, rooms: &[String], ledger: &Ledger) -> Value 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_fault_campaign_loses_no_acknowledged_write() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let seconds: u64 = std::env::var("FAULT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(50);
+    let seconds: u64 = std::env::var("FAULT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let since = SystemClock.now();
     let mut topology = Topology::start().await;
     let addrs = Arc::new(topology.addrs.clone());
     let ledger = Arc::new(Mutex::new(Ledger::default()));
@@ -573,7 +668,7 @@ async fn a_fault_campaign_loses_no_acknowledged_write() {
     }
     topology.settle().await;
     let ledger = std::mem::take(&mut *ledger.lock().expect("ledger"));
-    let figures = check(&topology, &room_ids, &ledger).await;
+    let figures = check(&topology, &room_ids, &ledger, since).await;
     eprintln!("fault campaign: {seconds} s, faults {injected:?}, {figures}");
     assert!(round >= 1, "at least one fault was injected");
     assert!(figures["adds_checked"].as_u64() > Some(0) && figures["votes_checked"].as_u64() > Some(0));

@@ -279,6 +279,14 @@ pub fn guest_from(body: &Value) -> Guest {
     }
 }
 
+/// An EVENT packet's body, `["name", data]`: its name and first argument.
+fn parse_event(body: &str) -> Option<(String, Value)> {
+    let Ok(Value::Array(mut args)) = serde_json::from_str::<Value>(body) else { return None };
+    let name = args.first().and_then(Value::as_str).unwrap_or_default().to_string();
+    let data = if args.len() > 1 { args.remove(1) } else { Value::Null };
+    Some((name, data))
+}
+
 /// A Socket.IO v5 client on the websocket transport, enough for tests:
 /// connect with auth, emit with or without ack, record received events.
 pub struct SioClient {
@@ -308,8 +316,19 @@ impl SioClient {
         assert!(open.starts_with('0'), "engine.io open, got {open}");
         sink.send(Message::text(format!("40{prefix}{auth}"))).await.map_err(|e| e.to_string())?;
         let mut reply = next_text(&mut stream).await.ok_or("no connect reply")?;
-        while reply == "2" {
-            sink.send(Message::text("3")).await.map_err(|e| e.to_string())?;
+        // A broadcast to the member's room may come before CONNECT (the
+        // server joins the room before it answers, so nothing is missed in
+        // between); socket.io-client keeps such events and delivers them
+        // once connected, and so does this client.
+        let mut early = Vec::new();
+        loop {
+            if reply == "2" {
+                sink.send(Message::text("3")).await.map_err(|e| e.to_string())?;
+            } else if let Some(event) = reply.strip_prefix(&format!("42{prefix}")).and_then(parse_event) {
+                early.push(event);
+            } else {
+                break;
+            }
             reply = next_text(&mut stream).await.ok_or("no connect reply")?;
         }
         let reply = match reply.strip_prefix("40").or_else(|| reply.strip_prefix("44")) {
@@ -332,7 +351,7 @@ impl SioClient {
         });
         let client = Self {
             out,
-            events: Default::default(),
+            events: Arc::new(Mutex::new(early)),
             arrived: Default::default(),
             acks: Default::default(),
             next_ack: AtomicU64::new(1),
@@ -355,12 +374,8 @@ impl SioClient {
                 };
                 if text == "2" {
                     pong.send(Message::text("3")).ok();
-                } else if let Some(body) = text.strip_prefix("42") {
-                    if let Ok(Value::Array(mut args)) = serde_json::from_str::<Value>(body) {
-                        let name = args.first().and_then(Value::as_str).unwrap_or_default().to_string();
-                        let data = if args.len() > 1 { args.remove(1) } else { Value::Null };
-                        events.lock().expect("events").push((name, data));
-                    }
+                } else if let Some(event) = text.strip_prefix("42").and_then(parse_event) {
+                    events.lock().expect("events").push(event);
                 } else if let Some(body) = text.strip_prefix("43") {
                     let digits: String = body.chars().take_while(char::is_ascii_digit).collect();
                     let args: Value = serde_json::from_str(&body[digits.len()..]).unwrap_or(Value::Null);

@@ -213,9 +213,19 @@ impl ProcessNode {
         search: &MeiliDouble,
         name: &str,
     ) -> Self {
+        Self::start_with(listen, (mongodb_uri, db, redis_url, search), name, &[])
+    }
+
+    /// The same, with more environment (the fault campaign's fake clock).
+    pub(crate) fn start_with(
+        listen: &str,
+        (mongodb_uri, db, redis_url, search): (&str, &str, &str, &MeiliDouble),
+        name: &str,
+        more_env: &[(&str, &str)],
+    ) -> Self {
         let dir = TempDir::new().expect("temp dir");
         let search_url = search.url();
-        let env = [
+        let mut env = vec![
             ("CROWDJUKE_MONGODB_URI", mongodb_uri),
             ("CROWDJUKE_MONGODB_DB", db),
             ("CROWDJUKE_REDIS_URL", redis_url),
@@ -224,6 +234,7 @@ impl ProcessNode {
             ("CROWDJUKE_NODE_ID", name),
             ("CROWDJUKE_JOIN_ATTEMPTS_PER_MINUTE", "100000"),
         ];
+        env.extend_from_slice(more_env);
         let process = ServerProcess::start_on(listen, dir.path(), &env, name);
         Self { addr: process.addr, process, _dir: dir }
     }
