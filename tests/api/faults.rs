@@ -49,6 +49,9 @@ use crate::services::{self, Service};
 const NODES: usize = 3;
 const ROOMS: usize = 3;
 const GUESTS_PER_ROOM: usize = 5;
+/// The room whose host never skips: its tracks play to their end (2 to 7
+/// minutes each), so a long campaign checks the player's own track ends.
+const UNSKIPPED_ROOM: usize = ROOMS - 1;
 /// How long a client waits for an answer before it counts it unanswered.
 const ANSWER_WAIT: Duration = Duration::from_secs(6);
 /// Refusals the load may meet without anything being wrong: the outage's
@@ -296,7 +299,7 @@ async fn load(
             ledger.adds.iter().filter(|(room, _)| *room == person.room).map(|(_, id)| id.clone()).collect()
         };
         let roll = rng.random_range(0..100);
-        let (event, payload) = if person.host && roll < 8 {
+        let (event, payload) = if person.host && person.room != UNSKIPPED_ROOM && roll < 8 {
             ("player:skip", json!({}))
         } else if roll < 35 || known.is_empty() {
             added += 1;
