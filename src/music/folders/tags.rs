@@ -4,7 +4,7 @@
 //! no title falls back to its name (`Artist - Title`).
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use lofty::config::{ParseOptions, ParsingMode};
@@ -19,6 +19,11 @@ const MAX_TEXT_CHARS: usize = 300;
 const MAX_VALUES: usize = 20;
 /// Largest cover kept (bigger ones are left out).
 pub const MAX_COVER_BYTES: usize = 4 * 1024 * 1024;
+/// How much lofty may read of a file: this many times its length, plus
+/// `READ_BUDGET_EXTRA`. It reads a sound file about once (a few headers
+/// twice); a loop that goes over the file again and again is cut off.
+const READ_BUDGET_TIMES: u64 = 16;
+const READ_BUDGET_EXTRA: u64 = 1024 * 1024;
 
 #[derive(Debug, Default)]
 pub struct Tags {
@@ -61,8 +66,21 @@ pub fn read(path: &Path) -> Result<Tags, TagError> {
 /// never a panic. Fuzzing found one (lofty 0.25.5, an Opus stream whose last
 /// granule position overflows `samples * 1000` in `ogg/opus/properties.rs`,
 /// a panic where overflow is checked: test and debug builds).
-pub fn read_from<R: Read + Seek>(reader: R) -> Result<Tags, TagError> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_tags(reader))) {
+///
+/// It also reads through a `ReadBudget`: fuzzing found an 85-byte file on
+/// which lofty 0.25.5 loops forever (an ADTS frame of length 0:
+/// `aac/read.rs` `find_next_frame` finds the same frame again and again),
+/// which would hold a scan thread and a core for good. Every such loop
+/// reads, so a reader that refuses to read on ends it: the file is damaged.
+pub fn read_from<R: Read + Seek>(mut reader: R) -> Result<Tags, TagError> {
+    let length = reader.seek(SeekFrom::End(0))?;
+    reader.rewind()?;
+    let budget = length.saturating_mul(READ_BUDGET_TIMES).saturating_add(READ_BUDGET_EXTRA);
+    let mut reader = ReadBudget { inner: reader, left: budget };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_tags(&mut reader))) {
+        // lofty may take the refusal for the end of the file: what it read
+        // before cannot be trusted either.
+        Ok(_) if reader.left == 0 => Err(TagError::Corrupt(OVER_BUDGET.into())),
         Ok(read) => read,
         Err(_) => Err(TagError::Corrupt("the tag reader failed on this file".into())),
     }
@@ -102,6 +120,32 @@ fn read_tags<R: Read + Seek>(reader: R) -> Result<Tags, TagError> {
         });
     }
     Ok(tags)
+}
+
+const OVER_BUDGET: &str = "the tag reader went over the file too many times";
+
+/// A reader that fails once it has given `left` bytes.
+struct ReadBudget<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for ReadBudget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 && !buf.is_empty() {
+            return Err(std::io::Error::other(OVER_BUDGET));
+        }
+        let most = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let read = self.inner.read(&mut buf[..most])?;
+        self.left -= read as u64;
+        Ok(read)
+    }
+}
+
+impl<R: Seek> Seek for ReadBudget<R> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(to)
+    }
 }
 
 impl From<lofty::error::FileParseError> for TagError {
@@ -173,6 +217,20 @@ pub fn from_file_name(path: &Path) -> (Option<String>, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the audio_tags fuzzer (fuzz/corpus/audio_tags/
+    /// aac-zero-length-frame-loop): lofty 0.25.5 looped forever on it.
+    #[test]
+    fn a_file_the_tag_reader_would_loop_on_is_damaged_not_a_hang() {
+        let bytes = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/audio_tags/aac-zero-length-frame-loop"),
+        )
+        .expect("the committed input");
+        let (done, answer) = std::sync::mpsc::channel();
+        std::thread::spawn(move || done.send(read_from(std::io::Cursor::new(bytes)).map(|t| t.damaged)));
+        let read = answer.recv_timeout(std::time::Duration::from_secs(20)).expect("the reader gives up");
+        assert!(matches!(read, Err(TagError::Corrupt(_)) | Ok(Some(_))), "damaged: {read:?}");
+    }
 
     #[test]
     fn isrcs_are_normalised_and_junk_is_dropped() {
