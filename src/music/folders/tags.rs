@@ -1,7 +1,12 @@
 //! A file's tags, read with lofty. The format comes from the content, not
 //! the extension (a file whose extension lies is read as what it is).
 //! Text is trimmed, capped and split the way players show it; a file with
-//! no title falls back to its name (`Artist - Title`).
+//! no title falls back to its name (`Artist - Title`). lofty never gets to
+//! panic or loop the scan away: it runs under `catch_unwind` and reads
+//! through a budget (`read_from`).
+//!
+//! Owns: reading a file's tags. May use: lofty. Must not import: anything
+//! of crowdjuke's.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
