@@ -26,9 +26,10 @@ const SWEEP_EVERY_SECONDS: u64 = 60;
 const ANALYTICS_SWEEP_EVERY_SECONDS: u64 = 86_400;
 /// The orphan photo file sweep runs at start and then this often.
 const ORPHAN_SWEEP_EVERY_SECONDS: u64 = 3600;
-/// A half-written blob this old was cut short by a crash (an upload still
-/// under way writes more often than this).
-const LEFTOVER_AGE: Duration = Duration::from_secs(3600);
+/// A half-written blob untouched this long was cut short by a crash (an
+/// upload still under way writes more often than this). Shorter than the
+/// sweeps' period, so GridFS leftovers go at the second sweep that sees them.
+const LEFTOVER_AGE: Duration = Duration::from_secs(1800);
 
 /// Runs until `stop` is cancelled.
 pub async fn run(app: AppState, hub: Arc<Hub>, stop: CancellationToken) {

@@ -3,6 +3,7 @@
 //! digits, `-`, `_`, `.`, `/` separators, no `..`), so a key can never
 //! leave the store's directory or collide with its bookkeeping.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,9 +69,11 @@ pub trait BlobStore: Send + Sync + 'static {
     /// The bytes `range` (end excluded, within the blob) as a stream of
     /// chunks, in constant memory; `None` when there is no such blob.
     async fn read_range(&self, key: &str, range: Range<u64>) -> BlobResult<Option<ByteStream>>;
-    /// Removes what a crash mid-write left behind, older than `age` (a
-    /// write still under way is younger): temporary files, or GridFS
-    /// chunks whose file was never recorded. How many were removed.
+    /// Removes what a crash mid-write left behind, untouched for `age` (a
+    /// write still under way is younger): temporary files last written
+    /// `age` ago on this machine's clock, or GridFS chunks whose file was
+    /// never recorded, seen unchanged by this node's sweeps for `age`. How
+    /// many were removed.
     async fn sweep_leftovers(&self, age: std::time::Duration) -> BlobResult<usize>;
 }
 
@@ -296,12 +299,27 @@ pub struct GridFsBlobStore {
     /// download stream can only start at the beginning).
     chunks: mongodb::Collection<Document>,
     closed: Arc<AtomicBool>,
+    /// Chunk sets without a file seen by this node's sweeps, by their
+    /// file id: how many chunks they had and since when (see
+    /// `sweep_leftovers`).
+    orphans_seen: std::sync::Mutex<HashMap<String, SeenOrphan>>,
+}
+
+/// A chunk set without a file, as a sweep last saw it.
+struct SeenOrphan {
+    chunks: i64,
+    since: std::time::Instant,
 }
 
 impl GridFsBlobStore {
     pub fn new(db: &mongodb::Database) -> Self {
         let options = GridFsBucketOptions::builder().bucket_name("media".to_string()).build();
-        Self { bucket: db.gridfs_bucket(options), chunks: db.collection("media.chunks"), closed: Arc::default() }
+        Self {
+            bucket: db.gridfs_bucket(options),
+            chunks: db.collection("media.chunks"),
+            closed: Arc::default(),
+            orphans_seen: Default::default(),
+        }
     }
 
     /// The key's revisions, newest first.
@@ -475,29 +493,53 @@ impl BlobStore for GridFsBlobStore {
         Ok(Some(stream.chain(end).boxed()))
     }
 
-    /// An upload writes its chunks, then its file document: chunks with no
-    /// file whose newest chunk (chunk ids are ObjectIds, which hold their
-    /// creation second) is older than `age` belong to an upload that died.
+    /// An upload writes its chunks, then its file document, so chunks
+    /// without a file are an upload under way or one that died. Dead ones
+    /// are those this node's sweeps saw without a file and with the same
+    /// number of chunks for at least `age` by its monotonic clock. Chunk
+    /// ids are ObjectIds stamped by the writer's system clock, which the
+    /// sweeper cannot trust: a writer whose clock was an hour behind made
+    /// an upload under way look an hour old.
     async fn sweep_leftovers(&self, age: std::time::Duration) -> BlobResult<usize> {
         self.bucket()?;
-        let since_epoch =
-            (std::time::SystemTime::now() - age).duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let mut cutoff = [0u8; 12];
-        cutoff[..4].copy_from_slice(&(since_epoch.as_secs() as u32).to_be_bytes());
         let pipeline = vec![
-            doc! { "$group": { "_id": "$files_id", "newest": { "$max": "$_id" } } },
-            doc! { "$match": { "newest": { "$lt": mongodb::bson::oid::ObjectId::from_bytes(cutoff) } } },
+            doc! { "$group": { "_id": "$files_id", "chunks": { "$sum": 1 } } },
             doc! { "$lookup": { "from": "media.files", "localField": "_id", "foreignField": "_id", "as": "file" } },
             doc! { "$match": { "file": { "$size": 0 } } },
-            doc! { "$project": { "_id": 1 } },
+            doc! { "$project": { "_id": 1, "chunks": 1 } },
         ];
         let orphans: Vec<Document> =
             self.chunks.aggregate(pipeline).await.map_err(unavailable)?.try_collect().await.map_err(unavailable)?;
-        let ids: Vec<Bson> = orphans.into_iter().filter_map(|mut d| d.remove("_id")).collect();
-        if ids.is_empty() {
+        let dead = self.still_orphaned(orphans, age);
+        if dead.is_empty() {
             return Ok(0);
         }
-        self.chunks.delete_many(doc! { "files_id": { "$in": ids.clone() } }).await.map_err(unavailable)?;
-        Ok(ids.len())
+        self.chunks.delete_many(doc! { "files_id": { "$in": dead.clone() } }).await.map_err(unavailable)?;
+        Ok(dead.len())
+    }
+}
+
+impl GridFsBlobStore {
+    /// Remembers the chunk sets a sweep found without a file; the ids of
+    /// those unchanged for at least `age`.
+    fn still_orphaned(&self, orphans: Vec<Document>, age: std::time::Duration) -> Vec<Bson> {
+        let now = std::time::Instant::now();
+        let mut seen = self.orphans_seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut before = std::mem::take(&mut *seen);
+        let mut dead = Vec::new();
+        for mut orphan in orphans {
+            let chunks = orphan.get_i32("chunks").map(i64::from).or_else(|_| orphan.get_i64("chunks")).unwrap_or(0);
+            let Some(id) = orphan.remove("_id") else { continue };
+            let since = match before.remove(&id.to_string()) {
+                Some(last) if last.chunks == chunks => last.since,
+                _ => now,
+            };
+            if now.duration_since(since) >= age {
+                dead.push(id);
+            } else {
+                seen.insert(id.to_string(), SeenOrphan { chunks, since });
+            }
+        }
+        dead
     }
 }

@@ -211,8 +211,9 @@ fn object_id(seconds_ago: u64, n: u8) -> mongodb::bson::oid::ObjectId {
 }
 
 /// GridFS chunks whose upload died before its file was recorded are
-/// removed once stale; chunks of a recorded file (however old) and of an
-/// upload under way stay.
+/// removed once a node's sweeps have seen them unchanged for the age
+/// given; chunks of a recorded file (however old) and of an upload under
+/// way stay, even when the writer's clock stamped its chunks hours ago.
 #[tokio::test]
 async fn crash_leftovers_in_gridfs_are_swept_once_stale() {
     use mongodb::bson::{Binary, Document, doc, spec::BinarySubtype};
@@ -226,7 +227,8 @@ async fn crash_leftovers_in_gridfs_are_swept_once_stale() {
         .insert_many([
             doc! { "_id": object_id(7200, 1), "files_id": "photos/r1/dead/full.jpg", "n": 0, "data": data(b"ab") },
             doc! { "_id": object_id(7100, 2), "files_id": "photos/r1/dead/full.jpg", "n": 1, "data": data(b"cd") },
-            doc! { "_id": object_id(10, 3), "files_id": "photos/r1/uploading/full.jpg", "n": 0, "data": data(b"ef") },
+            // Written now by a node whose clock is two hours behind.
+            doc! { "_id": object_id(7200, 3), "files_id": "photos/r1/uploading/full.jpg", "n": 0, "data": data(b"ef") },
             doc! { "_id": object_id(9000, 4), "files_id": "photos/r1/old/full.jpg", "n": 0, "data": data(b"gh") },
         ])
         .await
@@ -236,17 +238,24 @@ async fn crash_leftovers_in_gridfs_are_swept_once_stale() {
         "uploadDate": mongodb::bson::DateTime::now(), "metadata": { "contentType": "image/jpeg" },
     };
     db.collection::<Document>("media.files").insert_one(file).await.expect("file");
+    let age = std::time::Duration::from_millis(300);
 
-    let swept = store.sweep_leftovers(std::time::Duration::from_secs(3600)).await.expect("sweep");
-    assert_eq!(swept, 1, "one dead upload");
+    assert_eq!(store.sweep_leftovers(age).await.expect("sweep"), 0, "nothing seen unchanged for the age yet");
+    let more =
+        doc! { "_id": object_id(7199, 5), "files_id": "photos/r1/uploading/full.jpg", "n": 1, "data": data(b"ij") };
+    chunks.insert_one(more).await.expect("the upload goes on");
+    tokio::time::sleep(age + std::time::Duration::from_millis(100)).await;
+    assert_eq!(store.sweep_leftovers(age).await.expect("sweep"), 1, "one dead upload");
+
     let count = |key: &'static str| {
         let chunks = chunks.clone();
         async move { chunks.count_documents(doc! { "files_id": key }).await.expect("count") }
     };
     assert_eq!(count("photos/r1/dead/full.jpg").await, 0);
-    assert_eq!(count("photos/r1/uploading/full.jpg").await, 1, "an upload under way");
+    assert_eq!(count("photos/r1/uploading/full.jpg").await, 2, "an upload under way");
     assert_eq!(store.get("photos/r1/old/full.jpg").await.expect("get").map(|b| b.bytes), Some(b"gh".to_vec()));
     assert_eq!(store.get("photos/r1/p1/full.jpg").await.expect("get").map(|b| b.bytes.len()), Some(700_001));
+    assert_eq!(store.sweep_leftovers(age).await.expect("again"), 0, "the upload changed since the last sweep");
 }
 
 /// A blob GridFS holds from before revisions (its key as its id) is read,
